@@ -1,0 +1,260 @@
+"""Per-photo analysis: decode, metadata, transient mask, embedding, local features.
+
+:class:`Analyzer` owns the models (loaded once, lazily) and turns a photo file into a
+:class:`PhotoAnalysis`. :class:`FeatureCache` keeps analyses on disk keyed by the file's
+content hash and :meth:`Settings.feature_version`, so regrouping after a new photo or an
+edit never recomputes an old photo's features.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from .config import Settings
+from .decode import Decoded, ImageError, decode_image
+from .metadata import PhotoMeta, read_meta
+from .vision.features import LocalFeatures, XFeatExtractor, extract_features, to_gray
+
+
+@dataclass
+class PhotoAnalysis:
+    """Everything the grouping needs about one photo.
+
+    key:        sha256 of the file's bytes (hex).
+    size:       (width, height) of the upright original, pixels.
+    meta:       capture time and GPS (both optional).
+    embedding:  float32 [D], L2-normalised global descriptor (masked pooling).
+    features:   local features of the work image (transient objects removed).
+    transient:  share of the work image covered by transient objects, 0..1.
+    """
+
+    key: str
+    size: tuple[int, int]
+    meta: PhotoMeta
+    embedding: np.ndarray
+    features: LocalFeatures
+    transient: float = 0.0
+
+
+@dataclass
+class AnalysisError:
+    """A photo that could not be analysed, with a short user-facing reason."""
+
+    path: str
+    reason: str
+    detail: str = ""
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class FeatureCache:
+    """Analyses on disk: ``root/<feature_version>/<key[:2]>/<key>.npz``.
+
+    Writes go to a temporary file renamed into place, so a power cut leaves either the
+    old entry or the new one, never half a file; an unreadable entry counts as a miss.
+    """
+
+    def __init__(self, root: str | Path, version: str):
+        self.dir = Path(root) / version
+        self._lock = threading.Lock()
+
+    def _path(self, key: str) -> Path:
+        return self.dir / key[:2] / f"{key}.npz"
+
+    def get(self, key: str) -> PhotoAnalysis | None:
+        p = self._path(key)
+        if not p.is_file():
+            return None
+        try:
+            with np.load(p, allow_pickle=False) as z:
+                info = json.loads(str(z["info"]))
+                feats = LocalFeatures(z["xy"], z["desc"], tuple(info["work_size"]), info["kind"])
+                meta = PhotoMeta(info["taken_at"], tuple(info["gps"]) if info["gps"] else None, info["camera"])
+                return PhotoAnalysis(key, tuple(info["size"]), meta, z["embedding"], feats, info["transient"])
+        except Exception:  # noqa: BLE001 - a damaged cache entry is a miss
+            return None
+
+    def put(self, a: PhotoAnalysis) -> None:
+        p = self._path(a.key)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        info = {"size": list(a.size), "work_size": list(a.features.size), "kind": a.features.kind,
+                "taken_at": a.meta.taken_at, "gps": list(a.meta.gps) if a.meta.gps else None,
+                "camera": a.meta.camera, "transient": a.transient}
+        buf = io.BytesIO()
+        np.savez(buf, info=np.array(json.dumps(info)), xy=a.features.xy, desc=a.features.desc, embedding=a.embedding)
+        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-", suffix=".npz")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(buf.getvalue())
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, p)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+
+
+class Analyzer:
+    """Runs the per-photo stages with models loaded once.
+
+    settings: the pipeline settings; cache: optional :class:`FeatureCache` (or anything
+    with ``get(key)`` / ``put(analysis)``). Thread-safe: :meth:`analyze_many` runs photos
+    on ``settings.threads`` worker threads (onnxruntime and OpenCV release the GIL).
+    """
+
+    def __init__(self, settings: Settings | None = None, cache: FeatureCache | None = None, models_dir=None):
+        self.settings = settings or Settings()
+        self.cache = cache
+        self.models_dir = models_dir
+        self._lock = threading.Lock()
+        self._embedder = None
+        self._segmenter = None
+        self._xfeat = None
+
+    # -- models (lazy, one load per process) -------------------------------------------
+    def _threads_per_model(self) -> int:
+        return 1 if self.workers() > 1 else 0
+
+    def workers(self) -> int:
+        return self.settings.threads or os.cpu_count() or 1
+
+    @property
+    def embedder(self):
+        with self._lock:
+            if self._embedder is None:
+                from .vision.embed import Embedder
+                from .vision.models import load_model
+
+                self._embedder = Embedder(load_model("embedding", models_dir=self.models_dir,
+                                                     threads=self._threads_per_model() or None))
+            return self._embedder
+
+    @property
+    def segmenter(self):
+        with self._lock:
+            if self._segmenter is None:
+                from .vision.models import load_model
+                from .vision.segment import Segmenter
+
+                self._segmenter = Segmenter(load_model("segmentation", models_dir=self.models_dir,
+                                                       threads=self._threads_per_model() or None))
+            return self._segmenter
+
+    @property
+    def xfeat(self) -> XFeatExtractor:
+        with self._lock:
+            if self._xfeat is None:
+                from .vision.models import load_model
+
+                m = load_model("local_features", models_dir=self.models_dir, threads=self._threads_per_model() or None)
+                self._xfeat = XFeatExtractor(m, max_side=self.settings.xfeat_max_side)
+            return self._xfeat
+
+    def load_models(self) -> None:
+        """Load every model now (a server does this at start-up, not on the first photo)."""
+        _ = self.embedder
+        if self.settings.use_segmentation:
+            _ = self.segmenter
+        if self.settings.local_features == "xfeat":
+            _ = self.xfeat
+
+    # -- one photo -------------------------------------------------------------------
+    def analyze_decoded(self, key: str, dec: Decoded) -> PhotoAnalysis:
+        s = self.settings
+        rgb = dec.rgb
+        mask = self.segmenter.mask(rgb) if s.use_segmentation else None
+        transient = float((mask >= s.mask_threshold).mean()) if mask is not None else 0.0
+        emb = self.embedder.embed(rgb, mask)
+        gray = to_gray(rgb)
+        if s.local_features == "xfeat":
+            feats = self.xfeat(gray, mask, s.max_keypoints, s.mask_threshold)
+        else:
+            feats = extract_features(gray, mask, s.local_features, s.max_keypoints, mask_threshold=s.mask_threshold)
+        return PhotoAnalysis(key, dec.full_size, read_meta(dec.exif), emb.astype(np.float32), feats, transient)
+
+    def analyze_bytes(self, data: bytes, name: str = "<bytes>") -> PhotoAnalysis:
+        """Analyse one photo given its file bytes (cache first). Raises ImageError."""
+        key = sha256_bytes(data)
+        if self.cache is not None:
+            hit = self.cache.get(key)
+            if hit is not None:
+                return hit
+        try:
+            dec = decode_image(data, self.settings.work_max_side)
+        except ImageError as e:
+            raise ImageError(name, e.reason, e.detail) from None
+        a = self.analyze_decoded(key, dec)
+        if self.cache is not None:
+            self.cache.put(a)
+        return a
+
+    def analyze_path(self, path: str | Path) -> PhotoAnalysis:
+        path = Path(path)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise ImageError(path, "file not found") from None
+        except IsADirectoryError:
+            raise ImageError(path, "is a folder") from None
+        except PermissionError:
+            raise ImageError(path, "permission denied") from None
+        except OSError as e:
+            raise ImageError(path, "unreadable", str(e)) from None
+        return self.analyze_bytes(data, str(path))
+
+    def analyze_many(
+        self, paths: Sequence[str | Path], progress: Callable[[int, int], None] | None = None
+    ) -> tuple[list[PhotoAnalysis | None], list[AnalysisError]]:
+        """Analyse many photos on worker threads.
+
+        Returns (analyses, errors): ``analyses[i]`` is None for a photo that failed, and
+        ``errors`` lists those with their reason. One bad file never stops the others.
+        """
+        self.load_models()
+        out: list[PhotoAnalysis | None] = [None] * len(paths)
+        errors: list[AnalysisError] = []
+        done = 0
+
+        def work(i):
+            try:
+                return i, self.analyze_path(paths[i]), None
+            except ImageError as e:
+                return i, None, AnalysisError(str(paths[i]), e.reason, e.detail)
+
+        n = self.workers()
+        if n > 1 and len(paths) > 1:
+            with ThreadPoolExecutor(n) as ex:
+                results = ex.map(work, range(len(paths)))
+                for i, a, err in results:
+                    out[i] = a
+                    if err:
+                        errors.append(err)
+                    done += 1
+                    if progress:
+                        progress(done, len(paths))
+        else:
+            for i in range(len(paths)):
+                _, a, err = work(i)
+                out[i] = a
+                if err:
+                    errors.append(err)
+                done += 1
+                if progress:
+                    progress(done, len(paths))
+        return out, errors

@@ -1,0 +1,194 @@
+"""Command line: a thin layer over :mod:`edge_app.pipeline`.
+
+    edge-app cluster photos/site-12                    # print the groups
+    edge-app cluster photos/site-12 --json groups.json --html groups.html --explain
+    edge-app eval ../shared/eval/strecha ../shared/eval/wxbs --batches 10 --seed 7
+    edge-app models                                    # list and check the bundled models
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+
+
+def _cache_dir(arg: str | None, disabled: bool) -> Path | None:
+    if disabled:
+        return None
+    if arg:
+        return Path(arg)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "edge_app" / "features"
+
+
+class Progress:
+    """``analysing 12/30`` on stderr, rewritten in place on a terminal, every 10% otherwise."""
+
+    def __init__(self, label: str, quiet: bool = False):
+        self.label = label
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self.last = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.quiet:
+            return
+        if self.tty:
+            end = "\n" if done == total else ""
+            print(f"\r{self.label} {done}/{total}", end=end, file=sys.stderr, flush=True)
+        else:
+            step = max(1, total // 10)
+            if done == total or done // step != self.last:
+                self.last = done // step
+                print(f"{self.label} {done}/{total}", file=sys.stderr, flush=True)
+
+
+def _settings(args):
+    from .config import Settings
+
+    kw = {}
+    if getattr(args, "features", None):
+        kw["local_features"] = args.features
+    if getattr(args, "threads", None):
+        kw["threads"] = args.threads
+    if getattr(args, "no_mask", False):
+        kw["use_segmentation"] = False
+    return Settings(**kw)
+
+
+def cmd_cluster(args) -> int:
+    from .decode import is_image_name
+    from .pipeline import Pipeline, list_images
+    from .report import format_explain, format_text, render_html
+
+    folder = Path(args.dir)
+    if not folder.is_dir():
+        print(f"error: {folder} is not a folder", file=sys.stderr)
+        return 2
+    paths = list_images(folder)
+    skipped = sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+                     and not is_image_name(p))
+    if not paths:
+        print(f"error: no photos in {folder} (looked for .jpg, .jpeg, .png, .heic, ...)", file=sys.stderr)
+        return 1
+    pipe = Pipeline(_settings(args), cache_dir=_cache_dir(args.cache, args.no_cache))
+    t0 = time.perf_counter()
+    res = pipe.group_paths(paths, progress=Progress("analysing", args.quiet))
+    names = [p.name for p in res.paths]
+    print(format_text(names, res.analyses, res.result, res.errors))
+    if skipped and not args.quiet:
+        print(f"\nnot photos, skipped ({len(skipped)}): " + ", ".join(skipped), file=sys.stderr)
+    if args.explain:
+        print()
+        print(format_explain(names, res.result))
+    if args.json:
+        out = {p.name: None for p in paths}
+        for name, lab in zip(names, res.labels):
+            out[name] = None if lab is None else lab + 1
+        _write_atomic(Path(args.json), json.dumps(out, indent=2, ensure_ascii=False) + "\n")
+    if args.html:
+        page = render_html(res.paths, res.analyses, res.result, res.errors, title=folder.name)
+        _write_atomic(Path(args.html), page)
+    if not args.quiet:
+        t = res.timings
+        print(f"done in {time.perf_counter() - t0:.2f} s (analyse {t['analyze_s']:.2f} s, group {t['group_s']:.2f} s)",
+              file=sys.stderr)
+    return 0
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def cmd_eval(args) -> int:
+    from .evaluate import run_eval
+
+    report = run_eval([Path(d) for d in args.sets], batches=args.batches, seed=args.seed,
+                      settings=_settings(args), progress=None if args.quiet else sys.stderr)
+    print(report["text"])
+    if args.json:
+        _write_atomic(Path(args.json), json.dumps(report["summary"], indent=2) + "\n")
+    return 0
+
+
+def cmd_models(args) -> int:
+    from .vision.models import ModelError, default_models_dir, load_manifest, load_model
+
+    try:
+        manifest = load_manifest()
+    except ModelError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    bad = 0
+    for e in manifest["models"]:
+        mark = "*" if e.get("default") else " "
+        try:
+            m = load_model(name=e["name"])
+            status = f"ok ({m.provider})"
+        except ModelError as err:
+            status = f"FAILED: {err}"
+            bad += 1
+        print(f"{mark} {e['name']:38s} {e.get('role', ''):15s} {status}")
+    print(f"models folder: {default_models_dir()}  (* = default for its role)")
+    return 1 if bad else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="edge-app", description="Group site photos that show the same spot.")
+    ap.add_argument("--version", action="version", version=f"edge-app {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    def common(p):
+        p.add_argument("--features", choices=["xfeat", "orb", "sift"], help="local features (default: xfeat)")
+        p.add_argument("--threads", type=int, help="worker threads (default: all cores)")
+        p.add_argument("--no-mask", action="store_true", help="do not mask people/vehicles")
+        p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+
+    c = sub.add_parser("cluster", help="group the photos of one folder",
+                       description="Group the photos in DIR by the spot they show.",
+                       epilog="example: edge-app cluster site-12/ --json groups.json --html groups.html")
+    c.add_argument("dir", help="folder of photos")
+    c.add_argument("--json", metavar="OUT", help='write {"<file>": <group number or null>} for every photo')
+    c.add_argument("--html", metavar="OUT", help="write one self-contained page with thumbnails")
+    c.add_argument("--explain", action="store_true", help="show the pair scores that joined or separated photos")
+    c.add_argument("--cache", metavar="DIR", help="feature cache folder (default: ~/.cache/edge_app/features)")
+    c.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache")
+    common(c)
+    c.set_defaults(func=cmd_cluster)
+
+    e = sub.add_parser("eval", help="score the grouping on eval sets (batch protocol)",
+                       description="Sample batches from each SET_DIR (images/ + groundtruth.csv) and score them.",
+                       epilog="example: edge-app eval ../shared/eval/strecha ../shared/eval/webcam_a --batches 10 --seed 7")
+    e.add_argument("sets", nargs="+", metavar="SET_DIR")
+    e.add_argument("--batches", type=int, default=10, help="batches per set (default 10)")
+    e.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    e.add_argument("--json", metavar="OUT", help="write the summary as JSON")
+    common(e)
+    e.set_defaults(func=cmd_eval)
+
+    m = sub.add_parser("models", help="list the bundled models and check them",
+                       description="Load every model in models/manifest.json and report its provider.",
+                       epilog="example: edge-app models")
+    m.set_defaults(func=cmd_models)
+    return ap
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""One settings object for the whole pipeline, every default documented.
+
+``Settings()`` gives the defaults that the eval figures in ``docs/quality.md`` were
+measured with. Change a field with ``Settings(local_features="orb")`` or
+``settings.replace(...)``. :meth:`Settings.feature_version` hashes the fields that change
+per-photo features, so the feature cache never serves stale features after a change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from .grouping import PairModel
+
+#: Bump when the per-photo feature code changes in a way the settings do not capture.
+FEATURE_CODE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Settings:
+    # --- decode ---------------------------------------------------------------------
+    #: Long side of the work image in pixels (JPEGs decode at reduced size straight to
+    #: about this; smaller photos are never upscaled).
+    work_max_side: int = 768
+    #: Long side of the thumbnail kept for reports and the UI.
+    thumb_max_side: int = 256
+
+    # --- transient objects --------------------------------------------------------------
+    #: Run the segmentation model and ignore people/vehicles in features and embeddings.
+    use_segmentation: bool = True
+    #: A pixel counts as transient above this probability.
+    mask_threshold: float = 0.5
+
+    # --- local features --------------------------------------------------------------------
+    #: "xfeat" (learned, robust to light change; default), "orb" (fastest), "sift".
+    local_features: str = "xfeat"
+    #: Keypoints kept per photo.
+    max_keypoints: int = 1000
+    #: Long side of the XFeat network input (multiples of 32).
+    xfeat_max_side: int = 640
+
+    # --- matching and verification ---------------------------------------------------------
+    #: Lowe ratio for ORB/SIFT matches; XFeat uses mutual nearest neighbours above
+    #: ``min_descriptor_similarity`` (cosine).
+    match_ratio: float = 0.85
+    min_descriptor_similarity: float = 0.82
+    #: RANSAC (MAGSAC) thresholds as fractions of the image diagonal.
+    f_threshold: float = 0.004
+    h_threshold: float = 0.012
+    #: Cells per side of the coverage grid.
+    coverage_cells: int = 8
+
+    # --- candidate pairs ----------------------------------------------------------------
+    #: Verify every pair when a site has at most this many photos ...
+    all_pairs_up_to: int = 12
+    #: ... else each photo's ``knn`` nearest photos by embedding cosine.
+    knn: int = 8
+
+    # --- metadata ---------------------------------------------------------------------
+    #: Photos farther apart than this (both with GPS) are never in one group; also the
+    #: radius of one site when a folder spans several.
+    site_radius_m: float = 300.0
+    #: A capture-time gap longer than this starts a new site session (photos without
+    #: GPS only).
+    session_gap_s: float = 4 * 3600.0
+
+    # --- grouping ----------------------------------------------------------------------
+    pair_model: PairModel = field(default_factory=PairModel)
+    #: Average-linkage cut: groups merge while the mean same-spot probability of their
+    #: cross pairs is at least this.
+    group_threshold: float = 0.5
+    #: Smallest group reported; smaller ones become unassigned.
+    min_group_size: int = 2
+    #: Online assignment: join a group when the mean probability to its photos is at least this.
+    assign_threshold: float = 0.5
+
+    # --- resources -------------------------------------------------------------------
+    #: Worker threads for decoding and features (0 = number of CPU cores).
+    threads: int = 0
+
+    def replace(self, **changes) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+    def feature_version(self) -> str:
+        """Short hash of everything that changes per-photo features (cache key part)."""
+        keys = ("work_max_side", "use_segmentation", "mask_threshold", "local_features",
+                "max_keypoints", "xfeat_max_side")
+        blob = json.dumps({k: getattr(self, k) for k in keys} | {"code": FEATURE_CODE_VERSION}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)

@@ -1,0 +1,275 @@
+"""Turn pairwise evidence into groups of photos of the same spot (pure maths, no I/O).
+
+Stages:
+
+1. :func:`pair_features` / :func:`pair_logits`: per pair of photos, the log-odds that they
+   show the same spot, from a small logistic model over the embedding cosine, the
+   geometric verification (inlier counts, how much of *each* frame the inliers cover)
+   and, when both photos have them, GPS distance and capture-time gap.
+   :func:`mutual_best_bonus` then raises pairs that are each other's clear best match in
+   the batch (a photo of a spot usually has its partner shot in the same visit), and
+   :func:`sigmoid` turns log-odds into probabilities.
+2. :func:`agglomerate`: average-linkage agglomerative clustering on that probability
+   matrix: two groups merge while the *mean* probability over all their cross pairs stays
+   above a threshold. A chain through one "during" shot survives (the during shot links
+   well to both), but one ambiguous photo cannot glue two spots together (the mean over
+   all cross pairs stays low). Groups fixed by a person are kept as they are: photos can
+   join them, but two locked groups never merge and a locked photo never leaves.
+3. :func:`assign_photo`: online assignment of one new photo to the existing groups.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Hashable, Mapping, Sequence
+
+import numpy as np
+
+#: Names of the pair features, in the order of :func:`pair_features` columns.
+FEATURE_NAMES = ("bias", "cos", "log_excess_h", "log_excess_f", "coverage")
+
+#: Inliers that chance alone gives a RANSAC fit among ``m`` tentative matches of two
+#: unrelated photos: ``a + b * m`` (about the 50-90th percentile measured on unrelated
+#: pairs of the dev sets; a homography is a tighter constraint than epipolar geometry).
+CHANCE_H = (4.0, 0.1)
+CHANCE_F = (7.0, 0.2)
+
+
+@dataclass(frozen=True)
+class PairModel:
+    """Logistic model: p(same spot) = sigmoid(weights . features).
+
+    weights: one per name in FEATURE_NAMES (fit on the dev eval sets by
+                 ``scripts/fit_pair_model.py``; see docs/quality.md).
+    gps_scale_m: metres over which GPS distance lowers the logit by ``gps_weight``
+                 (only when both photos have a GPS fix).
+    gps_weight: logit penalty per ``gps_scale_m`` of distance.
+    time_scale_s, time_weight: the same for the capture-time gap (small: before/after
+                 shots of one spot can be hours apart).
+    context_weight, context_margin, context_floor: see :func:`mutual_best_bonus`.
+    """
+
+    weights: tuple[float, ...] = (-8.392, 6.346, 0.825, 0.893, 2.71)
+    context_weight: float = 1.951
+    context_margin: float = 1.181
+    context_floor: float = -6.0
+    gps_scale_m: float = 50.0
+    gps_weight: float = 1.0
+    time_scale_s: float = 6 * 3600.0
+    time_weight: float = 0.3
+
+
+def pair_features(
+    cos: np.ndarray, matches: np.ndarray, inliers_h: np.ndarray, inliers_f: np.ndarray, coverage: np.ndarray
+) -> np.ndarray:
+    """Stack per-pair evidence into the feature matrix of :class:`PairModel`.
+
+    All inputs are float arrays of one shape S (e.g. [N, N] or [M]); returns [*S, F]
+    with the columns of FEATURE_NAMES.
+    cos: embedding cosine in [-1, 1]; matches: tentative matches; inliers_h / inliers_f:
+    inliers of the homography / fundamental matrix; coverage: min over the two frames of
+    the inlier grid coverage, 0..1. Inlier counts enter as log(1 + inliers beyond what
+    chance gives among that many matches), so many random matches earn nothing.
+    """
+    cos = np.asarray(cos, np.float64)
+    m = np.asarray(matches, np.float64)
+    ex_h = np.maximum(0.0, np.asarray(inliers_h, np.float64) - CHANCE_H[0] - CHANCE_H[1] * m)
+    ex_f = np.maximum(0.0, np.asarray(inliers_f, np.float64) - CHANCE_F[0] - CHANCE_F[1] * m)
+    return np.stack([np.ones_like(cos), cos, np.log1p(ex_h), np.log1p(ex_f), np.asarray(coverage, np.float64)], axis=-1)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -50, 50)))
+
+
+def pair_logits(
+    features: np.ndarray,
+    model: PairModel = PairModel(),
+    gps_dist_m: np.ndarray | None = None,
+    time_gap_s: np.ndarray | None = None,
+) -> np.ndarray:
+    """Log-odds of "same spot" for each pair, from the pair alone.
+
+    features: [*S, F] (see :func:`pair_features`); gps_dist_m, time_gap_s: [*S], NaN
+    where unknown (no penalty then). Returns float64 [*S].
+    """
+    logit = features @ np.asarray(model.weights, np.float64)
+    if gps_dist_m is not None:
+        d = np.nan_to_num(np.asarray(gps_dist_m, np.float64), nan=0.0)
+        logit = logit - model.gps_weight * d / model.gps_scale_m
+    if time_gap_s is not None:
+        t = np.nan_to_num(np.abs(np.asarray(time_gap_s, np.float64)), nan=0.0)
+        logit = logit - model.time_weight * t / model.time_scale_s
+    return logit
+
+
+def pair_probability(features, model: PairModel = PairModel(), gps_dist_m=None, time_gap_s=None) -> np.ndarray:
+    """sigmoid(:func:`pair_logits`): p(same spot) for each pair from the pair alone."""
+    return sigmoid(pair_logits(features, model, gps_dist_m, time_gap_s))
+
+
+def mutual_best_bonus(Z: np.ndarray, weight: float, margin: float, floor: float = -6.0, cap: float = 3.0) -> np.ndarray:
+    """Extra log-odds for pairs that are each other's clear best match within a batch.
+
+    Z: float [N, N] pair log-odds (diagonal ignored). For a pair (i, j) where j is i's
+    highest-scoring photo and i is j's, and Z[i, j] exceeds both photos' second-best
+    score by more than ``margin`` (and is above ``floor``), the bonus is
+    ``weight * min(excess - margin, cap)``; all other entries are 0. This is Lowe's ratio
+    test lifted from keypoints to photos: a shot whose partner is clearly better than
+    everything else in the batch is likely its partner, even when day/night or season
+    change leave little evidence. Returns float64 [N, N], symmetric.
+    """
+    Z = np.asarray(Z, np.float64)
+    n = Z.shape[0]
+    B = np.zeros((n, n))
+    if n < 2 or weight == 0.0:
+        return B
+    Zm = Z.copy()
+    np.fill_diagonal(Zm, -np.inf)
+    best = Zm.argmax(1)
+    second = np.sort(Zm, 1)[:, -2] if n > 2 else np.full(n, -np.inf)
+    for i in range(n):
+        j = int(best[i])
+        if i < j and best[j] == i and Z[i, j] > floor:
+            excess = min(Z[i, j] - second[i], Z[i, j] - second[j])
+            if excess > margin:
+                B[i, j] = B[j, i] = weight * min(excess - margin, cap)
+    return B
+
+
+def agglomerate(
+    P: np.ndarray,
+    threshold: float = 0.5,
+    locked: Sequence[Hashable | None] | None = None,
+    min_size: int = 2,
+) -> list[int | None]:
+    """Average-linkage clustering of a probability matrix.
+
+    P: float [N, N], symmetric, P[i, j] = p(photo i and j show the same spot); the
+       diagonal is ignored.
+    threshold: two clusters merge while the mean of P over their cross pairs >= threshold.
+    locked: optional per-photo label of a group fixed by a person (None = free). Photos
+       with the same locked label start as one cluster; two locked clusters never merge.
+    min_size: clusters smaller than this become unassigned (None).
+    Returns one label per photo: cluster index (0..K-1, numbered by first photo) or None.
+    """
+    P = np.asarray(P, np.float64)
+    n = P.shape[0]
+    if n == 0:
+        return []
+    # Initial clusters: one per locked label, one per free photo.
+    members: list[list[int]] = []
+    is_locked: list[bool] = []
+    index: dict[Hashable, int] = {}
+    for i in range(n):
+        lab = None if locked is None else locked[i]
+        if lab is None:
+            members.append([i])
+            is_locked.append(False)
+        elif lab in index:
+            members[index[lab]].append(i)
+        else:
+            index[lab] = len(members)
+            members.append([i])
+            is_locked.append(True)
+    k = len(members)
+    A = np.zeros((n, k))
+    for c, m in enumerate(members):
+        A[m, c] = 1.0
+    Q = P.copy()
+    np.fill_diagonal(Q, 0.0)
+    S = A.T @ Q @ A  # sum of P over cross pairs
+    sizes = A.sum(0)
+    alive = np.ones(k, bool)
+    lock = np.array(is_locked)
+    while True:
+        avg = S / np.outer(sizes, sizes)
+        forbid = ~alive[:, None] | ~alive[None, :] | (lock[:, None] & lock[None, :])
+        np.fill_diagonal(forbid, True)
+        avg[forbid] = -1.0
+        a, b = np.unravel_index(np.argmax(avg), avg.shape)
+        if avg[a, b] < threshold:
+            break
+        # merge b into a
+        S[a, :] += S[b, :]
+        S[:, a] += S[:, b]
+        S[a, a] = 0.0
+        sizes[a] += sizes[b]
+        members[a] += members[b]
+        lock[a] = lock[a] or lock[b]
+        alive[b] = False
+        S[b, :] = 0.0
+        S[:, b] = 0.0
+    labels: list[int | None] = [None] * n
+    order = sorted((min(members[c]), c) for c in range(k) if alive[c])
+    next_label = 0
+    for _, c in order:
+        if len(members[c]) < min_size and not lock[c]:
+            continue
+        for i in members[c]:
+            labels[i] = next_label
+        next_label += 1
+    return labels
+
+
+def assign_photo(
+    p_new: np.ndarray,
+    labels: Sequence[Hashable | None],
+    threshold: float = 0.5,
+) -> tuple[Hashable | None, int | None, float]:
+    """Online assignment of one new photo.
+
+    p_new: float [N], p(same spot) between the new photo and each existing photo.
+    labels: the existing photos' group labels (None = unassigned).
+    Returns (group, partner, score): ``group`` is the label of the existing group whose
+    mean probability to the new photo is highest and >= threshold; else None. When no group
+    takes it but an unassigned photo does (p >= threshold), ``partner`` is that photo's
+    index, so the caller can open a new group of the two; else None. ``score`` is the
+    winning mean probability (or partner probability, or the best seen).
+    """
+    p_new = np.asarray(p_new, np.float64)
+    sums: dict[Hashable, list[float]] = {}
+    for p, lab in zip(p_new, labels):
+        if lab is not None:
+            sums.setdefault(lab, []).append(float(p))
+    best_lab, best = None, -1.0
+    for lab, ps in sums.items():
+        m = float(np.mean(ps))
+        if m > best:
+            best_lab, best = lab, m
+    if best_lab is not None and best >= threshold:
+        return best_lab, None, best
+    free = [i for i, lab in enumerate(labels) if lab is None]
+    if free:
+        j = max(free, key=lambda i: p_new[i])
+        if p_new[j] >= threshold:
+            return None, j, float(p_new[j])
+        best = max(best, float(p_new[j]))
+    return None, None, max(best, 0.0)
+
+
+def relabel_by_time(labels: Sequence[int | None], times: Sequence[float | None]) -> list[int | None]:
+    """Renumber groups 0..K-1 by the earliest capture time of their photos (unknown last)."""
+    first: dict[int, float] = {}
+    for lab, t in zip(labels, times):
+        if lab is None:
+            continue
+        tt = math.inf if t is None else float(t)
+        first[lab] = min(first.get(lab, math.inf), tt)
+    order = sorted(first, key=lambda lab: (first[lab], lab))
+    remap = {lab: i for i, lab in enumerate(order)}
+    return [None if lab is None else remap[lab] for lab in labels]
+
+
+def mean_link(P: np.ndarray, a: Sequence[int], b: Sequence[int]) -> float:
+    """Mean of P over the cross pairs of index sets a and b."""
+    return float(np.asarray(P)[np.ix_(list(a), list(b))].mean())
+
+
+def group_members(labels: Sequence[Hashable | None]) -> Mapping[Hashable, list[int]]:
+    out: dict[Hashable, list[int]] = {}
+    for i, lab in enumerate(labels):
+        if lab is not None:
+            out.setdefault(lab, []).append(i)
+    return out

@@ -1,0 +1,327 @@
+"""Run the grouping stages over analysed photos (library API used by the CLI and the app).
+
+    from edge_app.pipeline import Pipeline
+    pipe = Pipeline()                                   # Settings() defaults, models from models/
+    result = pipe.group_folder("photos/site-12")        # analyse + group
+    result.labels                                       # one group index or None per photo
+
+Stages after :mod:`edge_app.analyze`:
+
+* :func:`candidate_pairs`: which pairs get geometric verification (all pairs of a small
+  site; otherwise each photo's nearest photos by embedding), never pairs farther apart
+  than the site radius when both have GPS.
+* :func:`verify_candidates`: matching + RANSAC per pair (:mod:`edge_app.vision.verify`),
+  with an optional pair cache keyed by both photos' content hashes.
+* :func:`probability_matrix`: p(same spot) for every pair (:mod:`edge_app.grouping`).
+* :func:`edge_app.grouping.agglomerate`: groups, respecting groups fixed by a person.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Hashable, MutableMapping, Sequence
+
+import numpy as np
+
+from . import grouping
+from .analyze import AnalysisError, Analyzer, FeatureCache, PhotoAnalysis
+from .config import Settings
+from .decode import is_image_name
+from .metadata import haversine_m
+from .vision.verify import PairScore, verify_pair
+
+PairCache = MutableMapping[tuple[str, str], PairScore]
+
+
+def cosine_matrix(analyses: Sequence[PhotoAnalysis]) -> np.ndarray:
+    """float64 [N, N] embedding cosine."""
+    if not analyses:
+        return np.zeros((0, 0))
+    E = np.stack([a.embedding for a in analyses]).astype(np.float64)
+    return E @ E.T
+
+
+def gps_distance_matrix(analyses: Sequence[PhotoAnalysis]) -> np.ndarray:
+    """float64 [N, N] metres between photos; NaN where either has no GPS fix."""
+    n = len(analyses)
+    D = np.full((n, n), np.nan)
+    for i in range(n):
+        gi = analyses[i].meta.gps
+        if gi is None:
+            continue
+        for j in range(i, n):
+            gj = analyses[j].meta.gps
+            if gj is not None:
+                D[i, j] = D[j, i] = haversine_m(gi[:2], gj[:2])
+    return D
+
+
+def time_gap_matrix(analyses: Sequence[PhotoAnalysis]) -> np.ndarray:
+    """float64 [N, N] seconds between capture times; NaN where either is unknown."""
+    t = np.array([np.nan if a.meta.taken_at is None else a.meta.taken_at for a in analyses], np.float64)
+    return np.abs(t[:, None] - t[None, :])
+
+
+def candidate_pairs(cos: np.ndarray, settings: Settings, gps_dist: np.ndarray | None = None) -> list[tuple[int, int]]:
+    """Pairs (i < j) to verify geometrically.
+
+    All pairs when N <= settings.all_pairs_up_to; otherwise the union of each photo's
+    ``settings.knn`` nearest photos by cosine. Pairs farther apart than
+    ``settings.site_radius_m`` (both with GPS) are dropped.
+    """
+    n = cos.shape[0]
+    far = np.zeros((n, n), bool)
+    if gps_dist is not None:
+        far = np.nan_to_num(gps_dist, nan=0.0) > settings.site_radius_m
+    if n <= settings.all_pairs_up_to or settings.knn >= n - 1:
+        return [(i, j) for i in range(n) for j in range(i + 1, n) if not far[i, j]]
+    c = cos.copy()
+    np.fill_diagonal(c, -np.inf)
+    c[far] = -np.inf
+    nn = np.argsort(-c, axis=1)[:, : settings.knn]
+    pairs = set()
+    for i in range(n):
+        for j in nn[i]:
+            if np.isfinite(c[i, j]):
+                pairs.add((min(i, int(j)), max(i, int(j))))
+    return sorted(pairs)
+
+
+def _pair_key(a: PhotoAnalysis, b: PhotoAnalysis) -> tuple[str, str]:
+    return (a.key, b.key) if a.key <= b.key else (b.key, a.key)
+
+
+def verify_candidates(
+    analyses: Sequence[PhotoAnalysis],
+    pairs: Sequence[tuple[int, int]],
+    settings: Settings,
+    cache: PairCache | None = None,
+    workers: int = 1,
+) -> dict[tuple[int, int], PairScore]:
+    """PairScore for each pair (i, j), from ``cache`` when present there."""
+    s = settings
+    out: dict[tuple[int, int], PairScore] = {}
+    todo = []
+    for i, j in pairs:
+        hit = cache.get(_pair_key(analyses[i], analyses[j])) if cache is not None else None
+        if hit is not None:
+            out[(i, j)] = hit
+        else:
+            todo.append((i, j))
+
+    def work(ij):
+        i, j = ij
+        a, b = analyses[i], analyses[j]
+        if a.key > b.key:  # same orientation as the cache key, so results are symmetric
+            a, b = b, a
+        sc = verify_pair(a.features, b.features, ratio=s.match_ratio, min_similarity=s.min_descriptor_similarity,
+                         f_threshold=s.f_threshold, h_threshold=s.h_threshold, cells=s.coverage_cells)
+        if analyses[i].key > analyses[j].key:
+            sc = PairScore(sc.matches, sc.inliers, sc.inliers_h, sc.inlier_ratio, sc.coverage_b, sc.coverage_a)
+        return ij, sc
+
+    if workers > 1 and len(todo) > 8:
+        with ThreadPoolExecutor(workers) as ex:
+            results = list(ex.map(work, todo))
+    else:
+        results = [work(ij) for ij in todo]
+    for (i, j), sc in results:
+        out[(i, j)] = sc
+        if cache is not None:
+            cache[_pair_key(analyses[i], analyses[j])] = sc
+    return out
+
+
+def probability_matrix(
+    cos: np.ndarray,
+    scores: dict[tuple[int, int], PairScore],
+    settings: Settings,
+    gps_dist: np.ndarray | None = None,
+    time_gap: np.ndarray | None = None,
+) -> np.ndarray:
+    """float64 [N, N] p(same spot); pairs without verification count as 0 inliers."""
+    n = cos.shape[0]
+    ev = np.zeros((4, n, n))  # matches, inliers_h, inliers_f, coverage
+    for (i, j), sc in scores.items():
+        ev[:, i, j] = ev[:, j, i] = (sc.matches, sc.inliers_h, sc.inliers, sc.coverage)
+    m = settings.pair_model
+    X = grouping.pair_features(cos, *ev)
+    Z = grouping.pair_logits(X, m, gps_dist, time_gap)
+    Z = Z + grouping.mutual_best_bonus(Z, m.context_weight, m.context_margin, m.context_floor)
+    P = grouping.sigmoid(Z)
+    if gps_dist is not None:
+        P[np.nan_to_num(gps_dist, nan=0.0) > settings.site_radius_m] = 0.0
+    np.fill_diagonal(P, 1.0)
+    return P
+
+
+@dataclass
+class GroupResult:
+    """Grouping of N analysed photos.
+
+    labels: group index (0..K-1, in capture order) or None (unassigned), per photo.
+    P:      float64 [N, N] pairwise same-spot probability.
+    cos:    float64 [N, N] embedding cosine.
+    scores: PairScore of each verified pair (i < j).
+    """
+
+    labels: list[int | None]
+    P: np.ndarray
+    cos: np.ndarray
+    scores: dict[tuple[int, int], PairScore]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def groups(self) -> dict[int, list[int]]:
+        return dict(grouping.group_members(self.labels))
+
+
+def group_analyses(
+    analyses: Sequence[PhotoAnalysis],
+    settings: Settings | None = None,
+    locked: Sequence[Hashable | None] | None = None,
+    pair_cache: PairCache | None = None,
+    workers: int = 1,
+) -> GroupResult:
+    """Group analysed photos; ``locked`` per photo: label of a group a person fixed, or None."""
+    s = settings or Settings()
+    t0 = time.perf_counter()
+    cos = cosine_matrix(analyses)
+    gps = gps_distance_matrix(analyses)
+    gap = time_gap_matrix(analyses)
+    pairs = candidate_pairs(cos, s, gps)
+    t1 = time.perf_counter()
+    scores = verify_candidates(analyses, pairs, s, pair_cache, workers)
+    t2 = time.perf_counter()
+    P = probability_matrix(cos, scores, s, gps, gap)
+    labels = grouping.agglomerate(P, s.group_threshold, locked, s.min_group_size)
+    labels = grouping.relabel_by_time(labels, [a.meta.taken_at for a in analyses])
+    t3 = time.perf_counter()
+    return GroupResult(labels, P, cos, scores, {"pairs_s": t1 - t0, "verify_s": t2 - t1, "cluster_s": t3 - t2,
+                                                "verified_pairs": len(pairs)})
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    """Photo files directly in ``folder`` (by extension; hidden files skipped), sorted by name."""
+    folder = Path(folder)
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and is_image_name(p))
+
+
+@dataclass
+class FolderResult:
+    """Result of :meth:`Pipeline.group_folder`: ``paths[i]`` has ``labels[i]``; files that
+    could not be read are in ``errors`` (and not in ``paths``)."""
+
+    paths: list[Path]
+    analyses: list[PhotoAnalysis]
+    result: GroupResult
+    errors: list[AnalysisError]
+    timings: dict[str, float]
+
+    @property
+    def labels(self) -> list[int | None]:
+        return self.result.labels
+
+
+class Pipeline:
+    """Analyzer + grouping with one Settings object; the entry point of the library."""
+
+    def __init__(self, settings: Settings | None = None, cache_dir: str | Path | None = None, models_dir=None):
+        self.settings = settings or Settings()
+        from .vision.models import models_fingerprint
+
+        version = f"{self.settings.feature_version()}-{models_fingerprint(models_dir)}"
+        cache = FeatureCache(cache_dir, version) if cache_dir else None
+        self.analyzer = Analyzer(self.settings, cache, models_dir)
+        self.pair_cache: dict[tuple[str, str], PairScore] = {}
+
+    def group_paths(
+        self, paths: Sequence[str | Path], locked=None, progress: Callable[[int, int], None] | None = None
+    ) -> FolderResult:
+        t0 = time.perf_counter()
+        analyses, errors = self.analyzer.analyze_many(list(paths), progress)
+        t1 = time.perf_counter()
+        ok = [i for i, a in enumerate(analyses) if a is not None]
+        good = [analyses[i] for i in ok]
+        lock = [locked[i] for i in ok] if locked is not None else None
+        res = group_analyses(good, self.settings, lock, self.pair_cache, self.analyzer.workers())
+        t2 = time.perf_counter()
+        return FolderResult([Path(paths[i]) for i in ok], good, res, errors,
+                            {"analyze_s": t1 - t0, "group_s": t2 - t1, "total_s": t2 - t0})
+
+    def group_folder(self, folder: str | Path, progress=None) -> FolderResult:
+        return self.group_paths(list_images(folder), progress=progress)
+
+    def assign_path(self, path: str | Path, analyses: Sequence[PhotoAnalysis],
+                    labels: Sequence[Hashable | None]) -> tuple[PhotoAnalysis, Assignment]:
+        """Analyse one new photo and assign it to the existing groups (see :func:`assign_new`)."""
+        a = self.analyzer.analyze_path(path)
+        return a, assign_new(a, analyses, labels, self.settings, self.pair_cache)
+
+
+@dataclass
+class Assignment:
+    """Where one new photo goes (online assignment, the users' "version C").
+
+    group:   label of the existing group it joins, or None.
+    partner: when it joins no group, index of an unassigned photo it matches (the caller
+             may open a new group of the two), else None. Both None = "new".
+    score:   the winning mean probability (or the best one seen).
+    p:       float64 [N], p(same spot) between the new photo and each existing photo.
+    """
+
+    group: Hashable | None
+    partner: int | None
+    score: float
+    p: np.ndarray
+
+    @property
+    def is_new(self) -> bool:
+        return self.group is None
+
+
+def assign_new(
+    new: PhotoAnalysis,
+    analyses: Sequence[PhotoAnalysis],
+    labels: Sequence[Hashable | None],
+    settings: Settings | None = None,
+    pair_cache: PairCache | None = None,
+) -> Assignment:
+    """Assign one analysed photo to the existing groups using cached features only.
+
+    Candidates are every existing photo of a small site, else the ``knn`` nearest by
+    embedding plus the two nearest photos of every group (its representatives for this
+    photo), so a group is never judged on embedding alone. Only new-vs-candidate pairs
+    are verified. Groups are compared by the mean probability over their photos.
+    """
+    s = settings or Settings()
+    n = len(analyses)
+    if n == 0:
+        return Assignment(None, None, 0.0, np.zeros(0))
+    E = np.stack([a.embedding for a in analyses]).astype(np.float64)
+    cos = E @ new.embedding.astype(np.float64)
+    gps = np.array([haversine_m(new.meta.gps[:2], a.meta.gps[:2]) if (new.meta.gps and a.meta.gps) else np.nan
+                    for a in analyses])
+    gap = np.array([abs(new.meta.taken_at - a.meta.taken_at) if (new.meta.taken_at is not None and
+                    a.meta.taken_at is not None) else np.nan for a in analyses])
+    if n <= s.all_pairs_up_to:
+        cand = set(range(n))
+    else:
+        cand = set(int(j) for j in np.argsort(-cos)[: s.knn])
+        for members in grouping.group_members(labels).values():
+            cand.update(sorted(members, key=lambda j: -cos[j])[:2])
+    cand = [j for j in sorted(cand) if not (np.isfinite(gps[j]) and gps[j] > s.site_radius_m)]
+    both = list(analyses) + [new]
+    scores = verify_candidates(both, [(j, n) for j in cand], s, pair_cache)
+    ev = np.zeros((4, n))  # matches, inliers_h, inliers_f, coverage
+    for (j, _), sc in scores.items():
+        ev[:, j] = (sc.matches, sc.inliers_h, sc.inliers, sc.coverage)
+    X = grouping.pair_features(cos, *ev)
+    p = grouping.pair_probability(X, s.pair_model, gps, gap)
+    p[np.nan_to_num(gps, nan=0.0) > s.site_radius_m] = 0.0
+    group, partner, score = grouping.assign_photo(p, labels, s.assign_threshold)
+    return Assignment(group, partner, score, p)

@@ -1,0 +1,172 @@
+"""Human-readable outputs of a grouping: the text listing, ``--explain`` and the HTML page.
+
+The HTML page is one self-contained file (thumbnails inline as JPEG data URIs, no script,
+no font or stylesheet fetched), so it opens on a laptop or tablet with no network. It has a
+row per group in capture order and the unassigned photos last, labelled in Korean and
+English.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from PIL import Image
+
+from .analyze import AnalysisError, PhotoAnalysis
+from .decode import ImageError, decode_image
+from .pipeline import GroupResult
+
+
+def group_order(labels: Sequence[int | None]) -> list[tuple[int | None, list[int]]]:
+    """[(label, member indices)] with groups in label order and unassigned (None) last."""
+    groups: dict[int, list[int]] = {}
+    alone: list[int] = []
+    for i, lab in enumerate(labels):
+        (alone if lab is None else groups.setdefault(lab, [])).append(i)
+    out: list[tuple[int | None, list[int]]] = [(k, groups[k]) for k in sorted(groups)]
+    if alone:
+        out.append((None, alone))
+    return out
+
+
+def _fmt_time(t: float | None) -> str:
+    if t is None:
+        return ""
+    return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+def _by_time(idx: list[int], analyses: Sequence[PhotoAnalysis], names: Sequence[str]) -> list[int]:
+    return sorted(idx, key=lambda i: (analyses[i].meta.taken_at is None, analyses[i].meta.taken_at or 0, names[i]))
+
+
+def format_text(names: Sequence[str], analyses: Sequence[PhotoAnalysis], result: GroupResult,
+                errors: Sequence[AnalysisError] = ()) -> str:
+    """The listing printed by ``edge-app cluster``."""
+    lines = []
+    order = group_order(result.labels)
+    n_groups = sum(1 for lab, _ in order if lab is not None)
+    n_alone = sum(len(m) for lab, m in order if lab is None)
+    lines.append(f"{len(names)} photos: {n_groups} groups, {n_alone} unassigned, {len(errors)} unreadable")
+    for lab, members in order:
+        head = f"group {lab + 1} ({len(members)} photos)" if lab is not None else f"unassigned ({len(members)})"
+        lines.append("")
+        lines.append(head)
+        for i in _by_time(members, analyses, names):
+            t = _fmt_time(analyses[i].meta.taken_at)
+            lines.append(f"  {names[i]}" + (f"  {t}" if t else ""))
+    if errors:
+        lines.append("")
+        lines.append(f"unreadable ({len(errors)})")
+        for e in errors:
+            lines.append(f"  {Path(e.path).name}: {e.reason}" + (f" ({e.detail})" if e.detail else ""))
+    return "\n".join(lines)
+
+
+def _pair_line(names, result: GroupResult, i: int, j: int) -> str:
+    a, b = min(i, j), max(i, j)
+    sc = result.scores.get((a, b))
+    geo = (f"inliers {max(sc.inliers, sc.inliers_h)} (H {sc.inliers_h}) of {sc.matches} matches, "
+           f"coverage {sc.coverage_a:.2f}/{sc.coverage_b:.2f}") if sc else "not verified (far in embedding)"
+    return f"{names[a]} ~ {names[b]}: p={result.P[a, b]:.2f} cos={result.cos[a, b]:.2f} {geo}"
+
+
+def format_explain(names: Sequence[str], result: GroupResult, per_group: int = 3) -> str:
+    """Why photos were joined or kept apart: the strongest pairs inside each group, each
+    unassigned photo's best candidate, and the strongest link between different groups."""
+    labels = result.labels
+    P = result.P
+    n = len(labels)
+    out = ["explain: p = probability of same spot (groups merge while the mean p of their pairs is high enough)"]
+    for lab, members in group_order(labels):
+        if lab is None:
+            out.append("unassigned photos, best candidate each:")
+            for i in members:
+                others = [j for j in range(n) if j != i]
+                if not others:
+                    continue
+                j = max(others, key=lambda j: P[i, j])
+                out.append("  " + _pair_line(names, result, i, j))
+            continue
+        out.append(f"group {lab + 1}: strongest links")
+        pairs = sorted(((P[i, j], i, j) for k, i in enumerate(members) for j in members[k + 1:]), reverse=True)
+        for _, i, j in pairs[:per_group]:
+            out.append("  " + _pair_line(names, result, i, j))
+        weakest = min(members, key=lambda i: np.mean([P[i, j] for j in members if j != i]))
+        mean = np.mean([P[weakest, j] for j in members if j != weakest])
+        out.append(f"  weakest member: {names[weakest]} (mean p to the group {mean:.2f})")
+        outside = [j for j in range(n) if labels[j] != lab]
+        if outside:
+            p, i, j = max((P[i, j], i, j) for i in members for j in outside)
+            out.append("  strongest link outside (kept apart): " + _pair_line(names, result, i, j))
+    return "\n".join(out)
+
+
+def thumbnail_data_uri(path: str | Path, max_side: int = 256, quality: int = 70) -> str | None:
+    """A small JPEG of the photo as a ``data:`` URI, or None when it cannot be decoded."""
+    try:
+        dec = decode_image(path, max_side)
+    except ImageError:
+        return None
+    buf = io.BytesIO()
+    Image.fromarray(dec.rgb).save(buf, "JPEG", quality=quality, optimize=True)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Noto Sans KR","Malgun Gothic",sans-serif;margin:0;background:#f4f4f1;color:#1d1d1b}
+header{padding:16px 20px;background:#23413a;color:#fff}
+header h1{margin:0;font-size:1.3rem}
+header p{margin:4px 0 0;opacity:.85}
+section{margin:14px 20px;padding:12px;background:#fff;border-radius:10px;box-shadow:0 1px 3px rgba(0,0,0,.12)}
+section h2{margin:0 0 8px;font-size:1.05rem}
+section.alone{background:#fff7e6}
+section.errors{background:#fdecea}
+.row{display:flex;flex-wrap:wrap;gap:10px}
+figure{margin:0;width:200px}
+figure img{width:200px;height:150px;object-fit:cover;border-radius:6px;background:#ddd;display:block}
+figcaption{font-size:.8rem;word-break:break-all;margin-top:3px}
+.noimg{width:200px;height:150px;display:flex;align-items:center;justify-content:center;background:#ddd;border-radius:6px}
+"""
+
+
+def render_html(paths: Sequence[str | Path], analyses: Sequence[PhotoAnalysis], result: GroupResult,
+                errors: Sequence[AnalysisError] = (), title: str = "", thumb_side: int = 256) -> str:
+    """One self-contained HTML page of the grouping (thumbnails inline)."""
+    names = [Path(p).name for p in paths]
+    order = group_order(result.labels)
+    n_groups = sum(1 for lab, _ in order if lab is not None)
+    n_alone = sum(len(m) for lab, m in order if lab is None)
+    esc = html.escape
+    parts = [
+        "<!doctype html><html lang=\"ko\"><head><meta charset=\"utf-8\">",
+        "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">",
+        f"<title>{esc(title or '사진 그룹 / Photo groups')}</title><style>{_CSS}</style></head><body>",
+        f"<header><h1>사진 그룹 / Photo groups{(' — ' + esc(title)) if title else ''}</h1>",
+        f"<p>사진 {len(names)}장 · 그룹 {n_groups}개 · 미분류 {n_alone}장 / "
+        f"{len(names)} photos · {n_groups} groups · {n_alone} unassigned</p></header>",
+    ]
+    for lab, members in order:
+        if lab is None:
+            parts.append("<section class=\"alone\"><h2>미분류 / Unassigned</h2><div class=\"row\">")
+        else:
+            parts.append(f"<section><h2>그룹 {lab + 1} / Group {lab + 1} "
+                         f"<small>({len(members)}장 / photos)</small></h2><div class=\"row\">")
+        for i in _by_time(members, analyses, names):
+            uri = thumbnail_data_uri(paths[i], thumb_side)
+            t = _fmt_time(analyses[i].meta.taken_at)
+            img = f"<img src=\"{uri}\" alt=\"{esc(names[i])}\">" if uri else "<div class=\"noimg\">?</div>"
+            parts.append(f"<figure>{img}<figcaption>{esc(names[i])}{('<br>' + t) if t else ''}</figcaption></figure>")
+        parts.append("</div></section>")
+    if errors:
+        parts.append("<section class=\"errors\"><h2>읽을 수 없는 파일 / Unreadable files</h2><ul>")
+        for e in errors:
+            parts.append(f"<li>{esc(Path(e.path).name)}: {esc(e.reason)}</li>")
+        parts.append("</ul></section>")
+    parts.append("</body></html>")
+    return "\n".join(parts)

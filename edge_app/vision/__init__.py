@@ -1,0 +1,1 @@
+"""Image-level vision stages: models, transient masks, embeddings, local features, verification."""

@@ -1,0 +1,195 @@
+"""Load the ONNX models listed in ``models/manifest.json`` with onnxruntime.
+
+The manifest is the single place that names the model files. Each entry::
+
+    {"name": "embedding-lite0-int8", "role": "embedding", "default": true,
+     "file": "embedding-lite0-int8.onnx", "sha256": "...",
+     "input": {"name": "image", "shape": [1, 3, 256, 256], "dtype": "float32",
+               "layout": "NCHW", "color": "RGB", "mean": [...], "std": [...]},
+     "output": {"name": "features", "shape": [1, 320, 8, 8]}, ...}
+
+:func:`load_model` picks the default entry for a role, checks the file's sha256,
+and opens an ``onnxruntime.InferenceSession`` on the first execution provider that
+really runs a test inference (TensorRT, then CUDA, then CPU), so a Jetson build of
+onnxruntime uses its GPU and a laptop falls back to the CPU.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+#: Order in which execution providers are tried; only those the installed
+#: onnxruntime offers are considered.
+PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
+
+
+class ModelError(RuntimeError):
+    """A model file is missing, corrupted, or does not match the manifest."""
+
+
+def default_models_dir() -> Path:
+    """``$EDGE_APP_MODELS`` if set, else the ``models/`` folder next to the package."""
+    env = os.environ.get("EDGE_APP_MODELS")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "models"
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def load_manifest(models_dir: Path | None = None) -> dict:
+    """Read ``manifest.json``; raises :class:`ModelError` naming the path when absent or invalid."""
+    models_dir = Path(models_dir) if models_dir else default_models_dir()
+    path = models_dir / "manifest.json"
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ModelError(f"model manifest not found: {path}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ModelError(f"model manifest is not valid JSON: {path}: {e}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("models"), list):
+        raise ModelError(f"model manifest has no 'models' list: {path}")
+    return data
+
+
+def find_entry(manifest: dict, role: str | None = None, name: str | None = None) -> dict:
+    """The manifest entry with ``name``, or the default (else only) entry for ``role``."""
+    entries = manifest["models"]
+    if name is not None:
+        for e in entries:
+            if e.get("name") == name:
+                return e
+        raise ModelError(f"no model named {name!r} in the manifest")
+    cands = [e for e in entries if e.get("role") == role]
+    if not cands:
+        raise ModelError(f"no model with role {role!r} in the manifest")
+    defaults = [e for e in cands if e.get("default")]
+    return (defaults or cands)[0]
+
+
+@dataclass
+class LoadedModel:
+    """An open onnxruntime session and its manifest entry."""
+
+    entry: dict
+    session: Any
+    provider: str
+    path: Path
+    input_name: str = field(init=False)
+    output_names: list[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.input_name = self.session.get_inputs()[0].name
+        self.output_names = [o.name for o in self.session.get_outputs()]
+
+    @property
+    def name(self) -> str:
+        return self.entry["name"]
+
+    @property
+    def input_shape(self) -> list:
+        """Declared input shape, e.g. ``[1, 3, 256, 256]`` (strings for dynamic axes)."""
+        return list(self.session.get_inputs()[0].shape)
+
+    def run(self, x: np.ndarray) -> list[np.ndarray]:
+        """Run on one input array; returns every output, in manifest order."""
+        return self.session.run(self.output_names, {self.input_name: x})
+
+
+def _session_options(threads: int | None):
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.log_severity_level = 3
+    if threads:
+        so.intra_op_num_threads = int(threads)
+        so.inter_op_num_threads = 1
+    return so
+
+
+def _test_input(session) -> np.ndarray:
+    shape = [d if isinstance(d, int) and d > 0 else 64 for d in session.get_inputs()[0].shape]
+    return np.zeros(shape, np.float32)
+
+
+def open_session(path: Path, providers: Sequence[str] | None = None, threads: int | None = None):
+    """Open ``path`` on the first provider in ``providers`` that runs a test inference.
+
+    Returns ``(session, provider)``. A provider that fails to create the session or to run
+    a zero input (a missing CUDA library, an op TensorRT rejects) is skipped with a log line.
+    """
+    import onnxruntime as ort
+
+    available = set(ort.get_available_providers())
+    wanted = [p for p in (providers or PREFERRED_PROVIDERS) if p in available]
+    if "CPUExecutionProvider" not in wanted:
+        wanted.append("CPUExecutionProvider")
+    last_err: Exception | None = None
+    for prov in wanted:
+        try:
+            sess = ort.InferenceSession(str(path), sess_options=_session_options(threads), providers=[prov])
+            x = _test_input(sess)
+            sess.run(None, {sess.get_inputs()[0].name: x})
+            return sess, prov
+        except Exception as e:  # noqa: BLE001 - any failure means: try the next provider
+            log.info("provider %s rejected %s: %s", prov, path.name, e)
+            last_err = e
+    raise ModelError(f"model {path} could not be opened on any provider ({', '.join(wanted)}): {last_err}")
+
+
+def load_model(
+    role: str | None = None,
+    *,
+    name: str | None = None,
+    models_dir: Path | None = None,
+    providers: Sequence[str] | None = None,
+    threads: int | None = None,
+    verify: bool = True,
+) -> LoadedModel:
+    """Load the default model for ``role`` (or the model ``name``) from the manifest.
+
+    Raises :class:`ModelError` with the path when the file is missing, its sha256 differs
+    from the manifest (corrupted or swapped), or onnxruntime cannot open it.
+    """
+    models_dir = Path(models_dir) if models_dir else default_models_dir()
+    entry = find_entry(load_manifest(models_dir), role=role, name=name)
+    path = models_dir / entry["file"]
+    if not path.is_file():
+        raise ModelError(f"model file missing: {path} (listed in {models_dir / 'manifest.json'})")
+    if verify and entry.get("sha256"):
+        digest = sha256_file(path)
+        if digest != entry["sha256"]:
+            raise ModelError(
+                f"model file {path} does not match the manifest: sha256 {digest[:12]}... "
+                f"!= {entry['sha256'][:12]}... (corrupted or replaced; rebuild with export/)"
+            )
+    sess, prov = open_session(path, providers=providers, threads=threads)
+    return LoadedModel(entry=entry, session=sess, provider=prov, path=path)
+
+
+def models_fingerprint(models_dir: Path | None = None) -> str:
+    """Short hash of the default model of every role (their sha256s): part of the feature
+    cache key, so replacing a model never serves features computed by the old one."""
+    try:
+        manifest = load_manifest(models_dir)
+    except ModelError:
+        return "nomodels"
+    parts = sorted(f"{e.get('role')}:{e.get('sha256')}" for e in manifest["models"] if e.get("default"))
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:8]

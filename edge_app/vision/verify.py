@@ -1,0 +1,149 @@
+"""Match local features between two photos and verify them geometrically.
+
+The result of one pair is a :class:`PairScore`: how many tentative matches survived the
+ratio and mutual tests, how many of them agree with one epipolar geometry (fundamental
+matrix, any static 3-D scene) and with one homography (a plane, or a small viewpoint
+change), and how much of *each* frame those inliers cover. Coverage is what tells "two
+shots of the same spot" (inliers spread over most of both frames) from "two sides of one
+container" (a few dozen inliers on one object, a small part of each frame).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import cv2
+import numpy as np
+
+from .features import LocalFeatures
+
+
+@dataclass
+class PairScore:
+    """Geometric evidence that two photos show the same scene.
+
+    matches:     tentative matches after the ratio and mutual-nearest tests.
+    inliers:     matches consistent with the fundamental matrix (MAGSAC), 0 if none.
+    inliers_h:   matches consistent with a homography.
+    inlier_ratio: inliers / matches (0 when there are no matches).
+    coverage_a, coverage_b: share of the grid cells of each frame that hold an inlier,
+                 counted over the cells that hold any keypoint at all (0..1).
+    """
+
+    matches: int = 0
+    inliers: int = 0
+    inliers_h: int = 0
+    inlier_ratio: float = 0.0
+    coverage_a: float = 0.0
+    coverage_b: float = 0.0
+
+    @property
+    def coverage(self) -> float:
+        """The smaller of the two frames' coverages."""
+        return min(self.coverage_a, self.coverage_b)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+_BF_HAMMING = cv2.BFMatcher(cv2.NORM_HAMMING, crossCheck=False)
+_BF_L2 = cv2.BFMatcher(cv2.NORM_L2, crossCheck=False)
+
+
+def match_descriptors(a: LocalFeatures, b: LocalFeatures, ratio: float = 0.85, min_similarity: float = 0.82) -> np.ndarray:
+    """Tentative matches: int32 [M, 2] index pairs (i in a, j in b).
+
+    ORB/SIFT: mutual nearest neighbours that pass Lowe's ratio test (nearest distance <
+    ratio * second nearest) in the a -> b direction. XFeat (L2-normalised float
+    descriptors): mutual nearest neighbours by cosine, cosine >= min_similarity.
+    """
+    if len(a) < 2 or len(b) < 2:
+        return np.zeros((0, 2), np.int32)
+    if a.kind == "xfeat":
+        sim = a.desc @ b.desc.T
+        ab = sim.argmax(1)
+        ba = sim.argmax(0)
+        idx = np.arange(len(ab))
+        ok = (ba[ab] == idx) & (sim[idx, ab] >= min_similarity)
+        return np.stack([idx[ok], ab[ok]], 1).astype(np.int32)
+    bf = _BF_HAMMING if a.kind == "orb" else _BF_L2
+    ab = bf.knnMatch(a.desc, b.desc, k=2)
+    ba = bf.match(b.desc, a.desc)
+    back = np.full(len(b), -1, np.int64)
+    for m in ba:
+        back[m.queryIdx] = m.trainIdx
+    out = []
+    for pair in ab:
+        if len(pair) < 2:
+            continue
+        m, n = pair
+        if m.distance < ratio * n.distance and back[m.trainIdx] == m.queryIdx:
+            out.append((m.queryIdx, m.trainIdx))
+    return np.array(out, np.int32).reshape(-1, 2)
+
+
+def grid_coverage(xy: np.ndarray, all_xy: np.ndarray, size: tuple[int, int], cells: int = 8) -> float:
+    """Share of grid cells holding a point of ``xy`` among cells holding a point of ``all_xy``.
+
+    xy, all_xy: float [N, 2] pixel coordinates; size: (width, height); cells per side.
+    """
+    if len(xy) == 0 or len(all_xy) == 0:
+        return 0.0
+    w, h = size
+
+    def occupied(p: np.ndarray) -> np.ndarray:
+        cx = np.clip((p[:, 0] * cells / w).astype(int), 0, cells - 1)
+        cy = np.clip((p[:, 1] * cells / h).astype(int), 0, cells - 1)
+        occ = np.zeros(cells * cells, bool)
+        occ[cy * cells + cx] = True
+        return occ
+
+    base = occupied(all_xy)
+    return float((occupied(xy) & base).sum() / max(1, base.sum()))
+
+
+def verify_pair(
+    a: LocalFeatures,
+    b: LocalFeatures,
+    ratio: float = 0.85,
+    min_similarity: float = 0.82,
+    f_threshold: float = 0.004,
+    h_threshold: float = 0.012,
+    min_matches: int = 8,
+    cells: int = 8,
+) -> PairScore:
+    """Match ``a`` and ``b`` and fit a fundamental matrix and a homography with MAGSAC.
+
+    Thresholds are fractions of each image's diagonal (resolution independent).
+    """
+    m = match_descriptors(a, b, ratio, min_similarity)
+    score = PairScore(matches=len(m))
+    if len(m) < min_matches:
+        return score
+    pa = a.xy[m[:, 0]].astype(np.float64)
+    pb = b.xy[m[:, 1]].astype(np.float64)
+    diag = 0.5 * (np.hypot(*a.size) + np.hypot(*b.size))
+    inl_f = np.zeros(len(m), bool)
+    try:
+        F, mf = cv2.findFundamentalMat(pa, pb, cv2.USAC_MAGSAC, f_threshold * diag, 0.999, 2000)
+        if F is not None and mf is not None and F.shape == (3, 3):
+            inl_f = mf.ravel().astype(bool)
+    except cv2.error:
+        pass
+    inl_h = np.zeros(len(m), bool)
+    try:
+        H, mh = cv2.findHomography(pa, pb, cv2.USAC_MAGSAC, h_threshold * diag, maxIters=2000, confidence=0.999)
+        if H is not None and mh is not None:
+            inl_h = mh.ravel().astype(bool)
+    except cv2.error:
+        pass
+    # Too few F inliers are not evidence: 7 points always fit some F.
+    if inl_f.sum() < min_matches:
+        inl_f[:] = False
+    inl = inl_f if inl_f.sum() >= inl_h.sum() else inl_h
+    score.inliers = int(inl_f.sum())
+    score.inliers_h = int(inl_h.sum())
+    score.inlier_ratio = float(inl.sum() / len(m))
+    score.coverage_a = grid_coverage(pa[inl], a.xy, a.size, cells)
+    score.coverage_b = grid_coverage(pb[inl], b.xy, b.size, cells)
+    return score

@@ -1,0 +1,70 @@
+"""Synthetic test photos: textured planar scenes seen under known homographies.
+
+Every scene is drawn from its own seed (rectangles, ellipses, lines, text-like strokes
+in random colours), so different scenes share no structure, while views of one scene
+are exact perspective warps of it, optionally with a light change and an occluder.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def scene(seed: int, size: tuple[int, int] = (960, 720)) -> np.ndarray:
+    """uint8 [H, W, 3] RGB texture, larger than a view so warps stay inside it."""
+    w, h = size
+    rng = np.random.default_rng(seed)
+    img = np.full((h, w, 3), rng.integers(60, 200, 3), np.uint8)
+    for _ in range(260):
+        c = tuple(int(v) for v in rng.integers(0, 256, 3))
+        kind = rng.integers(0, 4)
+        x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
+        if kind == 0:
+            cv2.rectangle(img, (x, y), (x + int(rng.integers(8, 90)), y + int(rng.integers(8, 90))), c, -1)
+        elif kind == 1:
+            cv2.ellipse(img, (x, y), (int(rng.integers(4, 50)), int(rng.integers(4, 50))),
+                        float(rng.uniform(0, 180)), 0, 360, c, -1)
+        elif kind == 2:
+            cv2.line(img, (x, y), (x + int(rng.integers(-120, 120)), y + int(rng.integers(-120, 120))), c,
+                     int(rng.integers(1, 5)))
+        else:
+            cv2.putText(img, "".join(chr(int(v)) for v in rng.integers(65, 91, 4)), (x, y),
+                        cv2.FONT_HERSHEY_SIMPLEX, float(rng.uniform(0.6, 2.0)), c, 2)
+    return cv2.GaussianBlur(img, (3, 3), 0)
+
+
+def random_homography(rng: np.random.Generator, size: tuple[int, int], strength: float = 0.08) -> np.ndarray:
+    """A mild viewpoint change: 3x3 homography moving the image corners by <= strength * size."""
+    w, h = size
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = src + rng.uniform(-strength, strength, (4, 2)).astype(np.float32) * np.float32([w, h])
+    return cv2.getPerspectiveTransform(src, dst)
+
+
+def view(
+    img: np.ndarray,
+    H: np.ndarray,
+    out_size: tuple[int, int] = (640, 480),
+    gain: float = 1.0,
+    occluder: tuple[int, int, int, int] | None = None,
+) -> np.ndarray:
+    """Warp ``img`` by ``H`` into an ``out_size`` frame (centre crop), scale brightness by
+    ``gain`` and paint a flat grey box ``occluder`` = (x0, y0, x1, y1) on top."""
+    w, h = out_size
+    ih, iw = img.shape[:2]
+    shift = np.array([[1, 0, -(iw - w) / 2], [0, 1, -(ih - h) / 2], [0, 0, 1]], np.float64)
+    out = cv2.warpPerspective(img, shift @ H, (w, h), borderMode=cv2.BORDER_REFLECT)
+    out = np.clip(out.astype(np.float32) * gain, 0, 255).astype(np.uint8)
+    if occluder is not None:
+        x0, y0, x1, y1 = occluder
+        out[y0:y1, x0:x1] = (128, 120, 110)
+    return out
+
+
+def views_of(seed: int, n: int, out_size=(640, 480), strength: float = 0.06) -> list[np.ndarray]:
+    """``n`` views of scene ``seed`` under random mild homographies and light changes."""
+    rng = np.random.default_rng(1000 + seed)
+    base = scene(seed)
+    return [view(base, random_homography(rng, (base.shape[1], base.shape[0]), strength), out_size,
+                 gain=float(rng.uniform(0.7, 1.2))) for _ in range(n)]

@@ -1,0 +1,108 @@
+"""Clustering maths on small hand-made probability matrices."""
+
+import numpy as np
+import pytest
+
+from edge_app.grouping import agglomerate, assign_photo, group_members, pair_features, pair_probability, relabel_by_time, PairModel
+
+
+def block_matrix(sizes, inside=0.9, outside=0.05):
+    n = sum(sizes)
+    P = np.full((n, n), outside)
+    start = 0
+    for s in sizes:
+        P[start : start + s, start : start + s] = inside
+        start += s
+    np.fill_diagonal(P, 1.0)
+    return P
+
+
+def test_clear_blocks_become_groups_and_a_loner_stays_alone():
+    P = block_matrix([3, 4, 1])
+    labels = agglomerate(P, threshold=0.5)
+    assert labels == [0, 0, 0, 1, 1, 1, 1, None]
+
+
+def test_chain_through_the_during_shot_is_kept():
+    # before (0) and after (2) do not match each other, both match the during shot (1)
+    P = np.eye(3)
+    P[0, 1] = P[1, 0] = 0.95
+    P[1, 2] = P[2, 1] = 0.95
+    P[0, 2] = P[2, 0] = 0.2
+    assert agglomerate(P, threshold=0.5) == [0, 0, 0]
+
+
+def test_one_ambiguous_photo_does_not_glue_two_spots():
+    P = block_matrix([4, 4, 1], inside=0.95, outside=0.02)
+    amb = 8  # matches both spots well
+    P[amb, :8] = P[:8, amb] = 0.8
+    labels = agglomerate(P, threshold=0.5)
+    assert len({labels[i] for i in range(4)}) == 1
+    assert len({labels[i] for i in range(4, 8)}) == 1
+    assert labels[0] != labels[4]
+
+
+def test_locked_groups_never_merge_and_keep_their_members():
+    P = block_matrix([3, 3], inside=0.9, outside=0.85)  # free clustering would merge all
+    assert len(set(agglomerate(P, 0.5))) == 1
+    locked = ["A", "A", "A", "B", "B", "B"]
+    labels = agglomerate(P, 0.5, locked=locked)
+    assert labels[:3] == [labels[0]] * 3 and labels[3:] == [labels[3]] * 3 and labels[0] != labels[3]
+
+
+def test_a_locked_singleton_is_kept_and_free_photos_can_join_locked_groups():
+    P = block_matrix([3, 1], inside=0.9, outside=0.1)
+    labels = agglomerate(P, 0.5, locked=["A", None, None, "B"], min_size=2)
+    assert labels[0] == labels[1] == labels[2]
+    assert labels[3] is not None and labels[3] != labels[0]
+
+
+def test_min_size_turns_small_groups_into_unassigned():
+    P = block_matrix([2, 3])
+    assert agglomerate(P, 0.5, min_size=3)[:2] == [None, None]
+
+
+def test_empty_input():
+    assert agglomerate(np.zeros((0, 0))) == []
+
+
+def test_assign_photo_to_best_group_or_partner_or_nothing():
+    labels = [0, 0, 1, 1, None]
+    assert assign_photo(np.array([0.9, 0.8, 0.1, 0.2, 0.1]), labels, 0.5)[:2] == (0, None)
+    assert assign_photo(np.array([0.1, 0.2, 0.1, 0.1, 0.9]), labels, 0.5)[:2] == (None, 4)
+    group, partner, score = assign_photo(np.array([0.1, 0.2, 0.3, 0.1, 0.2]), labels, 0.5)
+    assert group is None and partner is None and score == pytest.approx(0.2)
+
+
+def test_probability_rises_with_evidence_and_falls_with_distance():
+    m = PairModel()
+    weak = pair_features(np.array(0.5), np.array(40), np.array(9), np.array(16), np.array(0.05))
+    strong = pair_features(np.array(0.8), np.array(400), np.array(300), np.array(320), np.array(0.7))
+    assert pair_probability(strong, m) > 0.9 > 0.1 > pair_probability(weak, m)
+    near = pair_probability(strong, m, gps_dist_m=np.array(10.0))
+    far = pair_probability(strong, m, gps_dist_m=np.array(2000.0))
+    unknown = pair_probability(strong, m, gps_dist_m=np.array(np.nan))
+    assert far < near <= unknown
+
+
+def test_random_matches_earn_no_evidence():
+    # 130 tentative matches of which 20 fit an F and 10 an H: what chance gives
+    x = pair_features(np.array(0.6), np.array(130), np.array(10), np.array(20), np.array(0.2))
+    assert x[2] == 0.0 and x[3] == 0.0
+
+
+def test_relabel_by_capture_time_and_members():
+    labels = relabel_by_time([0, 1, 1, None, 0], [50.0, 10.0, 20.0, 5.0, None])
+    assert labels == [1, 0, 0, None, 1]
+    assert group_members(labels) == {1: [0, 4], 0: [1, 2]}
+
+
+def test_mutual_best_bonus_only_for_clear_mutual_pairs():
+    from edge_app.grouping import mutual_best_bonus
+
+    Z = np.full((4, 4), -8.0)
+    Z[0, 1] = Z[1, 0] = -2.0  # each other's best by a wide margin
+    Z[2, 3] = Z[3, 2] = -7.8  # mutual best but barely above the rest, and below the floor
+    B = mutual_best_bonus(Z, weight=2.0, margin=1.0)
+    assert B[0, 1] == B[1, 0] == pytest.approx(2.0 * 3.0)  # capped excess
+    assert B[2, 3] == 0.0 and B[0, 2] == 0.0

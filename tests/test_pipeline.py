@@ -1,0 +1,140 @@
+"""The pipeline as a library on a generated site: three spots, a lone photo, bad files."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from edge_app.analyze import FeatureCache
+from edge_app.config import Settings
+from edge_app.pipeline import Pipeline, assign_new, group_analyses, list_images
+from scenes import scene, views_of
+
+
+def write_site(folder: Path, spots=(11, 22, 33), shots=3, lone=44) -> dict[str, int | None]:
+    """JPEG files for ``shots`` views of each spot and one photo of another spot."""
+    folder.mkdir(parents=True, exist_ok=True)
+    truth: dict[str, int | None] = {}
+    for k, seed in enumerate(spots):
+        for i, img in enumerate(views_of(seed, shots)):
+            name = f"spot{k}_{i}.jpg"
+            Image.fromarray(img).save(folder / name, quality=92)
+            truth[name] = k
+    if lone is not None:
+        Image.fromarray(views_of(lone, 1)[0]).save(folder / "lone.jpg", quality=92)
+        truth["lone.jpg"] = None
+    return truth
+
+
+def same_partition(labels_by_name: dict, truth: dict) -> bool:
+    pairs = lambda d: {(a, b) for a in d for b in d if a < b and d[a] is not None and d[a] == d[b]}  # noqa: E731
+    return pairs(labels_by_name) == pairs(truth)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("site")
+    truth = write_site(folder)
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    (folder / "notes.txt").write_text("not a photo")
+    return folder, truth
+
+
+def test_group_folder_finds_the_spots_and_reports_bad_files(site, pipeline):
+    folder, truth = site
+    res = pipeline.group_folder(folder)
+    got = {p.name: lab for p, lab in zip(res.paths, res.labels)}
+    assert same_partition(got, truth)
+    assert got["lone.jpg"] is None
+    assert [(Path(e.path).name, e.reason) for e in res.errors] == [("broken.jpg", "truncated or corrupt")]
+    assert "notes.txt" not in {p.name for p in list_images(folder)}
+    P = res.result.P
+    assert P.shape == (10, 10) and np.allclose(P, P.T)
+
+
+def test_locked_groups_are_respected(site, pipeline):
+    folder, truth = site
+    res = pipeline.group_folder(folder)
+    names = [p.name for p in res.paths]
+    # The crew lead moved spot0_0 into spot 1's group and confirmed both groups.
+    fixed = {"spot0_1.jpg": "A", "spot0_2.jpg": "A", "spot0_0.jpg": "B", "spot1_0.jpg": "B",
+             "spot1_1.jpg": "B", "spot1_2.jpg": "B"}
+    locked = [fixed.get(n) for n in names]
+    again = group_analyses(res.analyses, pipeline.settings, locked=locked, pair_cache=pipeline.pair_cache)
+    lab = dict(zip(names, again.labels))
+    assert lab["spot0_1.jpg"] == lab["spot0_2.jpg"] != lab["spot0_0.jpg"]
+    assert lab["spot0_0.jpg"] == lab["spot1_0.jpg"] == lab["spot1_1.jpg"] == lab["spot1_2.jpg"]
+    assert lab["spot2_0.jpg"] == lab["spot2_1.jpg"] == lab["spot2_2.jpg"] not in (lab["spot0_1.jpg"], lab["spot0_0.jpg"])
+    assert lab["lone.jpg"] is None
+
+
+def test_online_assignment_joins_the_right_group_or_says_new(site, pipeline, tmp_path):
+    folder, truth = site
+    res = pipeline.group_folder(folder)
+    names = [p.name for p in res.paths]
+    spot1 = res.labels[names.index("spot1_0.jpg")]
+    extra = tmp_path / "new_spot1.jpg"
+    Image.fromarray(views_of(22, 5)[4]).save(extra, quality=90)
+    _, a = pipeline.assign_path(extra, res.analyses, res.labels)
+    assert a.group == spot1 and not a.is_new and a.score > 0.5
+    other = tmp_path / "elsewhere.jpg"
+    Image.fromarray(views_of(77, 1)[0]).save(other, quality=90)
+    _, b = pipeline.assign_path(other, res.analyses, res.labels)
+    assert b.is_new and b.partner is None
+
+
+def test_feature_cache_is_reused_and_keyed_by_settings(tmp_path, site):
+    folder, _ = site
+    paths = [p for p in list_images(folder) if p.name.startswith("spot")][:3]
+    pipe = Pipeline(cache_dir=tmp_path / "cache")
+    first, _ = pipe.analyzer.analyze_many(paths)
+    files = sorted((tmp_path / "cache").rglob("*.npz"))
+    assert len(files) == 3
+    again, _ = pipe.analyzer.analyze_many(paths)
+    for a, b in zip(first, again):
+        assert a.key == b.key and np.array_equal(a.embedding, b.embedding)
+        assert np.array_equal(a.features.desc, b.features.desc)
+    orb = Settings(local_features="orb")
+    assert orb.feature_version() != Settings().feature_version()
+    assert FeatureCache(tmp_path / "cache", orb.feature_version()).get(first[0].key) is None
+
+
+def test_damaged_cache_entry_is_a_miss(tmp_path, site):
+    folder, _ = site
+    path = folder / "spot0_0.jpg"
+    pipe = Pipeline(cache_dir=tmp_path / "c")
+    a = pipe.analyzer.analyze_path(path)
+    entry = next((tmp_path / "c").rglob("*.npz"))
+    entry.write_bytes(entry.read_bytes()[:50])  # power cut mid-write of an old-style writer
+    assert pipe.analyzer.cache.get(a.key) is None
+    b = pipe.analyzer.analyze_path(path)  # recomputed and rewritten
+    assert np.array_equal(a.embedding, b.embedding)
+    assert pipe.analyzer.cache.get(a.key) is not None
+
+
+def test_pair_cache_makes_regrouping_cheap(site, pipeline):
+    folder, _ = site
+    res = pipeline.group_folder(folder)
+    cache = dict(pipeline.pair_cache)
+    again = group_analyses(res.analyses, pipeline.settings, pair_cache=cache)
+    assert again.labels == res.labels
+    assert len(cache) == len(pipeline.pair_cache)  # nothing new was verified
+
+
+def test_gps_far_apart_photos_never_group(site, pipeline):
+    from dataclasses import replace
+
+    from edge_app.metadata import PhotoMeta
+
+    folder, _ = site
+    res = pipeline.group_folder(folder)
+    names = [p.name for p in res.paths]
+    moved = list(res.analyses)
+    i = names.index("spot2_0.jpg")
+    for k, a in enumerate(moved):
+        gps = (37.5, 127.0, None) if k != i else (37.6, 127.0, None)  # 11 km away
+        moved[k] = replace(a, meta=PhotoMeta(None, gps, None))
+    out = group_analyses(moved, pipeline.settings)
+    assert out.labels[i] is None and out.P[i, names.index("spot2_1.jpg")] == 0.0
