@@ -14,12 +14,14 @@ import json
 import os
 import tempfile
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .config import Settings
 from .decode import Decoded, ImageError, decode_image
@@ -123,6 +125,8 @@ class Analyzer:
         self.cache = cache
         self.models_dir = models_dir
         self._lock = threading.Lock()
+        #: Seconds spent per stage ("decode", "mask", "embed", "features"), one entry per photo.
+        self.stage_seconds: dict[str, list[float]] = {}
         self._embedder = None
         self._segmenter = None
         self._xfeat = None
@@ -175,17 +179,26 @@ class Analyzer:
             _ = self.xfeat
 
     # -- one photo -------------------------------------------------------------------
+    def _timed(self, stage: str, t0: float) -> float:
+        t1 = time.perf_counter()
+        self.stage_seconds.setdefault(stage, []).append(t1 - t0)
+        return t1
+
     def analyze_decoded(self, key: str, dec: Decoded) -> PhotoAnalysis:
         s = self.settings
         rgb = dec.rgb
+        t = time.perf_counter()
         mask = self.segmenter.mask(rgb) if s.use_segmentation else None
         transient = float((mask >= s.mask_threshold).mean()) if mask is not None else 0.0
+        t = self._timed("mask", t)
         emb = self.embedder.embed(rgb, mask)
+        t = self._timed("embed", t)
         gray = to_gray(rgb)
         if s.local_features == "xfeat":
             feats = self.xfeat(gray, mask, s.max_keypoints, s.mask_threshold)
         else:
             feats = extract_features(gray, mask, s.local_features, s.max_keypoints, mask_threshold=s.mask_threshold)
+        self._timed("features", t)
         return PhotoAnalysis(key, dec.full_size, read_meta(dec.exif), emb.astype(np.float32), feats, transient)
 
     def analyze_bytes(self, data: bytes, name: str = "<bytes>") -> PhotoAnalysis:
@@ -195,10 +208,12 @@ class Analyzer:
             hit = self.cache.get(key)
             if hit is not None:
                 return hit
+        t = time.perf_counter()
         try:
             dec = decode_image(data, self.settings.work_max_side)
         except ImageError as e:
             raise ImageError(name, e.reason, e.detail) from None
+        self._timed("decode", t)
         a = self.analyze_decoded(key, dec)
         if self.cache is not None:
             self.cache.put(a)
@@ -239,7 +254,7 @@ class Analyzer:
 
         n = self.workers()
         if n > 1 and len(paths) > 1:
-            with ThreadPoolExecutor(n) as ex:
+            with ThreadPoolExecutor(n) as ex, threadpool_limits(1):
                 results = ex.map(work, range(len(paths)))
                 for i, a, err in results:
                     out[i] = a

@@ -26,12 +26,14 @@ from pathlib import Path
 from typing import Callable, Hashable, MutableMapping, Sequence
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from . import grouping
 from .analyze import AnalysisError, Analyzer, FeatureCache, PhotoAnalysis
 from .config import Settings
 from .decode import is_image_name
 from .metadata import haversine_m
+from .sites import split_sessions
 from .vision.verify import PairScore, verify_pair
 
 PairCache = MutableMapping[tuple[str, str], PairScore]
@@ -124,11 +126,12 @@ def verify_candidates(
             sc = PairScore(sc.matches, sc.inliers, sc.inliers_h, sc.inlier_ratio, sc.coverage_b, sc.coverage_a)
         return ij, sc
 
-    if workers > 1 and len(todo) > 8:
-        with ThreadPoolExecutor(workers) as ex:
-            results = list(ex.map(work, todo))
-    else:
-        results = [work(ij) for ij in todo]
+    with threadpool_limits(1):  # parallel over pairs, not inside each matrix product
+        if workers > 1 and len(todo) > 8:
+            with ThreadPoolExecutor(workers) as ex:
+                results = list(ex.map(work, todo))
+        else:
+            results = [work(ij) for ij in todo]
     for (i, j), sc in results:
         out[(i, j)] = sc
         if cache is not None:
@@ -174,6 +177,8 @@ class GroupResult:
     cos: np.ndarray
     scores: dict[tuple[int, int], PairScore]
     timings: dict[str, float] = field(default_factory=dict)
+    #: Site sessions (lists of photo indices) the photos were split into before grouping.
+    sessions: list[list[int]] = field(default_factory=list)
 
     @property
     def groups(self) -> dict[int, list[int]]:
@@ -203,6 +208,45 @@ def group_analyses(
     t3 = time.perf_counter()
     return GroupResult(labels, P, cos, scores, {"pairs_s": t1 - t0, "verify_s": t2 - t1, "cluster_s": t3 - t2,
                                                 "verified_pairs": len(pairs)})
+
+
+def group_sessions(
+    analyses: Sequence[PhotoAnalysis],
+    settings: Settings | None = None,
+    locked: Sequence[Hashable | None] | None = None,
+    pair_cache: PairCache | None = None,
+    workers: int = 1,
+) -> GroupResult:
+    """Split photos into site sessions (:func:`edge_app.sites.split_sessions`), group each
+    session on its own, and number the groups across sessions (session order, then capture
+    order). Photos of different sessions are never compared (P = 0 between them)."""
+    s = settings or Settings()
+    n = len(analyses)
+    sessions = split_sessions([a.meta for a in analyses], s.site_radius_m, s.session_gap_s) if n else []
+    if len(sessions) <= 1:
+        res = group_analyses(analyses, s, locked, pair_cache, workers)
+        res.sessions = sessions
+        return res
+    labels: list[int | None] = [None] * n
+    P = np.zeros((n, n))
+    cos = np.zeros((n, n))
+    scores: dict[tuple[int, int], PairScore] = {}
+    timings: dict[str, float] = {}
+    offset = 0
+    for members in sessions:
+        sub = group_analyses([analyses[i] for i in members], s,
+                             [locked[i] for i in members] if locked is not None else None, pair_cache, workers)
+        ix = np.ix_(members, members)
+        P[ix] = sub.P
+        cos[ix] = sub.cos
+        for (a, b), sc in sub.scores.items():
+            scores[(members[a], members[b])] = sc
+        for k, lab in enumerate(sub.labels):
+            labels[members[k]] = None if lab is None else lab + offset
+        offset += len({lab for lab in sub.labels if lab is not None})
+        for k, v in sub.timings.items():
+            timings[k] = timings.get(k, 0.0) + v
+    return GroupResult(labels, P, cos, scores, timings, sessions)
 
 
 def list_images(folder: str | Path) -> list[Path]:
@@ -248,7 +292,7 @@ class Pipeline:
         ok = [i for i, a in enumerate(analyses) if a is not None]
         good = [analyses[i] for i in ok]
         lock = [locked[i] for i in ok] if locked is not None else None
-        res = group_analyses(good, self.settings, lock, self.pair_cache, self.analyzer.workers())
+        res = group_sessions(good, self.settings, lock, self.pair_cache, self.analyzer.workers())
         t2 = time.perf_counter()
         return FolderResult([Path(paths[i]) for i in ok], good, res, errors,
                             {"analyze_s": t1 - t0, "group_s": t2 - t1, "total_s": t2 - t0})

@@ -125,7 +125,9 @@ def _session_options(threads: int | None):
 
 
 def _test_input(session) -> np.ndarray:
-    shape = [d if isinstance(d, int) and d > 0 else 64 for d in session.get_inputs()[0].shape]
+    """A small zero input: batch 1, and 64 for any other dynamic axis."""
+    dims = session.get_inputs()[0].shape
+    shape = [d if isinstance(d, int) and d > 0 else (1 if k == 0 else 64) for k, d in enumerate(dims)]
     return np.zeros(shape, np.float32)
 
 

@@ -1,0 +1,114 @@
+"""Speed and memory of grouping one batch at camera resolution.
+
+    python benchmarks/batch.py [--photos ../shared/eval/fullres/images] [--repeats 3]
+
+Prints, for batches of 10, 20 and 30 photos (the first N originals by name; never
+upscaled): per-stage milliseconds per photo, seconds per batch warm (models loaded, no
+feature cache) as median over repeats, seconds for one new photo's online assignment,
+seconds for the whole CLI process (cold: start-up + model loading included), and peak RSS
+of both processes. Medians: the machine is shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from edge_app.pipeline import Pipeline, list_images  # noqa: E402
+
+
+def peak_rss_mb(who=resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024.0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--photos", default=str(REPO.parent / "shared" / "eval" / "fullres" / "images"))
+    ap.add_argument("--sizes", default="10,20,30")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--json", help="also write the figures as JSON")
+    args = ap.parse_args(argv)
+    photos = list_images(args.photos)
+    if not photos:
+        print(f"no photos in {args.photos}", file=sys.stderr)
+        return 1
+    sizes = [int(s) for s in args.sizes.split(",") if int(s) <= len(photos)]
+    out: dict = {"photos": args.photos, "cpu_count": os.cpu_count(), "batches": {}}
+
+    t0 = time.perf_counter()
+    pipe = Pipeline()
+    pipe.analyzer.load_models()
+    out["model_load_s"] = round(time.perf_counter() - t0, 3)
+    pipe.group_paths(photos[:4])  # warm-up: first inferences allocate
+    print(f"models loaded in {out['model_load_s']:.2f} s; {len(photos)} photos in {args.photos}")
+    print(f"{'photos':>6s} {'s/batch':>8s} {'analyse':>8s} {'group':>7s} {'pairs':>6s}  ms/photo: "
+          f"{'decode':>6s} {'mask':>6s} {'embed':>6s} {'feat':>6s}")
+    for n in sizes:
+        runs = []
+        for _ in range(args.repeats):
+            pipe.pair_cache.clear()
+            pipe.analyzer.stage_seconds.clear()
+            t = time.perf_counter()
+            res = pipe.group_paths(photos[:n])
+            runs.append((time.perf_counter() - t, res, dict(pipe.analyzer.stage_seconds)))
+        total = statistics.median(r[0] for r in runs)
+        mid = sorted(runs, key=lambda r: r[0])[len(runs) // 2]
+        stages = {k: 1000 * statistics.median(v) for k, v in mid[2].items()}
+        row = {"seconds": round(total, 3), "analyse_s": round(mid[1].timings["analyze_s"], 3),
+               "group_s": round(mid[1].timings["group_s"], 3),
+               "verified_pairs": mid[1].result.timings["verified_pairs"],
+               "stage_ms_per_photo": {k: round(v, 1) for k, v in stages.items()},
+               "all_runs_s": [round(r[0], 3) for r in runs]}
+        out["batches"][n] = row
+        print(f"{n:6d} {total:8.2f} {row['analyse_s']:8.2f} {row['group_s']:7.2f} {row['verified_pairs']:6d}  "
+              f"          {stages.get('decode', 0):6.1f} {stages.get('mask', 0):6.1f} "
+              f"{stages.get('embed', 0):6.1f} {stages.get('features', 0):6.1f}")
+
+    # online assignment of one new photo against the largest batch
+    n = sizes[-1]
+    base = pipe.group_paths(photos[: n - 1])
+    times = []
+    for _ in range(args.repeats):
+        pipe.analyzer.cache = None
+        pipe.pair_cache.clear()
+        t = time.perf_counter()
+        pipe.assign_path(photos[n - 1], base.analyses, base.labels)
+        times.append(time.perf_counter() - t)
+    out["assign_one_s"] = round(statistics.median(times), 3)
+    out["peak_rss_warm_mb"] = round(peak_rss_mb(), 1)
+    print(f"one new photo assigned to {n - 1}: {out['assign_one_s'] * 1000:.0f} ms (median)")
+    print(f"peak RSS, warm process: {out['peak_rss_warm_mb']:.0f} MB")
+
+    # cold: the CLI as a fresh process on a folder of n photos, no cache
+    with tempfile.TemporaryDirectory() as d:
+        for p in photos[:n]:
+            os.symlink(p.resolve(), Path(d) / p.name)
+        exe = shutil.which("edge-app")
+        cmd = [exe] if exe else [sys.executable, "-m", "edge_app.cli"]
+        colds = []
+        for _ in range(max(1, args.repeats - 1)):
+            t = time.perf_counter()
+            subprocess.run(cmd + ["cluster", d, "--no-cache", "-q"], check=True, capture_output=True)
+            colds.append(time.perf_counter() - t)
+    out["cold_cli_s"] = round(statistics.median(colds), 3)
+    out["peak_rss_cold_mb"] = round(peak_rss_mb(resource.RUSAGE_CHILDREN), 1)
+    print(f"cold CLI, {n} photos: {out['cold_cli_s']:.2f} s (median); peak RSS {out['peak_rss_cold_mb']:.0f} MB")
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

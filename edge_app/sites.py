@@ -1,0 +1,87 @@
+"""Split a folder that spans several sites or visits into sessions ("GPS filtering").
+
+A session is a set of photos taken close together in space (GPS) and time; grouping runs
+inside each session only, so photos of two sites are never compared and each session stays
+small (10-30 photos in the field).
+
+* Photos with GPS: single-linkage over the haversine distance: two photos are in one
+  session when a chain of photos links them with steps of at most ``radius_m``.
+* Photos without GPS but with a capture time join the GPS session of the photo nearest in
+  time, if within ``gap_s``; otherwise they form sessions of their own by time: sorted by
+  capture time, a gap longer than ``gap_s`` starts a new session.
+* Photos with neither join one last session, so a folder without any metadata is one
+  session, as a person would expect.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
+
+from .metadata import PhotoMeta, haversine_m
+
+
+def _gps_components(points: list[tuple[float, float]], radius_m: float) -> np.ndarray:
+    n = len(points)
+    rows, cols = [], []
+    for i in range(n):
+        for j in range(i + 1, n):
+            if haversine_m(points[i], points[j]) <= radius_m:
+                rows.append(i)
+                cols.append(j)
+    g = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+    return connected_components(g, directed=False)[1]
+
+
+def split_sessions(metas: Sequence[PhotoMeta], radius_m: float = 300.0, gap_s: float = 4 * 3600.0) -> list[list[int]]:
+    """Sessions as lists of photo indices, ordered by their first capture time (unknown last).
+
+    metas: one PhotoMeta per photo; radius_m: GPS linkage distance in metres;
+    gap_s: time gap in seconds that separates sessions of photos without GPS.
+    """
+    n = len(metas)
+    session = np.full(n, -1)
+    gps_idx = [i for i in range(n) if metas[i].gps is not None]
+    next_id = 0
+    if gps_idx:
+        comp = _gps_components([metas[i].gps[:2] for i in gps_idx], radius_m)
+        for i, c in zip(gps_idx, comp):
+            session[i] = c
+        next_id = int(comp.max()) + 1
+    timed_gps = [(metas[i].taken_at, i) for i in gps_idx if metas[i].taken_at is not None]
+    loose = []
+    for i in range(n):
+        if session[i] >= 0:
+            continue
+        t = metas[i].taken_at
+        if t is None:
+            continue
+        if timed_gps:
+            dt, j = min((abs(t - tj), j) for tj, j in timed_gps)
+            if dt <= gap_s:
+                session[i] = session[j]
+                continue
+        loose.append((t, i))
+    loose.sort()
+    prev = None
+    for t, i in loose:
+        if prev is None or t - prev > gap_s:
+            cur = next_id
+            next_id += 1
+        session[i] = cur
+        prev = t
+    rest = [i for i in range(n) if session[i] < 0]
+    for i in rest:
+        session[i] = next_id
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(int(session[i]), []).append(i)
+
+    def first_time(members):
+        ts = [metas[i].taken_at for i in members if metas[i].taken_at is not None]
+        return (0, min(ts)) if ts else (1, members[0])
+
+    return sorted(groups.values(), key=first_time)
