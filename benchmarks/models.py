@@ -4,9 +4,10 @@
     python benchmarks/models.py --threads 2 --runs 60 --json out.json
 
 For each manifest entry (embedding, segmentation, ... whatever is listed) it times one
-inference of the committed int8 file and of its fp32 twin, which the export scripts keep
-in the git-ignored ``export/_work/`` (``entry["build"]["fp32_file"]``, else
-``export/_work/<name>.fp32.onnx``); rebuild it with the model's export script if absent.
+inference of the committed file ("int8" when its file name says so) and of its fp32 twin,
+which the export scripts keep in the git-ignored ``export/_work/``
+(``entry["build"]["fp32_file"]``, else ``export/_work/[<dir>/]<name>.fp32.onnx``);
+rebuild it with the model's export script if absent.
 Both run with the app's session settings (CPU provider, ORT_ENABLE_ALL) on the entry's
 input shape, interleaved in rounds so background load affects them alike. Median and
 minimum are reported: on a shared machine the minimum is the better estimate of the
@@ -85,13 +86,21 @@ def time_interleaved(fns: dict, runs: int, rounds: int = 5, warmup: int = 5) -> 
 
 
 def fp32_path(entry: dict) -> Path:
-    rel = entry.get("build", {}).get("fp32_file") or f"export/_work/{entry['name']}.fp32.onnx"
-    return REPO / rel
+    """The fp32 twin: ``build.fp32_file``, else ``export/_work/[<dir>/]<name>.fp32.onnx``."""
+    rel = entry.get("build", {}).get("fp32_file")
+    if rel:
+        return REPO / rel
+    work = REPO / "export" / "_work"
+    default = work / f"{entry['name']}.fp32.onnx"
+    if default.is_file():
+        return default
+    found = sorted(p for p in work.glob(f"*/{entry['name']}.fp32.onnx") if p.is_file())
+    return found[0] if found else default
 
 
 def bench_entry(entry: dict, models_dir: Path, threads: int, runs: int) -> dict:
     # the committed file is "int8" when quantized; otherwise it is just "committed"
-    main = "int8" if ("int8" in entry["file"] or entry.get("quantization")) else "committed"
+    main = "int8" if "int8" in entry["file"].lower() else "committed"
     paths = {main: models_dir / entry["file"]}
     fp = fp32_path(entry)
     if fp.is_file():

@@ -106,9 +106,9 @@ LICENCE = {
 class Candidate:
     """One way to build the embedding network.
 
-    ``layer``: ``"head"`` = the 1x1 head conv + ReLU6 (1280 channels), ``"last"`` = the
-    last inverted-residual block (320 channels, linear), ``"stage6"`` = end of the
-    192-channel stage (EfficientNet only), all at stride 32.
+    ``layer``: ``"head"`` = the 1x1 head conv + BN + ReLU6 (1280 channels), ``"last"`` =
+    the last inverted-residual block (320 channels, linear bottleneck); both at stride 32.
+    ``p`` is the GeM exponent; the other fields choose the int8 quantization.
     """
 
     backbone: str
@@ -203,15 +203,8 @@ def _torch_module(c: Candidate):
 
     # static "SAME" padding is computed for the given input size (needed for ONNX export)
     net = EfficientNet.from_name(bb["arch"], image_size=(c.height, c.width))
-    missing = net.load_state_dict(state, strict=True)
-    del missing
+    net.load_state_dict(state, strict=True)  # the classifier weights load too, unused
     net.eval()
-    blocks = list(net._blocks)
-    if c.layer == "stage6":
-        outs = [b._block_args.output_filters for b in blocks]
-        stop = max(i for i, o in enumerate(outs) if o == outs[-2]) + 1
-    else:
-        stop = len(blocks)
 
     class LiteFeatures(nn.Module):
         def __init__(self):
@@ -221,7 +214,7 @@ def _torch_module(c: Candidate):
         def forward(self, x):
             n = self.net
             x = n._swish(n._bn0(n._conv_stem(x)))
-            for b in n._blocks[:stop]:
+            for b in n._blocks:
                 x = b(x)  # no drop-connect at inference
             if c.layer == "head":
                 x = n._swish(n._bn1(n._conv_head(x)))
@@ -450,7 +443,6 @@ def source_block(c: Candidate) -> dict:
         "cut": {
             "head": "after the 1x1 head conv + BN + ReLU6 (before global pooling / classifier)",
             "last": "after the last inverted-residual block (linear bottleneck)",
-            "stage6": "after the last block of the 192-channel stage",
         }[c.layer],
     }
 
