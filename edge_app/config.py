@@ -40,7 +40,7 @@ class Settings:
     #: Keypoints kept per photo.
     max_keypoints: int = 1000
     #: Long side of the XFeat network input (multiples of 32).
-    xfeat_max_side: int = 640
+    xfeat_max_side: int = 480
 
     # --- matching and verification ---------------------------------------------------------
     #: Lowe ratio for ORB/SIFT matches; XFeat uses mutual nearest neighbours above

@@ -33,7 +33,7 @@ from .analyze import AnalysisError, Analyzer, FeatureCache, PhotoAnalysis
 from .config import Settings
 from .decode import is_image_name
 from .metadata import haversine_m
-from .sites import split_sessions
+from .sites import place_by_similarity, split_sessions
 from .vision.verify import PairScore, verify_pair
 
 PairCache = MutableMapping[tuple[str, str], PairScore]
@@ -222,7 +222,11 @@ def group_sessions(
     order). Photos of different sessions are never compared (P = 0 between them)."""
     s = settings or Settings()
     n = len(analyses)
-    sessions = split_sessions([a.meta for a in analyses], s.site_radius_m, s.session_gap_s) if n else []
+    sessions, unplaced = split_sessions([a.meta for a in analyses], s.site_radius_m, s.session_gap_s)
+    if unplaced and sessions:
+        sessions = place_by_similarity(sessions, unplaced, cosine_matrix(analyses))
+    elif unplaced:
+        sessions = [sorted(unplaced)]
     if len(sessions) <= 1:
         res = group_analyses(analyses, s, locked, pair_cache, workers)
         res.sessions = sessions
@@ -245,7 +249,7 @@ def group_sessions(
             labels[members[k]] = None if lab is None else lab + offset
         offset += len({lab for lab in sub.labels if lab is not None})
         for k, v in sub.timings.items():
-            timings[k] = timings.get(k, 0.0) + v
+            timings[k] = timings.get(k, 0) + v
     return GroupResult(labels, P, cos, scores, timings, sessions)
 
 

@@ -9,8 +9,10 @@ small (10-30 photos in the field).
 * Photos without GPS but with a capture time join the GPS session of the photo nearest in
   time, if within ``gap_s``; otherwise they form sessions of their own by time: sorted by
   capture time, a gap longer than ``gap_s`` starts a new session.
-* Photos with neither join one last session, so a folder without any metadata is one
-  session, as a person would expect.
+* Photos with neither cannot be placed by metadata: :func:`split_sessions` returns them
+  apart, and :func:`place_by_similarity` puts each into the session of the photo it looks
+  most like (a copy sent through a messenger loses its EXIF but not its content). A folder
+  without any metadata is one session, as a person would expect.
 """
 
 from __future__ import annotations
@@ -36,8 +38,11 @@ def _gps_components(points: list[tuple[float, float]], radius_m: float) -> np.nd
     return connected_components(g, directed=False)[1]
 
 
-def split_sessions(metas: Sequence[PhotoMeta], radius_m: float = 300.0, gap_s: float = 4 * 3600.0) -> list[list[int]]:
-    """Sessions as lists of photo indices, ordered by their first capture time (unknown last).
+def split_sessions(
+    metas: Sequence[PhotoMeta], radius_m: float = 300.0, gap_s: float = 4 * 3600.0
+) -> tuple[list[list[int]], list[int]]:
+    """(sessions, unplaced): sessions as lists of photo indices ordered by their first
+    capture time; unplaced: photos with neither GPS nor capture time.
 
     metas: one PhotoMeta per photo; radius_m: GPS linkage distance in metres;
     gap_s: time gap in seconds that separates sessions of photos without GPS.
@@ -73,15 +78,33 @@ def split_sessions(metas: Sequence[PhotoMeta], radius_m: float = 300.0, gap_s: f
             next_id += 1
         session[i] = cur
         prev = t
-    rest = [i for i in range(n) if session[i] < 0]
-    for i in rest:
-        session[i] = next_id
+    unplaced = [i for i in range(n) if session[i] < 0]
     groups: dict[int, list[int]] = {}
     for i in range(n):
-        groups.setdefault(int(session[i]), []).append(i)
+        if session[i] >= 0:
+            groups.setdefault(int(session[i]), []).append(i)
 
     def first_time(members):
         ts = [metas[i].taken_at for i in members if metas[i].taken_at is not None]
         return (0, min(ts)) if ts else (1, members[0])
 
-    return sorted(groups.values(), key=first_time)
+    return sorted(groups.values(), key=first_time), unplaced
+
+
+def place_by_similarity(sessions: list[list[int]], unplaced: Sequence[int], similarity: np.ndarray) -> list[list[int]]:
+    """Put each unplaced photo into the session of its most similar placed photo.
+
+    similarity: float [N, N] (e.g. embedding cosine). With no sessions at all, the
+    unplaced photos form one session. Returns new session lists (indices sorted).
+    """
+    if not unplaced:
+        return [list(s) for s in sessions]
+    if not sessions:
+        return [sorted(unplaced)]
+    out = [list(s) for s in sessions]
+    owner = {i: k for k, s in enumerate(sessions) for i in s}
+    placed = np.array(sorted(owner))
+    for i in unplaced:
+        j = int(placed[np.argmax(similarity[i, placed])])
+        out[owner[j]].append(i)
+    return [sorted(s) for s in out]

@@ -1,7 +1,9 @@
 """Splitting a folder into site sessions by GPS and capture time."""
 
 from edge_app.metadata import PhotoMeta
-from edge_app.sites import split_sessions
+import numpy as np
+
+from edge_app.sites import place_by_similarity, split_sessions
 
 SEOUL = (37.5665, 126.9780)
 BUSAN = (35.1796, 129.0756)
@@ -14,28 +16,38 @@ def near(p, metres_north):
 def test_two_sites_by_gps():
     metas = [PhotoMeta(100.0 + i, near(SEOUL, 20 * i)) for i in range(4)] + \
             [PhotoMeta(50.0 + i, near(BUSAN, 10 * i)) for i in range(3)]
-    assert split_sessions(metas, radius_m=300) == [[4, 5, 6], [0, 1, 2, 3]]  # Busan photos were taken first
+    assert split_sessions(metas, radius_m=300) == ([[4, 5, 6], [0, 1, 2, 3]], [])  # Busan photos were taken first
 
 
 def test_a_walk_with_steps_under_the_radius_stays_one_session():
     metas = [PhotoMeta(float(i), near(SEOUL, 250 * i)) for i in range(5)]  # 1 km in 250 m steps
-    assert split_sessions(metas, radius_m=300) == [[0, 1, 2, 3, 4]]
+    assert split_sessions(metas, radius_m=300) == ([[0, 1, 2, 3, 4]], [])
 
 
 def test_photos_without_gps_join_the_session_nearest_in_time():
     metas = [PhotoMeta(1000.0, near(SEOUL, 0)), PhotoMeta(1060.0, None),
              PhotoMeta(90_000.0, near(BUSAN, 0)), PhotoMeta(90_100.0, None)]
-    assert split_sessions(metas, gap_s=3600) == [[0, 1], [2, 3]]
+    assert split_sessions(metas, gap_s=3600) == ([[0, 1], [2, 3]], [])
 
 
 def test_without_gps_time_gaps_split_sessions():
     metas = [PhotoMeta(t) for t in (0.0, 600.0, 1200.0, 50_000.0, 50_300.0)]
-    assert split_sessions(metas, gap_s=4 * 3600) == [[0, 1, 2], [3, 4]]
+    assert split_sessions(metas, gap_s=4 * 3600) == ([[0, 1, 2], [3, 4]], [])
+
+
+def test_photos_without_any_metadata_go_where_they_look_alike():
+    metas = [PhotoMeta(0.0, near(SEOUL, 0)), PhotoMeta(10.0, near(SEOUL, 5)), PhotoMeta(), PhotoMeta(9e5, near(BUSAN, 0))]
+    sessions, unplaced = split_sessions(metas)
+    assert sessions == [[0, 1], [3]] and unplaced == [2]
+    sim = np.eye(4)
+    sim[2, 3] = sim[3, 2] = 0.9  # the stripped copy looks like the Busan photo
+    assert place_by_similarity(sessions, unplaced, sim) == [[0, 1], [2, 3]]
 
 
 def test_no_metadata_at_all_is_one_session():
-    assert split_sessions([PhotoMeta()] * 4) == [[0, 1, 2, 3]]
-    assert split_sessions([]) == []
+    assert split_sessions([PhotoMeta()] * 4) == ([], [0, 1, 2, 3])
+    assert place_by_similarity([], [0, 1, 2, 3], np.eye(4)) == [[0, 1, 2, 3]]
+    assert split_sessions([]) == ([], [])
 
 
 def test_opensfm_sequences_split_by_gps(eval_root):
@@ -45,6 +57,7 @@ def test_opensfm_sequences_split_by_gps(eval_root):
 
     es = EvalSet.load(eval_root / "opensfm_gps")
     metas = [read_meta(decode_image(es.path(f), 64).exif) for f in es.files]
-    sessions = split_sessions(metas, radius_m=300)
+    sessions, unplaced = split_sessions(metas, radius_m=300)
+    assert unplaced == []
     got = sorted(sorted({es.groups[i] for i in s}) for s in sessions)
     assert got == [["berlin"], ["lund"]]
