@@ -24,7 +24,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .config import Settings
-from .decode import Decoded, ImageError, decode_image
+from .decode import Decoded, ImageError, decode_image, read_photo_bytes
 from .metadata import PhotoMeta, read_meta
 from .vision.features import LocalFeatures, XFeatExtractor, extract_features, to_gray
 
@@ -138,37 +138,36 @@ class Analyzer:
     def workers(self) -> int:
         return self.settings.threads or os.cpu_count() or 1
 
+    def _model(self, attr: str, build):
+        """The model object in ``attr``, built once by ``build(threads)`` under the lock."""
+        with self._lock:
+            if getattr(self, attr) is None:
+                setattr(self, attr, build(self._threads_per_model() or None))
+            return getattr(self, attr)
+
     @property
     def embedder(self):
-        with self._lock:
-            if self._embedder is None:
-                from .vision.embed import Embedder
-                from .vision.models import load_model
+        from .vision.embed import Embedder
+        from .vision.models import load_model
 
-                self._embedder = Embedder(load_model("embedding", models_dir=self.models_dir,
-                                                     threads=self._threads_per_model() or None))
-            return self._embedder
+        return self._model("_embedder", lambda t: Embedder(load_model("embedding", models_dir=self.models_dir,
+                                                                      threads=t)))
 
     @property
     def segmenter(self):
-        with self._lock:
-            if self._segmenter is None:
-                from .vision.models import load_model
-                from .vision.segment import Segmenter
+        from .vision.models import load_model
+        from .vision.segment import Segmenter
 
-                self._segmenter = Segmenter(load_model("segmentation", models_dir=self.models_dir,
-                                                       threads=self._threads_per_model() or None))
-            return self._segmenter
+        return self._model("_segmenter", lambda t: Segmenter(load_model("segmentation", models_dir=self.models_dir,
+                                                                        threads=t)))
 
     @property
     def xfeat(self) -> XFeatExtractor:
-        with self._lock:
-            if self._xfeat is None:
-                from .vision.models import load_model
+        from .vision.models import load_model
 
-                m = load_model("local_features", models_dir=self.models_dir, threads=self._threads_per_model() or None)
-                self._xfeat = XFeatExtractor(m, max_side=self.settings.xfeat_max_side)
-            return self._xfeat
+        return self._model("_xfeat", lambda t: XFeatExtractor(
+            load_model("local_features", models_dir=self.models_dir, threads=t),
+            max_side=self.settings.xfeat_max_side))
 
     def load_models(self) -> None:
         """Load every model now (a server does this at start-up, not on the first photo)."""
@@ -220,18 +219,7 @@ class Analyzer:
         return a
 
     def analyze_path(self, path: str | Path) -> PhotoAnalysis:
-        path = Path(path)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise ImageError(path, "file not found") from None
-        except IsADirectoryError:
-            raise ImageError(path, "is a folder") from None
-        except PermissionError:
-            raise ImageError(path, "permission denied") from None
-        except OSError as e:
-            raise ImageError(path, "unreadable", str(e)) from None
-        return self.analyze_bytes(data, str(path))
+        return self.analyze_bytes(read_photo_bytes(path), str(path))
 
     def analyze_many(
         self, paths: Sequence[str | Path], progress: Callable[[int, int], None] | None = None

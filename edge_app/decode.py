@@ -73,6 +73,23 @@ def is_image_name(path: str | Path) -> bool:
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
 
 
+def read_photo_bytes(path: str | Path) -> bytes:
+    """The bytes of a photo file; raises ImageError with a user-facing reason."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ImageError(path, "file not found") from None
+    except IsADirectoryError:
+        raise ImageError(path, "is a folder") from None
+    except PermissionError:
+        raise ImageError(path, "permission denied") from None
+    except OSError as e:
+        raise ImageError(path, "unreadable", str(e)) from None
+    if not data:
+        raise ImageError(path, "empty file")
+    return data
+
+
 def _oriented_size(img: Image.Image, orientation: int) -> tuple[int, int]:
     w, h = img.size
     return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
@@ -85,17 +102,11 @@ def decode_image(source: str | Path | bytes, max_side: int = 1024) -> Decoded:
     Raises ImageError for anything that is not a readable photo.
     """
     name = source if not isinstance(source, (bytes, bytearray)) else "<bytes>"
+    data = source if isinstance(source, (bytes, bytearray)) else read_photo_bytes(source)
+    if not data:
+        raise ImageError(name, "empty file")
     try:
-        if isinstance(source, (bytes, bytearray)):
-            if not source:
-                raise ImageError(name, "empty file")
-            fh = io.BytesIO(source)
-        else:
-            p = Path(source)
-            if p.stat().st_size == 0:
-                raise ImageError(name, "empty file")
-            fh = open(p, "rb")
-        with fh:
+        with io.BytesIO(data) as fh:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 img = Image.open(fh)
@@ -119,12 +130,6 @@ def decode_image(source: str | Path | bytes, max_side: int = 1024) -> Decoded:
             rgb = np.asarray(img, dtype=np.uint8)
     except ImageError:
         raise
-    except FileNotFoundError:
-        raise ImageError(name, "file not found") from None
-    except IsADirectoryError:
-        raise ImageError(name, "is a folder") from None
-    except PermissionError:
-        raise ImageError(name, "permission denied") from None
     except UnidentifiedImageError:
         raise ImageError(name, "not an image", "unrecognised file format") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
