@@ -26,7 +26,7 @@ from threadpoolctl import threadpool_limits
 from .config import Settings
 from .decode import Decoded, ImageError, decode_image, read_photo_bytes
 from .metadata import PhotoMeta, read_meta
-from .vision.features import LocalFeatures, XFeatExtractor, extract_features, to_gray
+from .vision.features import LocalFeatures, XFeatExtractor, extract_features, normalise_contrast, to_gray
 
 
 @dataclass
@@ -190,13 +190,19 @@ class Analyzer:
         mask = self.segmenter.mask(rgb) if s.use_segmentation else None
         transient = float((mask >= s.mask_threshold).mean()) if mask is not None else 0.0
         t = self._timed("mask", t)
-        emb = self.embedder.embed(rgb, mask)
-        t = self._timed("embed", t)
         gray = to_gray(rgb)
-        if s.local_features == "xfeat":
-            feats = self.xfeat(gray, mask, s.max_keypoints, s.mask_threshold)
+        if s.embed_grey_clahe:
+            emb_in = np.repeat(normalise_contrast(gray)[:, :, None], 3, axis=2)
         else:
-            feats = extract_features(gray, mask, s.local_features, s.max_keypoints, mask_threshold=s.mask_threshold)
+            emb_in = rgb
+        emb = self.embedder.embed(emb_in, mask)
+        t = self._timed("embed", t)
+        if s.local_features == "xfeat":
+            g = normalise_contrast(gray) if s.features_clahe else gray
+            feats = self.xfeat(g, mask, s.max_keypoints, s.mask_threshold)
+        else:
+            feats = extract_features(gray, mask, s.local_features, s.max_keypoints, clahe=s.features_clahe,
+                                     mask_threshold=s.mask_threshold)
         self._timed("features", t)
         return PhotoAnalysis(key, dec.full_size, read_meta(dec.exif), emb.astype(np.float32), feats, transient)
 

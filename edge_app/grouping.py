@@ -50,9 +50,9 @@ class PairModel:
     context_weight, context_margin, context_floor: see :func:`mutual_best_bonus`.
     """
 
-    weights: tuple[float, ...] = (-8.392, 6.346, 0.825, 0.893, 2.71)
-    context_weight: float = 1.951
-    context_margin: float = 1.181
+    weights: tuple[float, ...] = (-9.161, 5.545, 0.618, 1.671, 2.322)
+    context_weight: float = 2.021
+    context_margin: float = 1.005
     context_floor: float = -6.0
     gps_scale_m: float = 50.0
     gps_weight: float = 1.0

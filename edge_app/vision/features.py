@@ -38,15 +38,11 @@ def to_gray(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 
 
-_CLAHE = None
-
-
 def normalise_contrast(gray: np.ndarray, clip: float = 2.0, tiles: int = 8) -> np.ndarray:
-    """CLAHE on a uint8 [H, W] image (local histogram equalisation, light-change robust)."""
-    global _CLAHE
-    if _CLAHE is None or _CLAHE.getClipLimit() != clip:
-        _CLAHE = cv2.createCLAHE(clipLimit=clip, tileGridSize=(tiles, tiles))
-    return _CLAHE.apply(gray)
+    """CLAHE on a uint8 [H, W] image (local histogram equalisation, light-change robust).
+
+    A new CLAHE object per call: they hold buffers and must not be shared by threads."""
+    return cv2.createCLAHE(clipLimit=clip, tileGridSize=(tiles, tiles)).apply(gray)
 
 
 def _keep_static(xy: np.ndarray, mask: np.ndarray | None, size: tuple[int, int], thr: float) -> np.ndarray:
