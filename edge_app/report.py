@@ -70,6 +70,9 @@ def format_text(names: Sequence[str], analyses: Sequence[PhotoAnalysis], result:
 
 def _pair_line(names, result: GroupResult, i: int, j: int) -> str:
     a, b = min(i, j), max(i, j)
+    session = {k: s for s, members in enumerate(result.sessions) for k in members}
+    if session.get(a) != session.get(b):
+        return f"{names[a]} ~ {names[b]}: different site sessions (GPS / capture time), never compared"
     sc = result.scores.get((a, b))
     geo = (f"inliers {max(sc.inliers, sc.inliers_h)} (H {sc.inliers_h}) of {sc.matches} matches, "
            f"coverage {sc.coverage_a:.2f}/{sc.coverage_b:.2f}") if sc else "not verified (far in embedding)"
