@@ -123,3 +123,15 @@ def test_haversine():
     # one degree of latitude is about 111.2 km
     assert haversine_m((37.0, 127.0), (38.0, 127.0)) == pytest.approx(111_195, rel=1e-3)
     assert haversine_m((37.5, 127.0), (37.5, 127.0)) == 0.0
+
+
+def test_heic_from_a_phone_decodes(tmp_path):
+    pillow_heif = pytest.importorskip("pillow_heif")
+    if not pillow_heif.libheif_info().get("HEIF"):
+        pytest.skip("this pillow-heif build cannot encode HEIC")
+    img = Image.fromarray(np.tile(np.arange(256, dtype=np.uint8), (128, 2)).reshape(128, 512, 1).repeat(3, 2))
+    p = tmp_path / "IMG_0001.HEIC"
+    img.save(p, "HEIF", quality=90)
+    assert is_image_name(p)
+    dec = decode_image(p, max_side=256)
+    assert dec.rgb.shape == (64, 256, 3) and dec.full_size == (512, 128)
