@@ -50,9 +50,9 @@ class PairModel:
     context_weight, context_margin, context_floor: see :func:`mutual_best_bonus`.
     """
 
-    weights: tuple[float, ...] = (-9.161, 5.545, 0.618, 1.671, 2.322)
-    context_weight: float = 2.021
-    context_margin: float = 1.005
+    weights: tuple[float, ...] = (-9.259, 5.605, 0.620, 1.626, 2.352)
+    context_weight: float = 2.047
+    context_margin: float = 1.018
     context_floor: float = -6.0
     gps_scale_m: float = 50.0
     gps_weight: float = 1.0

@@ -115,13 +115,23 @@ def verify_candidates(
         else:
             todo.append((i, j))
 
+    def verify(fa, fb):
+        return verify_pair(fa, fb, ratio=s.match_ratio, min_similarity=s.min_descriptor_similarity,
+                           f_threshold=s.f_threshold, h_threshold=s.h_threshold, cells=s.coverage_cells)
+
     def work(ij):
         i, j = ij
         a, b = analyses[i], analyses[j]
         if a.key > b.key:  # same orientation as the cache key, so results are symmetric
             a, b = b, a
-        sc = verify_pair(a.features, b.features, ratio=s.match_ratio, min_similarity=s.min_descriptor_similarity,
-                         f_threshold=s.f_threshold, h_threshold=s.h_threshold, cells=s.coverage_cells)
+        k = s.coarse_keypoints
+        sc = None
+        if k and (len(a.features) > k or len(b.features) > k):
+            sc = verify(a.features.head(k), b.features.head(k))
+            if not (sc.inliers_h >= s.coarse_accept_inliers or sc.matches < s.coarse_reject_matches):
+                sc = None
+        if sc is None:
+            sc = verify(a.features, b.features)
         if analyses[i].key > analyses[j].key:
             sc = PairScore(sc.matches, sc.inliers, sc.inliers_h, sc.inlier_ratio, sc.coverage_b, sc.coverage_a)
         return ij, sc

@@ -43,7 +43,10 @@ DEV_SETS = ("strecha", "webcam_a", "wxbs", "triplets")
 def evidence(es: EvalSet, settings: Settings, cache_dir: Path) -> dict[str, np.ndarray]:
     """[N, N] matrices for one set: cos, matches, inliers_h, inliers_f, coverage."""
     version = f"{settings.feature_version()}-{models_fingerprint()}"
-    out = cache_dir / f"{es.name}-{version}.npz"
+    knobs = {k: v for k, v in settings.as_dict().items() if k not in ("pair_model", "group_threshold",
+                                                                         "assign_threshold", "threads")}
+    pairs_version = hashlib.sha256(json.dumps(knobs, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    out = cache_dir / f"{es.name}-{version}-{pairs_version}.npz"
     if out.is_file():
         with np.load(out) as z:
             return {k: z[k] for k in z.files}

@@ -17,6 +17,8 @@ import numpy as np
 class LocalFeatures:
     """Keypoints of one work image.
 
+    Keypoints are sorted by detector score, best first, so ``head(k)`` keeps the k best.
+
     xy:    float32 [N, 2], pixel coordinates (x right, y down) in the work image.
     desc:  uint8 [N, 32] for ORB, float32 [N, 128] for RootSIFT, float32 [N, 64] for XFeat
            (float descriptors are L2-normalised).
@@ -31,6 +33,12 @@ class LocalFeatures:
 
     def __len__(self) -> int:
         return int(self.xy.shape[0])
+
+    def head(self, k: int) -> "LocalFeatures":
+        """The ``k`` best keypoints (a view, no copy)."""
+        if k >= len(self):
+            return self
+        return LocalFeatures(self.xy[:k], self.desc[:k], self.size, self.kind)
 
 
 def to_gray(rgb: np.ndarray) -> np.ndarray:
@@ -88,6 +96,9 @@ def extract_features(
         raise ValueError(f"unknown local feature method {method!r} (use 'orb' or 'sift')")
     if desc is None or not kps:
         return LocalFeatures(np.zeros((0, 2), np.float32), np.zeros((0, dim), dtype), (w, h), method)
+    order = np.argsort([-k.response for k in kps], kind="stable")
+    kps = [kps[i] for i in order]
+    desc = desc[order]
     xy = np.array([k.pt for k in kps], np.float32)
     keep = _keep_static(xy, mask, (w, h), mask_threshold)
     return LocalFeatures(xy[keep], np.ascontiguousarray(desc[keep]), (w, h), method)
