@@ -211,13 +211,41 @@ def group_analyses(
     pairs = candidate_pairs(cos, s, gps)
     t1 = time.perf_counter()
     scores = verify_candidates(analyses, pairs, s, pair_cache, workers)
-    t2 = time.perf_counter()
     P = probability_matrix(cos, scores, s, gps, gap)
+    # Densify: inside each set of photos linked by likely pairs, verify the pairs the
+    # nearest-neighbour pruning skipped, so a large group (a walk around one spot) is
+    # judged on real evidence between its far ends, not on "not verified".
+    extra = linked_unverified_pairs(P, scores, s.group_threshold)
+    if extra:
+        scores.update(verify_candidates(analyses, extra, s, pair_cache, workers))
+        P = probability_matrix(cos, scores, s, gps, gap)
+    t2 = time.perf_counter()
     labels = grouping.agglomerate(P, s.group_threshold, locked, s.min_group_size)
     labels = grouping.relabel_by_time(labels, [a.meta.taken_at for a in analyses])
     t3 = time.perf_counter()
     return GroupResult(labels, P, cos, scores, {"pairs_s": t1 - t0, "verify_s": t2 - t1, "cluster_s": t3 - t2,
-                                                "verified_pairs": len(pairs)})
+                                                "verified_pairs": len(scores)})
+
+
+def linked_unverified_pairs(P: np.ndarray, scores: dict, threshold: float) -> list[tuple[int, int]]:
+    """Pairs (i < j) not yet verified whose photos are connected by a chain of pairs with
+    P >= threshold (same connected component of the likely-pair graph)."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = P.shape[0]
+    strong = np.triu(P >= threshold, 1)
+    if not strong.any():
+        return []
+    _, comp = connected_components(csr_matrix(strong), directed=False)
+    out = []
+    for c in np.unique(comp):
+        members = np.flatnonzero(comp == c)
+        for k, i in enumerate(members):
+            for j in members[k + 1:]:
+                if (int(i), int(j)) not in scores:
+                    out.append((int(i), int(j)))
+    return out
 
 
 def group_sessions(
