@@ -138,3 +138,14 @@ def test_gps_far_apart_photos_never_group(site, pipeline):
         moved[k] = replace(a, meta=PhotoMeta(None, gps, None))
     out = group_analyses(moved, pipeline.settings)
     assert out.labels[i] is None and out.P[i, names.index("spot2_1.jpg")] == 0.0
+
+
+def test_skipped_pairs_inside_a_linked_component_are_verified_again():
+    from edge_app.pipeline import linked_unverified_pairs
+
+    # 0-1-2 chained by likely pairs, (0, 2) was never verified; 3 is alone
+    P = np.eye(4)
+    P[0, 1] = P[1, 0] = P[1, 2] = P[2, 1] = 0.9
+    scores = {(0, 1): object(), (1, 2): object(), (2, 3): object()}
+    assert linked_unverified_pairs(P, scores, 0.5) == [(0, 2)]
+    assert linked_unverified_pairs(np.eye(3) * 0.1, {}, 0.5) == []
