@@ -81,7 +81,7 @@ def cmd_cluster(args) -> int:
     t0 = time.perf_counter()
     res = pipe.group_paths(paths, progress=Progress("analysing", args.quiet))
     names = [p.name for p in res.paths]
-    print(format_text(names, res.analyses, res.result, res.errors))
+    print(format_text(names, res.analyses, res.result, res.errors, res.duplicates))
     if skipped and not args.quiet:
         print(f"\nnot photos, skipped ({len(skipped)}): " + ", ".join(skipped), file=sys.stderr)
     if args.explain:

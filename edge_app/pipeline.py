@@ -312,6 +312,18 @@ class FolderResult:
     def labels(self) -> list[int | None]:
         return self.result.labels
 
+    @property
+    def duplicates(self) -> list[tuple[int, int]]:
+        """(i, first): photo i has exactly the same bytes as the earlier photo ``first``."""
+        seen: dict[str, int] = {}
+        out = []
+        for i, a in enumerate(self.analyses):
+            if a.key in seen:
+                out.append((i, seen[a.key]))
+            else:
+                seen[a.key] = i
+        return out
+
 
 class Pipeline:
     """Analyzer + grouping with one Settings object; the entry point of the library."""

@@ -46,8 +46,9 @@ def _by_time(idx: list[int], analyses: Sequence[PhotoAnalysis], names: Sequence[
 
 
 def format_text(names: Sequence[str], analyses: Sequence[PhotoAnalysis], result: GroupResult,
-                errors: Sequence[AnalysisError] = ()) -> str:
-    """The listing printed by ``edge-app cluster``."""
+                errors: Sequence[AnalysisError] = (), duplicates: Sequence[tuple[int, int]] = ()) -> str:
+    """The listing printed by ``edge-app cluster``; ``duplicates``: (i, first) pairs of
+    photos with identical bytes (both stay in the grouping)."""
     lines = []
     order = group_order(result.labels)
     n_groups = sum(1 for lab, _ in order if lab is not None)
@@ -65,6 +66,11 @@ def format_text(names: Sequence[str], analyses: Sequence[PhotoAnalysis], result:
         lines.append(f"unreadable ({len(errors)})")
         for e in errors:
             lines.append(f"  {Path(e.path).name}: {e.reason}" + (f" ({e.detail})" if e.detail else ""))
+    if duplicates:
+        lines.append("")
+        lines.append(f"identical copies ({len(duplicates)})")
+        for i, first in duplicates:
+            lines.append(f"  {names[i]} = {names[first]}")
     return "\n".join(lines)
 
 

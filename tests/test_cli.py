@@ -25,6 +25,8 @@ def site(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cli") / "site-7"
     truth = write_site(folder, spots=(5, 6), shots=3, lone=None)
     (folder / "scan.jpg").write_bytes(b"%PDF-1.4 this is not a jpeg")
+    (folder / "spot0_0 (copy).jpg").write_bytes((folder / "spot0_0.jpg").read_bytes())
+    truth["spot0_0 (copy).jpg"] = truth["spot0_0.jpg"]
     (folder / "readme.txt").write_text("x")
     return folder, truth
 
@@ -33,8 +35,8 @@ def test_cluster_prints_groups_and_writes_json_and_html(site, tmp_path):
     folder, truth = site
     out_json, out_html = tmp_path / "g.json", tmp_path / "g.html"
     p = edge_app("cluster", folder, "--json", out_json, "--html", out_html, "--explain", cwd=tmp_path)
-    assert "7 photos" not in p.stdout  # the unreadable file is not counted as a photo
-    assert "6 photos: 2 groups, 0 unassigned, 1 unreadable" in p.stdout
+    assert "7 photos: 2 groups, 0 unassigned, 1 unreadable" in p.stdout
+    assert "spot0_0.jpg = spot0_0 (copy).jpg" in p.stdout or "spot0_0 (copy).jpg = spot0_0.jpg" in p.stdout
     assert "scan.jpg: not an image" in p.stdout
     assert "explain:" in p.stdout and "strongest links" in p.stdout
     assert "analysing" in p.stderr and "done in" in p.stderr
@@ -44,7 +46,7 @@ def test_cluster_prints_groups_and_writes_json_and_html(site, tmp_path):
     assert same_partition({k: v for k, v in groups.items() if k != "scan.jpg"}, truth)
     assert all(v in (1, 2) for k, v in groups.items() if k != "scan.jpg")
     page = out_html.read_text()
-    assert page.count("<figure>") == 6 and page.count("data:image/jpeg;base64,") == 6
+    assert page.count("<figure>") == 7 and page.count("data:image/jpeg;base64,") == 7
     assert "그룹 1 / Group 1" in page and "scan.jpg" in page
     assert "http://" not in page and "https://" not in page  # nothing fetched when opened offline
 
@@ -55,7 +57,7 @@ def test_cluster_uses_the_feature_cache_on_the_second_run(site, tmp_path):
     first = sorted(p.stat().st_mtime_ns for p in (tmp_path / "c").rglob("*.npz"))
     edge_app("cluster", folder, "--cache", tmp_path / "c", "-q", cwd=tmp_path)
     again = sorted(p.stat().st_mtime_ns for p in (tmp_path / "c").rglob("*.npz"))
-    assert len(first) == 6 and first == again  # nothing rewritten
+    assert len(first) == 6 and first == again  # nothing rewritten (the copy shares its entry)
 
 
 def test_cluster_errors_are_clear(tmp_path):
