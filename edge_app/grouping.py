@@ -50,9 +50,9 @@ class PairModel:
     context_weight, context_margin, context_floor: see :func:`mutual_best_bonus`.
     """
 
-    weights: tuple[float, ...] = (-9.259, 5.605, 0.620, 1.626, 2.352)
-    context_weight: float = 2.047
-    context_margin: float = 1.018
+    weights: tuple[float, ...] = (-7.903, 5.610, 0.766, 1.205, 2.974)
+    context_weight: float = 2.097
+    context_margin: float = 1.014
     context_floor: float = -6.0
     gps_scale_m: float = 50.0
     gps_weight: float = 1.0
