@@ -124,11 +124,17 @@ def _session_options(threads: int | None):
     return so
 
 
-def _test_input(session) -> np.ndarray:
-    """A small zero input: batch 1, and 64 for any other dynamic axis."""
-    dims = session.get_inputs()[0].shape
-    shape = [d if isinstance(d, int) and d > 0 else (1 if k == 0 else 64) for k, d in enumerate(dims)]
-    return np.zeros(shape, np.float32)
+_ORT_DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(int64)": np.int64,
+               "tensor(int32)": np.int32, "tensor(uint8)": np.uint8, "tensor(int8)": np.int8}
+
+
+def _test_feed(session) -> dict[str, np.ndarray]:
+    """Small zero inputs for every graph input: batch 1, and 64 for any other dynamic axis."""
+    feed = {}
+    for inp in session.get_inputs():
+        shape = [d if isinstance(d, int) and d > 0 else (1 if k == 0 else 64) for k, d in enumerate(inp.shape)]
+        feed[inp.name] = np.zeros(shape, _ORT_DTYPES.get(inp.type, np.float32))
+    return feed
 
 
 def open_session(path: Path, providers: Sequence[str] | None = None, threads: int | None = None):
@@ -147,8 +153,7 @@ def open_session(path: Path, providers: Sequence[str] | None = None, threads: in
     for prov in wanted:
         try:
             sess = ort.InferenceSession(str(path), sess_options=_session_options(threads), providers=[prov])
-            x = _test_input(sess)
-            sess.run(None, {sess.get_inputs()[0].name: x})
+            sess.run(None, _test_feed(sess))
             return sess, prov
         except Exception as e:  # noqa: BLE001 - any failure means: try the next provider
             log.info("provider %s rejected %s: %s", prov, path.name, e)
