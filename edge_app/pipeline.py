@@ -115,9 +115,10 @@ def verify_candidates(
         else:
             todo.append((i, j))
 
-    def verify(fa, fb):
+    def verify(fa, fb, strong_h=150):
         return verify_pair(fa, fb, ratio=s.match_ratio, min_similarity=s.min_descriptor_similarity,
-                           f_threshold=s.f_threshold, h_threshold=s.h_threshold, cells=s.coverage_cells)
+                           f_threshold=s.f_threshold, h_threshold=s.h_threshold, cells=s.coverage_cells,
+                           strong_h=strong_h)
 
     def work(ij):
         i, j = ij
@@ -127,7 +128,7 @@ def verify_candidates(
         k = s.coarse_keypoints
         sc = None
         if k and (len(a.features) > k or len(b.features) > k):
-            sc = verify(a.features.head(k), b.features.head(k))
+            sc = verify(a.features.head(k), b.features.head(k), strong_h=s.coarse_accept_inliers)
             if not (sc.inliers_h >= s.coarse_accept_inliers or sc.matches < s.coarse_reject_matches):
                 sc = None
         if sc is None:

@@ -62,9 +62,11 @@ def match_descriptors(a: LocalFeatures, b: LocalFeatures, ratio: float = 0.85, m
     if a.kind == "xfeat":
         sim = a.desc @ b.desc.T
         ab = sim.argmax(1)
-        ba = sim.argmax(0)
         idx = np.arange(len(ab))
-        ok = (ba[ab] == idx) & (sim[idx, ab] >= min_similarity)
+        best = sim[idx, ab]
+        # mutual: a's best in b is also b's best in a (a column max is a fast reduction;
+        # a column argmax is not)
+        ok = (best >= sim.max(0)[ab]) & (best >= min_similarity)
         return np.stack([idx[ok], ab[ok]], 1).astype(np.int32)
     bf = _BF_HAMMING if a.kind == "orb" else _BF_L2
     ab = bf.knnMatch(a.desc, b.desc, k=2)
