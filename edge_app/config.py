@@ -58,6 +58,9 @@ class Settings:
     #: RANSAC (MAGSAC) thresholds as fractions of the image diagonal.
     f_threshold: float = 0.004
     h_threshold: float = 0.012
+    #: Skip the fundamental matrix once a homography has this many inliers (the pair is
+    #: decided; epipolar geometry would only add parallax inliers).
+    skip_f_above_h: int = 150
     #: Cells per side of the coverage grid.
     coverage_cells: int = 8
     #: Two-step verification: match the best ``coarse_keypoints`` first; the pair is

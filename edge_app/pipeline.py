@@ -115,10 +115,13 @@ def verify_candidates(
         else:
             todo.append((i, j))
 
-    def verify(fa, fb, strong_h=150):
+    def verify(fa, fb, strong_h=s.skip_f_above_h, undecided=None):
         return verify_pair(fa, fb, ratio=s.match_ratio, min_similarity=s.min_descriptor_similarity,
                            f_threshold=s.f_threshold, h_threshold=s.h_threshold, cells=s.coverage_cells,
-                           strong_h=strong_h)
+                           strong_h=strong_h, undecided=undecided)
+
+    def undecided(matches: int, inliers_h: int) -> bool:
+        return not (inliers_h >= s.coarse_accept_inliers or matches < s.coarse_reject_matches)
 
     def work(ij):
         i, j = ij
@@ -128,9 +131,7 @@ def verify_candidates(
         k = s.coarse_keypoints
         sc = None
         if k and (len(a.features) > k or len(b.features) > k):
-            sc = verify(a.features.head(k), b.features.head(k), strong_h=s.coarse_accept_inliers)
-            if not (sc.inliers_h >= s.coarse_accept_inliers or sc.matches < s.coarse_reject_matches):
-                sc = None
+            sc = verify(a.features.head(k), b.features.head(k), s.coarse_accept_inliers, undecided)
         if sc is None:
             sc = verify(a.features, b.features)
         if analyses[i].key > analyses[j].key:

@@ -11,6 +11,7 @@ container" (a few dozen inliers on one object, a small part of each frame).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -114,17 +115,20 @@ def verify_pair(
     min_matches: int = 8,
     cells: int = 8,
     strong_h: int = 150,
-) -> PairScore:
+    undecided: Callable[[int, int], bool] | None = None,
+) -> PairScore | None:
     """Match ``a`` and ``b`` and fit a homography and a fundamental matrix with MAGSAC.
 
     Thresholds are fractions of each image's diagonal (resolution independent). When the
     homography already has ``strong_h`` inliers the fundamental matrix is not fitted (its
     inliers are reported equal to the homography's), which saves time on obvious pairs.
+    ``undecided(matches, inliers_h)``: when given and true after the homography, return
+    None at once (the caller will verify again with more keypoints).
     """
     m = match_descriptors(a, b, ratio, min_similarity)
     score = PairScore(matches=len(m))
     if len(m) < min_matches:
-        return score
+        return None if undecided is not None and undecided(len(m), 0) else score
     pa = a.xy[m[:, 0]].astype(np.float64)
     pb = b.xy[m[:, 1]].astype(np.float64)
     diag = 0.5 * (np.hypot(*a.size) + np.hypot(*b.size))
@@ -135,6 +139,8 @@ def verify_pair(
             inl_h = mh.ravel().astype(bool)
     except cv2.error:
         pass
+    if undecided is not None and undecided(len(m), int(inl_h.sum())):
+        return None
     inl_f = np.zeros(len(m), bool)
     if inl_h.sum() >= strong_h:
         # Decided already: a homography explains this many matches. Epipolar geometry
