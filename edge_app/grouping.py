@@ -79,6 +79,24 @@ def pair_features(
     return np.stack([np.ones_like(cos), cos, np.log1p(ex_h), np.log1p(ex_f), np.asarray(coverage, np.float64)], axis=-1)
 
 
+def centre_cosine(G: np.ndarray) -> np.ndarray:
+    """Cosine after subtracting the batch's mean embedding, from the Gram matrix alone.
+
+    G: float [N, N], G[i, j] = e_i . e_j of unit embeddings. Returns the cosine of
+    (e_i - m) and (e_j - m), m = mean of the e's: what all photos of the batch share (the
+    look of the site, the light of the day) no longer counts as similarity. Batches of
+    fewer than 3 photos are returned unchanged.
+    """
+    G = np.asarray(G, np.float64)
+    n = G.shape[0]
+    if n < 3:
+        return G.copy()
+    r = G.mean(1)
+    C = G - r[:, None] - r[None, :] + G.mean()
+    d = np.sqrt(np.maximum(np.diag(C), 1e-12))
+    return C / np.outer(d, d)
+
+
 def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -50, 50)))
 

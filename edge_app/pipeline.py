@@ -39,12 +39,14 @@ from .vision.verify import PairScore, verify_pair
 PairCache = MutableMapping[tuple[str, str], PairScore]
 
 
-def cosine_matrix(analyses: Sequence[PhotoAnalysis]) -> np.ndarray:
-    """float64 [N, N] embedding cosine."""
+def cosine_matrix(analyses: Sequence[PhotoAnalysis], centred: bool = False) -> np.ndarray:
+    """float64 [N, N] embedding cosine; ``centred``: after removing the batch mean
+    (:func:`edge_app.grouping.centre_cosine`)."""
     if not analyses:
         return np.zeros((0, 0))
     E = np.stack([a.embedding for a in analyses]).astype(np.float64)
-    return E @ E.T
+    G = E @ E.T
+    return grouping.centre_cosine(G) if centred else G
 
 
 def gps_distance_matrix(analyses: Sequence[PhotoAnalysis]) -> np.ndarray:
@@ -207,7 +209,7 @@ def group_analyses(
     """Group analysed photos; ``locked`` per photo: label of a group a person fixed, or None."""
     s = settings or Settings()
     t0 = time.perf_counter()
-    cos = cosine_matrix(analyses)
+    cos = cosine_matrix(analyses, centred=s.centre_embeddings)
     gps = gps_distance_matrix(analyses)
     gap = time_gap_matrix(analyses)
     pairs = candidate_pairs(cos, s, gps)
@@ -402,8 +404,9 @@ def assign_new(
     n = len(analyses)
     if n == 0:
         return Assignment(None, None, 0.0, np.zeros(0))
-    E = np.stack([a.embedding for a in analyses]).astype(np.float64)
-    cos = E @ new.embedding.astype(np.float64)
+    E = np.stack([a.embedding for a in analyses] + [new.embedding]).astype(np.float64)
+    G = E @ E.T
+    cos = (grouping.centre_cosine(G) if s.centre_embeddings else G)[:n, n]
     gps = np.array([haversine_m(new.meta.gps[:2], a.meta.gps[:2]) if (new.meta.gps and a.meta.gps) else np.nan
                     for a in analyses])
     gap = np.array([abs(new.meta.taken_at - a.meta.taken_at) if (new.meta.taken_at is not None and

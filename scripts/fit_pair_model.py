@@ -79,6 +79,8 @@ def batch_evidence(sets, ev, n_batches, seed, settings: Settings):
         es = next(s for s in sets if s.name == b.set_name)
         idx = [es.files.index(f) for f in b.files]
         sub = {k: m[np.ix_(idx, idx)] for k, m in ev[es.name].items()}
+        if settings.centre_embeddings:
+            sub["cos"] = grouping.centre_cosine(sub["cos"])
         first = set(candidate_pairs(sub["cos"], settings))
         out.append((b.set_name, sub, b.truth, first))
     return out

@@ -106,3 +106,17 @@ def test_mutual_best_bonus_only_for_clear_mutual_pairs():
     B = mutual_best_bonus(Z, weight=2.0, margin=1.0)
     assert B[0, 1] == B[1, 0] == pytest.approx(2.0 * 3.0)  # capped excess
     assert B[2, 3] == 0.0 and B[0, 2] == 0.0
+
+
+def test_centred_cosine_equals_cosine_of_mean_free_embeddings():
+    from edge_app.grouping import centre_cosine
+
+    rng = np.random.default_rng(0)
+    E = rng.normal(size=(6, 16)) + 3.0  # all share a strong common component
+    E /= np.linalg.norm(E, axis=1, keepdims=True)
+    D = E - E.mean(0)
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    assert np.allclose(centre_cosine(E @ E.T), D @ D.T)
+    assert (E @ E.T).min() > 0.8 and (D @ D.T)[np.triu_indices(6, 1)].mean() < 0.1
+    small = (E @ E.T)[:2, :2]
+    assert np.array_equal(centre_cosine(small), small)
