@@ -59,7 +59,7 @@ def _settings(args):
         kw["threads"] = args.threads
     if getattr(args, "no_mask", False):
         kw["use_segmentation"] = False
-    return Settings(**kw)
+    return Settings.fast(**kw) if getattr(args, "fast", False) else Settings(**kw)
 
 
 def cmd_cluster(args) -> int:
@@ -150,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--features", choices=["xfeat", "orb", "sift"], help="local features (default: xfeat)")
         p.add_argument("--threads", type=int, help="worker threads (default: all cores)")
         p.add_argument("--no-mask", action="store_true", help="do not mask people/vehicles")
+        p.add_argument("--fast", action="store_true", help="smaller work images for a weak CPU (see docs/quality.md)")
         p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
     c = sub.add_parser("cluster", help="group the photos of one folder",
