@@ -253,19 +253,8 @@ class Analyzer:
                 return i, None, AnalysisError(str(paths[i]), e.reason, e.detail)
 
         n = self.workers()
-        if n > 1 and len(paths) > 1:
-            with ThreadPoolExecutor(n) as ex, threadpool_limits(1):
-                results = ex.map(work, range(len(paths)))
-                for i, a, err in results:
-                    out[i] = a
-                    if err:
-                        errors.append(err)
-                    done += 1
-                    if progress:
-                        progress(done, len(paths))
-        else:
-            for i in range(len(paths)):
-                _, a, err = work(i)
+        with ThreadPoolExecutor(max(1, min(n, len(paths)))) as ex, threadpool_limits(1 if n > 1 else None):
+            for i, a, err in ex.map(work, range(len(paths))):
                 out[i] = a
                 if err:
                     errors.append(err)

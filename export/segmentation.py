@@ -53,6 +53,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+import common  # noqa: E402
 
 REPO = HERE.parent
 MODELS = REPO / "models"
@@ -884,16 +885,6 @@ def tool_versions() -> dict:
             "onnxruntime": onnxruntime.__version__, "tensorflow_env": TF_REQS}
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "?"
-
-
 def write_manifest(entries: list[dict]) -> None:
     path = MODELS / "manifest.json"
     data = json.loads(path.read_text()) if path.is_file() else {"version": 1, "models": []}
@@ -963,7 +954,7 @@ def finish_entries(entries: dict[str, dict], paths: dict[str, Path], evaluate_no
                 "inference: one batch-1 run at the native input size. onnxruntime CPU, 2 intra-op threads, "
                 "interleaved runs. The machine is shared with other jobs (see load_avg): min_ms is the "
                 "better estimate of an idle 2-core machine",
-                "cpu": cpu_name(),
+                "cpu": common.cpu_name(),
                 "load_avg_1min": [round(load0, 1), round(load1, 1)],
                 "inference": inf.get(n),
                 "per_grid": {k.split("@")[1]: v for k, v in lat.items() if k.startswith(n + "@")},
