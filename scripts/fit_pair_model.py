@@ -1,6 +1,6 @@
 """Fit the pair model (edge_app.grouping.PairModel) on the dev eval sets.
 
-    python scripts/fit_pair_model.py [--eval ../shared/eval] [--batches 25] [--restarts 3]
+    python scripts/fit_pair_model.py [--eval ../shared/eval] [--batches 80] [--restarts 4]
 
 1. Analyses every photo of the dev sets and verifies *every* pair within each set with
    the current Settings (cached in ``.cache/fit/``; a batch only ever uses pairs of one set,
@@ -139,8 +139,8 @@ def main(argv=None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--eval", default=str(REPO.parent / "shared" / "eval"))
-    ap.add_argument("--batches", type=int, default=25, help="training batches per set (seed 1)")
-    ap.add_argument("--restarts", type=int, default=3)
+    ap.add_argument("--batches", type=int, default=80, help="training batches per set (seed 1)")
+    ap.add_argument("--restarts", type=int, default=4)
     ap.add_argument("--iterations", type=int, default=300)
     ap.add_argument("--min-precision", type=float, default=0.96)
     args = ap.parse_args(argv)
