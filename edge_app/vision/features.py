@@ -121,15 +121,15 @@ def _bilinear(maps: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     c, h, w = maps.shape
     u = np.clip(u, 0, w - 1)
     v = np.clip(v, 0, h - 1)
-    u0 = np.minimum(np.floor(u).astype(int), w - 2) if w > 1 else np.zeros(len(u), int)
-    v0 = np.minimum(np.floor(v).astype(int), h - 2) if h > 1 else np.zeros(len(v), int)
-    du = (u - u0)[:, None]
-    dv = (v - v0)[:, None]
+    u0 = np.minimum(np.floor(u).astype(np.intp), max(w - 2, 0))
+    v0 = np.minimum(np.floor(v).astype(np.intp), max(h - 2, 0))
+    du = (u - u0).astype(np.float32)[:, None]
+    dv = (v - v0).astype(np.float32)[:, None]
     u1 = np.minimum(u0 + 1, w - 1)
     v1 = np.minimum(v0 + 1, h - 1)
-    m = maps.transpose(1, 2, 0)
-    return (m[v0, u0] * (1 - du) * (1 - dv) + m[v0, u1] * du * (1 - dv)
-            + m[v1, u0] * (1 - du) * dv + m[v1, u1] * du * dv)
+    rows = np.ascontiguousarray(maps.reshape(c, h * w).T)  # [h*w, C]: one gather per corner
+    return ((rows[v0 * w + u0] * (1 - du) + rows[v0 * w + u1] * du) * (1 - dv)
+            + (rows[v1 * w + u0] * (1 - du) + rows[v1 * w + u1] * du) * dv)
 
 
 def xfeat_keypoints(
@@ -147,8 +147,11 @@ def xfeat_keypoints(
     sorted by score (keypoint probability x reliability), N <= max_keypoints.
     """
     heat = keypoints
-    local_max = cv2.dilate(heat, np.ones((nms, nms), np.uint8))
-    ys, xs = np.nonzero((heat == local_max) & (heat > threshold))
+    ys, xs = np.nonzero(heat > threshold)  # few candidates; local maxima among them
+    if len(xs):
+        local_max = cv2.dilate(heat, np.ones((nms, nms), np.uint8))
+        keep = heat[ys, xs] == local_max[ys, xs]
+        ys, xs = ys[keep], xs[keep]
     if len(xs) == 0:
         return np.zeros((0, 2), np.float32), np.zeros((0, descriptors.shape[0]), np.float32), np.zeros(0, np.float32)
     u = (xs + 0.5) / 8.0 - 0.5
