@@ -77,6 +77,11 @@ def cmd_cluster(args) -> int:
     if not paths:
         print(f"error: no photos in {folder} (looked for .jpg, .jpeg, .png, .heic, ...)", file=sys.stderr)
         return 1
+    for opt, out in (("--json", args.json), ("--html", args.html)):
+        problem = _unwritable(Path(out)) if out else None
+        if problem:
+            print(f"error: {opt} {out}: {problem}", file=sys.stderr)
+            return 2
     pipe = Pipeline(_settings(args), cache_dir=_cache_dir(args.cache, args.no_cache))
     t0 = time.perf_counter()
     res = pipe.group_paths(paths, progress=Progress("analysing", args.quiet))
@@ -91,10 +96,12 @@ def cmd_cluster(args) -> int:
         out = {p.name: None for p in paths}
         for name, lab in zip(names, res.labels):
             out[name] = None if lab is None else lab + 1
-        _write_atomic(Path(args.json), json.dumps(out, indent=2, ensure_ascii=False) + "\n")
+        # a name that is not valid UTF-8 (a zip from an older Windows) is written as \udcXX
+        # escapes: valid JSON that reads back as the same str, os.fsencode gives its bytes
+        _write_atomic(Path(args.json), json.dumps(out, indent=2, ensure_ascii=False) + "\n", "backslashreplace")
     if args.html:
         page = render_html(res.paths, res.analyses, res.result, res.errors, title=folder.name)
-        _write_atomic(Path(args.html), page)
+        _write_atomic(Path(args.html), page, "replace")
     if not args.quiet:
         t = res.timings
         print(f"done in {time.perf_counter() - t0:.2f} s (analyse {t['analyze_s']:.2f} s, group {t['group_s']:.2f} s)",
@@ -102,9 +109,23 @@ def cmd_cluster(args) -> int:
     return 0
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def _unwritable(path: Path) -> str | None:
+    """Why ``path`` cannot be written (checked before minutes of analysis), or None."""
+    if path.is_dir():
+        return "is a folder"
+    parent = path.parent
+    if not parent.is_dir():
+        return f"folder {parent} does not exist"
+    if not os.access(parent, os.W_OK):
+        return f"folder {parent} is not writable"
+    return None
+
+
+def _write_atomic(path: Path, text: str, errors: str = "strict") -> None:
+    """Write UTF-8 text through a temporary file; ``errors``: for characters UTF-8 cannot
+    hold (lone surrogates from file names that are not UTF-8)."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
+    tmp.write_bytes(text.encode("utf-8", errors))
     os.replace(tmp, path)
 
 
@@ -184,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(sys.stdout, "errors", None) == "strict" and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="replace")  # a file name that is not valid UTF-8
     try:
         return args.func(args)
     except KeyboardInterrupt:

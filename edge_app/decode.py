@@ -6,8 +6,8 @@ that the work image is upright; HEIC/HEIF decodes through ``pillow-heif`` when i
 Small photos are never upscaled.
 
 Every failure raises :class:`ImageError` whose ``reason`` is short and user-facing
-("not an image", "truncated or corrupt", "too large", "empty file"), so a caller can list
-unreadable files and go on with the others.
+("not an image", "truncated or corrupt", "too large", "too small", "empty file", "broken
+link", ...), so a caller can list unreadable files and go on with the others.
 """
 
 from __future__ import annotations
@@ -42,6 +42,10 @@ IMAGE_EXTENSIONS = frozenset(
 #: Refuse images above this many pixels (a decompression bomb, or a panorama no phone takes).
 MAX_PIXELS = 250_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+#: Refuse work images with a shorter side (an icon, or a strip so thin that shrinking its
+#: long side to the work size leaves a few pixel rows).
+MIN_SIDE = 8
 
 
 class ImageError(ValueError):
@@ -83,7 +87,7 @@ def read_photo_bytes(path: str | Path) -> bytes:
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
-        raise ImageError(path, "file not found") from None
+        raise ImageError(path, "broken link" if Path(path).is_symlink() else "file not found") from None
     except IsADirectoryError:
         raise ImageError(path, "is a folder") from None
     except PermissionError:
@@ -100,10 +104,11 @@ def _oriented_size(img: Image.Image, orientation: int) -> tuple[int, int]:
     return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
 
 
-def decode_image(source: str | Path | bytes, max_side: int = 1024) -> Decoded:
+def decode_image(source: str | Path | bytes, max_side: int = 1024, min_side: int = MIN_SIDE) -> Decoded:
     """Decode ``source`` (a path or the file's bytes) into an upright RGB work image.
 
     max_side: the long side of the returned image in pixels; smaller photos keep their size.
+    min_side: refuse ("too small") a returned image with a shorter side (1 for thumbnails).
     Raises ImageError for anything that is not a readable photo.
     """
     name = source if not isinstance(source, (bytes, bytearray)) else "<bytes>"
@@ -133,8 +138,10 @@ def decode_image(source: str | Path | bytes, max_side: int = 1024) -> Decoded:
         raise ImageError(name, "too large", str(e)) from None
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise ImageError(name, "truncated or corrupt", str(e)) from None
-    if rgb.ndim != 3 or rgb.shape[2] != 3 or min(rgb.shape[:2]) < 8:
-        raise ImageError(name, "not an image", f"unusable size {rgb.shape}")
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ImageError(name, "not an image", f"unusable shape {rgb.shape}")
+    if min(rgb.shape[:2]) < min_side:
+        raise ImageError(name, "too small", f"{full[0]}x{full[1]} pixels")
     return Decoded(rgb=rgb, full_size=full, exif=exif)
 
 

@@ -136,22 +136,24 @@ def mutual_best_bonus(Z: np.ndarray, weight: float, margin: float, floor: float 
     ``weight * min(excess - margin, cap)``; all other entries are 0. This is Lowe's ratio
     test lifted from keypoints to photos: a shot whose partner is clearly better than
     everything else in the batch is likely its partner, even when day/night or season
-    change leave little evidence. Returns float64 [N, N], symmetric.
+    change leave little evidence. A photo without a finite second-best score (fewer than 3
+    photos, or the others ruled out with -inf) gets no bonus: with one candidate, being the
+    best says nothing. Returns float64 [N, N], symmetric.
     """
     Z = np.asarray(Z, np.float64)
     n = Z.shape[0]
     B = np.zeros((n, n))
-    if n < 2 or weight == 0.0:
+    if n < 3 or weight == 0.0:
         return B
     Zm = Z.copy()
     np.fill_diagonal(Zm, -np.inf)
     best = Zm.argmax(1)
-    second = np.sort(Zm, 1)[:, -2] if n > 2 else np.full(n, -np.inf)
+    second = np.sort(Zm, 1)[:, -2]
     for i in range(n):
         j = int(best[i])
         if i < j and best[j] == i and Z[i, j] > floor:
             excess = min(Z[i, j] - second[i], Z[i, j] - second[j])
-            if excess > margin:
+            if margin < excess < np.inf:
                 B[i, j] = B[j, i] = weight * min(excess - margin, cap)
     return B
 
@@ -165,15 +167,17 @@ def agglomerate(
     """Average-linkage clustering of a probability matrix.
 
     P: float [N, N], symmetric, P[i, j] = p(photo i and j show the same spot); the
-       diagonal is ignored.
+       diagonal is ignored; NaN (unknown) counts as 0.
     threshold: two clusters merge while the mean of P over their cross pairs >= threshold.
     locked: optional per-photo label of a group fixed by a person (None = free). Photos
        with the same locked label start as one cluster; two locked clusters never merge.
     min_size: clusters smaller than this become unassigned (None).
     Returns one label per photo: cluster index (0..K-1, numbered by first photo) or None.
     """
-    P = np.asarray(P, np.float64)
+    P = np.nan_to_num(np.asarray(P, np.float64), nan=0.0)
     n = P.shape[0]
+    if locked is not None and len(locked) != n:
+        raise ValueError(f"locked has {len(locked)} labels for {n} photos")
     if n == 0:
         return []
     # Initial clusters: one per locked label, one per free photo.

@@ -38,6 +38,10 @@ from .vision.verify import PairScore, verify_pair
 
 PairCache = MutableMapping[tuple[str, str], PairScore]
 
+#: A photo with fewer keypoints can never reach the 8 matches :func:`verify_pair` needs
+#: (a blank wall, a black pocket shot): nothing can show that it is of any spot.
+MIN_KEYPOINTS = 8
+
 
 def cosine_matrix(analyses: Sequence[PhotoAnalysis], centred: bool = False) -> np.ndarray:
     """float64 [N, N] embedding cosine; ``centred``: after removing the batch mean
@@ -159,8 +163,13 @@ def probability_matrix(
     settings: Settings,
     gps_dist: np.ndarray | None = None,
     time_gap: np.ndarray | None = None,
+    featureless: np.ndarray | None = None,
 ) -> np.ndarray:
-    """float64 [N, N] p(same spot); pairs without verification count as 0 inliers."""
+    """float64 [N, N] p(same spot); pairs without verification count as 0 inliers.
+
+    featureless: optional bool [N], photos with fewer than MIN_KEYPOINTS keypoints: their
+    look alone (two black frames embed alike) never makes them a pair, so they get p = 0
+    and take no part in the mutual-best bonus."""
     n = cos.shape[0]
     ev = np.zeros((4, n, n))  # matches, inliers_h, inliers_f, coverage
     for (i, j), sc in scores.items():
@@ -168,10 +177,13 @@ def probability_matrix(
     m = settings.pair_model
     X = grouping.pair_features(cos, *ev)
     Z = grouping.pair_logits(X, m, gps_dist, time_gap)
+    if featureless is not None and featureless.any():
+        Z[featureless, :] = Z[:, featureless] = -np.inf
     Z = Z + grouping.mutual_best_bonus(Z, m.context_weight, m.context_margin, m.context_floor)
     P = grouping.sigmoid(Z)
     if gps_dist is not None:
         P[np.nan_to_num(gps_dist, nan=0.0) > settings.site_radius_m] = 0.0
+    P[~np.isfinite(Z)] = 0.0
     np.fill_diagonal(P, 1.0)
     return P
 
@@ -213,16 +225,17 @@ def group_analyses(
     gps = gps_distance_matrix(analyses)
     gap = time_gap_matrix(analyses)
     pairs = candidate_pairs(cos, s, gps)
+    featureless = np.array([len(a.features) < MIN_KEYPOINTS for a in analyses], bool)
     t1 = time.perf_counter()
     scores = verify_candidates(analyses, pairs, s, pair_cache, workers)
-    P = probability_matrix(cos, scores, s, gps, gap)
+    P = probability_matrix(cos, scores, s, gps, gap, featureless)
     # Densify: inside each set of photos linked by likely pairs, verify the pairs the
     # nearest-neighbour pruning skipped, so a large group (a walk around one spot) is
     # judged on real evidence between its far ends, not on "not verified".
     extra = linked_unverified_pairs(P, scores, s.group_threshold)
     if extra:
         scores.update(verify_candidates(analyses, extra, s, pair_cache, workers))
-        P = probability_matrix(cos, scores, s, gps, gap)
+        P = probability_matrix(cos, scores, s, gps, gap, featureless)
     t2 = time.perf_counter()
     labels = grouping.agglomerate(P, s.group_threshold, locked, s.min_group_size)
     labels = grouping.relabel_by_time(labels, [a.meta.taken_at for a in analyses])
@@ -261,14 +274,19 @@ def group_sessions(
 ) -> GroupResult:
     """Split photos into site sessions (:func:`edge_app.sites.split_sessions`), group each
     session on its own, and number the groups across sessions (session order, then capture
-    order). Photos of different sessions are never compared (P = 0 between them)."""
+    order). Photos of different sessions are never compared (P = 0 between them), except
+    that sessions holding photos of one locked group are joined (a person's group stays one)."""
     s = settings or Settings()
     n = len(analyses)
+    if locked is not None and len(locked) != n:
+        raise ValueError(f"locked has {len(locked)} labels for {n} photos")
     sessions, unplaced = split_sessions([a.meta for a in analyses], s.site_radius_m, s.session_gap_s)
     if unplaced and sessions:
         sessions = place_by_similarity(sessions, unplaced, cosine_matrix(analyses))
     elif unplaced:
         sessions = [sorted(unplaced)]
+    if locked is not None:
+        sessions = join_locked_sessions(sessions, locked)
     if len(sessions) <= 1:
         res = group_analyses(analyses, s, locked, pair_cache, workers)
         res.sessions = sessions
@@ -295,10 +313,35 @@ def group_sessions(
     return GroupResult(labels, P, cos, scores, timings, sessions)
 
 
+def join_locked_sessions(sessions: list[list[int]], locked: Sequence[Hashable | None]) -> list[list[int]]:
+    """Sessions (lists of photo indices) with the sessions that share a locked label joined
+    into one, in the place of the first of them (indices sorted)."""
+    parent = list(range(len(sessions)))
+
+    def root(k: int) -> int:
+        while parent[k] != k:
+            k = parent[k]
+        return k
+
+    first: dict[Hashable, int] = {}  # locked label -> first session holding it
+    for k, members in enumerate(sessions):
+        for i in members:
+            if locked[i] is None:
+                continue
+            a, b = root(first.setdefault(locked[i], k)), root(k)
+            parent[max(a, b)] = min(a, b)
+    joined: dict[int, list[int]] = {}
+    for k, members in enumerate(sessions):
+        joined.setdefault(root(k), []).extend(members)
+    return [sorted(joined[k]) for k in sorted(joined)]
+
+
 def list_images(folder: str | Path) -> list[Path]:
-    """Photo files directly in ``folder`` (by extension; hidden files skipped), sorted by name."""
+    """Photo files directly in ``folder`` (by extension; hidden files skipped), sorted by name.
+    A broken link with a photo name is listed too, so the caller reports it as unreadable."""
     folder = Path(folder)
-    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and is_image_name(p))
+    return sorted(p for p in folder.iterdir() if (p.is_file() or (p.is_symlink() and not p.exists()))
+                  and not p.name.startswith(".") and is_image_name(p))
 
 
 @dataclass
@@ -344,6 +387,8 @@ class Pipeline:
     def group_paths(
         self, paths: Sequence[str | Path], locked=None, progress: Callable[[int, int], None] | None = None
     ) -> FolderResult:
+        if locked is not None and len(locked) != len(paths):
+            raise ValueError(f"locked has {len(locked)} labels for {len(paths)} paths")
         t0 = time.perf_counter()
         analyses, errors = self.analyzer.analyze_many(list(paths), progress)
         t1 = time.perf_counter()

@@ -117,9 +117,10 @@ def format_explain(names: Sequence[str], result: GroupResult, per_group: int = 3
 
 
 def thumbnail_data_uri(path: str | Path, max_side: int = 256, quality: int = 70) -> str | None:
-    """A small JPEG of the photo as a ``data:`` URI, or None when it cannot be decoded."""
+    """A small JPEG of the photo as a ``data:`` URI, or None when it cannot be decoded
+    (a panorama's thumbnail may be a few pixels high: still shown)."""
     try:
-        dec = decode_image(path, max_side)
+        dec = decode_image(path, max_side, min_side=1)
     except ImageError:
         return None
     buf = io.BytesIO()

@@ -8,11 +8,13 @@ small (10-30 photos in the field).
   session when a chain of photos links them with steps of at most ``radius_m``.
 * Photos without GPS but with a capture time join the GPS session of the photo nearest in
   time, if within ``gap_s``; otherwise they form sessions of their own by time: sorted by
-  capture time, a gap longer than ``gap_s`` starts a new session.
+  capture time, a gap longer than ``gap_s`` starts a new session. When a GPS session has no
+  capture time at all, nothing tells such photos apart from it, so they count as photos
+  without metadata instead.
 * Photos with neither cannot be placed by metadata: :func:`split_sessions` returns them
   apart, and :func:`place_by_similarity` puts each into the session of the photo it looks
-  most like (a copy sent through a messenger loses its EXIF but not its content). A folder
-  without any metadata is one session, as a person would expect.
+  most like, placed or not (a copy sent through a messenger loses its EXIF but not its
+  content). A folder without any metadata is one session, as a person would expect.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ def split_sessions(
     metas: Sequence[PhotoMeta], radius_m: float = 300.0, gap_s: float = 4 * 3600.0
 ) -> tuple[list[list[int]], list[int]]:
     """(sessions, unplaced): sessions as lists of photo indices ordered by their first
-    capture time; unplaced: photos with neither GPS nor capture time.
+    capture time; unplaced: photos with neither GPS nor capture time (and photos with a
+    capture time only, far from every timed GPS photo, when a GPS session has no time).
 
     metas: one PhotoMeta per photo; radius_m: GPS linkage distance in metres;
     gap_s: time gap in seconds that separates sessions of photos without GPS.
@@ -70,6 +73,8 @@ def split_sessions(
                 session[i] = session[j]
                 continue
         loose.append((t, i))
+    if {int(session[i]) for i in gps_idx} - {int(session[j]) for _, j in timed_gps}:
+        loose = []  # a GPS session without capture times: time cannot tell them apart
     loose.sort()
     prev = None
     for t, i in loose:
@@ -92,8 +97,12 @@ def split_sessions(
 
 
 def place_by_similarity(sessions: list[list[int]], unplaced: Sequence[int], similarity: np.ndarray) -> list[list[int]]:
-    """Put each unplaced photo into the session of its most similar placed photo.
+    """Put the unplaced photos into sessions by look, most similar first.
 
+    Repeatedly the unplaced photo most similar to any placed photo joins that photo's
+    session and counts as placed from then on (a maximum spanning forest grown from the
+    sessions), so photos of one spot without metadata follow each other instead of being
+    spread over the sessions by their individual best match.
     similarity: float [N, N] (e.g. embedding cosine). With no sessions at all, the
     unplaced photos form one session. Returns new session lists (indices sorted).
     """
@@ -103,8 +112,12 @@ def place_by_similarity(sessions: list[list[int]], unplaced: Sequence[int], simi
         return [sorted(unplaced)]
     out = [list(s) for s in sessions]
     owner = {i: k for k, s in enumerate(sessions) for i in s}
-    placed = np.array(sorted(owner))
-    for i in unplaced:
-        j = int(placed[np.argmax(similarity[i, placed])])
+    todo = list(unplaced)
+    while todo:
+        placed = np.array(sorted(owner))
+        sim = np.asarray(similarity)[np.ix_(todo, placed)]
+        a, b = np.unravel_index(np.argmax(sim), sim.shape)
+        i, j = todo.pop(int(a)), int(placed[b])
+        owner[i] = owner[j]
         out[owner[j]].append(i)
     return [sorted(s) for s in out]

@@ -105,6 +105,15 @@ def grid_coverage(xy: np.ndarray, all_xy: np.ndarray, size: tuple[int, int], cel
     return float((occupied(xy) & base).sum() / max(1, base.sum()))
 
 
+def point_spread(p: np.ndarray) -> float:
+    """How far points p float [M, 2] are from lying on one line: the smaller over the larger
+    standard deviation along their principal axes (0 = on a line, 1 = a round cloud)."""
+    if len(p) < 2:
+        return 0.0
+    sv = np.linalg.svd(p - p.mean(0), compute_uv=False)
+    return float(sv[1] / sv[0]) if sv[0] > 0 else 0.0
+
+
 def verify_pair(
     a: LocalFeatures,
     b: LocalFeatures,
@@ -116,6 +125,7 @@ def verify_pair(
     cells: int = 8,
     strong_h: int = 150,
     undecided: Callable[[int, int], bool] | None = None,
+    min_spread: float = 0.05,
 ) -> PairScore | None:
     """Match ``a`` and ``b`` and fit a homography and a fundamental matrix with MAGSAC.
 
@@ -124,6 +134,9 @@ def verify_pair(
     inliers are reported equal to the homography's), which saves time on obvious pairs.
     ``undecided(matches, inliers_h)``: when given and true after the homography, return
     None at once (the caller will verify again with more keypoints).
+    Matches whose points lie (nearly) on one line in either frame (``point_spread`` below
+    ``min_spread``: a strip a few pixels high, a panorama of 60:1) are degenerate: almost any
+    F or H fits them, so they count as no inliers.
     """
     m = match_descriptors(a, b, ratio, min_similarity)
     score = PairScore(matches=len(m))
@@ -131,6 +144,8 @@ def verify_pair(
         return None if undecided is not None and undecided(len(m), 0) else score
     pa = a.xy[m[:, 0]].astype(np.float64)
     pb = b.xy[m[:, 1]].astype(np.float64)
+    if min(point_spread(pa), point_spread(pb)) < min_spread:
+        return None if undecided is not None and undecided(len(m), 0) else score
     diag = 0.5 * (np.hypot(*a.size) + np.hypot(*b.size))
     inl_h = np.zeros(len(m), bool)
     try:
