@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import json
 import os
 import tempfile
@@ -28,6 +29,9 @@ from .config import Settings
 from .decode import Decoded, ImageError, decode_image, read_photo_bytes
 from .metadata import PhotoMeta, read_meta
 from .vision.features import LocalFeatures, XFeatExtractor, extract_features, normalise_contrast, to_gray
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -251,6 +255,11 @@ class Analyzer:
                 return i, self.analyze_path(paths[i]), None
             except ImageError as e:
                 return i, None, AnalysisError(str(paths[i]), e.reason, e.detail)
+            except MemoryError:
+                return i, None, AnalysisError(str(paths[i]), "too large to process", "out of memory")
+            except Exception as e:  # noqa: BLE001 - one photo must not stop the others
+                log.exception("analysing %s failed", paths[i])
+                return i, None, AnalysisError(str(paths[i]), "could not be analysed", f"{type(e).__name__}: {e}")
 
         n = self.workers()
         with ThreadPoolExecutor(max(1, min(n, len(paths)))) as ex, threadpool_limits(1 if n > 1 else None):

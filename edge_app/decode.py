@@ -36,7 +36,7 @@ except Exception:  # pragma: no cover - depends on the platform wheel
 
 #: File name extensions treated as photos when scanning a folder.
 IMAGE_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif"}
+    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif"}
 )
 
 #: Refuse images above this many pixels (a decompression bomb, or a panorama no phone takes).

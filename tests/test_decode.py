@@ -98,6 +98,7 @@ def test_huge_image_is_refused_before_decoding():
 
 def test_image_name_filter():
     assert is_image_name("IMG_0001.JPG") and is_image_name("a.heic") and not is_image_name("notes.txt")
+    assert is_image_name("KakaoTalk_20240517_093015.jfif")  # what some phones and browsers save
 
 
 def test_capture_time_and_gps_from_exif():
