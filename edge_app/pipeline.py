@@ -18,7 +18,6 @@ Stages after :mod:`edge_app.analyze`:
 
 from __future__ import annotations
 
-import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -250,7 +249,6 @@ def linked_unverified_pairs(P: np.ndarray, scores: dict, threshold: float) -> li
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import connected_components
 
-    n = P.shape[0]
     strong = np.triu(P >= threshold, 1)
     if not strong.any():
         return []

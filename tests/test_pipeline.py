@@ -1,6 +1,5 @@
 """The pipeline as a library on a generated site: three spots, a lone photo, bad files."""
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -9,8 +8,8 @@ from PIL import Image
 
 from edge_app.analyze import FeatureCache
 from edge_app.config import Settings
-from edge_app.pipeline import Pipeline, assign_new, group_analyses, list_images
-from scenes import scene, views_of
+from edge_app.pipeline import Pipeline, group_analyses, list_images
+from scenes import views_of
 
 
 def write_site(folder: Path, spots=(11, 22, 33), shots=3, lone=44) -> dict[str, int | None]:
