@@ -199,14 +199,19 @@ def _orient(a: np.ndarray, orientation: int) -> np.ndarray:
 
 
 def _fit(rgb: np.ndarray, max_side: int) -> np.ndarray:
-    """Shrink (never enlarge) so the long side is at most max_side (area averaging)."""
+    """Shrink (never enlarge) so the long side is at most max_side.
+
+    Area averaging, except for a mild last step after DCT scaling (to at least 2/3 of
+    the size, e.g. 816 -> 768 px), where bilinear does not alias and costs a sixth
+    (0.7 vs 4.1 ms: OpenCV's area filter is slow for non-integer ratios)."""
     h, w = rgb.shape[:2]
     if max(h, w) <= max_side:
         return rgb
     s = max_side / max(h, w)
     import cv2
 
-    return cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+    interp = cv2.INTER_LINEAR if s >= 2 / 3 else cv2.INTER_AREA
+    return cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))), interpolation=interp)
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
