@@ -50,9 +50,9 @@ class PairModel:
     context_weight, context_margin, context_floor: see :func:`mutual_best_bonus`.
     """
 
-    weights: tuple[float, ...] = (-10.245, 5.733, 0.729, 1.741, 1.980)
-    context_weight: float = 2.477
-    context_margin: float = 0.717
+    weights: tuple[float, ...] = (-10.177, 6.926, 1.229, 1.196, 1.681)
+    context_weight: float = 2.516
+    context_margin: float = 0.688
     context_floor: float = -6.0
     gps_scale_m: float = 50.0
     gps_weight: float = 1.0

@@ -123,7 +123,8 @@ def verify_candidates(
     def verify(fa, fb, strong_h=s.skip_f_above_h, undecided=None):
         return verify_pair(fa, fb, ratio=s.match_ratio, min_similarity=s.min_descriptor_similarity,
                            f_threshold=s.f_threshold, h_threshold=s.h_threshold, cells=s.coverage_cells,
-                           strong_h=strong_h, undecided=undecided)
+                           strong_h=strong_h, undecided=undecided, h_max_iters=s.h_max_iters,
+                           f_max_iters=s.f_max_iters)
 
     def undecided(matches: int, inliers_h: int) -> bool:
         return not (inliers_h >= s.coarse_accept_inliers or matches < s.coarse_reject_matches)

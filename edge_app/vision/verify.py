@@ -126,10 +126,13 @@ def verify_pair(
     strong_h: int = 150,
     undecided: Callable[[int, int], bool] | None = None,
     min_spread: float = 0.05,
+    h_max_iters: int = 2000,
+    f_max_iters: int = 2000,
 ) -> PairScore | None:
     """Match ``a`` and ``b`` and fit a homography and a fundamental matrix with MAGSAC.
 
-    Thresholds are fractions of each image's diagonal (resolution independent). When the
+    Thresholds are fractions of each image's diagonal (resolution independent);
+    ``h_max_iters`` / ``f_max_iters`` cap MAGSAC's iterations. When the
     homography already has ``strong_h`` inliers the fundamental matrix is not fitted (its
     inliers are reported equal to the homography's), which saves time on obvious pairs.
     ``undecided(matches, inliers_h)``: when given and true after the homography, return
@@ -149,7 +152,8 @@ def verify_pair(
     diag = 0.5 * (np.hypot(*a.size) + np.hypot(*b.size))
     inl_h = np.zeros(len(m), bool)
     try:
-        H, mh = cv2.findHomography(pa, pb, cv2.USAC_MAGSAC, h_threshold * diag, maxIters=2000, confidence=0.999)
+        H, mh = cv2.findHomography(pa, pb, cv2.USAC_MAGSAC, h_threshold * diag, maxIters=h_max_iters,
+                                   confidence=0.999)
         if H is not None and mh is not None:
             inl_h = mh.ravel().astype(bool)
     except cv2.error:
@@ -163,7 +167,7 @@ def verify_pair(
         inl_f = inl_h
     else:
         try:
-            F, mf = cv2.findFundamentalMat(pa, pb, cv2.USAC_MAGSAC, f_threshold * diag, 0.999, 2000)
+            F, mf = cv2.findFundamentalMat(pa, pb, cv2.USAC_MAGSAC, f_threshold * diag, 0.999, f_max_iters)
             if F is not None and mf is not None and F.shape == (3, 3):
                 inl_f = mf.ravel().astype(bool)
         except cv2.error:
