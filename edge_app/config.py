@@ -72,8 +72,9 @@ class Settings:
     h_max_iters: int = 1000
     f_max_iters: int = 2000
     #: Skip the fundamental matrix once a homography has this many inliers (the pair is
-    #: decided; epipolar geometry would only add parallax inliers).
-    skip_f_above_h: int = 150
+    #: decided; epipolar geometry would only add parallax inliers). 60, 80, 100 and 150
+    #: group the dev sets identically; 60 saves 12 % of the verification time.
+    skip_f_above_h: int = 60
     #: Cells per side of the coverage grid.
     coverage_cells: int = 8
     #: Two-step verification: match the best ``coarse_keypoints`` first; the pair is
