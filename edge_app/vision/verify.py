@@ -95,10 +95,10 @@ def grid_coverage(xy: np.ndarray, all_xy: np.ndarray, size: tuple[int, int], cel
     w, h = size
 
     def occupied(p: np.ndarray) -> np.ndarray:
-        cx = np.clip((p[:, 0] * cells / w).astype(int), 0, cells - 1)
-        cy = np.clip((p[:, 1] * cells / h).astype(int), 0, cells - 1)
+        c = (p * cells / np.array([w, h], p.dtype)).astype(np.intp)
+        np.clip(c, 0, cells - 1, out=c)
         occ = np.zeros(cells * cells, bool)
-        occ[cy * cells + cx] = True
+        occ[c[:, 1] * cells + c[:, 0]] = True
         return occ
 
     base = occupied(all_xy)
@@ -110,8 +110,12 @@ def point_spread(p: np.ndarray) -> float:
     standard deviation along their principal axes (0 = on a line, 1 = a round cloud)."""
     if len(p) < 2:
         return 0.0
-    sv = np.linalg.svd(p - p.mean(0), compute_uv=False)
-    return float(sv[1] / sv[0]) if sv[0] > 0 else 0.0
+    # singular values of the centred points = sqrt(n * eigenvalues of their 2x2 covariance)
+    d = p - p.mean(0)
+    sxx, syy, sxy = float(d[:, 0] @ d[:, 0]), float(d[:, 1] @ d[:, 1]), float(d[:, 0] @ d[:, 1])
+    mid, rad = 0.5 * (sxx + syy), float(np.hypot(0.5 * (sxx - syy), sxy))
+    big, small = mid + rad, max(mid - rad, 0.0)
+    return float(np.sqrt(small / big)) if big > 0 else 0.0
 
 
 def verify_pair(
