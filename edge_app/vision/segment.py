@@ -169,8 +169,14 @@ class Segmenter:
         else:
             scale, shift = self._scale, self._shift
         x = np.ascontiguousarray(batch, dtype=np.float32)  # one copy, in the model's layout
-        x *= scale
-        x += shift
+        if np.all(self._scale == self._scale[0]) and np.all(self._shift == self._shift[0]):
+            # one scale for all channels: scalar maths (broadcasting over a last axis of 3
+            # runs numpy's inner loop 3 elements at a time, 4x slower)
+            x *= np.float32(self._scale[0])
+            x += np.float32(self._shift[0])
+        else:
+            x *= scale
+            x += shift
         return x
 
     def mask(self, image: np.ndarray) -> np.ndarray:
