@@ -117,8 +117,9 @@ class Settings:
     @classmethod
     def fast(cls, **changes) -> "Settings":
         """For a weak CPU: work image and XFeat at 384 px (JPEGs decode at 1/8 scale).
-        About 10 % faster per batch than the defaults, about 0.005 lower ARI on the dev sets
-        (docs/quality.md). The pair model was fitted on the default settings."""
+        About 6 % faster per batch than the defaults, 0.015 lower ARI and 0.015 lower
+        precision on the dev sets (docs/quality.md): the pair model was fitted on the
+        default settings."""
         return cls(work_max_side=384, xfeat_max_side=384, **changes)
 
     def replace(self, **changes) -> "Settings":

@@ -147,6 +147,26 @@ def test_tile_rects_cover_the_image():
             assert cover.max() >= 2
 
 
+def test_network_input_is_scaled_as_the_manifest_says(models):
+    """Every model's input: resized photo * scale + shift per channel (the manifest's
+    normalisation), whether all channels share one scale (fast scalar path) or not."""
+    im = synthetic(360, 500)
+    segs = [Segmenter(model) for model in models.values()]
+    per_channel = Segmenter(next(iter(models.values())))  # a model normalised per channel
+    per_channel._scale = np.array([0.01, 0.02, 0.03], np.float32)
+    per_channel._shift = np.array([-1.0, 0.0, 1.0], np.float32)
+    for seg in segs + [per_channel]:
+        mh, mw = seg.in_h, seg.in_w
+        x = seg._prepare([im], mh, mw)
+        ref = cv2.resize(im, (mw, mh), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+        if seg.bgr:
+            ref = ref[..., ::-1]
+        ref = ref * seg._scale + seg._shift
+        if seg.layout == "NCHW":
+            ref = ref.transpose(2, 0, 1)
+        np.testing.assert_allclose(x[0], ref, rtol=1e-6, atol=1e-5)
+
+
 def test_rejects_non_rgb(default_seg):
     with pytest.raises(ValueError):
         default_seg.mask(np.zeros((10, 10), np.uint8))
