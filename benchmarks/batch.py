@@ -41,20 +41,21 @@ def run_watching_memory(cmd: list[str], poll_s: float = 0.005) -> float:
     Read from ``/proc/<pid>/status`` (VmHWM, the high-water mark of the program itself)
     while it runs: ``getrusage(RUSAGE_CHILDREN)`` is no use here, since Linux records the
     forking parent's resident size into the child's maximum at ``exec``."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    status = Path(f"/proc/{proc.pid}/status")
-    peak_kb = 0
-    while proc.poll() is None:
-        try:
-            for line in status.read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peak_kb = max(peak_kb, int(line.split()[1]))
-        except (OSError, ValueError):
-            pass
-        time.sleep(poll_s)
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    if proc.returncode:
-        raise subprocess.CalledProcessError(proc.returncode, cmd, stderr=err)
+    with tempfile.TemporaryFile() as err:  # a file, not a pipe: a chatty child never blocks
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+        status = Path(f"/proc/{proc.pid}/status")
+        peak_kb = 0
+        while proc.poll() is None:
+            try:
+                for line in status.read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        peak_kb = max(peak_kb, int(line.split()[1]))
+            except (OSError, ValueError):
+                pass
+            time.sleep(poll_s)
+        if proc.returncode:
+            err.seek(0)
+            raise subprocess.CalledProcessError(proc.returncode, cmd, stderr=err.read().decode(errors="replace"))
     return peak_kb / 1024.0
 
 
