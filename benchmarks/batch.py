@@ -45,17 +45,24 @@ def run_watching_memory(cmd: list[str], poll_s: float = 0.005) -> float:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
         status = Path(f"/proc/{proc.pid}/status")
         peak_kb = 0
-        while proc.poll() is None:
-            try:
-                for line in status.read_text().splitlines():
-                    if line.startswith("VmHWM:"):
-                        peak_kb = max(peak_kb, int(line.split()[1]))
-            except (OSError, ValueError):
-                pass
-            time.sleep(poll_s)
+        try:
+            while proc.poll() is None:
+                try:
+                    for line in status.read_text().splitlines():
+                        if line.startswith("VmHWM:"):
+                            peak_kb = max(peak_kb, int(line.split()[1]))
+                except (OSError, ValueError):
+                    pass
+                time.sleep(poll_s)
+        finally:
+            if proc.poll() is None:  # interrupted: do not leave the child running
+                proc.kill()
+                proc.wait()
         if proc.returncode:
             err.seek(0)
             raise subprocess.CalledProcessError(proc.returncode, cmd, stderr=err.read().decode(errors="replace"))
+    if peak_kb == 0:
+        raise RuntimeError("no memory reading: /proc/<pid>/status is needed (Linux)")
     return peak_kb / 1024.0
 
 

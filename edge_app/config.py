@@ -51,8 +51,8 @@ class Settings:
     #: Keypoints kept per photo.
     max_keypoints: int = 1000
     #: Long side of the XFeat network input (multiples of 32). 448 px: on the dev sets as
-    #: good as 480 after refitting the pair model (20-seed ARI 0.873 vs 0.857) and 15 %
-    #: cheaper; 416 px loses wxbs pairs (docs/quality.md).
+    #: good as 480 once the pair model is refitted on each (20-seed ARI 0.873 vs 0.857 at
+    #: the same fit settings) and 18 % cheaper; 416 px loses wxbs pairs (docs/quality.md).
     xfeat_max_side: int = 448
     #: Contrast-normalise (CLAHE) the grey image before local features.
     features_clahe: bool = False
@@ -65,15 +65,16 @@ class Settings:
     #: RANSAC (MAGSAC) thresholds as fractions of the image diagonal.
     f_threshold: float = 0.004
     h_threshold: float = 0.012
-    #: MAGSAC iteration caps. A fundamental matrix of an unrelated pair (a third of its
-    #: matches fit anything) runs to the cap, 3 ms per 1000 iterations; true pairs stop
-    #: far earlier. 500 and 1000 instead of 2000 each: the same grouping on the dev sets,
-    #: a quarter less verification time (docs/quality.md).
+    #: MAGSAC iteration caps. An unrelated pair (few of its matches fit anything) runs to
+    #: the cap; true pairs stop far earlier. Homography 1000 (was 2000): with
+    #: ``skip_f_above_h`` 60, verification 0.32 -> 0.28 s CPU per 30-photo batch, 0.01
+    #: lower precision before the pair model was refitted. F stays at 2000: capped at 500
+    #: precision fell further (seed 7: 0.937 vs 0.950, docs/quality.md).
     h_max_iters: int = 1000
     f_max_iters: int = 2000
     #: Skip the fundamental matrix once a homography has this many inliers (the pair is
     #: decided; epipolar geometry would only add parallax inliers). 60, 80, 100 and 150
-    #: group the dev sets identically; 60 saves 12 % of the verification time.
+    #: group the dev sets identically; 60 saves about 10 % of the verification time.
     skip_f_above_h: int = 60
     #: Cells per side of the coverage grid.
     coverage_cells: int = 8

@@ -202,7 +202,7 @@ def _fit(rgb: np.ndarray, max_side: int) -> np.ndarray:
     """Shrink (never enlarge) so the long side is at most max_side.
 
     Area averaging, except for a mild last step after DCT scaling (to at least 2/3 of
-    the size, e.g. 816 -> 768 px), where bilinear does not alias and costs a sixth
+    the size, e.g. 816 -> 768 px), where bilinear aliases negligibly and costs a sixth
     (0.7 vs 4.1 ms: OpenCV's area filter is slow for non-integer ratios)."""
     h, w = rgb.shape[:2]
     if max(h, w) <= max_side:

