@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 
 from .grouping import PairModel
 
+#: Pair model for :meth:`Settings.fast` (384 px features), fitted like the default one.
+FAST_PAIR_MODEL = PairModel(weights=(-10.364, 7.053, 1.211, 1.218, 1.712), context_weight=2.400,
+                            context_margin=0.701)
+
 #: Bump when the per-photo feature code changes in a way the settings do not capture.
 FEATURE_CODE_VERSION = 2
 
@@ -117,11 +121,12 @@ class Settings:
 
     @classmethod
     def fast(cls, **changes) -> "Settings":
-        """For a weak CPU: work image and XFeat at 384 px (JPEGs decode at 1/8 scale).
-        About 6 % faster per batch than the defaults, 0.015 lower ARI and 0.015 lower
-        precision on the dev sets (docs/quality.md): the pair model was fitted on the
-        default settings."""
-        return cls(work_max_side=384, xfeat_max_side=384, **changes)
+        """For a weak CPU: work image and XFeat at 384 px (JPEGs decode at 1/8 scale),
+        with a pair model fitted on those features (``scripts/fit_pair_model.py --fast``).
+        About 6 % faster per batch than the defaults; on the dev sets 0.014 lower ARI,
+        0.008 lower precision over 20 seeds (docs/quality.md)."""
+        fast = {"work_max_side": 384, "xfeat_max_side": 384, "pair_model": FAST_PAIR_MODEL}
+        return cls(**(fast | changes))
 
     def replace(self, **changes) -> "Settings":
         return dataclasses.replace(self, **changes)

@@ -1,6 +1,8 @@
 """Fit the pair model (edge_app.grouping.PairModel) on the dev eval sets.
 
-    python scripts/fit_pair_model.py [--eval ../shared/eval] [--batches 80] [--restarts 4]
+    python scripts/fit_pair_model.py [--eval ../shared/eval] [--batches 80] [--restarts 4] [--fast]
+
+(``--fast``: the pair model of ``Settings.fast()``, ``FAST_PAIR_MODEL`` in edge_app/config.py.)
 
 1. Analyses every photo of the dev sets and verifies *every* pair within each set with
    the current Settings (cached in ``.cache/fit/``; a batch only ever uses pairs of one set,
@@ -143,8 +145,9 @@ def main(argv=None) -> int:
     ap.add_argument("--restarts", type=int, default=4)
     ap.add_argument("--iterations", type=int, default=300)
     ap.add_argument("--min-precision", type=float, default=0.97)
+    ap.add_argument("--fast", action="store_true", help="fit the pair model of Settings.fast() (384 px)")
     args = ap.parse_args(argv)
-    settings = Settings()
+    settings = Settings.fast() if args.fast else Settings()
     sets = [EvalSet.load(Path(args.eval) / s) for s in DEV_SETS]
     cache = REPO / ".cache" / "fit"
     ev = {es.name: evidence(es, settings, cache) for es in sets}

@@ -148,3 +148,19 @@ def test_skipped_pairs_inside_a_linked_component_are_verified_again():
     scores = {(0, 1): object(), (1, 2): object(), (2, 3): object()}
     assert linked_unverified_pairs(P, scores, 0.5) == [(0, 2)]
     assert linked_unverified_pairs(np.eye(3) * 0.1, {}, 0.5) == []
+
+
+def test_fast_settings_bring_their_own_pair_model(site):
+    """Settings.fast(): smaller images and the pair model fitted on them; other changes
+    (threads here) keep both, an explicit pair model wins."""
+    from edge_app.config import FAST_PAIR_MODEL
+    from edge_app.grouping import PairModel
+
+    fast = Settings.fast(threads=1)
+    assert (fast.work_max_side, fast.xfeat_max_side, fast.threads) == (384, 384, 1)
+    assert fast.pair_model == FAST_PAIR_MODEL != Settings().pair_model
+    assert fast.feature_version() != Settings().feature_version()
+    assert Settings.fast(pair_model=PairModel()).pair_model == PairModel()
+    folder, truth = site
+    res = Pipeline(fast).group_folder(folder)
+    assert same_partition(dict(zip([p.name for p in res.paths], res.labels)), truth)
