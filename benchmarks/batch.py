@@ -31,8 +31,8 @@ sys.path.insert(0, str(REPO))
 from edge_app.pipeline import Pipeline, list_images  # noqa: E402
 
 
-def peak_rss_mb(who=resource.RUSAGE_SELF) -> float:
-    return resource.getrusage(who).ru_maxrss / 1024.0
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def run_watching_memory(cmd: list[str], poll_s: float = 0.005) -> float:

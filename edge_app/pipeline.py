@@ -448,9 +448,7 @@ def assign_new(
     n = len(analyses)
     if n == 0:
         return Assignment(None, None, 0.0, np.zeros(0))
-    E = np.stack([a.embedding for a in analyses] + [new.embedding]).astype(np.float64)
-    G = E @ E.T
-    cos = (grouping.centre_cosine(G) if s.centre_embeddings else G)[:n, n]
+    cos = cosine_matrix([*analyses, new], centred=s.centre_embeddings)[:n, n]
     gps = np.array([haversine_m(new.meta.gps[:2], a.meta.gps[:2]) if (new.meta.gps and a.meta.gps) else np.nan
                     for a in analyses])
     gap = np.array([abs(new.meta.taken_at - a.meta.taken_at) if (new.meta.taken_at is not None and

