@@ -1,0 +1,343 @@
+"""The site app's commands (a thin layer over :mod:`edge_app.store` and the worker).
+
+    edge-app serve [--data DIR] [--host 0.0.0.0] [--port 8080] [--watch /media/sdcard]
+    edge-app add --data DIR PHOTO_OR_FOLDER...
+    edge-app status --data DIR [--json]
+    edge-app move --data DIR PHOTO_SHA256 SPOT_ID|new|none
+    edge-app merge --data DIR SPOT_ID SPOT_ID...
+    edge-app confirm --data DIR SPOT_ID... | --all [--site ID]
+    echo 482913 | edge-app set-pin --data DIR
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+#: The data folder when --data is not given: beside where the app is started.
+DEFAULT_DATA = os.environ.get("EDGE_APP_DATA", "edge-data")
+
+
+def safe_name(name: str) -> str:
+    """A file name made safe for a terminal: control characters (newlines, ANSI escapes,
+    bidi overrides) shown as escapes, the rest (Korean included) kept."""
+    out = []
+    for ch in str(name):
+        o = ord(ch)
+        if o < 32 or o == 127 or 0x80 <= o < 0xA0 or 0x200B <= o <= 0x200F or 0x202A <= o <= 0x202E \
+                or 0x2066 <= o <= 0x2069 or 0xDC80 <= o <= 0xDCFF:
+            out.append(f"\\x{o:02x}" if o < 256 else (f"\\x{o - 0xDC00:02x}" if 0xDC80 <= o <= 0xDCFF else f"\\u{o:04x}"))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _who() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # noqa: BLE001 - no user name in a container
+        return "cli"
+
+
+def _open(args, create: bool = False):
+    from .store import StoreError, open_store
+
+    try:
+        return open_store(args.data, create=create)
+    except StoreError as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _settings(args):
+    from .cli import _settings as engine_settings
+
+    return engine_settings(args)
+
+
+def _lan_addresses() -> list[str]:
+    out = set()
+    try:
+        for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
+            out.add(info[4][0])
+    except OSError:
+        pass
+    try:  # the address used for outgoing traffic (no packet is sent)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("10.255.255.255", 1))
+            out.add(s.getsockname()[0])
+    except OSError:
+        pass
+    return sorted(a for a in out if not a.startswith("127."))
+
+
+def cmd_serve(args) -> int:
+    import waitress
+
+    from .store import settings as store_settings
+    from .watch import Watcher
+    from .web import MAX_UPLOAD_BYTES, create_app
+    from .worker import Worker
+
+    st = _open(args, create=True)
+    has_pin = store_settings.has_pin(st)
+    st.close()
+    worker = Worker(args.data, _settings(args))
+    app = create_app({"DATA_DIR": args.data}, worker=worker)
+    worker.start()
+    watcher = None
+    if args.watch:
+        watcher = Watcher(args.data, args.watch, on_new=worker.wake)
+        watcher.start()
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    host = args.host
+    shown = [f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{args.port}/"]
+    if host in ("0.0.0.0", "::", ""):
+        shown += [f"http://{a}:{args.port}/" for a in _lan_addresses()]
+    print(f"edge-app {Path(args.data).resolve()}: open " + "  or  ".join(shown), flush=True)
+    if not has_pin:
+        print("no PIN yet: the first visit to the page chooses it (or: edge-app set-pin)", flush=True)
+    if watcher:
+        print(f"watching {args.watch} for new photos", flush=True)
+    try:
+        waitress.serve(app, host=host, port=args.port, threads=args.http_threads, ident="edge-app",
+                       max_request_body_size=MAX_UPLOAD_BYTES + (1 << 20), clear_untrusted_proxy_headers=True,
+                       channel_timeout=300, _quiet=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if watcher:
+            watcher.stop()
+        worker.stop()
+    return 0
+
+
+def _wait_for_worker(st, batch: int, timeout_s: float) -> bool:
+    from .store import photos as store_photos
+
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout_s:
+        if store_photos.batch_progress(st, batch)["regrouped"]:
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def cmd_add(args) -> int:
+    from .cli import Progress
+    from .store import photos as store_photos
+    from .worker import Worker, worker_alive
+
+    st = _open(args, create=True)
+    who = _who()
+    batch = store_photos.start_batch(st, "cli", who)
+    arrivals = store_photos.add_paths(st, args.paths, source="cli", who=who, batch_id=batch,
+                                      progress=Progress("storing", args.quiet))
+    store_photos.finish_batch(st, batch)
+    added = sum(a.outcome == "added" for a in arrivals)
+    dups = sum(a.outcome == "duplicate" for a in arrivals)
+    refused = [a for a in arrivals if a.outcome == "refused"]
+    for a in refused:
+        print(f"refused: {safe_name(a.name)}: {a.reason}" + (f" ({a.detail})" if a.detail else ""), file=sys.stderr)
+    if args.no_wait:
+        pass
+    elif worker_alive(st):
+        if not args.quiet:
+            print("handing the photos to the running edge-app serve ...", file=sys.stderr)
+        if not _wait_for_worker(st, batch, args.timeout):
+            print(f"error: the running worker did not finish within {args.timeout:.0f} s", file=sys.stderr)
+            return 1
+    else:
+        Worker(args.data, _settings(args)).run_until_idle()
+    prog = store_photos.batch_progress(st, batch)
+    sites = st.query("SELECT DISTINCT site_id FROM photos WHERE batch_id = ? AND site_id IS NOT NULL", (batch,))
+    print(f"{added} added, {dups} already in the store, {len(refused)} refused; "
+          f"{prog['analysed']} analysed, {prog['failed']} failed; sites: "
+          + (", ".join(str(r[0]) for r in sites) or "-"))
+    return 1 if refused or prog["failed"] else 0
+
+
+def cmd_status(args) -> int:
+    from .store import views
+
+    st = _open(args)
+    s = views.status(st)
+    if args.json:
+        print(json.dumps(s, indent=2, ensure_ascii=False))
+        return 0
+    phase = {"before": "전", "during": "중", "after": "후", None: "-"}
+    for site in s["sites"]:
+        print(f"site {site['id']}: {site['name'] or '(no name)'}")
+        for sp in site["spots"]:
+            mark = "confirmed" if sp["confirmed"] else "open"
+            print(f"  spot {sp['id']} {sp['name'] or ''} [{mark}], {len(sp['photos'])} photos")
+            for p in sp["photos"]:
+                print(f"    {phase[p['phase']]} {p['sha256'][:12]} {safe_name(p['name'])}")
+        if site["unassigned"]:
+            print(f"  unassigned, {len(site['unassigned'])} photos")
+            for p in site["unassigned"]:
+                print(f"    {p['sha256'][:12]} {safe_name(p['name'])}")
+    print(f"waiting for analysis: {s['waiting']}")
+    if s["refused"]:
+        print(f"refused ({len(s['refused'])}):")
+        for r in s["refused"]:
+            print(f"  {safe_name(r['name'])}: {r['reason']}")
+    return 0
+
+
+def _resolve_photo(st, ref: str) -> str:
+    from .store import StoreError
+
+    ref = ref.strip().lower()
+    if len(ref) < 8:
+        raise StoreError("give at least 8 characters of the photo's sha256")
+    rows = st.query("SELECT sha256 FROM photos WHERE sha256 LIKE ? LIMIT 2", (ref + "%",))
+    if len(rows) != 1:
+        raise StoreError(f"{'no photo' if not rows else 'more than one photo'} starts with {ref}")
+    return rows[0][0]
+
+
+def _run_edit(fn) -> int:
+    from .store import StoreError
+
+    try:
+        out = fn()
+    except StoreError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    if out is not None:
+        print(json.dumps(out, ensure_ascii=False))
+    return 0
+
+
+def cmd_move(args) -> int:
+    from .store import spots
+
+    st = _open(args)
+
+    def go():
+        sha = _resolve_photo(st, args.photo)
+        target = {"new": spots.NEW, "none": None}.get(args.target, args.target)
+        return spots.move(st, [sha], target if target in (None, spots.NEW) else int(target), _who())
+
+    return _run_edit(go)
+
+
+def cmd_merge(args) -> int:
+    from .store import spots
+
+    st = _open(args)
+    return _run_edit(lambda: spots.merge(st, args.spots, _who()))
+
+
+def cmd_confirm(args) -> int:
+    from .store import StoreError, spots
+    from .store.sites import list_sites
+
+    st = _open(args)
+
+    def go():
+        if args.all:
+            site_ids = [args.site] if args.site else [s["id"] for s in list_sites(st)]
+            return {"confirmed": sum((spots.confirm_all(st, s, _who())["spots"] for s in site_ids), [])}
+        if not args.spots:
+            raise StoreError("give spot ids or --all")
+        for s in args.spots:
+            spots.confirm(st, s, _who())
+        return {"confirmed": args.spots}
+
+    return _run_edit(go)
+
+
+def cmd_set_pin(args) -> int:
+    from .store import StoreError
+    from .store import settings as store_settings
+
+    st = _open(args, create=True)
+    if sys.stdin.isatty():
+        pin = getpass.getpass("new PIN (4-12 digits): ")
+        if getpass.getpass("again: ") != pin:
+            print("error: the two PINs differ", file=sys.stderr)
+            return 1
+    else:
+        pin = sys.stdin.readline().strip()
+    try:
+        store_settings.set_pin(st, pin)
+    except StoreError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print("PIN set", file=sys.stderr)
+    return 0
+
+
+def add_commands(sub, common) -> None:
+    """Register the site app's subcommands on the ``edge-app`` parser."""
+
+    def data(p):
+        p.add_argument("--data", default=DEFAULT_DATA, metavar="DIR",
+                       help=f"the app's data folder (default: {DEFAULT_DATA}, or $EDGE_APP_DATA)")
+
+    p = sub.add_parser("serve", help="run the site app (page + background grouping)",
+                       description="Serve the crew lead's page and group new photos in the background.",
+                       epilog="example: edge-app serve --data edge-data --host 0.0.0.0 --port 8080 --watch /media/sd")
+    data(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 = the whole LAN; default "
+                                                       "127.0.0.1, this computer only)")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--watch", metavar="DIR", help="also take photos that appear in this folder (SD card, sync folder)")
+    p.add_argument("--http-threads", type=int, default=6, help="web server threads (default 6)")
+    common(p)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("add", help="add photos (files or folders) to the store and group them",
+                       description="Store, analyse and place photos. Hands the work to a running serve if any.",
+                       epilog="example: edge-app add --data edge-data /media/sd/DCIM")
+    data(p)
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--no-wait", action="store_true", help="only store the photos; the worker groups them later")
+    p.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for a running worker (default 600)")
+    common(p)
+    p.set_defaults(func=cmd_add)
+
+    p = sub.add_parser("status", help="sites, spots and photos in the store",
+                       description="List sites, spots with their photos, unassigned, waiting and refused files.",
+                       epilog="example: edge-app status --data edge-data --json")
+    data(p)
+    p.add_argument("--json", action="store_true", help="the stable JSON shape (docs in edge_app/store/views.py)")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("move", help="move a photo to a spot, a new spot or the unassigned tray",
+                       epilog="example: edge-app move --data edge-data 3f2a9c01 12   (or: new, none)")
+    data(p)
+    p.add_argument("photo", metavar="PHOTO_SHA256", help="the photo's sha256 (at least 8 first characters)")
+    p.add_argument("target", metavar="SPOT_ID|new|none")
+    p.set_defaults(func=cmd_move)
+
+    p = sub.add_parser("merge", help="merge spots into the first one given",
+                       epilog="example: edge-app merge --data edge-data 4 7")
+    data(p)
+    p.add_argument("spots", nargs="+", type=int, metavar="SPOT_ID")
+    p.set_defaults(func=cmd_merge)
+
+    p = sub.add_parser("confirm", help="confirm spots (locked against automatic grouping)",
+                       epilog="example: edge-app confirm --data edge-data 4 7   or   --all --site 2")
+    data(p)
+    p.add_argument("spots", nargs="*", type=int, metavar="SPOT_ID")
+    p.add_argument("--all", action="store_true", help="every spot not confirmed yet")
+    p.add_argument("--site", type=int, help="with --all: only this site")
+    p.set_defaults(func=cmd_confirm)
+
+    p = sub.add_parser("set-pin", help="set the page's PIN (read from stdin)",
+                       epilog="example: echo 482913 | edge-app set-pin --data edge-data")
+    data(p)
+    p.set_defaults(func=cmd_set_pin)

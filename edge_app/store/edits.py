@@ -1,0 +1,136 @@
+"""The audit log of people's edits, and undo.
+
+Every edit a person makes (move, merge, split, rename, cover, phase, confirm, remove, site
+changes) is one row in ``edits`` with who, when, a summary for the page and the list of
+reversible *changes* it made. A change is one of::
+
+    {"k": "m",   "photo": sha, "old": row_id | None, "new": row_id | None}   membership
+    {"k": "set", "table": t, "id": key, "col": c, "old": v, "new": v}       one field
+    {"k": "ins", "table": "spots" | "sites", "id": id}                      a row it created
+
+Undo reverses the changes of the newest edit not yet undone, newest change first, and only
+where the data still holds what the edit left (a change a later edit already replaced is
+skipped and counted as a conflict). Nothing is deleted: a membership is ended and the
+earlier one reopened; a spot the edit created is marked removed when it is empty again.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from . import Store, StoreError, now_iso
+
+_TABLE_KEYS = {"spots": "id", "sites": "id", "photos": "sha256"}
+
+
+class Changes:
+    """Collects the reversible changes of one edit while it is made."""
+
+    def __init__(self, st: Store):
+        self.st = st
+        self.items: list[dict[str, Any]] = []
+
+    def set(self, table: str, key, col: str, new) -> None:
+        """Set ``table.col`` of row ``key`` to ``new``, remembering the old value."""
+        pk = _TABLE_KEYS[table]
+        old = self.st.scalar(f"SELECT {col} FROM {table} WHERE {pk} = ?", (key,))
+        if old == new:
+            return
+        self.st.conn.execute(f"UPDATE {table} SET {col} = ? WHERE {pk} = ?", (new, key))
+        self.items.append({"k": "set", "table": table, "id": key, "col": col, "old": old, "new": new})
+
+    def inserted(self, table: str, row_id: int) -> None:
+        self.items.append({"k": "ins", "table": table, "id": row_id})
+
+    def membership(self, photo: str, old: int | None, new: int | None) -> None:
+        self.items.append({"k": "m", "photo": photo, "old": old, "new": new})
+
+
+def record(st: Store, action: str, who: str, site_id: int | None, summary: dict, changes: Changes) -> int | None:
+    """Write the edit row (inside the caller's transaction); None when nothing changed."""
+    if not changes.items:
+        return None
+    edit = st.db["edits"].insert({"at": now_iso(), "who": who, "action": action, "site_id": site_id,
+                                  "summary": json.dumps(summary, ensure_ascii=False),
+                                  "changes": json.dumps(changes.items, ensure_ascii=False)}).last_pk
+    for c in changes.items:
+        if c["k"] == "m" and c["new"] is not None:
+            st.conn.execute("UPDATE memberships SET edit_id = ? WHERE id = ?", (edit, c["new"]))
+    return edit
+
+
+def history(st: Store, site_id: int | None = None, limit: int = 50, include_undone: bool = True) -> list[dict]:
+    """Newest edits first: [{"id", "at", "who", "action", "summary": dict, "undone_at"}]."""
+    where, args = [], []
+    if site_id is not None:
+        where.append("site_id = ?")
+        args.append(site_id)
+    if not include_undone:
+        where.append("undone_at IS NULL")
+    sql = "SELECT id, at, who, action, site_id, summary, undone_at, undone_by FROM edits"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    rows = st.query(sql + " ORDER BY id DESC LIMIT ?", (*args, limit))
+    return [dict(r) | {"summary": json.loads(r["summary"])} for r in rows]
+
+
+def last_undoable(st: Store, site_id: int | None = None) -> dict | None:
+    h = history(st, site_id, limit=1, include_undone=False)
+    return h[0] if h else None
+
+
+def _undo_change(st: Store, c: dict, at: str) -> bool:
+    """Reverse one change; False when the data no longer holds what the edit left."""
+    if c["k"] == "set":
+        pk = _TABLE_KEYS[c["table"]]
+        cur = st.scalar(f"SELECT {c['col']} FROM {c['table']} WHERE {pk} = ?", (c["id"],))
+        if cur != c["new"]:
+            return False
+        st.conn.execute(f"UPDATE {c['table']} SET {c['col']} = ? WHERE {pk} = ?", (c["old"], c["id"]))
+        return True
+    if c["k"] == "m":
+        cur = st.scalar("SELECT id FROM memberships WHERE photo = ? AND ended_at IS NULL", (c["photo"],))
+        if cur != c["new"]:
+            return False
+        if cur is not None:
+            st.conn.execute("UPDATE memberships SET ended_at = ? WHERE id = ?", (at, cur))
+        if c["old"] is not None:
+            st.conn.execute("UPDATE memberships SET ended_at = NULL WHERE id = ?", (c["old"],))
+        return True
+    if c["k"] == "ins":
+        if c["table"] == "spots":
+            busy = st.scalar("SELECT count(*) FROM memberships WHERE spot_id = ? AND ended_at IS NULL", (c["id"],))
+            if busy:
+                return False
+            st.conn.execute("UPDATE spots SET removed_at = coalesce(removed_at, ?) WHERE id = ?", (at, c["id"]))
+        return True  # an emptied site is simply not shown
+    raise ValueError(f"unknown change {c!r}")
+
+
+def undo(st: Store, who: str, site_id: int | None = None, edit_id: int | None = None) -> dict | None:
+    """Undo the newest edit not yet undone (in ``site_id`` when given, or exactly
+    ``edit_id``). Returns {"id", "action", "summary", "conflicts"} or None when there is
+    nothing to undo. ``conflicts``: changes skipped because a later edit replaced them."""
+    with st.write():
+        if edit_id is None:
+            e = last_undoable(st, site_id)
+            if e is None:
+                return None
+            edit_id = e["id"]
+        row = st.one("SELECT id, action, summary, changes, undone_at FROM edits WHERE id = ?", (edit_id,))
+        if row is None:
+            raise StoreError(f"no edit {edit_id}")
+        if row["undone_at"]:
+            raise StoreError("already undone")
+        at = now_iso()
+        changes = json.loads(row["changes"])
+        conflicts = 0
+        # memberships first (newest first), then fields and inserted rows
+        ordered = [c for c in reversed(changes) if c["k"] == "m"] + \
+                  [c for c in reversed(changes) if c["k"] != "m"]
+        for c in ordered:
+            if not _undo_change(st, c, at):
+                conflicts += 1
+        st.conn.execute("UPDATE edits SET undone_at = ?, undone_by = ? WHERE id = ?", (at, who, edit_id))
+    return {"id": edit_id, "action": row["action"], "summary": json.loads(row["summary"]), "conflicts": conflicts}

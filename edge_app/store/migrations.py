@@ -1,0 +1,204 @@
+"""The store's schema, as an ordered list of migrations.
+
+The database holds field records, so a migration only ever adds: tables, columns, indexes.
+Nothing here drops or rewrites a table. ``PRAGMA user_version`` holds the version reached;
+each migration runs in its own ``BEGIN IMMEDIATE`` transaction together with the version
+bump, so a crash leaves the database at the previous version or the next, never between.
+Add a migration by appending to :data:`MIGRATIONS`; never edit one that has shipped.
+
+Timestamps are ISO 8601 UTC text (``2026-11-30T05:50:00.123Z``). ``taken_at`` is POSIX
+seconds (UTC when the camera wrote its offset, else the camera's local time read as UTC)
+and ``taken_local`` the camera's own clock as ``YYYY-MM-DD HH:MM:SS``, which is what a
+person expects to see.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timezone
+
+V1_CORE = """
+CREATE TABLE sites (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT,                        -- NULL: shown as an automatic name (first date)
+    created_at  TEXT NOT NULL,
+    created_by  TEXT NOT NULL,               -- 'engine' or the person
+    merged_into INTEGER REFERENCES sites(id) -- a site a person merged into another
+);
+CREATE TABLE batches (
+    id          INTEGER PRIMARY KEY,
+    source      TEXT NOT NULL,               -- 'upload' | 'watch' | 'cli'
+    who         TEXT NOT NULL,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT,                        -- the last file of the batch has arrived
+    regrouped_at TEXT                        -- the worker regrouped its sites afterwards
+);
+CREATE TABLE photos (
+    sha256      TEXT PRIMARY KEY CHECK (length(sha256) = 64),
+    name        TEXT NOT NULL,               -- original file name, as given
+    ext         TEXT NOT NULL,               -- extension of the stored original ('.jpg')
+    format      TEXT,                        -- 'JPEG', 'PNG', 'HEIF', ...
+    bytes       INTEGER NOT NULL,
+    width       INTEGER,                     -- upright size of the original, pixels
+    height      INTEGER,
+    orientation INTEGER,                     -- EXIF orientation 1..8
+    taken_at    REAL,
+    taken_local TEXT,
+    lat         REAL,
+    lon         REAL,
+    alt         REAL,
+    camera      TEXT,
+    site_id     INTEGER REFERENCES sites(id),
+    site_by     TEXT,                        -- 'engine' | 'person'
+    phase       TEXT CHECK (phase IN ('before', 'during', 'after')),
+    phase_by    TEXT,                        -- 'engine' | 'person'
+    state       TEXT NOT NULL DEFAULT 'waiting' CHECK (state IN ('waiting', 'analysed', 'failed')),
+    state_reason TEXT,                       -- why analysis failed, for a person
+    transient   REAL,                        -- share of the frame covered by people
+    batch_id    INTEGER REFERENCES batches(id),
+    source      TEXT NOT NULL,
+    added_at    TEXT NOT NULL,
+    added_by    TEXT NOT NULL,
+    removed_at  TEXT,                        -- removed by a person (undoable); never deleted
+    removed_by  TEXT
+);
+CREATE INDEX photos_site ON photos(site_id);
+CREATE INDEX photos_state ON photos(state);
+CREATE INDEX photos_batch ON photos(batch_id);
+CREATE TABLE arrivals (                      -- every file offered to the store, with its outcome
+    id          INTEGER PRIMARY KEY,
+    batch_id    INTEGER REFERENCES batches(id),
+    name        TEXT NOT NULL,
+    sha256      TEXT,
+    outcome     TEXT NOT NULL CHECK (outcome IN ('added', 'duplicate', 'refused')),
+    reason      TEXT,                        -- refusal reason, short, user-facing
+    detail      TEXT,
+    source      TEXT NOT NULL,
+    who         TEXT NOT NULL,
+    at          TEXT NOT NULL
+);
+CREATE INDEX arrivals_batch ON arrivals(batch_id);
+CREATE TABLE spots (
+    id          INTEGER PRIMARY KEY,
+    site_id     INTEGER NOT NULL REFERENCES sites(id),
+    name        TEXT,
+    created_at  TEXT NOT NULL,
+    created_by  TEXT NOT NULL,               -- 'engine' or the person
+    touched     INTEGER NOT NULL DEFAULT 0,  -- a person edited it: the engine never takes photos out
+    confirmed_at TEXT,                       -- confirmed: locked, the engine changes nothing
+    confirmed_by TEXT,
+    cover       TEXT REFERENCES photos(sha256),
+    removed_at  TEXT                         -- emptied (merged away, all photos moved out)
+);
+CREATE INDEX spots_site ON spots(site_id);
+CREATE TABLE edits (                         -- the audit log: every person's edit, undoable
+    id          INTEGER PRIMARY KEY,
+    at          TEXT NOT NULL,
+    who         TEXT NOT NULL,
+    action      TEXT NOT NULL,               -- 'move', 'merge', 'split', 'rename', ...
+    site_id     INTEGER REFERENCES sites(id),
+    summary     TEXT NOT NULL,               -- JSON: what the page shows ("moved 2 photos to ...")
+    changes     TEXT NOT NULL,               -- JSON list of reversible changes (edits.py)
+    undone_at   TEXT,
+    undone_by   TEXT
+);
+CREATE TABLE memberships (                   -- which spot a photo is in: one current row per photo
+    id          INTEGER PRIMARY KEY,
+    photo       TEXT NOT NULL REFERENCES photos(sha256),
+    spot_id     INTEGER REFERENCES spots(id), -- NULL: the unassigned tray
+    by          TEXT NOT NULL CHECK (by IN ('engine', 'person')),
+    score       REAL,                        -- the engine's same-spot probability for this place
+    suggest     INTEGER REFERENCES spots(id), -- unassigned: a confirmed spot it looks like
+    edit_id     INTEGER REFERENCES edits(id),
+    created_at  TEXT NOT NULL,
+    ended_at    TEXT
+);
+CREATE UNIQUE INDEX memberships_current ON memberships(photo) WHERE ended_at IS NULL;
+CREATE INDEX memberships_spot ON memberships(spot_id) WHERE ended_at IS NULL;
+CREATE TABLE thumbnails (
+    photo       TEXT NOT NULL REFERENCES photos(sha256),
+    kind        TEXT NOT NULL,               -- 'thumb' (small, for the grid) | 'large'
+    width       INTEGER NOT NULL,
+    height      INTEGER NOT NULL,
+    jpeg        BLOB NOT NULL,
+    PRIMARY KEY (photo, kind)
+);
+CREATE TABLE settings (
+    key         TEXT PRIMARY KEY,
+    value       TEXT NOT NULL                -- JSON
+);
+"""
+
+V2_CACHES = """
+CREATE TABLE pair_scores (                   -- the engine's pair cache, kept across restarts
+    a           TEXT NOT NULL,
+    b           TEXT NOT NULL,               -- a < b (sha256)
+    version     TEXT NOT NULL,               -- features + verification settings
+    matches     INTEGER NOT NULL,
+    inliers     INTEGER NOT NULL,
+    inliers_h   INTEGER NOT NULL,
+    inlier_ratio REAL NOT NULL,
+    coverage_a  REAL NOT NULL,
+    coverage_b  REAL NOT NULL,
+    PRIMARY KEY (version, a, b)
+) WITHOUT ROWID;
+CREATE TABLE watch_seen (                    -- files of a watched folder already taken in
+    path        TEXT NOT NULL PRIMARY KEY,
+    size        INTEGER NOT NULL,
+    mtime_ns    INTEGER NOT NULL,
+    sha256      TEXT,
+    at          TEXT NOT NULL
+);
+"""
+
+#: (version, name, SQL script). Append only.
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (1, "core tables", V1_CORE),
+    (2, "pair cache and watched folders", V2_CACHES),
+]
+
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+class MigrationError(RuntimeError):
+    """The database cannot be brought to this program's schema."""
+
+
+def _statements(script: str) -> list[str]:
+    """The SQL statements of a script (``--`` comments removed; the scripts above hold no
+    string literal with ``--`` or ``;``)."""
+    text = "\n".join(line.split("--", 1)[0] for line in script.splitlines())
+    return [sql.strip() for sql in text.split(";") if sql.strip()]
+
+
+def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
+    """Apply the migrations above the database's version up to ``target``; returns the
+    version reached. A database newer than this program raises MigrationError."""
+    current = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if current > SCHEMA_VERSION:
+        raise MigrationError(f"the data was written by a newer edge-app (schema {current}, this one knows "
+                             f"{SCHEMA_VERSION}); upgrade edge-app")
+    for version, name, script in MIGRATIONS:
+        if version <= current or version > target:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # another process may have migrated while this one waited for the lock
+            if int(conn.execute("PRAGMA user_version").fetchone()[0]) >= version:
+                conn.execute("ROLLBACK")
+                continue
+            if version == 1:
+                conn.execute("CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, "
+                             "name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+            for sql in _statements(script):
+                conn.execute(sql)
+            conn.execute("INSERT INTO migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                         (version, name, datetime.now(timezone.utc).isoformat(timespec="seconds")))
+            conn.execute(f"PRAGMA user_version={version}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        current = version
+    return current

@@ -1,0 +1,303 @@
+"""Photos into the store: content-addressed originals, thumbnails, refusals, batches.
+
+Every door (the page's upload, a watched folder, ``edge-app add``) calls :func:`add_bytes`
+or :func:`add_path`. A file is decoded through the one guarded decode path
+(:func:`edge_app.decode.decode_image`) before anything is kept, so a broken, hostile or
+unsupported file is refused with the same short reason wherever it came from, and never
+stops the other files. The same bytes added twice are one photo (the sha256 is the key).
+
+Order of a write, so that a power cut loses nothing acknowledged and leaves nothing half
+written: the original goes to ``tmp/``, is fsynced and renamed into ``originals/`` (then the
+folder is fsynced); only then the photo row, its thumbnail and the arrival are committed in
+one transaction. A crash before the commit leaves at most an original without a row, which
+the next add of the same photo adopts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from PIL import Image
+
+from ..decode import ImageError, decode_image, is_image_name, read_photo_bytes
+from ..metadata import read_meta
+from . import Store, StoreError, fsync_dir, now_iso
+
+#: Long side of the grid thumbnail (pixels): sharp on a 2x tablet screen at ~160 CSS px.
+THUMB_SIDE = 360
+#: Long side of the large view (made on first request and kept).
+LARGE_SIDE = 1600
+
+_EXT = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "TIFF": ".tif", "HEIF": ".heic", "BMP": ".bmp",
+        "GIF": ".gif", "AVIF": ".avif", "MPO": ".jpg"}
+
+
+@dataclass
+class Arrival:
+    """What happened to one file offered to the store.
+
+    outcome: 'added' | 'duplicate' | 'refused'; sha256: None when refused before hashing;
+    reason / detail: why it was refused (short, user-facing / technical).
+    """
+
+    name: str
+    outcome: str
+    sha256: str | None = None
+    reason: str | None = None
+    detail: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome != "refused"
+
+
+# --------------------------------------------------------------------------- batches
+
+
+def start_batch(st: Store, source: str, who: str) -> int:
+    """A new batch (one upload, one scan of a watched folder, one ``edge-app add``)."""
+    with st.write():
+        return st.db["batches"].insert({"source": source, "who": who, "started_at": now_iso()}).last_pk
+
+
+def finish_batch(st: Store, batch_id: int) -> None:
+    """The batch's last file has arrived: the worker regroups its sites once analysed."""
+    with st.write():
+        st.conn.execute("UPDATE batches SET finished_at = ? WHERE id = ? AND finished_at IS NULL",
+                        (now_iso(), batch_id))
+
+
+def batch_progress(st: Store, batch_id: int) -> dict:
+    """{"total", "analysed", "failed", "waiting", "refused", "duplicates", "finished", "regrouped"}."""
+    row = st.one("SELECT finished_at, regrouped_at FROM batches WHERE id = ?", (batch_id,))
+    if row is None:
+        raise StoreError(f"no batch {batch_id}")
+    counts = {r["state"]: r["n"] for r in st.query(
+        "SELECT state, count(*) AS n FROM photos WHERE batch_id = ? AND removed_at IS NULL GROUP BY state",
+        (batch_id,))}
+    arr = {r["outcome"]: r["n"] for r in st.query(
+        "SELECT outcome, count(*) AS n FROM arrivals WHERE batch_id = ? GROUP BY outcome", (batch_id,))}
+    return {"total": sum(counts.values()), "analysed": counts.get("analysed", 0), "failed": counts.get("failed", 0),
+            "waiting": counts.get("waiting", 0), "refused": arr.get("refused", 0),
+            "duplicates": arr.get("duplicate", 0), "finished": row["finished_at"] is not None,
+            "regrouped": row["regrouped_at"] is not None}
+
+
+# --------------------------------------------------------------------------- originals
+
+
+def original_path(st: Store, sha256: str, ext: str | None = None) -> Path:
+    """Where the original of ``sha256`` is kept (``ext`` from the photo row when omitted)."""
+    if ext is None:
+        ext = st.scalar("SELECT ext FROM photos WHERE sha256 = ?", (sha256,))
+        if ext is None:
+            raise StoreError("no such photo")
+    return st.originals / sha256[:2] / f"{sha256}{ext}"
+
+
+def read_original(st: Store, sha256: str) -> bytes:
+    return original_path(st, sha256).read_bytes()
+
+
+def _write_original(st: Store, sha256: str, ext: str, data: bytes) -> Path:
+    """Write the original atomically (temp file, fsync, rename, fsync folder). Idempotent:
+    an existing file with the right content is kept as is."""
+    dest = original_path(st, sha256, ext)
+    if dest.is_file() and dest.stat().st_size == len(data):
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=st.tmp, prefix="in-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o444)  # never modified
+        os.replace(tmp, dest)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    fsync_dir(dest.parent)
+    return dest
+
+
+def _jpeg(rgb, quality: int = 80) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=quality, optimize=True, progressive=False)
+    return buf.getvalue()
+
+
+def _taken_local(exif) -> str | None:
+    """The camera's own clock (DateTimeOriginal, else DateTime) as 'YYYY-MM-DD HH:MM:SS'."""
+    try:
+        text = exif.get_ifd(0x8769).get(0x9003) or exif.get(0x0132)
+    except Exception:  # noqa: BLE001 - malformed IFDs are common
+        return None
+    if not isinstance(text, str):
+        return None
+    text = text.strip().rstrip("\x00")
+    if len(text) < 19 or not text[:4].isdigit():
+        return None
+    out = text[:4] + "-" + text[5:7] + "-" + text[8:10] + " " + text[11:19]
+    digits = out.replace("-", "").replace(" ", "").replace(":", "")
+    return out if digits.isdigit() and len(digits) == 14 else None
+
+
+def _orientation(exif) -> int:
+    try:
+        v = int(exif.get(0x0112, 1) or 1)
+    except (TypeError, ValueError):
+        return 1
+    return v if 1 <= v <= 8 else 1
+
+
+def _finite(x):
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return x if x == x and abs(x) != float("inf") else None
+
+
+# --------------------------------------------------------------------------- adding
+
+
+def _record_arrival(st: Store, a: Arrival, batch_id, source: str, who: str) -> None:
+    st.db["arrivals"].insert({"batch_id": batch_id, "name": a.name, "sha256": a.sha256, "outcome": a.outcome,
+                              "reason": a.reason, "detail": (a.detail or "")[:500] or None, "source": source,
+                              "who": who, "at": now_iso()})
+
+
+def refuse(st: Store, name: str, reason: str, detail: str = "", *, source: str, who: str,
+           batch_id: int | None = None, sha256: str | None = None) -> Arrival:
+    """Record a file that was not taken in, with its reason (shown to the person who added it)."""
+    a = Arrival(name, "refused", sha256, reason, detail or None)
+    with st.write():
+        _record_arrival(st, a, batch_id, source, who)
+    return a
+
+
+def add_bytes(st: Store, data: bytes, name: str, *, source: str, who: str, batch_id: int | None = None) -> Arrival:
+    """Take one photo's bytes into the store; returns what happened (never raises for a bad
+    file: a refusal is recorded with its reason)."""
+    name = str(name)
+    sha = hashlib.sha256(data).hexdigest()
+    if st.scalar("SELECT 1 FROM photos WHERE sha256 = ?", (sha,)):
+        a = Arrival(name, "duplicate", sha)
+        with st.write():
+            _record_arrival(st, a, batch_id, source, who)
+        return a
+    try:
+        dec = decode_image(data, THUMB_SIDE, min_side=1)
+        if min(dec.full_size) < 8:
+            raise ImageError(name, "too small", f"{dec.full_size[0]}x{dec.full_size[1]} pixels")
+    except ImageError as e:
+        return refuse(st, name, e.reason, e.detail, source=source, who=who, batch_id=batch_id, sha256=sha)
+    except MemoryError:
+        return refuse(st, name, "too large", "out of memory", source=source, who=who, batch_id=batch_id, sha256=sha)
+    fmt = getattr(dec, "format", None) or ""
+    ext = _EXT.get(fmt.upper()) or (Path(name).suffix.lower() if is_image_name(name) else ".img")
+    meta = read_meta(dec.exif)
+    gps = meta.gps or (None, None, None)
+    thumb = _jpeg(dec.rgb)
+    _write_original(st, sha, ext, data)
+    row = {"sha256": sha, "name": name, "ext": ext, "format": fmt or None, "bytes": len(data),
+           "width": dec.full_size[0], "height": dec.full_size[1], "orientation": _orientation(dec.exif),
+           "taken_at": _finite(meta.taken_at), "taken_local": _taken_local(dec.exif),
+           "lat": _finite(gps[0]), "lon": _finite(gps[1]), "alt": _finite(gps[2]),
+           "camera": (meta.camera or None) and str(meta.camera)[:200], "state": "waiting",
+           "batch_id": batch_id, "source": source, "added_at": now_iso(), "added_by": who}
+    a = Arrival(name, "added", sha)
+    with st.write():
+        if st.scalar("SELECT 1 FROM photos WHERE sha256 = ?", (sha,)):  # added meanwhile by another door
+            a = Arrival(name, "duplicate", sha)
+        else:
+            st.db["photos"].insert(row)
+            st.db["thumbnails"].insert({"photo": sha, "kind": "thumb", "width": dec.rgb.shape[1],
+                                        "height": dec.rgb.shape[0], "jpeg": thumb})
+        _record_arrival(st, a, batch_id, source, who)
+    return a
+
+
+def add_path(st: Store, path: str | Path, *, source: str, who: str, batch_id: int | None = None,
+             name: str | None = None) -> Arrival:
+    """Take one photo file into the store (see :func:`add_bytes`)."""
+    name = name or Path(path).name
+    try:
+        data = read_photo_bytes(path)
+    except ImageError as e:
+        return refuse(st, name, e.reason, e.detail, source=source, who=who, batch_id=batch_id)
+    return add_bytes(st, data, name, source=source, who=who, batch_id=batch_id)
+
+
+def iter_photo_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str | None]]:
+    """(path, None) for each photo file under ``paths`` (files, or folders searched
+    recursively, hidden entries skipped), and (path, reason) for entries that cannot be
+    taken (not a photo name, not a regular file, missing)."""
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            for root, dirs, files in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for f in sorted(files):
+                    if f.startswith("."):
+                        continue
+                    fp = Path(root) / f
+                    yield (fp, None) if is_image_name(fp) else (fp, "not a photo (file type)")
+        elif p.exists() or p.is_symlink():
+            yield p, None
+        else:
+            yield p, "file not found"
+
+
+def add_paths(st: Store, paths: Iterable[str | Path], *, source: str, who: str,
+              batch_id: int | None = None, progress=None) -> list[Arrival]:
+    """Add every photo under ``paths``; entries that are not photos are refused with a reason."""
+    out = []
+    items = list(iter_photo_files(paths))
+    for k, (p, why) in enumerate(items):
+        if why:
+            out.append(refuse(st, p.name, why, source=source, who=who, batch_id=batch_id))
+        else:
+            out.append(add_path(st, p, source=source, who=who, batch_id=batch_id))
+        if progress:
+            progress(k + 1, len(items))
+    return out
+
+
+# --------------------------------------------------------------------------- views
+
+
+def thumbnail(st: Store, sha256: str, kind: str = "thumb") -> bytes:
+    """JPEG bytes of a photo's thumbnail ('thumb') or large view ('large', made on first use)."""
+    row = st.one("SELECT jpeg FROM thumbnails WHERE photo = ? AND kind = ?", (sha256, kind))
+    if row is not None:
+        return row["jpeg"]
+    if kind != "large":
+        raise StoreError("no such photo")
+    dec = decode_image(read_original(st, sha256), LARGE_SIDE, min_side=1)
+    jpeg = _jpeg(dec.rgb, 85)
+    with st.write():
+        st.conn.execute("INSERT OR IGNORE INTO thumbnails (photo, kind, width, height, jpeg) VALUES (?,?,?,?,?)",
+                        (sha256, kind, dec.rgb.shape[1], dec.rgb.shape[0], jpeg))
+    return jpeg
+
+
+def refusals(st: Store, batch_id: int | None = None, limit: int = 500) -> list[dict]:
+    """Refused files, newest first: [{"name", "reason", "detail", "at", "source"}]."""
+    where, args = ("WHERE outcome = 'refused'", [])
+    if batch_id is not None:
+        where += " AND batch_id = ?"
+        args.append(batch_id)
+    rows = st.query(f"SELECT name, reason, detail, at, source FROM arrivals {where} ORDER BY id DESC LIMIT ?",
+                    (*args, limit))
+    return [dict(r) for r in rows]

@@ -1,0 +1,132 @@
+"""Sites: the visits photos are split into (by GPS and capture time, see ``worker.py``),
+and people's edits of them: rename, merge, split.
+
+The engine only ever places *new* photos into a site; it never moves a photo that already
+has one, so a merge or split a person made stays as it is.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from . import Store, StoreError, now_iso
+from .edits import Changes, record
+
+
+def create_site(st: Store, created_by: str, name: str | None = None) -> int:
+    """A new site (inside the caller's transaction)."""
+    return st.db["sites"].insert({"name": name, "created_at": now_iso(), "created_by": created_by}).last_pk
+
+
+def resolve(st: Store, site_id: int) -> int:
+    """Follow ``merged_into`` to the site a merged site lives on in."""
+    seen = set()
+    while site_id not in seen:
+        seen.add(site_id)
+        nxt = st.scalar("SELECT merged_into FROM sites WHERE id = ?", (site_id,))
+        if nxt is None:
+            return site_id
+        site_id = nxt
+    return site_id
+
+
+def site(st: Store, site_id: int):
+    row = st.one("SELECT * FROM sites WHERE id = ?", (site_id,))
+    if row is None or row["merged_into"] is not None:
+        raise StoreError(f"no site {site_id}")
+    return row
+
+
+def list_sites(st: Store) -> list[dict]:
+    """Sites that hold photos, newest first, with counts and their time span:
+    [{"id", "name", "photos", "spots", "confirmed", "unassigned", "waiting", "first_local",
+    "last_local", "first_at", "last_at", "lat", "lon"}]."""
+    rows = st.query("""
+        SELECT s.id, s.name,
+               count(p.sha256) AS photos,
+               sum(p.state = 'waiting') AS waiting,
+               min(p.taken_local) AS first_local, max(p.taken_local) AS last_local,
+               min(p.taken_at) AS first_at, max(p.taken_at) AS last_at,
+               avg(p.lat) AS lat, avg(p.lon) AS lon, max(p.added_at) AS last_added
+        FROM sites s JOIN photos p ON p.site_id = s.id AND p.removed_at IS NULL
+        WHERE s.merged_into IS NULL
+        GROUP BY s.id ORDER BY last_added DESC""")
+    out = []
+    for r in rows:
+        d = dict(r)
+        counts = st.one("""
+            SELECT count(DISTINCT CASE WHEN m.spot_id IS NOT NULL THEN m.spot_id END) AS spots,
+                   count(DISTINCT CASE WHEN sp.confirmed_at IS NOT NULL THEN sp.id END) AS confirmed,
+                   sum(m.spot_id IS NULL) AS unassigned
+            FROM photos p JOIN memberships m ON m.photo = p.sha256 AND m.ended_at IS NULL
+            LEFT JOIN spots sp ON sp.id = m.spot_id
+            WHERE p.site_id = ? AND p.removed_at IS NULL""", (r["id"],))
+        d.update(spots=counts["spots"] or 0, confirmed=counts["confirmed"] or 0,
+                 unassigned=counts["unassigned"] or 0, waiting=d["waiting"] or 0)
+        out.append(d)
+    return out
+
+
+def rename(st: Store, site_id: int, name: str | None, who: str) -> int | None:
+    name = (name or "").strip()[:120] or None
+    with st.write():
+        site(st, site_id)
+        ch = Changes(st)
+        ch.set("sites", site_id, "name", name)
+        return record(st, "site_rename", who, site_id, {"site": site_id, "name": name}, ch)
+
+
+def merge(st: Store, site_ids: Sequence[int], who: str) -> dict:
+    """Merge sites into the first one given: their photos and spots move there."""
+    ids = list(dict.fromkeys(int(s) for s in site_ids))
+    if len(ids) < 2:
+        raise StoreError("choose at least two sites to merge")
+    with st.write():
+        for s in ids:
+            site(st, s)
+        into = ids[0]
+        ch = Changes(st)
+        for s in ids[1:]:
+            for r in st.query("SELECT sha256 FROM photos WHERE site_id = ?", (s,)):
+                ch.set("photos", r[0], "site_id", into)
+                ch.set("photos", r[0], "site_by", "person")
+            for r in st.query("SELECT id FROM spots WHERE site_id = ?", (s,)):
+                ch.set("spots", r[0], "site_id", into)
+            ch.set("sites", s, "merged_into", into)
+        edit = record(st, "site_merge", who, into, {"sites": ids, "into": into}, ch)
+    return {"edit": edit, "site": into}
+
+
+def split(st: Store, site_id: int, spot_ids: Sequence[int] = (), photos: Sequence[str] = (),
+          who: str = "person", name: str | None = None) -> dict:
+    """Move whole spots (with their photos) and single photos into a new site. A photo
+    moved alone leaves its spot for the new site's tray."""
+    spot_ids = [int(s) for s in dict.fromkeys(spot_ids)]
+    photos = list(dict.fromkeys(photos))
+    if not spot_ids and not photos:
+        raise StoreError("choose spots or photos for the new site")
+    from .spots import members, place, spot  # noqa: PLC0415 - spots imports nothing of sites
+
+    with st.write():
+        site(st, site_id)
+        new = create_site(st, who, name)
+        ch = Changes(st)
+        ch.inserted("sites", new)
+        for s in spot_ids:
+            if spot(st, s)["site_id"] != site_id:
+                raise StoreError("that spot is in another site")
+            ch.set("spots", s, "site_id", new)
+            for sha in members(st, s):
+                ch.set("photos", sha, "site_id", new)
+                ch.set("photos", sha, "site_by", "person")
+        for sha in photos:
+            row = st.one("SELECT site_id FROM photos WHERE sha256 = ?", (sha,))
+            if row is None or row["site_id"] != site_id:
+                raise StoreError("that photo is in another site")
+            ch.set("photos", sha, "site_id", new)
+            ch.set("photos", sha, "site_by", "person")
+            old, cur = place(st, sha, None, "person")
+            ch.membership(sha, old, cur)
+        edit = record(st, "site_split", who, site_id, {"site": site_id, "new": new, "spots": spot_ids,
+                                                        "photos": len(photos)}, ch)
+    return {"edit": edit, "site": new}

@@ -1,0 +1,299 @@
+"""Spots and memberships: where each photo is, and people's edits of it.
+
+A photo's place is its *current* membership row (``ended_at IS NULL``): a spot, or the
+unassigned tray (``spot_id`` NULL). Each row says whether the engine or a person put it
+there. Moving a photo ends its row and adds a new one, so every place it had is kept and
+an edit is undone by reopening the earlier row (:mod:`edits`).
+
+The rules the engine reads (``worker.py``), so that a person's edit always wins:
+
+* a photo a person placed (``by = 'person'``) stays where it was put;
+* a *touched* spot (a person moved photos into or out of it, merged, split, named it or
+  set its cover) keeps every photo it has; the engine may add new photos to it;
+* a *confirmed* spot is locked: the engine neither adds nor removes photos (a new photo
+  that looks like it goes to the tray with a suggestion).
+
+Person edits: :func:`move`, :func:`merge`, :func:`split`, :func:`rename`, :func:`set_cover`,
+:func:`set_phase`, :func:`confirm`, :func:`unconfirm`, :func:`confirm_all`,
+:func:`remove_photos`, :func:`restore_photos`. Each is one transaction and one audit row.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from . import Store, StoreError, now_iso
+from .edits import Changes, record
+
+PHASES = ("before", "during", "after")
+NEW = "new"  # move target: a new spot
+
+
+def current(st: Store, sha256: str):
+    """The photo's current membership row, or None (never placed yet)."""
+    return st.one("SELECT * FROM memberships WHERE photo = ? AND ended_at IS NULL", (sha256,))
+
+
+def place(st: Store, sha256: str, spot_id: int | None, by: str, *, score: float | None = None,
+          suggest: int | None = None) -> tuple[int | None, int]:
+    """Make ``spot_id`` (None = tray) the photo's current place; returns (old row, new row).
+    Call inside :meth:`Store.write`."""
+    at = now_iso()
+    cur = current(st, sha256)
+    old = None
+    if cur is not None:
+        old = cur["id"]
+        st.conn.execute("UPDATE memberships SET ended_at = ? WHERE id = ?", (at, old))
+    new = st.db["memberships"].insert({"photo": sha256, "spot_id": spot_id, "by": by, "score": score,
+                                       "suggest": suggest, "created_at": at}).last_pk
+    return old, new
+
+
+def spot(st: Store, spot_id: int):
+    row = st.one("SELECT * FROM spots WHERE id = ?", (spot_id,))
+    if row is None or row["removed_at"] is not None:
+        raise StoreError(f"no spot {spot_id}")
+    return row
+
+
+def create_spot(st: Store, site_id: int, created_by: str, name: str | None = None) -> int:
+    """A new, empty spot (inside the caller's transaction)."""
+    return st.db["spots"].insert({"site_id": site_id, "name": name, "created_at": now_iso(),
+                                  "created_by": created_by, "touched": 0 if created_by == "engine" else 1}).last_pk
+
+
+def members(st: Store, spot_id: int) -> list[str]:
+    """sha256 of the spot's current photos (not removed), in capture order."""
+    rows = st.query("""SELECT p.sha256 FROM memberships m JOIN photos p ON p.sha256 = m.photo
+                       WHERE m.spot_id = ? AND m.ended_at IS NULL AND p.removed_at IS NULL
+                       ORDER BY p.taken_at IS NULL, p.taken_at, p.name""", (spot_id,))
+    return [r[0] for r in rows]
+
+
+def _photo(st: Store, sha: str):
+    row = st.one("SELECT sha256, site_id, removed_at, name FROM photos WHERE sha256 = ?", (sha,))
+    if row is None:
+        raise StoreError(f"no photo {sha[:12]}")
+    return row
+
+
+def _site_of(st: Store, shas: Sequence[str]) -> int | None:
+    sites = {_photo(st, s)["site_id"] for s in shas}
+    if len(sites) > 1:
+        raise StoreError("the photos are in different sites")
+    return sites.pop() if sites else None
+
+
+def _touch(ch: Changes, spot_id: int | None) -> None:
+    if spot_id is not None:
+        ch.set("spots", spot_id, "touched", 1)
+
+
+def _retire_if_empty(st: Store, ch: Changes, spot_id: int | None) -> None:
+    """Mark a spot an edit emptied as removed (reopened by undo)."""
+    if spot_id is None:
+        return
+    left = st.scalar("""SELECT count(*) FROM memberships m JOIN photos p ON p.sha256 = m.photo
+                        WHERE m.spot_id = ? AND m.ended_at IS NULL AND p.removed_at IS NULL""", (spot_id,))
+    if not left:
+        ch.set("spots", spot_id, "removed_at", now_iso())
+
+
+def _move_into(st: Store, ch: Changes, shas: Sequence[str], target: int | None) -> set[int]:
+    """Person memberships for ``shas`` into ``target``; returns the spots they left."""
+    left: set[int] = set()
+    for sha in shas:
+        cur = current(st, sha)
+        if cur is not None and cur["spot_id"] == target and cur["by"] == "person":
+            continue
+        if cur is not None and cur["spot_id"] is not None and cur["spot_id"] != target:
+            left.add(cur["spot_id"])
+        old, new = place(st, sha, target, "person")
+        ch.membership(sha, old, new)
+    return left
+
+
+def move(st: Store, shas: Sequence[str], target: int | str | None, who: str) -> dict:
+    """Move photos to spot ``target``, to a new spot (``"new"``) or to the tray (None).
+
+    All photos must be of one site, and the target spot of that site. Returns
+    {"edit": id or None, "spot": target spot id or None}."""
+    shas = list(dict.fromkeys(shas))
+    if not shas:
+        raise StoreError("no photos selected")
+    with st.write():
+        site_id = _site_of(st, shas)
+        ch = Changes(st)
+        if target == NEW:
+            if site_id is None:
+                raise StoreError("these photos have no site yet (still being analysed)")
+            target = create_spot(st, site_id, who)
+            ch.inserted("spots", target)
+        elif target is not None:
+            target = int(target)
+            if spot(st, target)["site_id"] != site_id:
+                raise StoreError("that spot is in another site")
+        left = _move_into(st, ch, shas, target)
+        for s in left:
+            _touch(ch, s)
+            _retire_if_empty(st, ch, s)
+        _touch(ch, target)
+        names = [_photo(st, s)["name"] for s in shas]
+        edit = record(st, "move", who, site_id, {"photos": names, "to": target}, ch)
+    return {"edit": edit, "spot": target}
+
+
+def merge(st: Store, spot_ids: Sequence[int], who: str) -> dict:
+    """Merge spots into the first one given; the others are emptied and marked removed.
+    Returns {"edit", "spot"}."""
+    ids = list(dict.fromkeys(int(s) for s in spot_ids))
+    if len(ids) < 2:
+        raise StoreError("choose at least two spots to merge")
+    with st.write():
+        rows = [spot(st, s) for s in ids]
+        if len({r["site_id"] for r in rows}) > 1:
+            raise StoreError("the spots are in different sites")
+        into = ids[0]
+        ch = Changes(st)
+        for s in ids[1:]:
+            _move_into(st, ch, members(st, s), into)
+            _touch(ch, s)
+            ch.set("spots", s, "removed_at", now_iso())
+        _touch(ch, into)
+        if rows[0]["name"] is None:  # keep a name a person gave one of the others
+            named = next((r["name"] for r in rows[1:] if r["name"]), None)
+            if named:
+                ch.set("spots", into, "name", named)
+        edit = record(st, "merge", who, rows[0]["site_id"], {"spots": ids, "into": into}, ch)
+    return {"edit": edit, "spot": into}
+
+
+def split(st: Store, spot_id: int, shas: Sequence[str], who: str) -> dict:
+    """Take the chosen photos of a spot out into a new spot. Returns {"edit", "spot"}."""
+    inside = set(members(st, spot_id))
+    shas = list(dict.fromkeys(shas))
+    if not shas or not set(shas) <= inside:
+        raise StoreError("choose photos of this spot to split off")
+    if len(shas) == len(inside):
+        raise StoreError("leave at least one photo in the spot")
+    res = move(st, shas, NEW, who)
+    with st.write():
+        st.conn.execute("UPDATE edits SET action = 'split' WHERE id = ?", (res["edit"],))
+    return res
+
+
+def _spot_edit(st: Store, spot_id: int, who: str, action: str, col: str, value, touch: bool = True) -> int | None:
+    with st.write():
+        row = spot(st, spot_id)
+        ch = Changes(st)
+        ch.set("spots", spot_id, col, value)
+        if touch and ch.items:
+            _touch(ch, spot_id)
+        return record(st, action, who, row["site_id"], {"spot": spot_id, col: value}, ch)
+
+
+def rename(st: Store, spot_id: int, name: str | None, who: str) -> int | None:
+    """Name a spot (e.g. "컨테이너 좌측"); an empty name clears it."""
+    name = (name or "").strip()[:120] or None
+    return _spot_edit(st, spot_id, who, "rename", "name", name)
+
+
+def set_cover(st: Store, spot_id: int, sha256: str, who: str) -> int | None:
+    if sha256 not in members(st, spot_id):
+        raise StoreError("the cover must be a photo of the spot")
+    return _spot_edit(st, spot_id, who, "cover", "cover", sha256)
+
+
+def confirm(st: Store, spot_id: int, who: str) -> int | None:
+    """Confirm a spot: it is locked against the engine (and, later, queued for head office)."""
+    if not members(st, spot_id):
+        raise StoreError("an empty spot cannot be confirmed")
+    with st.write():
+        row = spot(st, spot_id)
+        if row["confirmed_at"]:
+            return None
+        ch = Changes(st)
+        ch.set("spots", spot_id, "confirmed_at", now_iso())
+        ch.set("spots", spot_id, "confirmed_by", who)
+        return record(st, "confirm", who, row["site_id"], {"spot": spot_id}, ch)
+
+
+def unconfirm(st: Store, spot_id: int, who: str) -> int | None:
+    with st.write():
+        row = spot(st, spot_id)
+        ch = Changes(st)
+        ch.set("spots", spot_id, "confirmed_at", None)
+        ch.set("spots", spot_id, "confirmed_by", None)
+        return record(st, "unconfirm", who, row["site_id"], {"spot": spot_id}, ch)
+
+
+def confirm_all(st: Store, site_id: int, who: str) -> dict:
+    """Confirm every spot of the site that has photos and is not confirmed yet (one edit)."""
+    with st.write():
+        rows = st.query("""SELECT s.id FROM spots s WHERE s.site_id = ? AND s.removed_at IS NULL
+                           AND s.confirmed_at IS NULL AND EXISTS (
+                             SELECT 1 FROM memberships m JOIN photos p ON p.sha256 = m.photo
+                             WHERE m.spot_id = s.id AND m.ended_at IS NULL AND p.removed_at IS NULL)
+                           ORDER BY s.id""", (site_id,))
+        ch = Changes(st)
+        at = now_iso()
+        for r in rows:
+            ch.set("spots", r["id"], "confirmed_at", at)
+            ch.set("spots", r["id"], "confirmed_by", who)
+        ids = [r["id"] for r in rows]
+        edit = record(st, "confirm_all", who, site_id, {"spots": ids}, ch)
+    return {"edit": edit, "spots": ids}
+
+
+def set_phase(st: Store, shas: Sequence[str], phase: str | None, who: str) -> int | None:
+    """Set before / during / after (``PHASES``) by hand; the engine never changes it again."""
+    if phase is not None and phase not in PHASES:
+        raise StoreError(f"phase must be one of {', '.join(PHASES)}")
+    shas = list(dict.fromkeys(shas))
+    with st.write():
+        site_id = _site_of(st, shas)
+        ch = Changes(st)
+        for sha in shas:
+            ch.set("photos", sha, "phase", phase)
+            ch.set("photos", sha, "phase_by", "person")
+        return record(st, "phase", who, site_id, {"photos": [_photo(st, s)["name"] for s in shas],
+                                                  "phase": phase}, ch)
+
+
+def remove_photos(st: Store, shas: Sequence[str], who: str) -> int | None:
+    """Remove photos from the site (a person's action; kept on disk and undoable)."""
+    shas = list(dict.fromkeys(shas))
+    if not shas:
+        raise StoreError("no photos selected")
+    with st.write():
+        site_id = _site_of(st, shas)
+        ch = Changes(st)
+        at = now_iso()
+        spots_left = set()
+        for sha in shas:
+            cur = current(st, sha)
+            if cur is not None and cur["spot_id"] is not None:
+                spots_left.add(cur["spot_id"])
+            ch.set("photos", sha, "removed_at", at)
+            ch.set("photos", sha, "removed_by", who)
+        for s in spots_left:
+            _touch(ch, s)
+            _retire_if_empty(st, ch, s)
+            if st.scalar("SELECT cover FROM spots WHERE id = ?", (s,)) in shas:
+                ch.set("spots", s, "cover", None)
+        return record(st, "remove", who, site_id, {"photos": [_photo(st, s)["name"] for s in shas]}, ch)
+
+
+def restore_photos(st: Store, shas: Sequence[str], who: str) -> int | None:
+    """Bring removed photos back where they were."""
+    shas = list(dict.fromkeys(shas))
+    with st.write():
+        site_id = _site_of(st, shas)
+        ch = Changes(st)
+        for sha in shas:
+            ch.set("photos", sha, "removed_at", None)
+            ch.set("photos", sha, "removed_by", None)
+            cur = current(st, sha)
+            if cur is not None and cur["spot_id"] is not None:
+                ch.set("spots", cur["spot_id"], "removed_at", None)
+        return record(st, "restore", who, site_id, {"photos": [_photo(st, s)["name"] for s in shas]}, ch)

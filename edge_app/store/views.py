@@ -1,0 +1,95 @@
+"""Read models: what the site page shows and what ``edge-app status --json`` prints.
+
+:func:`status` returns the documented, stable shape for scripts::
+
+    {"sites": [{"id", "name", "spots": [{"id", "name", "confirmed", "photos": [
+                   {"name", "sha256", "phase", "by"}]}],
+                "unassigned": [{"name", "sha256", "phase", "by"}]}],
+     "waiting": n,                       # photos stored, not analysed yet
+     "refused": [{"name", "reason"}]}    # files not taken in (and photos that failed analysis)
+
+Extra keys may be added; these never change meaning.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from . import Store
+from .sites import list_sites, site
+
+#: The engine's placement score under which a photo is flagged "unsure" on the page.
+UNSURE_BELOW = 0.7
+
+
+def _photo_dict(r) -> dict:
+    return {"sha256": r["sha256"], "name": r["name"], "phase": r["phase"], "phase_by": r["phase_by"],
+            "taken_local": r["taken_local"], "taken_at": r["taken_at"], "by": r["by"], "score": r["score"],
+            "suggest": r["suggest"], "width": r["width"], "height": r["height"],
+            "unsure": r["by"] == "engine" and r["score"] is not None and r["score"] < UNSURE_BELOW}
+
+
+def site_view(st: Store, site_id: int) -> dict:
+    """One site as the page shows it:
+
+    {"site": {...}, "spots": [{"id", "name", "confirmed", "confirmed_at", "touched", "cover",
+     "photos": [photo], "missing_after", "unsure"}], "unassigned": [photo]}
+
+    Spots in order of their first photo's capture time; photos in capture order.
+    """
+    s = dict(site(st, site_id))
+    rows = st.query("""
+        SELECT p.sha256, p.name, p.phase, p.phase_by, p.taken_local, p.taken_at, p.width, p.height,
+               m.spot_id, m.by, m.score, m.suggest
+        FROM photos p JOIN memberships m ON m.photo = p.sha256 AND m.ended_at IS NULL
+        WHERE p.site_id = ? AND p.removed_at IS NULL
+        ORDER BY p.taken_at IS NULL, p.taken_at, p.name""", (site_id,))
+    by_spot: dict[int, list[dict]] = defaultdict(list)
+    tray = []
+    for r in rows:
+        (tray if r["spot_id"] is None else by_spot[r["spot_id"]]).append(_photo_dict(r))
+    spot_rows = {r["id"]: dict(r) for r in st.query(
+        "SELECT * FROM spots WHERE site_id = ? AND removed_at IS NULL", (site_id,))}
+    spots = []
+    for sid, photos in by_spot.items():
+        sp = spot_rows.get(sid)
+        if sp is None:  # a photo left in a spot that was removed: show it in the tray
+            tray.extend(photos)
+            continue
+        phases = {p["phase"] for p in photos}
+        spots.append({"id": sid, "name": sp["name"], "confirmed": sp["confirmed_at"] is not None,
+                      "confirmed_at": sp["confirmed_at"], "touched": bool(sp["touched"]),
+                      "cover": sp["cover"] if sp["cover"] in {p["sha256"] for p in photos} else None,
+                      "photos": photos, "missing_after": "after" not in phases,
+                      "unsure": sum(p["unsure"] for p in photos)})
+    spots.sort(key=lambda sp: (sp["photos"][0]["taken_at"] is None, sp["photos"][0]["taken_at"] or 0, sp["id"]))
+    tray.sort(key=lambda p: (p["taken_at"] is None, p["taken_at"] or 0, p["name"]))
+    return {"site": s, "spots": spots, "unassigned": tray}
+
+
+def waiting_count(st: Store) -> int:
+    return int(st.scalar("SELECT count(*) FROM photos WHERE state = 'waiting' AND removed_at IS NULL"))
+
+
+def failed_photos(st: Store) -> list[dict]:
+    return [dict(r) for r in st.query(
+        "SELECT name, sha256, state_reason AS reason FROM photos WHERE state = 'failed' AND removed_at IS NULL "
+        "ORDER BY added_at")]
+
+
+def status(st: Store) -> dict:
+    """The whole store in the stable shape documented above."""
+    out_sites = []
+    for s in list_sites(st):
+        v = site_view(st, s["id"])
+        keep = ("name", "sha256", "phase", "by")
+        out_sites.append({
+            "id": s["id"], "name": s["name"],
+            "spots": [{"id": sp["id"], "name": sp["name"], "confirmed": sp["confirmed"],
+                       "photos": [{k: p[k] for k in keep} for p in sp["photos"]]} for sp in v["spots"]],
+            "unassigned": [{k: p[k] for k in keep} for p in v["unassigned"]],
+        })
+    refused = [{"name": r["name"], "reason": r["reason"]} for r in st.query(
+        "SELECT name, reason FROM arrivals WHERE outcome = 'refused' ORDER BY id")]
+    refused += [{"name": r["name"], "reason": r["reason"] or "could not be analysed"} for r in failed_photos(st)]
+    return {"sites": out_sites, "waiting": waiting_count(st), "refused": refused}

@@ -1,0 +1,97 @@
+"""The watched-folder door (``edge-app serve --watch DIR``): an SD card or a phone's sync folder.
+
+The folder is scanned every few seconds (polling works on every file system, USB cards and
+network shares included). A file is taken once its size and modification time have stayed
+the same for one scan and it is older than ``SETTLE_S`` (a copy in progress is left for
+later). Files already taken are remembered by path, size and mtime (``watch_seen``), so a
+rescan costs a ``stat`` per file, and the same photo under another name is one photo by its
+content hash. The files of one scan form one batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+
+from .store import Store, now_iso, open_store
+from .store import photos as store_photos
+
+log = logging.getLogger(__name__)
+
+SETTLE_S = 2.0
+INTERVAL_S = 5.0
+
+
+def scan_once(st: Store, folder: str | Path, who: str = "watch", pending: dict | None = None) -> list:
+    """Take the settled, unseen photo files under ``folder``; returns their arrivals.
+
+    pending: {path: (size, mtime_ns)} seen on the previous scan but not settled yet (the
+    caller keeps it between scans)."""
+    pending = {} if pending is None else pending
+    folder = Path(folder)
+    now = time.time()
+    ready = []
+    reasons = []
+    for path, why in store_photos.iter_photo_files([folder]):
+        try:
+            stt = path.stat()
+        except OSError:
+            continue
+        key = str(path)
+        sig = (stt.st_size, stt.st_mtime_ns)
+        seen = st.one("SELECT size, mtime_ns FROM watch_seen WHERE path = ?", (key,))
+        if seen is not None and (seen["size"], seen["mtime_ns"]) == sig:
+            continue
+        if pending.get(key) != sig or now - stt.st_mtime < SETTLE_S:
+            pending[key] = sig
+            continue
+        pending.pop(key, None)
+        (reasons if why else ready).append((path, sig, why))
+    if not ready and not reasons:
+        return []
+    batch = store_photos.start_batch(st, "watch", who)
+    out = []
+    for path, sig, why in reasons + ready:
+        if why:
+            a = store_photos.refuse(st, path.name, why, source="watch", who=who, batch_id=batch)
+        else:
+            a = store_photos.add_path(st, path, source="watch", who=who, batch_id=batch)
+        with st.write():
+            st.conn.execute("INSERT OR REPLACE INTO watch_seen (path, size, mtime_ns, sha256, at) VALUES (?,?,?,?,?)",
+                            (str(path), sig[0], sig[1], a.sha256, now_iso()))
+        out.append(a)
+    store_photos.finish_batch(st, batch)
+    return out
+
+
+class Watcher:
+    """Scans ``folder`` every ``interval_s`` seconds in a thread; ``on_new`` is called after
+    a scan that took files (e.g. ``worker.wake``)."""
+
+    def __init__(self, data_dir: str | Path, folder: str | Path, on_new=None, interval_s: float = INTERVAL_S):
+        self.data_dir, self.folder, self.on_new, self.interval_s = Path(data_dir), Path(folder), on_new, interval_s
+        self._stop = threading.Event()
+        self._pending: dict = {}
+
+    def run(self) -> None:
+        st = open_store(self.data_dir)
+        while not self._stop.is_set():
+            try:
+                if self.folder.is_dir() and os.access(self.folder, os.R_OK):
+                    if scan_once(st, self.folder, pending=self._pending) and self.on_new:
+                        self.on_new()
+            except Exception:  # noqa: BLE001 - a card pulled out mid-scan must not stop the app
+                log.exception("scanning %s failed", self.folder)
+            self._stop.wait(self.interval_s)
+        st.close()
+
+    def start(self) -> threading.Thread:
+        t = threading.Thread(target=self.run, name="edge-app-watch", daemon=True)
+        t.start()
+        return t
+
+    def stop(self) -> None:
+        self._stop.set()

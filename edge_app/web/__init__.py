@@ -1,0 +1,98 @@
+"""The crew lead's site app (Flask): sites, spots, photos, upload, review and confirm.
+
+    app = create_app({"DATA_DIR": "edge-data"})              # the page only
+    app = create_app({"DATA_DIR": "edge-data"}, worker=w)    # with a background Worker
+
+Shaped like Flask's tutorial app: an app factory, ``db.py`` owning the store of each
+request, one blueprint per area (``auth``, ``photos``, ``spots``), templates per blueprint,
+every asset served from ``static/`` (pinned htmx, CSS, the subset Korean font).
+``edge-app serve`` runs it under waitress, never Flask's development server.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask, g, render_template, request
+
+from . import i18n
+
+#: Largest request body (one upload request; the page sends one photo per request).
+MAX_UPLOAD_BYTES = 256 * 1024 * 1024
+
+
+def create_app(test_config: dict | None = None, worker=None) -> Flask:
+    """The app for the data folder ``DATA_DIR`` (config key, or ``$EDGE_APP_DATA``)."""
+    app = Flask(__name__)
+    app.config.from_mapping(
+        DATA_DIR=os.environ.get("EDGE_APP_DATA", "edge-data"),
+        MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="edge_app_session",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        LOGIN_MAX_FAILURES=5,
+        LOGIN_LOCK_S=30,
+        SEND_FILE_MAX_AGE_DEFAULT=timedelta(days=1),
+    )
+    if test_config:
+        app.config.update(test_config)
+    app.config["DATA_DIR"] = str(Path(app.config["DATA_DIR"]))
+    # the pinned htmx of static/vendor (see static/vendor/README.md)
+    app.config["HTMX_FILE"] = "vendor/" + sorted(p.name for p in (Path(app.static_folder) / "vendor").glob(
+        "htmx-*.min.js"))[-1]
+
+    from . import db
+
+    db.init_app(app)
+    app.extensions["edge_worker"] = worker
+    if not app.config.get("SECRET_KEY"):
+        from ..store import settings as store_settings
+
+        with db.open_app_store(app) as st:
+            app.config["SECRET_KEY"] = store_settings.secret_key(st)
+
+    @app.before_request
+    def _lang():
+        g.lang = i18n.pick_lang()
+
+    from . import auth, photos, spots
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(photos.bp)
+    app.register_blueprint(spots.bp)
+
+    @app.context_processor
+    def _helpers():
+        lang = getattr(g, "lang", i18n.DEFAULT_LANG)
+        return {
+            "lang": lang,
+            "t": lambda key, **kw: i18n.translate(lang, key, **kw),
+            "when": lambda s, with_time=True: i18n.format_local(lang, s, with_time),
+            "when_iso": lambda s: i18n.format_iso(lang, s),
+            "reason": lambda r: i18n.reason_text(lang, r),
+        }
+
+    @app.errorhandler(404)
+    def _not_found(e):
+        return render_template("error.html", message=i18n.translate(g.get("lang", "ko"), "not_found")), 404
+
+    @app.errorhandler(413)
+    def _too_big(e):
+        if request.path.startswith("/batches") or request.accept_mimetypes.best == "application/json":
+            return {"error": "too large"}, 413
+        return render_template("error.html", message=i18n.translate(g.get("lang", "ko"), "too_big_upload")), 413
+
+    @app.after_request
+    def _headers(resp):
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        resp.headers.setdefault("Content-Security-Policy",
+                                "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; "
+                                "script-src 'self'; connect-src 'self'; font-src 'self'; frame-ancestors 'none'")
+        return resp
+
+    return app

@@ -1,0 +1,213 @@
+"""The PIN, sessions and CSRF.
+
+* No PIN yet: every page leads to ``/setup``, where the first visitor chooses it (or
+  ``edge-app set-pin``). It is stored as a salted scrypt hash.
+* Wrong PINs are rate-limited per client address: after ``LOGIN_MAX_FAILURES`` failures the
+  address waits ``LOGIN_LOCK_S`` seconds, doubling with each further failure.
+* Session cookies are HttpOnly and SameSite=Lax and expire after 12 idle hours. Every POST
+  carries the session's CSRF token (form field ``csrf`` or header ``X-CSRF-Token``).
+* A page left open all day: its next action finds the session gone and leads to the PIN
+  page, then back to where the lead was (htmx requests get an ``HX-Redirect``), never to
+  a raw error.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from urllib.parse import urlparse
+
+from flask import (Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request,
+                   session, url_for)
+
+from ..store import StoreError
+from ..store import settings as store_settings
+from .db import get_store
+from .i18n import LANGS, translate
+
+bp = Blueprint("auth", __name__)
+
+_OPEN_ENDPOINTS = {"auth.login", "auth.setup", "auth.set_lang", "static"}
+
+
+class _Throttle:
+    """Failed PIN attempts per client address (in memory: a restart does not help a guesser
+    who cannot restart the server)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._fails: dict[str, tuple[int, float]] = {}
+
+    def wait_s(self, who: str) -> int:
+        with self._lock:
+            _, until = self._fails.get(who, (0, 0.0))
+        return max(0, int(until - time.monotonic() + 0.999))
+
+    def failed(self, who: str, max_failures: int, lock_s: float) -> None:
+        with self._lock:
+            n, _ = self._fails.get(who, (0, 0.0))
+            n += 1
+            until = time.monotonic() + lock_s * 2 ** (n - max_failures) if n >= max_failures else 0.0
+            self._fails[who] = (n, until)
+
+    def ok(self, who: str) -> None:
+        with self._lock:
+            self._fails.pop(who, None)
+
+
+def _throttle() -> _Throttle:
+    return current_app.extensions.setdefault("edge_login_throttle", _Throttle())
+
+
+def csrf_token() -> str:
+    tok = session.get("csrf")
+    if not tok:
+        tok = session["csrf"] = secrets.token_urlsafe(24)
+    return tok
+
+
+def who() -> str:
+    """The person for the audit log: the name given at login, else "lead"."""
+    return session.get("name") or "lead"
+
+
+def _safe_next(target: str | None) -> str:
+    if not target:
+        return url_for("photos.home")
+    u = urlparse(target)
+    if u.scheme or u.netloc or not target.startswith("/"):
+        return url_for("photos.home")
+    return target
+
+
+def _wants_json() -> bool:
+    """The page's upload script (JSON answers), not a page navigation."""
+    return request.path.startswith("/batches") or request.accept_mimetypes.best == "application/json"
+
+
+def _to_login(message_key: str | None = None):
+    nxt = request.full_path if request.method == "GET" else (request.referrer or "/")
+    nxt = urlparse(nxt).path + (("?" + urlparse(nxt).query) if urlparse(nxt).query else "")
+    if message_key:
+        flash(translate(g.lang, message_key), "info")
+    target = url_for("auth.login", next=_safe_next(nxt))
+    if request.headers.get("HX-Request"):
+        resp = make_response("", 200)
+        resp.headers["HX-Redirect"] = target
+        return resp
+    if _wants_json() and request.method == "POST":
+        return {"error": "login", "login": target}, 401
+    return redirect(target)
+
+
+@bp.before_app_request
+def _guard():
+    if request.endpoint in _OPEN_ENDPOINTS or request.endpoint is None:
+        if request.method == "POST" and request.endpoint in ("auth.login", "auth.setup"):
+            return _check_csrf(login_form=True)
+        return None
+    st = get_store()
+    if not store_settings.has_pin(st):
+        return redirect(url_for("auth.setup"))
+    if not session.get("auth"):
+        return _to_login("session_expired" if request.method == "POST" or session.get("was_in") else None)
+    session.permanent = True
+    if request.method == "POST":
+        return _check_csrf()
+    return None
+
+
+def _check_csrf(login_form: bool = False):
+    sent = request.form.get("csrf") or request.headers.get("X-CSRF-Token")
+    good = session.get("csrf")
+    if good and sent and secrets.compare_digest(sent, good):
+        return None
+    if login_form:  # a login page left open past its session: show it again
+        flash(translate(g.lang, "page_outdated"), "info")
+        return redirect(request.full_path)
+    flash(translate(g.lang, "page_outdated"), "info")
+    back = _safe_next(urlparse(request.referrer or "/").path)
+    if request.headers.get("HX-Request"):
+        resp = make_response("", 200)
+        resp.headers["HX-Redirect"] = back
+        return resp
+    if _wants_json():
+        return {"error": "csrf", "login": url_for("auth.login", next=back)}, 403
+    return redirect(back)
+
+
+@bp.app_context_processor
+def _csrf_ctx():
+    return {"csrf_token": csrf_token}
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def setup():
+    st = get_store()
+    if store_settings.has_pin(st):
+        return redirect(url_for("auth.login"))
+    error = None
+    if request.method == "POST":
+        pin, again = request.form.get("pin", ""), request.form.get("pin2", "")
+        if pin != again:
+            error = translate(g.lang, "pins_differ")
+        else:
+            try:
+                store_settings.set_pin(st, pin)
+            except StoreError as e:
+                error = str(e) if g.lang == "en" else "PIN 번호는 숫자 4~12자리입니다"
+            else:
+                session.clear()
+                session["auth"] = True
+                session["was_in"] = True
+                session["name"] = (request.form.get("name") or "").strip()[:40] or None
+                session.permanent = True
+                flash(translate(g.lang, "pin_set"), "ok")
+                return redirect(url_for("photos.home"))
+    return render_template("auth/setup.html", error=error), 400 if error else 200
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    st = get_store()
+    if not store_settings.has_pin(st):
+        return redirect(url_for("auth.setup"))
+    error = None
+    client = request.remote_addr or "?"
+    thr = _throttle()
+    status = 200
+    if request.method == "POST":
+        wait = thr.wait_s(client)
+        if wait:
+            error = translate(g.lang, "too_many_tries", s=wait)
+            status = 429
+        elif store_settings.check_pin(st, request.form.get("pin", "")):
+            thr.ok(client)
+            name = (request.form.get("name") or "").strip()[:40] or None
+            csrf = session.get("csrf")
+            session.clear()
+            session.update(auth=True, was_in=True, name=name, csrf=csrf or secrets.token_urlsafe(24))
+            session.permanent = True
+            return redirect(_safe_next(request.args.get("next")))
+        else:
+            thr.failed(client, current_app.config["LOGIN_MAX_FAILURES"], current_app.config["LOGIN_LOCK_S"])
+            wait = thr.wait_s(client)
+            error = translate(g.lang, "too_many_tries", s=wait) if wait else translate(g.lang, "wrong_pin")
+            status = 429 if wait else 401
+    return render_template("auth/login.html", error=error), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/lang/<code>")
+def set_lang(code: str):
+    if code not in LANGS:
+        abort(404)
+    resp = redirect(_safe_next(request.args.get("next") or urlparse(request.referrer or "/").path))
+    resp.set_cookie("lang", code, max_age=3600 * 24 * 365, samesite="Lax", httponly=True)
+    return resp

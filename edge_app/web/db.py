@@ -1,0 +1,42 @@
+"""The store of each request (on ``g``), closed when the request ends, and the worker."""
+
+from __future__ import annotations
+
+import contextlib
+
+from flask import Flask, current_app, g
+
+from ..store import Store, open_store
+
+
+def open_app_store(app: Flask) -> Store:
+    return open_store(app.config["DATA_DIR"])
+
+
+def get_store() -> Store:
+    if "store" not in g:
+        g.store = Store(current_app.config["DATA_DIR"])
+    return g.store
+
+
+def close_store(e=None) -> None:
+    st = g.pop("store", None)
+    if st is not None:
+        st.close()
+
+
+def wake_worker() -> None:
+    w = current_app.extensions.get("edge_worker")
+    if w is not None:
+        w.wake()
+
+
+def worker_error() -> str | None:
+    w = current_app.extensions.get("edge_worker")
+    return getattr(w, "last_error", None)
+
+
+def init_app(app: Flask) -> None:
+    with contextlib.closing(open_app_store(app)):  # create / migrate once at start
+        pass
+    app.teardown_appcontext(close_store)

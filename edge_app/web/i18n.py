@@ -1,0 +1,221 @@
+"""Korean and English for the pages: one catalogue, the language from a cookie or the
+browser's Accept-Language (Korean by default), dates in each language's local format.
+
+In templates: ``{{ t("confirm") }}``, ``{{ t("n_of_m_analysed", n=12, m=30) }}``,
+``{{ when(photo.taken_local) }}``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import request
+
+LANGS = ("ko", "en")
+DEFAULT_LANG = "ko"
+
+#: key -> (Korean, English). Placeholders use str.format names.
+CATALOGUE: dict[str, tuple[str, str]] = {
+    "app_name": ("현장 사진 정리", "Site photos"),
+    "sites": ("현장 목록", "Sites"),
+    "site": ("현장", "Site"),
+    "site_auto_name": ("{date} 현장", "Site of {date}"),
+    "site_no_date": ("현장 {id}", "Site {id}"),
+    "spot": ("지점", "Spot"),
+    "spot_auto_name": ("지점 {n}", "Spot {n}"),
+    "unassigned": ("미분류", "Unassigned"),
+    "unassigned_hint": ("어느 지점에도 넣지 않은 사진입니다. 선택해서 지점으로 옮기세요.",
+                        "Photos not in any spot yet. Select them and move them to a spot."),
+    "photos_n": ("사진 {n}장", "{n} photos"),
+    "spots_n": ("지점 {n}곳", "{n} spots"),
+    "confirmed_n": ("확인 {n}", "{n} confirmed"),
+    "unassigned_n": ("미분류 {n}", "{n} unassigned"),
+    "add_photos": ("사진 추가", "Add photos"),
+    "choose_photos": ("사진 선택", "Choose photos"),
+    "take_photo": ("카메라로 촬영", "Take a photo"),
+    "upload": ("올리기", "Upload"),
+    "uploading": ("올리는 중 {n} / {m}", "Uploading {n} of {m}"),
+    "upload_done": ("올리기 완료: 추가 {added}, 중복 {dup}, 거부 {refused}",
+                    "Upload done: {added} added, {dup} already here, {refused} refused"),
+    "upload_failed_retry": ("연결이 끊겼습니다. 다시 시도하는 중…", "Connection lost. Retrying…"),
+    "n_of_m_analysed": ("{n} / {m}장 분석됨", "{n} of {m} analysed"),
+    "all_analysed": ("모든 사진이 정리되었습니다", "All photos are sorted"),
+    "waiting_n": ("분석 대기 {n}장", "{n} waiting for analysis"),
+    "grouping": ("지점별로 묶는 중…", "Grouping by spot…"),
+    "new_photos_placed": ("새 사진이 정리되었습니다. 눌러서 보기", "New photos were sorted. Tap to show"),
+    "open_site": ("열기", "Open"),
+    "refused_files": ("받지 않은 파일", "Files not taken"),
+    "failed_photos": ("분석하지 못한 사진", "Photos that could not be analysed"),
+    "no_sites": ("아직 사진이 없습니다. 위에서 사진을 추가하세요.", "No photos yet. Add photos above."),
+    "before": ("전", "Before"),
+    "during": ("중", "During"),
+    "after": ("후", "After"),
+    "phase_unknown": ("?", "?"),
+    "phase_long_before": ("시공 전", "Before"),
+    "phase_long_during": ("시공 중", "During"),
+    "phase_long_after": ("시공 후", "After"),
+    "tap_to_change_phase": ("눌러서 전/중/후 바꾸기", "Tap to change before/during/after"),
+    "missing_after": ("'후' 사진 없음", "No 'after' photo yet"),
+    "unsure_n": ("확인 필요 {n}장", "{n} to check"),
+    "unsure": ("확인 필요", "Check this"),
+    "looks_like": ("비슷한 지점: {name}", "Looks like: {name}"),
+    "confirm": ("확인 완료", "Confirm"),
+    "confirmed": ("확인됨", "Confirmed"),
+    "unconfirm": ("확인 취소", "Unconfirm"),
+    "confirm_all": ("남은 지점 모두 확인", "Confirm all remaining"),
+    "confirm_all_q": ("남은 지점 {n}곳을 모두 확인할까요?", "Confirm all {n} remaining spots?"),
+    "rename": ("이름 바꾸기", "Rename"),
+    "name": ("이름", "Name"),
+    "spot_name_placeholder": ("예: 컨테이너 좌측", "e.g. left of the container"),
+    "save": ("저장", "Save"),
+    "cancel": ("취소", "Cancel"),
+    "compare": ("전·후 비교", "Before / after"),
+    "side_by_side": ("나란히", "Side by side"),
+    "slider": ("슬라이더", "Slider"),
+    "large_view": ("크게 보기", "Large view"),
+    "set_cover": ("대표 사진으로", "Set as cover"),
+    "cover": ("대표", "Cover"),
+    "merge_into": ("합치기", "Merge"),
+    "merge_with": ("이 지점과 합치기…", "Merge with…"),
+    "selected_n": ("{n}장 선택", "{n} selected"),
+    "select": ("선택", "Select"),
+    "clear_selection": ("선택 해제", "Clear"),
+    "move_to": ("옮기기", "Move to"),
+    "move": ("옮기기", "Move"),
+    "new_spot": ("새 지점", "New spot"),
+    "split_off": ("새 지점으로 나누기", "Split off as new spot"),
+    "to_unassigned": ("미분류로", "To unassigned"),
+    "remove": ("삭제", "Remove"),
+    "removed_photos": ("삭제한 사진 {n}장", "{n} removed photos"),
+    "restore": ("되살리기", "Restore"),
+    "undo": ("되돌리기", "Undo"),
+    "undo_what": ("되돌리기: {what}", "Undo: {what}"),
+    "nothing_to_undo": ("되돌릴 것이 없습니다", "Nothing to undo"),
+    "undone": ("되돌렸습니다: {what}", "Undone: {what}"),
+    "undo_conflicts": ("{n}건은 이후 수정 때문에 되돌리지 않았습니다", "{n} changes were kept because of later edits"),
+    "act_move": ("사진 {n}장 옮김", "moved {n} photos"),
+    "act_merge": ("지점 합침", "merged spots"),
+    "act_split": ("지점 나눔", "split a spot"),
+    "act_rename": ("이름 바꿈", "renamed a spot"),
+    "act_cover": ("대표 사진 바꿈", "changed the cover"),
+    "act_confirm": ("지점 확인", "confirmed a spot"),
+    "act_unconfirm": ("확인 취소", "unconfirmed a spot"),
+    "act_confirm_all": ("모두 확인", "confirmed all spots"),
+    "act_phase": ("전/중/후 바꿈", "changed before/during/after"),
+    "act_remove": ("사진 {n}장 삭제", "removed {n} photos"),
+    "act_restore": ("사진 {n}장 되살림", "restored {n} photos"),
+    "act_site_rename": ("현장 이름 바꿈", "renamed the site"),
+    "act_site_merge": ("현장 합침", "merged sites"),
+    "act_site_split": ("현장 나눔", "split the site"),
+    "site_merge_with": ("다른 현장과 합치기…", "Merge with another site…"),
+    "site_split": ("선택한 지점을 새 현장으로", "Selected spots to a new site"),
+    "site_tools": ("현장 관리", "Site tools"),
+    "back": ("뒤로", "Back"),
+    "home": ("처음으로", "Home"),
+    "language": ("English", "한국어"),
+    "pin": ("PIN 번호", "PIN"),
+    "pin_again": ("PIN 번호 다시 입력", "PIN again"),
+    "your_name": ("이름 (선택)", "Your name (optional)"),
+    "login": ("들어가기", "Enter"),
+    "logout": ("나가기", "Log out"),
+    "login_title": ("PIN 번호를 입력하세요", "Enter the PIN"),
+    "setup_title": ("처음 사용: PIN 번호를 정하세요", "First use: choose a PIN"),
+    "setup_hint": ("숫자 4~12자리. 이 PIN으로 현장 태블릿에서 들어갑니다.",
+                   "4 to 12 digits. The crew uses this PIN on the site tablet."),
+    "pin_set": ("PIN 번호를 정했습니다", "The PIN is set"),
+    "pins_differ": ("두 PIN 번호가 다릅니다", "The two PINs differ"),
+    "wrong_pin": ("PIN 번호가 틀렸습니다", "Wrong PIN"),
+    "too_many_tries": ("너무 많이 틀렸습니다. {s}초 후에 다시 하세요.", "Too many tries. Try again in {s} s."),
+    "session_expired": ("오래 사용하지 않아 다시 PIN 번호를 입력해야 합니다", "Please enter the PIN again (the page was idle)"),
+    "page_outdated": ("화면이 오래되어 새로 불러왔습니다. 다시 해 주세요.", "The page was out of date and was reloaded. Please try again."),
+    "error": ("오류", "Error"),
+    "not_found": ("찾을 수 없습니다", "Not found"),
+    "too_big_upload": ("파일이 너무 큽니다", "The upload is too large"),
+    "analysing": ("분석 중", "Analysing"),
+    "taken": ("촬영", "Taken"),
+    "camera": ("카메라", "Camera"),
+    "file": ("파일", "File"),
+    "size": ("크기", "Size"),
+    "no_time": ("촬영 시각 없음", "No capture time"),
+    "previous": ("이전", "Previous"),
+    "next": ("다음", "Next"),
+    "engine": ("자동", "automatic"),
+    "person": ("사람", "by hand"),
+    "placed_by": ("배치", "Placed"),
+    "history": ("수정 기록", "Edit history"),
+    "reason": ("이유", "Reason"),
+    "worker_error": ("자동 정리 오류: {e}", "Sorting error: {e}"),
+    "no_spots_yet": ("아직 지점이 없습니다", "No spots yet"),
+    "select_hint": ("사진을 눌러 선택한 뒤 아래에서 옮기세요", "Tap photos to select them, then choose below"),
+}
+
+#: Korean reasons for refused files, where the decode path did not provide one.
+REASONS_KO_EXTRA = {
+    "not a photo (file type)": "사진 파일이 아님 (파일 형식)",
+    "file not found": "파일 없음",
+    "could not be analysed": "분석 실패",
+    "original damaged on disk": "저장된 원본 손상",
+    "too large to process": "처리하기에 너무 큼",
+}
+
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_WEEKDAYS_KO = "월화수목금토일"
+
+
+def pick_lang() -> str:
+    """The page language: the ``lang`` cookie, else the browser's preference, else Korean."""
+    cookie = request.cookies.get("lang")
+    if cookie in LANGS:
+        return cookie
+    best = request.accept_languages.best_match(LANGS)
+    return best or DEFAULT_LANG
+
+
+def translate(lang: str, key: str, **kw) -> str:
+    pair = CATALOGUE.get(key)
+    if pair is None:
+        return key
+    text = pair[0] if lang == "ko" else pair[1]
+    return text.format(**kw) if kw else text
+
+
+def reason_text(lang: str, reason: str | None) -> str:
+    """A refusal reason in the page's language."""
+    if not reason:
+        return ""
+    if lang != "ko":
+        return reason
+    try:
+        from ..decode import REASONS  # the decode path's own catalogue, when it has one
+    except ImportError:
+        REASONS = {}
+    return REASONS.get(reason) or REASONS_KO_EXTRA.get(reason) or reason
+
+
+def format_local(lang: str, taken_local: str | None, with_time: bool = True) -> str:
+    """'2026-11-30 14:02:11' -> '2026년 11월 30일 (월) 14:02' / '30 Nov 2026, 14:02'."""
+    if not taken_local:
+        return ""
+    try:
+        dt = datetime.strptime(taken_local[:19], "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return taken_local
+    if lang == "ko":
+        d = f"{dt.year}년 {dt.month}월 {dt.day}일 ({_WEEKDAYS_KO[dt.weekday()]})"
+        return f"{d} {dt:%H:%M}" if with_time else d
+    d = f"{dt.day} {_MONTHS_EN[dt.month - 1]} {dt.year}"
+    return f"{d}, {dt:%H:%M}" if with_time else d
+
+
+def format_iso(lang: str, iso: str | None) -> str:
+    """A store timestamp (UTC) in the server's local time, in the page's format."""
+    if not iso:
+        return ""
+    try:
+        dt = datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ")
+    except ValueError:
+        return iso
+    from datetime import timezone
+
+    local = dt.replace(tzinfo=timezone.utc).astimezone()
+    return format_local(lang, local.strftime("%Y-%m-%d %H:%M:%S"))

@@ -1,0 +1,193 @@
+"""Home page (sites, upload, progress), the upload doors, and photo images and pages.
+
+Upload works without JavaScript (one form POST of many files to ``/upload``); with it,
+``static/app.js`` sends one photo per request into a batch (``/batches``), so each photo is
+acknowledged on its own, a dropped connection costs only the photo in flight (it is
+retried) and the page shows "uploading 12 of 30".
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, g, jsonify, redirect, render_template, request, url_for
+
+from ..store import StoreError
+from ..store import photos as store_photos
+from ..store import views
+from ..store.sites import list_sites
+from .auth import who
+from .db import get_store, wake_worker, worker_error
+from .i18n import reason_text
+
+bp = Blueprint("photos", __name__)
+
+
+def _sha(sha: str) -> str:
+    if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+        abort(404)
+    return sha
+
+
+def _arrival_json(a) -> dict:
+    return {"name": a.name, "outcome": a.outcome, "sha256": a.sha256, "reason": a.reason,
+            "reason_text": reason_text(g.lang, a.reason)}
+
+
+def _add_files(st, batch_id: int) -> list:
+    out = []
+    for f in request.files.getlist("photos") + request.files.getlist("camera"):
+        if not f or not f.filename:
+            continue
+        try:
+            data = f.read()
+        finally:
+            f.close()
+        if not data:
+            out.append(store_photos.refuse(st, f.filename, "empty file", source="upload", who=who(),
+                                           batch_id=batch_id))
+            continue
+        out.append(store_photos.add_bytes(st, data, f.filename, source="upload", who=who(), batch_id=batch_id))
+        wake_worker()
+    return out
+
+
+def _home_context(st) -> dict:
+    batch = request.args.get("batch", type=int)
+    progress = None
+    if batch is not None:
+        try:
+            progress = store_photos.batch_progress(st, batch)
+        except StoreError:
+            batch = None
+    last_batch = st.scalar("SELECT id FROM batches ORDER BY id DESC LIMIT 1")
+    sites = list_sites(st)
+    done_sites = []
+    if progress is not None and progress["regrouped"]:
+        ids = {r[0] for r in st.query("SELECT DISTINCT site_id FROM photos WHERE batch_id = ?", (batch,))}
+        done_sites = [s for s in sites if s["id"] in ids]
+    return {"sites": sites, "batch": batch, "progress": progress, "done_sites": done_sites,
+            "refused": store_photos.refusals(st, batch if batch is not None else last_batch, limit=100),
+            "failed": views.failed_photos(st), "waiting": views.waiting_count(st), "worker_error": worker_error()}
+
+
+@bp.route("/")
+def home():
+    return render_template("photos/home.html", **_home_context(get_store()))
+
+
+@bp.route("/live")
+def home_live():
+    """The polled part of the home page (progress, refusals, sites)."""
+    return render_template("photos/_live.html", **_home_context(get_store()))
+
+
+@bp.route("/upload", methods=["POST"])
+def upload():
+    """The form door: many files in one request (works without JavaScript)."""
+    st = get_store()
+    batch = store_photos.start_batch(st, "upload", who())
+    _add_files(st, batch)
+    store_photos.finish_batch(st, batch)
+    wake_worker()
+    return redirect(url_for("photos.home", batch=batch))
+
+
+@bp.route("/batches", methods=["POST"])
+def batch_start():
+    st = get_store()
+    return jsonify({"id": store_photos.start_batch(st, "upload", who())}), 201
+
+
+@bp.route("/batches/<int:batch_id>/photos", methods=["POST"])
+def batch_add(batch_id: int):
+    st = get_store()
+    row = st.one("SELECT finished_at FROM batches WHERE id = ?", (batch_id,))
+    if row is None:
+        abort(404)
+    return jsonify({"results": [_arrival_json(a) for a in _add_files(st, batch_id)]})
+
+
+@bp.route("/batches/<int:batch_id>/finish", methods=["POST"])
+def batch_finish(batch_id: int):
+    st = get_store()
+    try:
+        store_photos.finish_batch(st, batch_id)
+        prog = store_photos.batch_progress(st, batch_id)
+    except StoreError:
+        abort(404)
+    wake_worker()
+    return jsonify(prog | {"next": url_for("photos.home", batch=batch_id)})
+
+
+@bp.route("/progress")
+def progress():
+    """Polled fragment of the site page: photos still waiting, and a refresh offer once
+    the site's photos got new places."""
+    st = get_store()
+    site = request.args.get("site", type=int)
+    seen = request.args.get("v", type=int)
+    version = _site_version(st, site) if site is not None else None
+    return render_template("photos/_progress.html", waiting=views.waiting_count(st), site=site, version=version,
+                           changed=seen is not None and version != seen, worker_error=worker_error())
+
+
+def _site_version(st, site_id: int) -> int:
+    """Changes whenever a photo of the site gets a new place (the page offers a refresh)."""
+    return int(st.scalar("""SELECT coalesce(max(m.id), 0) + count(*) FROM photos p
+                            JOIN memberships m ON m.photo = p.sha256 AND m.ended_at IS NULL
+                            WHERE p.site_id = ?""", (site_id,)) or 0)
+
+
+def _image(jpeg: bytes) -> Response:
+    resp = Response(jpeg, mimetype="image/jpeg")
+    resp.headers["Cache-Control"] = "private, max-age=31536000, immutable"  # content-addressed
+    return resp
+
+
+@bp.route("/photos/<sha>/thumb")
+def thumb(sha: str):
+    try:
+        return _image(store_photos.thumbnail(get_store(), _sha(sha), "thumb"))
+    except StoreError:
+        abort(404)
+
+
+@bp.route("/photos/<sha>/large")
+def large(sha: str):
+    try:
+        return _image(store_photos.thumbnail(get_store(), _sha(sha), "large"))
+    except (StoreError, FileNotFoundError):
+        abort(404)
+
+
+@bp.route("/photos/<sha>/original")
+def original(sha: str):
+    st = get_store()
+    row = st.one("SELECT name, ext FROM photos WHERE sha256 = ?", (_sha(sha),))
+    if row is None:
+        abort(404)
+    from flask import send_file
+
+    return send_file(store_photos.original_path(st, sha, row["ext"]), as_attachment=True, download_name=row["name"])
+
+
+@bp.route("/photos/<sha>")
+def photo(sha: str):
+    st = get_store()
+    p = st.one("SELECT * FROM photos WHERE sha256 = ?", (_sha(sha),))
+    if p is None:
+        abort(404)
+    m = st.one("SELECT * FROM memberships WHERE photo = ? AND ended_at IS NULL", (sha,))
+    view = views.site_view(st, p["site_id"]) if p["site_id"] is not None else None
+    spot = None
+    siblings: list[dict] = []
+    if view is not None and m is not None:
+        if m["spot_id"] is not None:
+            spot = next((s for s in view["spots"] if s["id"] == m["spot_id"]), None)
+            siblings = spot["photos"] if spot else []
+        else:
+            siblings = view["unassigned"]
+    idx = next((k for k, s in enumerate(siblings) if s["sha256"] == sha), None)
+    prev_sha = siblings[idx - 1]["sha256"] if idx else None
+    next_sha = siblings[idx + 1]["sha256"] if idx is not None and idx + 1 < len(siblings) else None
+    return render_template("photos/photo.html", p=p, m=m, view=view, spot=spot, prev_sha=prev_sha,
+                           next_sha=next_sha)

@@ -1,0 +1,288 @@
+"""The site page and every edit a crew lead makes on it.
+
+Each action is a plain form POST that redirects back to the site page (works without
+JavaScript); the store records it in the audit log, so "undo" takes it back.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+
+from ..store import StoreError, edits
+from ..store import sites as store_sites
+from ..store import spots as store_spots
+from ..store import views
+from ..store.sites import list_sites
+from .auth import who
+from .db import get_store, worker_error
+from .i18n import format_local, translate
+from .photos import _site_version
+
+bp = Blueprint("spots", __name__)
+
+
+def site_title(lang: str, s: dict) -> str:
+    if s.get("name"):
+        return s["name"]
+    first = s.get("first_local")
+    if first:
+        return translate(lang, "site_auto_name", date=format_local(lang, first, with_time=False))
+    return translate(lang, "site_no_date", id=s["id"])
+
+
+def _back(site_id: int | None, anchor: str | None = None):
+    if site_id is None:
+        return redirect(url_for("photos.home"))
+    return redirect(url_for("spots.site", site_id=site_id) + (f"#{anchor}" if anchor else ""))
+
+
+def _fail(e: StoreError) -> None:
+    flash(str(e), "error")
+
+
+def _edit_text(lang: str, e: dict | None) -> str:
+    if not e:
+        return ""
+    s = e["summary"]
+    n = len(s.get("photos", [])) if isinstance(s.get("photos"), list) else s.get("photos", 0)
+    return translate(lang, f"act_{e['action']}", n=n)
+
+
+@bp.app_context_processor
+def _ctx():
+    lang = getattr(g, "lang", "ko")
+    return {"site_title": lambda s: site_title(lang, s), "edit_text": lambda e: _edit_text(lang, e)}
+
+
+@bp.route("/sites/<int:site_id>")
+def site(site_id: int):
+    st = get_store()
+    try:
+        view = views.site_view(st, site_id)
+    except StoreError:
+        abort(404)
+    info = next((s for s in list_sites(st) if s["id"] == site_id), {"id": site_id, "name": view["site"]["name"]})
+    for k, sp in enumerate(view["spots"], 1):
+        sp["label"] = sp["name"] or translate(g.lang, "spot_auto_name", n=k)
+    names = {sp["id"]: sp["label"] for sp in view["spots"]}
+    removed = st.query("SELECT sha256, name FROM photos WHERE site_id = ? AND removed_at IS NOT NULL "
+                       "ORDER BY removed_at DESC", (site_id,))
+    others = [s for s in list_sites(st) if s["id"] != site_id]
+    waiting = views.waiting_count(st)
+    return render_template("spots/site.html", view=view, info=info, spot_names=names, removed=removed,
+                           last_edit=edits.last_undoable(st, site_id), other_sites=others, waiting=waiting,
+                           version=_site_version(st, site_id), worker_error=worker_error(),
+                           history=edits.history(st, site_id, limit=15))
+
+
+def _site_of_spot(st, spot_id: int) -> int:
+    try:
+        return store_spots.spot(st, spot_id)["site_id"]
+    except StoreError:
+        abort(404)
+
+
+@bp.route("/sites/<int:site_id>/selection", methods=["POST"])
+def selection(site_id: int):
+    """One action on the selected photos: move (to a spot, a new spot, the tray), phase, remove."""
+    st = get_store()
+    shas = request.form.getlist("photo")
+    action = request.form.get("action", "")
+    try:
+        if not shas:
+            raise StoreError(translate(g.lang, "select_hint"))
+        if action == "move":
+            target = request.form.get("target", "")
+            if target == "new":
+                action = "new"
+            elif target == "none":
+                action = "none"
+            else:
+                store_spots.move(st, shas, int(target), who())
+                return _back(site_id, f"spot-{target}")
+        if action == "new":
+            current = {store_spots.current(st, s)["spot_id"] if store_spots.current(st, s) else None for s in shas}
+            if len(current) == 1 and None not in current:
+                spot_id = current.pop()
+                inside = store_spots.members(st, spot_id)
+                if len(inside) > len(shas):
+                    res = store_spots.split(st, spot_id, shas, who())
+                    return _back(site_id, f"spot-{res['spot']}")
+            res = store_spots.move(st, shas, store_spots.NEW, who())
+            return _back(site_id, f"spot-{res['spot']}")
+        if action == "none":
+            store_spots.move(st, shas, None, who())
+            return _back(site_id, "unassigned")
+        if action.startswith("phase-"):
+            ph = action[6:]
+            store_spots.set_phase(st, shas, None if ph == "none" else ph, who())
+        elif action == "remove":
+            store_spots.remove_photos(st, shas, who())
+        else:
+            abort(400)
+    except (StoreError, ValueError) as e:
+        _fail(StoreError(str(e)))
+    return _back(site_id)
+
+
+@bp.route("/photos/<sha>/phase", methods=["POST"])
+def phase(sha: str):
+    """One tap: before -> during -> after -> before (or the phase given)."""
+    st = get_store()
+    row = st.one("SELECT phase, site_id FROM photos WHERE sha256 = ?", (sha,))
+    if row is None:
+        abort(404)
+    want = request.form.get("phase")
+    if want is None:
+        order = list(store_spots.PHASES)
+        want = order[(order.index(row["phase"]) + 1) % 3] if row["phase"] in order else "before"
+    try:
+        store_spots.set_phase(st, [sha], want or None, who())
+    except StoreError as e:
+        _fail(e)
+    if request.form.get("back") == "photo":
+        return redirect(url_for("photos.photo", sha=sha))
+    m = store_spots.current(st, sha)
+    return _back(row["site_id"], f"spot-{m['spot_id']}" if m and m["spot_id"] else None)
+
+
+@bp.route("/spots/<int:spot_id>/rename", methods=["POST"])
+def rename(spot_id: int):
+    st = get_store()
+    site_id = _site_of_spot(st, spot_id)
+    try:
+        store_spots.rename(st, spot_id, request.form.get("name"), who())
+    except StoreError as e:
+        _fail(e)
+    return _back(site_id, f"spot-{spot_id}")
+
+
+@bp.route("/spots/<int:spot_id>/cover", methods=["POST"])
+def cover(spot_id: int):
+    st = get_store()
+    site_id = _site_of_spot(st, spot_id)
+    try:
+        store_spots.set_cover(st, spot_id, request.form.get("photo", ""), who())
+    except StoreError as e:
+        _fail(e)
+    if request.form.get("back") == "photo":
+        return redirect(url_for("photos.photo", sha=request.form.get("photo", "")))
+    return _back(site_id, f"spot-{spot_id}")
+
+
+@bp.route("/spots/<int:spot_id>/confirm", methods=["POST"])
+def confirm(spot_id: int):
+    st = get_store()
+    site_id = _site_of_spot(st, spot_id)
+    try:
+        if request.form.get("undo"):
+            store_spots.unconfirm(st, spot_id, who())
+        else:
+            store_spots.confirm(st, spot_id, who())
+    except StoreError as e:
+        _fail(e)
+    return _back(site_id, f"spot-{spot_id}")
+
+
+@bp.route("/spots/<int:spot_id>/merge", methods=["POST"])
+def merge(spot_id: int):
+    st = get_store()
+    site_id = _site_of_spot(st, spot_id)
+    try:
+        other = int(request.form.get("other", ""))
+        store_spots.merge(st, [other, spot_id], who())
+        return _back(site_id, f"spot-{other}")
+    except (StoreError, ValueError) as e:
+        _fail(StoreError(str(e)))
+    return _back(site_id, f"spot-{spot_id}")
+
+
+@bp.route("/sites/<int:site_id>/confirm-all", methods=["POST"])
+def confirm_all(site_id: int):
+    try:
+        store_spots.confirm_all(get_store(), site_id, who())
+    except StoreError as e:
+        _fail(e)
+    return _back(site_id)
+
+
+@bp.route("/sites/<int:site_id>/undo", methods=["POST"])
+def undo(site_id: int):
+    st = get_store()
+    res = edits.undo(st, who(), site_id=site_id)
+    if res is None:
+        flash(translate(g.lang, "nothing_to_undo"), "info")
+    else:
+        flash(translate(g.lang, "undone", what=_edit_text(g.lang, res)), "ok")
+        if res["conflicts"]:
+            flash(translate(g.lang, "undo_conflicts", n=res["conflicts"]), "info")
+        if res["action"] == "site_merge":
+            return _back(res["summary"].get("into", site_id))
+    try:
+        store_sites.site(st, site_id)
+    except StoreError:
+        return _back(None)
+    return _back(site_id)
+
+
+@bp.route("/sites/<int:site_id>/rename", methods=["POST"])
+def site_rename(site_id: int):
+    try:
+        store_sites.rename(get_store(), site_id, request.form.get("name"), who())
+    except StoreError as e:
+        _fail(e)
+    return _back(site_id)
+
+
+@bp.route("/sites/<int:site_id>/merge", methods=["POST"])
+def site_merge(site_id: int):
+    try:
+        other = int(request.form.get("other", ""))
+        store_sites.merge(get_store(), [site_id, other], who())
+    except (StoreError, ValueError) as e:
+        _fail(StoreError(str(e)))
+    return _back(site_id)
+
+
+@bp.route("/sites/<int:site_id>/split", methods=["POST"])
+def site_split(site_id: int):
+    try:
+        res = store_sites.split(get_store(), site_id, [int(s) for s in request.form.getlist("spot")],
+                                request.form.getlist("photo"), who())
+        return _back(res["site"])
+    except (StoreError, ValueError) as e:
+        _fail(StoreError(str(e)))
+    return _back(site_id)
+
+
+@bp.route("/sites/<int:site_id>/restore", methods=["POST"])
+def restore(site_id: int):
+    try:
+        store_spots.restore_photos(get_store(), request.form.getlist("photo"), who())
+    except StoreError as e:
+        _fail(e)
+    return _back(site_id)
+
+
+@bp.route("/spots/<int:spot_id>/compare")
+def compare(spot_id: int):
+    """Before and after of one spot, side by side or as a slider."""
+    st = get_store()
+    site_id = _site_of_spot(st, spot_id)
+    view = views.site_view(st, site_id)
+    spot = next((s for s in view["spots"] if s["id"] == spot_id), None)
+    if spot is None:
+        abort(404)
+    photos = spot["photos"]
+    k = next((i for i, s in enumerate(view["spots"], 1) if s["id"] == spot_id), 1)
+    spot["label"] = spot["name"] or translate(g.lang, "spot_auto_name", n=k)
+    by_phase = {ph: [p for p in photos if p["phase"] == ph] for ph in store_spots.PHASES}
+    a = request.args.get("a") or (by_phase["before"][0]["sha256"] if by_phase["before"] else photos[0]["sha256"])
+    b = request.args.get("b") or (by_phase["after"][-1]["sha256"] if by_phase["after"] else photos[-1]["sha256"])
+    shas = {p["sha256"] for p in photos}
+    if a not in shas or b not in shas:
+        abort(404)
+    pa = next(p for p in photos if p["sha256"] == a)
+    pb = next(p for p in photos if p["sha256"] == b)
+    return render_template("spots/compare.html", spot=spot, site_id=site_id, a=pa, b=pb, photos=photos,
+                           mode=request.args.get("mode", "side"))

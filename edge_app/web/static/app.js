@@ -1,0 +1,137 @@
+/* edge_app site page: progressive enhancement only; every action also works as a plain form. */
+(function () {
+  "use strict";
+  var csrf = document.body.getAttribute("data-csrf");
+
+  // ---- keep the scroll position across the post-redirect-get of an action ----------------
+  var KEY = "edge-app-scroll";
+  try {
+    var saved = JSON.parse(sessionStorage.getItem(KEY) || "null");
+    sessionStorage.removeItem(KEY);
+    if (saved && saved.path === location.pathname && Date.now() - saved.t < 15000) {
+      window.addEventListener("load", function () { window.scrollTo(0, saved.y); });
+    }
+  } catch (e) { /* private mode */ }
+  document.addEventListener("submit", function (ev) {
+    var f = ev.target;
+    var ask = f.getAttribute("data-confirm");
+    if (ask && !window.confirm(ask)) { ev.preventDefault(); return; }
+    try { sessionStorage.setItem(KEY, JSON.stringify({path: location.pathname, y: window.scrollY, t: Date.now()})); }
+    catch (e) { /* ignore */ }
+  }, true);
+
+  // ---- selection of photos ------------------------------------------------------------------
+  var bar = document.getElementById("sel");
+  function refreshSelection() {
+    if (!bar) return;
+    var boxes = document.querySelectorAll('input[type=checkbox][form=sel]');
+    var n = 0;
+    boxes.forEach(function (b) {
+      var tile = b.closest(".photo");
+      if (tile) tile.classList.toggle("selected", b.checked);
+      if (b.checked) n++;
+    });
+    var c = document.getElementById("sel-count");
+    if (c) c.textContent = c.getAttribute("data-tpl").replace("{n}", n);
+    bar.classList.toggle("none-selected", n === 0);
+  }
+  document.addEventListener("change", function (ev) {
+    if (ev.target.matches && ev.target.matches('input[type=checkbox][form=sel]')) refreshSelection();
+  });
+  var clear = document.getElementById("clear-sel");
+  if (clear) clear.addEventListener("click", function () {
+    document.querySelectorAll('input[type=checkbox][form=sel]').forEach(function (b) { b.checked = false; });
+    refreshSelection();
+  });
+  refreshSelection();
+
+  // ---- before / after slider -----------------------------------------------------------------
+  document.querySelectorAll("[data-slider]").forEach(function (box) {
+    var over = box.querySelector("img.over"), range = box.querySelector("input[type=range]");
+    function set() { over.style.clipPath = "inset(0 0 0 " + range.value + "%)"; }
+    range.addEventListener("input", set);
+    set();
+  });
+
+  // ---- upload: one photo per request, retried, with progress ------------------------------------
+  var form = document.getElementById("upload-form");
+  if (!form || !window.fetch || !window.FormData) return;
+  var status = document.getElementById("upload-status");
+  var chosen = document.getElementById("chosen");
+  var inputs = form.querySelectorAll("input[type=file]");
+  var lang = document.body.getAttribute("data-lang");
+  var T = lang === "en" ? {
+    chosen: "{n} photos chosen", up: "Uploading {n} of {m}", retry: "Connection lost. Retrying…",
+    done: "Upload done: {a} added, {d} already here, {r} refused", failed: "Could not upload {n} photos. Try again."
+  } : {
+    chosen: "사진 {n}장 선택됨", up: "올리는 중 {n} / {m}", retry: "연결이 끊겼습니다. 다시 시도하는 중…",
+    done: "올리기 완료: 추가 {a}, 중복 {d}, 거부 {r}", failed: "사진 {n}장을 올리지 못했습니다. 다시 해 주세요."
+  };
+  function fmt(s, o) { return s.replace(/\{(\w)\}/g, function (_, k) { return o[k]; }); }
+  function files() {
+    var out = [];
+    inputs.forEach(function (i) { for (var k = 0; k < i.files.length; k++) out.push(i.files[k]); });
+    return out;
+  }
+  inputs.forEach(function (i) {
+    i.addEventListener("change", function () { chosen.textContent = fmt(T.chosen, {n: files().length}); });
+  });
+  function post(url, body) {
+    return fetch(url, {method: "POST", body: body, credentials: "same-origin",
+                       headers: {"X-CSRF-Token": csrf, "Accept": "application/json"}})
+      .then(function (r) {
+        if (r.status === 401 || r.status === 403) {
+          return r.json().then(function (j) { location.href = j.login || "/login"; throw new Error("login"); });
+        }
+        if (r.status >= 500) throw new Error("server " + r.status);
+        return r.json();
+      });
+  }
+  function sendOne(batch, file, attempt) {
+    var fd = new FormData();
+    fd.append("photos", file, file.name);
+    return post("/batches/" + batch + "/photos", fd).catch(function (e) {
+      if (e.message === "login" || attempt >= 4) throw e;
+      status.textContent = T.retry;
+      return new Promise(function (res) { setTimeout(res, 800 * Math.pow(2, attempt)); })
+        .then(function () { return sendOne(batch, file, attempt + 1); });
+    });
+  }
+  form.addEventListener("submit", function (ev) {
+    var list = files();
+    if (!list.length) return;
+    ev.preventDefault();
+    var button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    var counts = {a: 0, d: 0, r: 0}, lost = 0, done = 0;
+    var bar = document.createElement("progress");
+    bar.max = list.length; bar.value = 0;
+    status.textContent = fmt(T.up, {n: 0, m: list.length});
+    status.appendChild(bar);
+    post("/batches", new FormData()).then(function (b) {
+      var i = 0;
+      function next() {
+        if (i >= list.length) return Promise.resolve();
+        var f = list[i++];
+        return sendOne(b.id, f, 0).then(function (res) {
+          (res.results || []).forEach(function (x) {
+            if (x.outcome === "added") counts.a++; else if (x.outcome === "duplicate") counts.d++; else counts.r++;
+          });
+        }, function (e) { if (e.message === "login") throw e; lost++; }).then(function () {
+          done++;
+          status.firstChild.textContent = fmt(T.up, {n: done, m: list.length});
+          bar.value = done;
+          return next();
+        });
+      }
+      return Promise.all([next(), next()]).then(function () {
+        return post("/batches/" + b.id + "/finish", new FormData());
+      }).then(function (fin) {
+        status.textContent = fmt(T.done, counts) + (lost ? " · " + fmt(T.failed, {n: lost}) : "");
+        location.href = fin.next;
+      });
+    }).catch(function (e) {
+      if (e.message !== "login") { status.textContent = fmt(T.failed, {n: list.length - done}); button.disabled = false; }
+    });
+  });
+})();

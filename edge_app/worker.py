@@ -1,0 +1,497 @@
+"""The background worker: the one :class:`~edge_app.pipeline.Pipeline` of the process.
+
+It takes the photos the doors stored (state ``waiting``), analyses them, puts each into a
+site and places it with the engine's online assignment, so the page fills up while an
+upload is still running. When a batch has finished arriving and every photo of it is
+analysed, it regroups the batch's sites with the full engine, keeping every person's edit
+(see :mod:`edge_app.store.spots` for the rules it obeys). Each change is written in one
+short transaction.
+
+    w = Worker("edge-data")
+    w.run_until_idle()          # what `edge-app add` does when no server is running
+    w.start()                   # a thread, as `edge-app serve` does; w.wake() on new photos
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .analyze import PhotoAnalysis
+from .config import Settings
+from .decode import ImageError
+from .metadata import PhotoMeta
+from .pipeline import Pipeline, assign_new, group_analyses
+from .sites import split_sessions
+from .store import Store, now_iso, open_store
+from .store import photos as store_photos
+from .store import settings as store_settings
+from .store.pair_cache import SqlitePairCache
+from .store.sites import create_site, resolve
+from .store.spots import create_spot, place
+
+log = logging.getLogger(__name__)
+
+#: A batch nobody finished (a tablet that went away mid-upload) counts as finished after
+#: this many seconds without a new file.
+BATCH_IDLE_S = 90.0
+#: Photos analysed per step before their places are written (the page shows them).
+STEP_PHOTOS = 6
+#: A capture-time gap longer than this separates visits of one spot (before / during / after).
+PHASE_GAP_S = 15 * 60.0
+#: Heartbeat of a running worker (seconds); ``edge-app add`` hands its work to a worker whose
+#: heartbeat is younger than 3 x this.
+HEARTBEAT_S = 2.0
+#: How many of the newest analysed photos a photo without any metadata is compared with
+#: to find its site.
+PLACE_BY_LOOK_RECENT = 2000
+
+
+@dataclass
+class StepReport:
+    analysed: int = 0
+    failed: int = 0
+    placed: int = 0
+    regrouped_sites: list[int] = field(default_factory=list)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.analysed or self.failed or self.placed or self.regrouped_sites)
+
+
+def worker_alive(st: Store) -> bool:
+    """Whether a worker (``edge-app serve``) is running on this data folder now."""
+    hb = store_settings.get(st, "worker.heartbeat")
+    return bool(hb) and time.time() - float(hb.get("t", 0)) < 3 * HEARTBEAT_S
+
+
+def engine_phases(times: Sequence[float | None], gap_s: float = PHASE_GAP_S) -> list[str | None]:
+    """Before / during / after from capture times alone (one spot's photos, any order).
+
+    Photos are split into visits where consecutive capture times are more than ``gap_s``
+    apart: one visit is "before" (nothing done yet), two are before and after, three or
+    more are before, during..., after. A photo without a time gets None.
+    """
+    order = sorted((t, i) for i, t in enumerate(times) if t is not None and math.isfinite(t))
+    out: list[str | None] = [None] * len(times)
+    if not order:
+        return out
+    visit = [0]
+    for (t0, _), (t1, _) in zip(order, order[1:]):
+        visit.append(visit[-1] + (1 if t1 - t0 > gap_s else 0))
+    k = visit[-1] + 1
+    for v, (_, i) in zip(visit, order):
+        out[i] = "before" if v == 0 else ("after" if v == k - 1 else "during")
+    return out
+
+
+class Worker:
+    """Analyses, places and regroups the photos of one data folder.
+
+    data_dir: the store's folder. settings: engine settings (defaults). The feature cache
+    lives in ``data_dir/cache/features``; pair scores in the store's ``pair_scores``.
+    """
+
+    def __init__(self, data_dir: str | Path, settings: Settings | None = None, models_dir=None):
+        self.root = Path(data_dir)
+        self.pipeline = Pipeline(settings, cache_dir=self.root / "cache" / "features", models_dir=models_dir)
+        self.settings = self.pipeline.settings
+        self._analyses: dict[str, PhotoAnalysis] = {}
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._st: Store | None = None
+        self.last_error: str | None = None
+
+    # -- the store of the worker's own thread ----------------------------------------
+    @property
+    def st(self) -> Store:
+        if self._st is None:
+            self._st = open_store(self.root)
+        return self._st
+
+    def pair_cache(self) -> SqlitePairCache:
+        v = f"{self.settings.feature_version()}-{hash((self.settings.pair_model, self.settings.coarse_keypoints))}"
+        if not isinstance(self.pipeline.pair_cache, SqlitePairCache) or self.pipeline.pair_cache.st is not self.st:
+            self.pipeline.pair_cache = SqlitePairCache(self.st, v)
+        return self.pipeline.pair_cache
+
+    # -- loop --------------------------------------------------------------------------
+    def wake(self) -> None:
+        """New photos arrived: run a step now instead of at the next poll."""
+        self._wake.set()
+
+    def start(self) -> threading.Thread:
+        self._thread = threading.Thread(target=self.run_forever, name="edge-app-worker", daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def run_forever(self, poll_s: float = HEARTBEAT_S) -> None:
+        self.pipeline.analyzer.load_models()
+        while not self._stop.is_set():
+            self._heartbeat()
+            try:
+                busy = self.step().busy
+                self.last_error = None
+            except Exception as e:  # noqa: BLE001 - the worker must outlive one bad step
+                log.exception("worker step failed")
+                self.last_error = f"{type(e).__name__}: {e}"
+                busy = False
+            if not busy:
+                self._wake.wait(poll_s)
+                self._wake.clear()
+        store_settings.put(self.st, "worker.heartbeat", None)
+
+    def run_until_idle(self, max_steps: int = 100000) -> StepReport:
+        """Steps until nothing is left to do (finishing open batches first)."""
+        total = StepReport()
+        for _ in range(max_steps):
+            r = self.step(finish_idle_batches_after=0.0)
+            total.analysed += r.analysed
+            total.failed += r.failed
+            total.placed += r.placed
+            total.regrouped_sites += r.regrouped_sites
+            if not r.busy:
+                break
+        if isinstance(self.pipeline.pair_cache, SqlitePairCache):
+            self.pipeline.pair_cache.flush()
+        return total
+
+    def _heartbeat(self) -> None:
+        store_settings.put(self.st, "worker.heartbeat", {"t": time.time(), "pid": os.getpid()})
+
+    # -- one step ------------------------------------------------------------------------
+    def step(self, finish_idle_batches_after: float = BATCH_IDLE_S) -> StepReport:
+        """Analyse up to STEP_PHOTOS waiting photos and place them; regroup the sites of
+        batches that are complete. Returns what it did."""
+        rep = StepReport()
+        st = self.st
+        rows = st.query("SELECT sha256, ext, name FROM photos WHERE state = 'waiting' AND removed_at IS NULL "
+                        "ORDER BY added_at, rowid LIMIT ?", (STEP_PHOTOS,))
+        if rows:
+            new = self._analyse(rows, rep)
+            if new:
+                by_site = self._place_in_sites(new)
+                for site_id, shas in by_site.items():
+                    for sha in shas:
+                        self._assign_online(site_id, sha)
+                        rep.placed += 1
+        self._finish_idle_batches(finish_idle_batches_after)
+        for batch_id in self._complete_batches():
+            sites = [r[0] for r in st.query(
+                "SELECT DISTINCT site_id FROM photos WHERE batch_id = ? AND site_id IS NOT NULL", (batch_id,))]
+            for s in sorted({resolve(st, s) for s in sites}):
+                self.regroup(s)
+                rep.regrouped_sites.append(s)
+            with st.write():
+                st.conn.execute("UPDATE batches SET regrouped_at = ? WHERE id = ?", (now_iso(), batch_id))
+        return rep
+
+    def _analyse(self, rows, rep: StepReport) -> list[str]:
+        st = self.st
+        paths = [store_photos.original_path(st, r["sha256"], r["ext"]) for r in rows]
+        analyses, errors = self.pipeline.analyzer.analyze_many(paths)
+        failed = {str(e.path): e for e in errors}
+        done = []
+        with st.write():
+            for r, p, a in zip(rows, paths, analyses):
+                if a is None:
+                    e = failed.get(str(p))
+                    reason = e.reason if e else "could not be analysed"
+                    st.conn.execute("UPDATE photos SET state = 'failed', state_reason = ? WHERE sha256 = ?",
+                                    (reason, r["sha256"]))
+                    rep.failed += 1
+                    continue
+                if a.key != r["sha256"]:  # the original on disk is not what was stored
+                    st.conn.execute("UPDATE photos SET state = 'failed', state_reason = ? WHERE sha256 = ?",
+                                    ("original damaged on disk", r["sha256"]))
+                    rep.failed += 1
+                    continue
+                self._analyses[a.key] = a
+                st.conn.execute("UPDATE photos SET state = 'analysed', state_reason = NULL, transient = ? "
+                                "WHERE sha256 = ?", (float(a.transient), a.key))
+                done.append(a.key)
+                rep.analysed += 1
+        return done
+
+    def analysis(self, sha: str) -> PhotoAnalysis | None:
+        """The photo's analysis: memory, then the feature cache, then the original."""
+        a = self._analyses.get(sha)
+        if a is None and self.pipeline.analyzer.cache is not None:
+            a = self.pipeline.analyzer.cache.get(sha)
+        if a is None:
+            try:
+                a = self.pipeline.analyzer.analyze_path(store_photos.original_path(self.st, sha))
+            except (ImageError, OSError):
+                return None
+        self._analyses[sha] = a
+        return a
+
+    # -- sites -----------------------------------------------------------------------------
+    def _meta(self, r) -> PhotoMeta:
+        gps = (r["lat"], r["lon"], None) if r["lat"] is not None and r["lon"] is not None else None
+        return PhotoMeta(r["taken_at"], gps)
+
+    def _place_in_sites(self, shas: list[str]) -> dict[int, list[str]]:
+        """Give each newly analysed photo a site: the site of existing photos its session
+        links to by GPS (within the site radius) or capture time (within the session gap),
+        the site of the photo it looks most like when it has no metadata, else a new site."""
+        st = self.st
+        s = self.settings
+        q = ",".join("?" * len(shas))
+        new_rows = st.query(f"SELECT sha256, lat, lon, taken_at, site_id FROM photos WHERE sha256 IN ({q})", shas)
+        new_rows = [r for r in new_rows if r["site_id"] is None]
+        out: dict[int, list[str]] = defaultdict(list)
+        for r in st.query(f"SELECT sha256, site_id FROM photos WHERE sha256 IN ({q}) AND site_id IS NOT NULL", shas):
+            out[resolve(st, r["site_id"])].append(r["sha256"])
+        if not new_rows:
+            return out
+        old = st.query("SELECT sha256, lat, lon, taken_at, site_id FROM photos WHERE site_id IS NOT NULL "
+                       "AND removed_at IS NULL")
+        metas = [self._meta(r) for r in new_rows]
+        sessions, unplaced = split_sessions(metas, s.site_radius_m, s.session_gap_s)
+        o_lat = np.array([np.nan if r["lat"] is None else r["lat"] for r in old], np.float64)
+        o_lon = np.array([np.nan if r["lon"] is None else r["lon"] for r in old], np.float64)
+        o_t = np.array([np.nan if r["taken_at"] is None else r["taken_at"] for r in old], np.float64)
+        o_site = [resolve(st, r["site_id"]) for r in old]
+        decided: dict[int, int] = {}  # new row index -> site
+        with st.write():
+            for members in sessions:
+                votes: dict[int, int] = defaultdict(int)
+                for i in members:
+                    m = metas[i]
+                    if m.gps is not None and len(old):
+                        d = _haversine_m(m.gps[0], m.gps[1], o_lat, o_lon)
+                        for k in np.flatnonzero(d <= s.site_radius_m):
+                            votes[o_site[k]] += 1
+                if not votes:
+                    for i in members:
+                        m = metas[i]
+                        if m.taken_at is None or not len(old):
+                            continue
+                        near = np.abs(o_t - m.taken_at) <= s.session_gap_s
+                        if m.gps is not None:  # a GPS photo links in time only to photos without GPS
+                            near &= np.isnan(o_lat)
+                        for k in np.flatnonzero(near):
+                            votes[o_site[k]] += 1
+                site_id = max(votes, key=lambda k: (votes[k], -k)) if votes else create_site(st, "engine")
+                for i in members:
+                    decided[i] = site_id
+            if unplaced:
+                self._place_by_look(new_rows, unplaced, decided)
+            for i, r in enumerate(new_rows):
+                st.conn.execute("UPDATE photos SET site_id = ?, site_by = 'engine' WHERE sha256 = ?",
+                                (decided[i], r["sha256"]))
+                out[decided[i]].append(r["sha256"])
+        return out
+
+    def _place_by_look(self, new_rows, unplaced: list[int], decided: dict[int, int]) -> None:
+        """Photos without GPS or time join the site of the photo they look most like."""
+        st = self.st
+        recent = st.query("SELECT sha256, site_id FROM photos WHERE site_id IS NOT NULL AND removed_at IS NULL "
+                          "AND state = 'analysed' ORDER BY added_at DESC LIMIT ?", (PLACE_BY_LOOK_RECENT,))
+        cand = [(r["sha256"], resolve(st, r["site_id"])) for r in recent]
+        cand += [(new_rows[i]["sha256"], site) for i, site in decided.items()]
+        embs, sites = [], []
+        for sha, site in cand:
+            a = self.analysis(sha)
+            if a is not None:
+                embs.append(a.embedding)
+                sites.append(site)
+        fallback = None
+        for i in unplaced:
+            a = self.analysis(new_rows[i]["sha256"])
+            if embs and a is not None:
+                sim = np.stack(embs) @ a.embedding
+                decided[i] = sites[int(np.argmax(sim))]
+            else:
+                if fallback is None:
+                    fallback = create_site(st, "engine")
+                decided[i] = fallback
+            if a is not None:
+                embs.append(a.embedding)
+                sites.append(decided[i])
+
+    # -- placing ----------------------------------------------------------------------------
+    def _site_photos(self, site_id: int, exclude: str | None = None):
+        """Analysed photos of a site with their current place and their spot's flags."""
+        rows = self.st.query("""
+            SELECT p.sha256, p.taken_at, m.spot_id, m.by, sp.touched, sp.confirmed_at
+            FROM photos p JOIN memberships m ON m.photo = p.sha256 AND m.ended_at IS NULL
+            LEFT JOIN spots sp ON sp.id = m.spot_id
+            WHERE p.site_id = ? AND p.removed_at IS NULL AND p.state = 'analysed'
+            ORDER BY p.taken_at IS NULL, p.taken_at, p.sha256""", (site_id,))
+        return [r for r in rows if r["sha256"] != exclude]
+
+    def _assign_online(self, site_id: int, sha: str) -> None:
+        """Place one new photo with the engine's online assignment (fast, before regrouping)."""
+        st = self.st
+        a = self.analysis(sha)
+        rows = [r for r in self._site_photos(site_id, exclude=sha) if self.analysis(r["sha256"]) is not None]
+        analyses = [self.analysis(r["sha256"]) for r in rows]
+        labels = [r["spot_id"] for r in rows]
+        res = assign_new(a, analyses, labels, self.settings, self.pair_cache())
+        with st.write():
+            if a is None:
+                place(st, sha, None, "engine")
+                return
+            if res.group is not None:
+                conf = st.scalar("SELECT confirmed_at FROM spots WHERE id = ?", (res.group,))
+                if conf:
+                    place(st, sha, None, "engine", score=res.score, suggest=res.group)
+                else:
+                    place(st, sha, res.group, "engine", score=res.score)
+                    self._set_phases(res.group)
+            elif res.partner is not None and rows[res.partner]["by"] == "engine":
+                spot_id = create_spot(st, site_id, "engine")
+                place(st, rows[res.partner]["sha256"], spot_id, "engine", score=res.score)
+                place(st, sha, spot_id, "engine", score=res.score)
+                self._set_phases(spot_id)
+            else:
+                place(st, sha, None, "engine", score=res.score)
+        self.pair_cache().flush()
+
+    def regroup(self, site_id: int) -> dict:
+        """Regroup a site with the full engine, keeping every person's edit.
+
+        Photos a person put in the tray stay out; photos a person placed, and every photo of
+        a touched or confirmed spot, are locked to their spot; the engine groups the rest
+        around them. Free groups keep the id of the engine spot they overlap most. Returns
+        {"moved": n, "spots": k}."""
+        st = self.st
+        rows = [r for r in self._site_photos(site_id) if not (r["by"] == "person" and r["spot_id"] is None)]
+        rows = [r for r in rows if self.analysis(r["sha256"]) is not None]
+        if not rows:
+            return {"moved": 0, "spots": 0}
+        locked = []
+        for r in rows:
+            fixed = r["spot_id"] is not None and (r["by"] == "person" or r["touched"] or r["confirmed_at"])
+            locked.append(f"spot:{r['spot_id']}" if fixed else None)
+        analyses = [self.analysis(r["sha256"]) for r in rows]
+        res = group_analyses(analyses, self.settings, locked, self.pair_cache(),
+                             self.pipeline.analyzer.workers())
+        P = res.P
+        clusters: dict[int, list[int]] = defaultdict(list)
+        for i, lab in enumerate(res.labels):
+            if lab is not None:
+                clusters[lab].append(i)
+        # which spot each cluster becomes
+        target: dict[int, int | None] = {}
+        suggest: dict[int, int] = {}
+        free_clusters = []
+        for lab, idx in clusters.items():
+            fixed = {locked[i] for i in idx if locked[i] is not None}
+            if fixed:
+                spot_id = int(next(iter(fixed)).split(":")[1])
+                if any(rows[i]["confirmed_at"] for i in idx if locked[i] is not None):
+                    target[lab], suggest[lab] = None, spot_id
+                else:
+                    target[lab] = spot_id
+            else:
+                free_clusters.append(lab)
+        reusable = {r["spot_id"] for r in rows if r["spot_id"] is not None and r["by"] == "engine"
+                    and not r["touched"] and not r["confirmed_at"]}
+        overlaps = []
+        for lab in free_clusters:
+            counts: dict[int, int] = defaultdict(int)
+            for i in clusters[lab]:
+                if rows[i]["spot_id"] in reusable:
+                    counts[rows[i]["spot_id"]] += 1
+            overlaps += [(n, -sid, lab, sid) for sid, n in counts.items()]
+        taken: set[int] = set()
+        for n, _, lab, sid in sorted(overlaps, reverse=True):
+            if lab not in target and sid not in taken:
+                target[lab] = sid
+                taken.add(sid)
+        moved = 0
+        changed_spots: set[int] = set()
+        with st.write():
+            for lab in free_clusters:
+                if lab not in target:
+                    target[lab] = create_spot(st, site_id, "engine")
+            for i, r in enumerate(rows):
+                if locked[i] is not None:
+                    continue
+                lab = res.labels[i]
+                if lab is None:
+                    dest, sug = None, None
+                    others = [j for j in range(len(rows)) if j != i]
+                    score = float(P[i, others].max()) if others else None
+                else:
+                    dest, sug = target[lab], suggest.get(lab)
+                    mates = [j for j in clusters[lab] if j != i]
+                    score = float(P[i, mates].mean()) if mates else None
+                if r["spot_id"] == dest and r["by"] == "engine":
+                    st.conn.execute("UPDATE memberships SET score = ?, suggest = ? WHERE photo = ? AND ended_at "
+                                    "IS NULL", (score, sug, r["sha256"]))
+                    continue
+                place(st, r["sha256"], dest, "engine", score=score, suggest=sug)
+                moved += 1
+                changed_spots.update(x for x in (dest, r["spot_id"]) if x is not None)
+            # engine spots the regroup emptied
+            for sid in reusable - taken:
+                left = st.scalar("SELECT count(*) FROM memberships WHERE spot_id = ? AND ended_at IS NULL", (sid,))
+                if not left:
+                    st.conn.execute("UPDATE spots SET removed_at = ? WHERE id = ? AND removed_at IS NULL",
+                                    (now_iso(), sid))
+            for sid in {t for t in target.values() if t is not None} | changed_spots:
+                self._set_phases(sid)
+        self.pair_cache().flush()
+        return {"moved": moved, "spots": len(clusters)}
+
+    def _set_phases(self, spot_id: int) -> None:
+        """Engine phases for the photos of a spot that no person labelled (inside a write)."""
+        st = self.st
+        rows = st.query("""SELECT p.sha256, p.taken_at, p.phase, p.phase_by FROM memberships m
+                           JOIN photos p ON p.sha256 = m.photo
+                           WHERE m.spot_id = ? AND m.ended_at IS NULL AND p.removed_at IS NULL""", (spot_id,))
+        phases = engine_phases([r["taken_at"] for r in rows])
+        for r, ph in zip(rows, phases):
+            if r["phase_by"] == "person" or r["phase"] == ph:
+                continue
+            st.conn.execute("UPDATE photos SET phase = ?, phase_by = 'engine' WHERE sha256 = ?", (ph, r["sha256"]))
+
+    # -- batches ----------------------------------------------------------------------------
+    def _finish_idle_batches(self, idle_s: float) -> None:
+        st = self.st
+        for b in st.query("SELECT id, started_at FROM batches WHERE finished_at IS NULL"):
+            last = st.scalar("SELECT max(at) FROM arrivals WHERE batch_id = ?", (b["id"],)) or b["started_at"]
+            if _age_s(last) >= idle_s:
+                store_photos.finish_batch(st, b["id"])
+
+    def _complete_batches(self) -> list[int]:
+        return [r[0] for r in self.st.query("""
+            SELECT b.id FROM batches b WHERE b.finished_at IS NOT NULL AND b.regrouped_at IS NULL
+            AND NOT EXISTS (SELECT 1 FROM photos p WHERE p.batch_id = b.id AND p.state = 'waiting'
+                            AND p.removed_at IS NULL)
+            ORDER BY b.id""")]
+
+
+def _age_s(iso: str) -> float:
+    """Seconds since a store timestamp (``now_iso`` format)."""
+    t = datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    return time.time() - t.timestamp()
+
+
+def _haversine_m(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+    """float64 [N] metres from (lat, lon) to each point (NaN where unknown)."""
+    la1, lo1 = math.radians(lat), math.radians(lon)
+    la2, lo2 = np.radians(lats), np.radians(lons)
+    h = np.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * np.cos(la2) * np.sin((lo2 - lo1) / 2) ** 2
+    return 2 * 6_371_008.8 * np.arcsin(np.minimum(1.0, np.sqrt(h)))

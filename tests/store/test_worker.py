@@ -1,0 +1,142 @@
+"""The background worker with the real models: analysis, sites, online placement, regrouping
+that never undoes a person's edit."""
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from edge_app.store import open_store, photos, spots, views
+from edge_app.worker import Worker, engine_phases
+from photo_files import spot_photos
+
+DAY = datetime(2026, 5, 4, 9, 0, 0)
+SEOUL = (37.5665, 126.9780)
+BUSAN = (35.1796, 129.0756)
+
+
+@pytest.fixture(scope="module")
+def models_worker(tmp_path_factory):
+    """One Worker whose models are loaded once; tests point it at their own data folder."""
+    w = Worker(tmp_path_factory.mktemp("warm"))
+    w.pipeline.analyzer.load_models()
+    return w
+
+
+def worker_for(models_worker, root) -> Worker:
+    w = Worker.__new__(Worker)
+    w.__dict__.update(models_worker.__dict__)
+    w.root, w._st, w._analyses = root, None, {}
+    w.pipeline.analyzer.cache = None
+    w.pipeline.pair_cache = {}
+    return w
+
+
+def add_batch(st, files) -> int:
+    b = photos.start_batch(st, "cli", "test")
+    for name, data in files:
+        photos.add_bytes(st, data, name, source="cli", who="test", batch_id=b)
+    photos.finish_batch(st, b)
+    return b
+
+
+def groups(st, site_id):
+    """{frozenset of names}: the spots of a site by photo names; and the tray."""
+    v = views.site_view(st, site_id)
+    return ({frozenset(p["name"] for p in sp["photos"]) for sp in v["spots"]},
+            {p["name"] for p in v["unassigned"]})
+
+
+def names(prefix, n):
+    return frozenset(f"{prefix}_{k}.jpg" for k in range(n))
+
+
+def test_engine_phases_follow_visits_in_time():
+    h = 3600.0
+    assert engine_phases([0, 60, 120]) == ["before"] * 3
+    assert engine_phases([0, 60, 5 * h, 5 * h + 60]) == ["before", "before", "after", "after"]
+    assert engine_phases([2 * h, 0, 30 * h, None]) == ["during", "before", "after", None]
+    assert engine_phases([None, None]) == [None, None]
+
+
+def test_photos_are_analysed_placed_and_grouped_by_spot(tmp_path, models_worker):
+    st = open_store(tmp_path)
+    files = spot_photos(11, 4, DAY) + spot_photos(22, 3, DAY + timedelta(minutes=10)) + \
+        spot_photos(33, 3, DAY + timedelta(minutes=20))
+    batch = add_batch(st, files)
+    w = worker_for(models_worker, tmp_path)
+    rep = w.run_until_idle()
+    assert rep.analysed == 10 and rep.failed == 0 and rep.regrouped_sites == [1]
+    assert photos.batch_progress(st, batch) | {} == {"total": 10, "analysed": 10, "failed": 0, "waiting": 0,
+                                                      "refused": 0, "duplicates": 0, "finished": True,
+                                                      "regrouped": True}
+    spots_, tray = groups(st, 1)
+    assert spots_ == {names("spot11", 4), names("spot22", 3), names("spot33", 3)} and tray == set()
+    assert views.status(st)["waiting"] == 0
+
+
+def test_photos_far_apart_go_to_different_sites_and_a_later_visit_joins_its_site(tmp_path, models_worker):
+    st = open_store(tmp_path)
+    add_batch(st, spot_photos(11, 3, DAY, gps=SEOUL) + spot_photos(22, 3, DAY, gps=BUSAN))
+    w = worker_for(models_worker, tmp_path)
+    w.run_until_idle()
+    seoul = st.scalar("SELECT site_id FROM photos WHERE name = 'spot11_0.jpg'")
+    busan = st.scalar("SELECT site_id FROM photos WHERE name = 'spot22_0.jpg'")
+    assert seoul != busan
+    # the "after" visit, in the afternoon, same place: same site, same spot, labelled after
+    later = spot_photos(11, 5, DAY + timedelta(hours=6), gps=SEOUL, prefix="after")[3:]
+    add_batch(st, later)
+    w.run_until_idle()
+    assert {st.scalar("SELECT site_id FROM photos WHERE name = ?", (n,)) for n, _ in later} == {seoul}
+    v = views.site_view(st, seoul)
+    (spot,) = v["spots"]
+    assert {p["name"] for p in spot["photos"]} == set(names("spot11", 3)) | {"after_3.jpg", "after_4.jpg"}
+    assert [p["phase"] for p in spot["photos"]] == ["before"] * 3 + ["after"] * 2
+    assert not spot["missing_after"]
+
+
+def test_automatic_regrouping_never_changes_a_persons_edit(tmp_path, models_worker):
+    st = open_store(tmp_path)
+    files = spot_photos(11, 4, DAY) + spot_photos(22, 4, DAY) + spot_photos(33, 3, DAY) + spot_photos(44, 3, DAY)
+    add_batch(st, files)
+    w = worker_for(models_worker, tmp_path)
+    w.run_until_idle()
+    v = views.site_view(st, 1)
+    by_name = {p["name"]: p["sha256"] for sp in v["spots"] for p in sp["photos"]}
+    spot_of = {p["name"]: sp["id"] for sp in v["spots"] for p in sp["photos"]}
+    a, b, c, d = (spot_of[f"spot{s}_0.jpg"] for s in (11, 22, 33, 44))
+    # the lead: moves a photo the engine would put back, merges two spots, splits one,
+    # sends one photo to the tray, labels a phase, confirms a spot
+    spots.move(st, [by_name["spot11_3.jpg"]], b, who="lead")
+    spots.merge(st, [c, d], who="lead")
+    split = spots.split(st, a, [by_name["spot11_0.jpg"]], who="lead")["spot"]
+    spots.move(st, [by_name["spot22_3.jpg"]], None, who="lead")
+    spots.set_phase(st, [by_name["spot22_0.jpg"]], "after", who="lead")
+    spots.confirm(st, b, who="lead")
+    before = groups(st, 1)
+    confirmed_before = set(spots.members(st, b))
+    # more photos of every spot arrive: online placement, then a full regroup of the site
+    more = spot_photos(11, 6, DAY, prefix="more11")[4:] + spot_photos(22, 6, DAY, prefix="more22")[4:] + \
+        spot_photos(33, 5, DAY, prefix="more33")[3:]
+    add_batch(st, more)
+    rep = w.run_until_idle()
+    assert 1 in rep.regrouped_sites
+    w.regroup(1)  # and once more, for good measure
+    after_spots, after_tray = groups(st, 1)
+    # every person-made group is still there, with at least its photos
+    for g in before[0]:
+        assert any(g <= h for h in after_spots), sorted(g)
+    assert "spot11_3.jpg" in next(h for h in after_spots if "spot22_0.jpg" in h)  # moved by hand: stays
+    assert "spot22_3.jpg" in after_tray  # put in the tray by hand: stays
+    assert set(spots.members(st, b)) == confirmed_before  # confirmed: nothing added or taken
+    assert st.scalar("SELECT phase FROM photos WHERE name = 'spot22_0.jpg'") == "after"
+    assert spots.members(st, split) == [by_name["spot11_0.jpg"]] or \
+        set(spots.members(st, split)) >= {by_name["spot11_0.jpg"]}
+    merged = next(h for h in after_spots if "spot33_0.jpg" in h)
+    assert names("spot33", 3) | names("spot44", 3) <= merged
+    # new photos of the confirmed spot are not forced in: they wait in the tray with a suggestion
+    tray_rows = {p["name"]: p for p in views.site_view(st, 1)["unassigned"]}
+    for n in ("more22_4.jpg", "more22_5.jpg"):
+        assert n in tray_rows and tray_rows[n]["suggest"] == b
+    # person rows were never rewritten by the engine
+    assert st.scalar("SELECT count(*) FROM memberships WHERE by = 'person' AND ended_at IS NOT NULL "
+                     "AND id NOT IN (SELECT id FROM memberships WHERE edit_id IS NOT NULL)") == 0
