@@ -200,6 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Load every model in models/manifest.json and report its provider.",
                        epilog="example: edge-app models")
     m.set_defaults(func=cmd_models)
+
+    from .cli_app import add_commands  # the site app: serve, add, status, move, merge, confirm, set-pin
+
+    add_commands(sub, common)
     return ap
 
 
