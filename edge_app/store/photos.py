@@ -249,10 +249,13 @@ def iter_photo_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str | 
             for root, dirs, files in os.walk(p):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for f in sorted(files):
-                    if f.startswith("."):
-                        continue
                     fp = Path(root) / f
-                    yield (fp, None) if is_image_name(fp) else (fp, "not a photo (file type)")
+                    if f.startswith("."):
+                        yield fp, "hidden file"
+                    elif not (fp.is_file() or fp.is_symlink()):
+                        yield fp, "not a regular file"
+                    else:
+                        yield (fp, None) if is_image_name(fp) else (fp, "not a photo (file type)")
         elif p.exists() or p.is_symlink():
             yield p, None
         else:
