@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from . import Store, StoreError, now_iso
+from . import Store, StoreError, now_iso, outbox
 
 _TABLE_KEYS = {"spots": "id", "sites": "id", "photos": "sha256"}
 
@@ -57,6 +57,7 @@ def record(st: Store, action: str, who: str, site_id: int | None, summary: dict,
     for c in changes.items:
         if c["k"] == "m" and c["new"] is not None:
             st.conn.execute("UPDATE memberships SET edit_id = ? WHERE id = ?", (edit, c["new"]))
+    outbox.enqueue_changed(st, changes.items)  # confirmed spots it touched: a new version for head office
     return edit
 
 
@@ -133,4 +134,5 @@ def undo(st: Store, who: str, site_id: int | None = None, edit_id: int | None = 
             if not _undo_change(st, c, at):
                 conflicts += 1
         st.conn.execute("UPDATE edits SET undone_at = ?, undone_by = ? WHERE id = ?", (at, who, edit_id))
+        outbox.enqueue_changed(st, changes)
     return {"id": edit_id, "action": row["action"], "summary": json.loads(row["summary"]), "conflicts": conflicts}

@@ -151,13 +151,42 @@ CREATE TABLE watch_seen (                    -- files of a watched folder alread
 );
 """
 
+V_OUTBOX = """
+CREATE TABLE outbox (                        -- confirmed spot versions for head office
+    id          INTEGER PRIMARY KEY,
+    spot_id     INTEGER NOT NULL REFERENCES spots(id),
+    version     INTEGER NOT NULL,            -- 1, 2, ... per spot; head office keeps each
+    key         TEXT NOT NULL UNIQUE,        -- the Idempotency-Key of its manifest
+    content_sha256 TEXT NOT NULL,            -- of the manifest without its version
+    manifest    TEXT NOT NULL,               -- JSON snapshot of the spot (outbox.py)
+    created_at  TEXT NOT NULL,
+    state       TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'attention')),
+    attempts    INTEGER NOT NULL DEFAULT 0,  -- failures head office answered (not offline ones)
+    next_attempt_at REAL NOT NULL DEFAULT 0, -- Unix seconds (back-off)
+    last_error  TEXT,
+    photos_total INTEGER NOT NULL DEFAULT 0,
+    photos_done INTEGER NOT NULL DEFAULT 0,
+    sent_at     TEXT,
+    UNIQUE (spot_id, version)
+);
+CREATE INDEX outbox_state ON outbox(state, next_attempt_at);
+CREATE TABLE sync_blobs (                    -- photos head office has confirmed it holds
+    sha256      TEXT PRIMARY KEY,
+    hq          TEXT NOT NULL,               -- the head-office URL that has it
+    at          TEXT NOT NULL
+);
+"""
+
 #: (version, name, SQL script). Append only.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "core tables", V1_CORE),
     (2, "pair cache and watched folders", V2_CACHES),
+    (3, "outbox for head office", V_OUTBOX),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+if [v for v, _, _ in MIGRATIONS] != list(range(1, len(MIGRATIONS) + 1)):  # pragma: no cover - a coding error
+    raise RuntimeError("MIGRATIONS must be numbered 1, 2, 3, ... in order (append a new version; never reuse one)")
 
 
 class MigrationError(RuntimeError):
