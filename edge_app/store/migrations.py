@@ -177,11 +177,22 @@ CREATE TABLE sync_blobs (                    -- photos head office has confirmed
 );
 """
 
+V_LEDGER = """
+ALTER TABLE sites ADD COLUMN works_name TEXT;   -- 공사명 (photo ledger header)
+ALTER TABLE sites ADD COLUMN company TEXT;      -- 회사명
+ALTER TABLE sites ADD COLUMN work_type TEXT;    -- 공종, optional (제초, 수목 전정, 토공, ...)
+ALTER TABLE sites ADD COLUMN stage_words TEXT;  -- 'construction' | 'work' | 'completion'; NULL: construction
+ALTER TABLE spots ADD COLUMN location TEXT;     -- 위치/측점, free text ("컨테이너 좌측", "STA.0+120")
+ALTER TABLE spots ADD COLUMN asset_no TEXT;     -- optional asset number (a tree tag)
+ALTER TABLE spots ADD COLUMN caption TEXT       -- 내용
+"""
+
 #: (version, name, SQL script). Append only.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "core tables", V1_CORE),
     (2, "pair cache and watched folders", V2_CACHES),
     (3, "outbox for head office", V_OUTBOX),
+    (4, "photo ledger fields", V_LEDGER),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
