@@ -133,6 +133,8 @@ def move(st: Store, shas: Sequence[str], target: int | str | None, who: str) -> 
             target = int(target)
             if spot(st, target)["site_id"] != site_id:
                 raise StoreError("that spot is in another site")
+        if target is not None and all((c := current(st, s)) is not None and c["spot_id"] == target for s in shas):
+            return {"edit": None, "spot": target}  # already there: nothing to do, nothing to undo
         left = _move_into(st, ch, shas, target)
         for s in left:
             _touch(ch, s)

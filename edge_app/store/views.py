@@ -32,8 +32,11 @@ def _photo_dict(r) -> dict:
 def site_view(st: Store, site_id: int) -> dict:
     """One site as the page shows it:
 
-    {"site": {...}, "spots": [{"id", "name", "confirmed", "confirmed_at", "touched", "cover",
+    {"site": {...}, "spots": [{"id", "number", "name", "confirmed", "confirmed_at", "touched", "cover",
      "photos": [photo], "missing_after", "unsure"}], "unassigned": [photo]}
+
+    ``number`` is stable (the spot's rank among every spot the site ever had): the page
+    names an unnamed spot "지점 <number>", and that name does not shift after edits.
 
     Spots in order of their first photo's capture time; photos in capture order.
     """
@@ -50,6 +53,9 @@ def site_view(st: Store, site_id: int) -> dict:
         (tray if r["spot_id"] is None else by_spot[r["spot_id"]]).append(_photo_dict(r))
     spot_rows = {r["id"]: dict(r) for r in st.query(
         "SELECT * FROM spots WHERE site_id = ? AND removed_at IS NULL", (site_id,))}
+    # a spot's number never changes: its rank among every spot the site ever had
+    number = {r[0]: k for k, r in enumerate(st.query("SELECT id FROM spots WHERE site_id = ? ORDER BY id",
+                                                     (site_id,)), 1)}
     spots = []
     for sid, photos in by_spot.items():
         sp = spot_rows.get(sid)
@@ -57,10 +63,10 @@ def site_view(st: Store, site_id: int) -> dict:
             tray.extend(photos)
             continue
         phases = {p["phase"] for p in photos}
-        spots.append({"id": sid, "name": sp["name"], "confirmed": sp["confirmed_at"] is not None,
+        spots.append({"id": sid, "number": number[sid], "name": sp["name"], "confirmed": sp["confirmed_at"] is not None,
                       "confirmed_at": sp["confirmed_at"], "touched": bool(sp["touched"]),
                       "cover": sp["cover"] if sp["cover"] in {p["sha256"] for p in photos} else None,
-                      "photos": photos, "missing_after": "after" not in phases,
+                      "photos": photos, "missing_after": bool(phases - {None}) and "after" not in phases,
                       "unsure": sum(p["unsure"] for p in photos)})
     spots.sort(key=lambda sp: (sp["photos"][0]["taken_at"] is None, sp["photos"][0]["taken_at"] or 0, sp["id"]))
     tray.sort(key=lambda p: (p["taken_at"] is None, p["taken_at"] or 0, p["name"]))

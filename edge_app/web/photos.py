@@ -8,7 +8,7 @@ retried) and the page shows "uploading 12 of 30".
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
 
 from ..store import StoreError
 from ..store import photos as store_photos
@@ -16,7 +16,7 @@ from ..store import views
 from ..store.sites import list_sites
 from .auth import who
 from .db import get_store, wake_worker, worker_error
-from .i18n import reason_text
+from .i18n import reason_text, translate
 
 bp = Blueprint("photos", __name__)
 
@@ -84,6 +84,9 @@ def home_live():
 def upload():
     """The form door: many files in one request (works without JavaScript)."""
     st = get_store()
+    if not any(f.filename for f in request.files.getlist("photos") + request.files.getlist("camera")):
+        flash(translate(g.lang, "no_photos_chosen"), "info")
+        return redirect(url_for("photos.home"))
     batch = store_photos.start_batch(st, "upload", who())
     _add_files(st, batch)
     store_photos.finish_batch(st, batch)
@@ -127,7 +130,8 @@ def progress():
     seen = request.args.get("v", type=int)
     version = _site_version(st, site) if site is not None else None
     return render_template("photos/_progress.html", waiting=views.waiting_count(st), site=site, version=version,
-                           changed=seen is not None and version != seen, worker_error=worker_error())
+                           changed=site is not None and seen is not None and version != seen,
+                           worker_error=worker_error())
 
 
 def _site_version(st, site_id: int) -> int:
@@ -184,6 +188,10 @@ def photo(sha: str):
         if m["spot_id"] is not None:
             spot = next((s for s in view["spots"] if s["id"] == m["spot_id"]), None)
             siblings = spot["photos"] if spot else []
+            if spot:
+                from .spots import spot_label
+
+                spot["label"] = spot_label(g.lang, spot)
         else:
             siblings = view["unassigned"]
     idx = next((k for k, s in enumerate(siblings) if s["sha256"] == sha), None)

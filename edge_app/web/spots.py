@@ -30,6 +30,11 @@ def site_title(lang: str, s: dict) -> str:
     return translate(lang, "site_no_date", id=s["id"])
 
 
+def spot_label(lang: str, sp: dict) -> str:
+    """A spot's name, or "지점 N" with its stable number."""
+    return sp["name"] or translate(lang, "spot_auto_name", n=sp["number"])
+
+
 def _back(site_id: int | None, anchor: str | None = None):
     if site_id is None:
         return redirect(url_for("photos.home"))
@@ -62,8 +67,8 @@ def site(site_id: int):
     except StoreError:
         abort(404)
     info = next((s for s in list_sites(st) if s["id"] == site_id), {"id": site_id, "name": view["site"]["name"]})
-    for k, sp in enumerate(view["spots"], 1):
-        sp["label"] = sp["name"] or translate(g.lang, "spot_auto_name", n=k)
+    for sp in view["spots"]:
+        sp["label"] = spot_label(g.lang, sp)
     names = {sp["id"]: sp["label"] for sp in view["spots"]}
     removed = st.query("SELECT sha256, name FROM photos WHERE site_id = ? AND removed_at IS NOT NULL "
                        "ORDER BY removed_at DESC", (site_id,))
@@ -71,7 +76,7 @@ def site(site_id: int):
     waiting = views.waiting_count(st)
     return render_template("spots/site.html", view=view, info=info, spot_names=names, removed=removed,
                            last_edit=edits.last_undoable(st, site_id), other_sites=others, waiting=waiting,
-                           version=_site_version(st, site_id), worker_error=worker_error(),
+                           site=site_id, version=_site_version(st, site_id), worker_error=worker_error(),
                            history=edits.history(st, site_id, limit=15))
 
 
@@ -97,6 +102,8 @@ def selection(site_id: int):
                 action = "new"
             elif target == "none":
                 action = "none"
+            elif not target.isdigit():
+                raise StoreError(translate(g.lang, "choose_target"))
             else:
                 store_spots.move(st, shas, int(target), who())
                 return _back(site_id, f"spot-{target}")
@@ -274,8 +281,7 @@ def compare(spot_id: int):
     if spot is None:
         abort(404)
     photos = spot["photos"]
-    k = next((i for i, s in enumerate(view["spots"], 1) if s["id"] == spot_id), 1)
-    spot["label"] = spot["name"] or translate(g.lang, "spot_auto_name", n=k)
+    spot["label"] = spot_label(g.lang, spot)
     by_phase = {ph: [p for p in photos if p["phase"] == ph] for ph in store_spots.PHASES}
     a = request.args.get("a") or (by_phase["before"][0]["sha256"] if by_phase["before"] else photos[0]["sha256"])
     b = request.args.get("b") or (by_phase["after"][-1]["sha256"] if by_phase["after"] else photos[-1]["sha256"])

@@ -8,7 +8,7 @@
   try {
     var saved = JSON.parse(sessionStorage.getItem(KEY) || "null");
     sessionStorage.removeItem(KEY);
-    if (saved && saved.path === location.pathname && Date.now() - saved.t < 15000) {
+    if (saved && saved.path === location.pathname && !location.hash && Date.now() - saved.t < 15000) {
       window.addEventListener("load", function () { window.scrollTo(0, saved.y); });
     }
   } catch (e) { /* private mode */ }
@@ -32,7 +32,7 @@
       if (b.checked) n++;
     });
     var c = document.getElementById("sel-count");
-    if (c) c.textContent = c.getAttribute("data-tpl").replace("{n}", n);
+    if (c) c.textContent = n ? c.getAttribute("data-tpl").replace("{n}", n) : c.getAttribute("data-none");
     bar.classList.toggle("none-selected", n === 0);
   }
   document.addEventListener("change", function (ev) {
@@ -97,9 +97,12 @@
         .then(function () { return sendOne(batch, file, attempt + 1); });
     });
   }
+  var submit = form.querySelector("button[type=submit]");
+  submit.disabled = true;
+  inputs.forEach(function (i) { i.addEventListener("change", function () { submit.disabled = !files().length; }); });
   form.addEventListener("submit", function (ev) {
     var list = files();
-    if (!list.length) return;
+    if (!list.length) { ev.preventDefault(); return; }
     ev.preventDefault();
     var button = form.querySelector("button[type=submit]");
     button.disabled = true;
