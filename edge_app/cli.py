@@ -204,6 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_app import add_commands  # the site app: serve, add, status, move, merge, confirm, set-pin
 
     add_commands(sub, common)
+    from .cli_app import data_option
+    from .cli_sync import add_commands as add_sync_commands  # sync, hq serve|status|add-device|...
+
+    add_sync_commands(sub, data_option)
     return ap
 
 

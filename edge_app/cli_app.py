@@ -17,6 +17,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -91,6 +92,14 @@ def cmd_serve(args) -> int:
     worker = Worker(args.data, _settings(args))
     app = create_app({"DATA_DIR": args.data}, worker=worker)
     worker.start()
+    from .cli_sync import sync_config_getter
+    from .sync import run_forever
+
+    sync_stop, sync_wake = threading.Event(), threading.Event()
+    conf = sync_config_getter(args)
+    app.extensions["edge_sync"] = {"wake": sync_wake, "conf": conf}
+    threading.Thread(target=run_forever, args=(args.data, conf, sync_stop, sync_wake), name="edge-app-sync",
+                     daemon=True).start()
     watcher = None
     if args.watch:
         watcher = Watcher(args.data, args.watch, on_new=worker.wake)
@@ -118,6 +127,8 @@ def cmd_serve(args) -> int:
     finally:
         if watcher:
             watcher.stop()
+        sync_stop.set()
+        sync_wake.set()
         worker.stop()
     return 0
 
@@ -280,12 +291,16 @@ def cmd_set_pin(args) -> int:
     return 0
 
 
+def data_option(p) -> None:
+    p.add_argument("--data", default=DEFAULT_DATA, metavar="DIR",
+                   help=f"the app's data folder (default: {DEFAULT_DATA}, or $EDGE_APP_DATA)")
+
+
 def add_commands(sub, common) -> None:
     """Register the site app's subcommands on the ``edge-app`` parser."""
+    from .cli_sync import sync_options
 
-    def data(p):
-        p.add_argument("--data", default=DEFAULT_DATA, metavar="DIR",
-                       help=f"the app's data folder (default: {DEFAULT_DATA}, or $EDGE_APP_DATA)")
+    data = data_option
 
     p = sub.add_parser("serve", help="run the site app (page + background grouping)",
                        description="Serve the crew lead's page and group new photos in the background.",
@@ -296,6 +311,7 @@ def add_commands(sub, common) -> None:
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--watch", metavar="DIR", help="also take photos that appear in this folder (SD card, sync folder)")
     p.add_argument("--http-threads", type=int, default=6, help="web server threads (default 6)")
+    sync_options(p)
     common(p)
     p.set_defaults(func=cmd_serve)
 

@@ -1,0 +1,223 @@
+"""Commands for sync and head office (thin layers over :mod:`edge_app.sync` and :mod:`edge_app.hq`).
+
+    edge-app sync --data DIR [--once] [--hq-url URL --device NAME --secret SECRET] [--env-file F]
+    edge-app hq serve --data HQDIR [--host 127.0.0.1] [--port 8090] [--db postgresql://...] [--cert C --key K]
+    edge-app hq add-device NAME --data HQDIR          # prints the device's secret, one line
+    edge-app hq revoke-device NAME --data HQDIR
+    edge-app hq status --data HQDIR [--json]
+    edge-app hq set-password --data HQDIR             # reads it from stdin
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+DEFAULT_HQ_DATA = os.environ.get("EDGE_APP_HQ_DATA", "hq-data")
+
+
+def sync_options(p) -> None:
+    """--hq-url/--device/--secret/--env-file, shared by `serve` and `sync`."""
+    p.add_argument("--hq-url", help="head office, e.g. https://hq.example.com (or $EDGE_APP_HQ_URL)")
+    p.add_argument("--device", help="this device's name at head office (or $EDGE_APP_DEVICE)")
+    p.add_argument("--secret", help="this device's secret (or $EDGE_APP_SECRET; prefer the env file)")
+    p.add_argument("--env-file", help="KEY=VALUE file with EDGE_APP_HQ_URL, EDGE_APP_DEVICE, EDGE_APP_SECRET")
+
+
+def sync_config_getter(args):
+    """A function store -> SyncConfig that re-reads the page's settings each time."""
+    from .sync import SyncConfig, read_env_file
+
+    env = dict(os.environ)
+    if getattr(args, "env_file", None):
+        env.update(read_env_file(args.env_file))
+    opts = {"hq_url": getattr(args, "hq_url", None), "device": getattr(args, "device", None),
+            "secret": getattr(args, "secret", None)}
+    return lambda st: SyncConfig.from_sources(st, env=env, **opts)
+
+
+def cmd_sync(args) -> int:
+    from .cli_app import _open
+    from .sync import run_forever, run_once
+
+    st = _open(args)
+    conf = sync_config_getter(args)
+    if not conf(st).enabled:
+        print("error: no head office set (give --hq-url, --device and --secret, an --env-file, or set them on the "
+              "settings page); the outbox is kept", file=sys.stderr)
+        return 2
+    if args.once:
+        rep = run_once(st, conf(st))
+        print(json.dumps(rep))
+        return 0 if not rep["attention"] and not rep["failed"] else 1
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *a: stop.set())
+    try:
+        run_forever(args.data, conf, stop)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _hq_db(args):
+    from .hq.db import HQDatabase
+
+    return HQDatabase.open(args.data, getattr(args, "db", None) or os.environ.get("EDGE_APP_HQ_DB") or None)
+
+
+def cmd_hq_serve(args) -> int:
+    import logging
+
+    from cheroot import wsgi
+
+    from .hq import create_hq_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    app = create_hq_app({"HQ_DATA": args.data, "HQ_DB_URL": args.db or os.environ.get("EDGE_APP_HQ_DB") or None})
+    if args.proxy:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)
+    server = wsgi.Server((args.host, args.port), app, numthreads=args.threads, server_name="edge-app-hq",
+                         timeout=120)
+    scheme = "http"
+    if args.cert or args.key:
+        if not (args.cert and args.key):
+            print("error: --cert and --key go together", file=sys.stderr)
+            return 2
+        from cheroot.ssl.builtin import BuiltinSSLAdapter
+
+        server.ssl_adapter = BuiltinSSLAdapter(args.cert, args.key)
+        scheme = "https"
+    print(f"edge-app hq {Path(args.data).resolve()} ({app.config['HQ_DB'].describe()}): "
+          f"{scheme}://{args.host}:{args.port}/", flush=True)
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        server.start()
+    except KeyboardInterrupt:
+        server.stop()
+    return 0
+
+
+def cmd_hq_add_device(args) -> int:
+    from .hq.devices import DeviceError, add_device
+
+    db = _hq_db(args)
+    c = db.connect()
+    try:
+        secret = add_device(c, Path(args.data), args.name)
+    except DeviceError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    finally:
+        c.close()
+    print(secret)
+    print(f"device {args.name} added; give it this secret once (EDGE_APP_SECRET in its env file)", file=sys.stderr)
+    return 0
+
+
+def cmd_hq_revoke(args) -> int:
+    from .hq.devices import revoke_device
+
+    db = _hq_db(args)
+    c = db.connect()
+    try:
+        ok = revoke_device(c, args.name)
+    finally:
+        c.close()
+    print(f"device {args.name} {'revoked' if ok else 'was not active'}", file=sys.stderr)
+    return 0 if ok else 1
+
+
+def cmd_hq_status(args) -> int:
+    from .hq.pages import status
+
+    s = status(_hq_db(args))
+    if args.json:
+        print(json.dumps(s, indent=2, ensure_ascii=False))
+        return 0
+    for d in s["devices"]:
+        print(f"device {d['name']}: last contact {d['last_seen_at'] or 'never'}{' (revoked)' if d['revoked'] else ''}")
+    for sp in s["spots"]:
+        print(f"{sp['device']} spot {sp['spot_id']} v{sp['version']} {sp['name'] or ''} ({sp['site'] or ''}), "
+              f"{len(sp['photos'])} photos")
+        for p in sp["photos"]:
+            print(f"    {p['sha256']} {p['name']}")
+    return 0
+
+
+def cmd_hq_set_password(args) -> int:
+    from .hq.pages import set_password
+
+    if sys.stdin.isatty():
+        pw = getpass.getpass("head-office password: ")
+        if getpass.getpass("again: ") != pw:
+            print("error: the two passwords differ", file=sys.stderr)
+            return 1
+    else:
+        pw = sys.stdin.readline().rstrip("\n")
+    try:
+        set_password(_hq_db(args), pw)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def add_commands(sub, data_option) -> None:
+    p = sub.add_parser("sync", help="send confirmed spots to head office",
+                       description="Push the outbox to head office (what `serve` does in the background).",
+                       epilog="example: edge-app sync --data edge-data --once --env-file /etc/edge-app/device.env")
+    data_option(p)
+    p.add_argument("--once", action="store_true", help="one round, then exit (status 1 if something needs attention)")
+    sync_options(p)
+    p.set_defaults(func=cmd_sync)
+
+    hq = sub.add_parser("hq", help="head office: the receiver devices sync into").add_subparsers(dest="hq_command",
+                                                                                             required=True)
+
+    def hq_data(p):
+        p.add_argument("--data", default=DEFAULT_HQ_DATA, metavar="HQDIR",
+                       help=f"head office's data folder (default: {DEFAULT_HQ_DATA}, or $EDGE_APP_HQ_DATA)")
+        p.add_argument("--db", help="postgresql://user@host/db (default: SQLite in HQDIR; or $EDGE_APP_HQ_DB)")
+
+    p = hq.add_parser("serve", help="run the receiver and its pages",
+                      epilog="example: edge-app hq serve --data hq-data --host 0.0.0.0 --port 8090 --cert c.pem --key k.pem")
+    hq_data(p)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8090)
+    p.add_argument("--cert", help="TLS certificate (PEM); with --key, serves https")
+    p.add_argument("--key", help="TLS private key (PEM)")
+    p.add_argument("--proxy", action="store_true", help="behind a reverse proxy: trust its X-Forwarded-* headers")
+    p.add_argument("--threads", type=int, default=16)
+    p.set_defaults(func=cmd_hq_serve)
+
+    p = hq.add_parser("add-device", help="register a device; prints its secret as one line",
+                      epilog="example: edge-app hq add-device jetson-07 --data hq-data")
+    p.add_argument("name")
+    hq_data(p)
+    p.set_defaults(func=cmd_hq_add_device)
+
+    p = hq.add_parser("revoke-device", help="stop accepting a device", epilog="example: edge-app hq revoke-device jetson-07")
+    p.add_argument("name")
+    hq_data(p)
+    p.set_defaults(func=cmd_hq_revoke)
+
+    p = hq.add_parser("status", help="every received spot with its photos' sha256",
+                      epilog="example: edge-app hq status --data hq-data --json")
+    hq_data(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_hq_status)
+
+    p = hq.add_parser("set-password", help="set the pages' password (read from stdin)",
+                      epilog="example: edge-app hq set-password --data hq-data < pw.txt")
+    hq_data(p)
+    p.set_defaults(func=cmd_hq_set_password)

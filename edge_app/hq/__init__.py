@@ -1,0 +1,69 @@
+"""Head office: the receiver many devices sync into, and its pages.
+
+    app = create_hq_app({"HQ_DATA": "hq-data"})                     # SQLite in hq-data/
+    app = create_hq_app({"HQ_DATA": "hq-data", "HQ_DB_URL": "postgresql://..."})
+
+``edge-app hq serve`` runs it under cheroot (a production WSGI server that also speaks TLS
+when given ``--cert/--key``; behind a reverse proxy, leave TLS to the proxy). Photos are
+kept content-addressed in ``HQ_DATA/blobs/``; manifests, devices and versions in the
+database. The API (``api.py``) is for devices; the pages (``pages.py``) for the clerks.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask, g
+
+from ..web import i18n
+from .db import HQDatabase
+
+
+def create_hq_app(test_config: dict | None = None) -> Flask:
+    static = Path(__file__).resolve().parents[1] / "web" / "static"
+    app = Flask(__name__, static_folder=str(static), static_url_path="/static")
+    app.config.from_mapping(
+        HQ_DATA=os.environ.get("EDGE_APP_HQ_DATA", "hq-data"),
+        HQ_DB_URL=os.environ.get("EDGE_APP_HQ_DB") or None,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="edge_hq_session",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        MAX_CONTENT_LENGTH=None,  # blobs are checked against their own limit, streamed
+    )
+    if test_config:
+        app.config.update(test_config)
+    root = Path(app.config["HQ_DATA"])
+    db = HQDatabase.open(root, app.config["HQ_DB_URL"])
+    app.config["HQ_DB"] = db
+    app.config["HTMX_FILE"] = "vendor/" + sorted(p.name for p in (static / "vendor").glob("htmx-*.min.js"))[-1]
+
+    @app.before_request
+    def _lang():
+        g.lang = i18n.pick_lang()
+
+    from . import api, pages
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = pages.secret_key(db)
+
+    @app.context_processor
+    def _helpers():
+        lang = getattr(g, "lang", i18n.DEFAULT_LANG)
+        return {"lang": lang, "t": lambda key, **kw: i18n.translate(lang, key, **kw),
+                "when": lambda s, with_time=True: i18n.format_local(lang, s, with_time),
+                "when_iso": lambda s: i18n.format_iso(lang, s)}
+
+    @app.after_request
+    def _headers(resp):
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; "
+                                "style-src 'self'; script-src 'self'; frame-ancestors 'none'")
+        return resp
+
+    return app

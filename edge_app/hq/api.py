@@ -1,0 +1,280 @@
+"""The receiving end of the sync protocol (``docs/sync.md``): blobs and spot manifests.
+
+    HEAD /blobs/<sha256>      200 head office has the photo, 404 it does not
+    PUT  /blobs/<sha256>      the photo's bytes; re-hashed, refused (422) on a mismatch
+    POST /manifests           a spot version, with an Idempotency-Key header
+
+Every request is signed by its device (:mod:`edge_app.sync.signing`): unknown or revoked
+devices, bad signatures, stale timestamps and replayed nonces get 401.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import random
+import re
+import tempfile
+import time
+from pathlib import Path
+
+from flask import Blueprint, current_app, g, jsonify, request
+
+from ..sync.signing import H_DEVICE, H_NONCE, H_TIME, MAX_SKEW_S, verify
+from .db import Conn, now_iso
+from .devices import NAME_RE, active_secret
+
+log = logging.getLogger("edge_app.hq")
+
+bp = Blueprint("api", __name__)
+
+SHA_RE = re.compile(r"^[0-9a-f]{64}$")
+KEY_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
+#: Largest photo accepted (bytes), and largest manifest.
+MAX_BLOB_BYTES = 256 * 1024 * 1024
+MAX_MANIFEST_BYTES = 8 * 1024 * 1024
+#: A manifest whose first request has not finished after this long is taken over.
+IN_FLIGHT_LEASE_S = 120.0
+
+
+def _err(status: int, message: str, **extra):
+    resp = jsonify({"error": message, **extra})
+    resp.status_code = status
+    resp.headers["X-Edge-Error"] = message  # a HEAD answer has no body
+    return resp
+
+
+def conn() -> Conn:
+    if "hq_conn" not in g:
+        g.hq_conn = current_app.config["HQ_DB"].connect()
+    return g.hq_conn
+
+
+def blob_path(sha: str) -> Path:
+    return Path(current_app.config["HQ_DATA"]) / "blobs" / sha[:2] / sha
+
+
+def _signed_path() -> str:
+    qs = request.query_string.decode("latin-1")
+    return request.script_root + request.path + (f"?{qs}" if qs else "")
+
+
+def _authenticate(body_sha256: str):
+    """The device name when the request is signed by an active device, else a 401 response."""
+    device = request.headers.get(H_DEVICE, "")
+    c = conn()
+    secret = active_secret(c, Path(current_app.config["HQ_DATA"]), device) if NAME_RE.match(device) else None
+    if secret is None:
+        log.warning("refused %s %s: unknown or revoked device %r", request.method, request.path, device[:64])
+        return None, _err(401, "unknown or revoked device")
+    why = verify(secret, request.method, _signed_path(), request.headers, body_sha256)
+    if why:
+        log.warning("refused %s %s from %s: %s", request.method, request.path, device, why)
+        return None, _err(401, why)
+    with c.tx():
+        if random.random() < 0.02:  # forget nonces older than any acceptable timestamp
+            c.execute("DELETE FROM nonces WHERE ts < ?", (int(time.time()) - 2 * MAX_SKEW_S,))
+        fresh = c.execute("INSERT INTO nonces (device, nonce, ts) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                          (device, request.headers[H_NONCE], int(request.headers[H_TIME]))).rowcount
+        if not fresh:
+            log.warning("refused %s %s from %s: replayed request", request.method, request.path, device)
+            return None, _err(401, "replayed request")
+        c.execute("UPDATE devices SET last_seen_at = ?, last_address = ? WHERE name = ?",
+                  (now_iso(), request.remote_addr, device))
+    return device, None
+
+
+@bp.teardown_app_request
+def _close(exc=None):
+    c = g.pop("hq_conn", None)
+    if c is not None:
+        c.close()
+
+
+@bp.route("/blobs/<sha>", methods=["HEAD"])
+def blob_head(sha: str):
+    if not SHA_RE.match(sha):
+        return _err(400, "not a sha256")
+    device, fail = _authenticate(hashlib.sha256(b"").hexdigest())
+    if fail:
+        return fail
+    have = conn().scalar("SELECT bytes FROM blobs WHERE sha256 = ?", (sha,))
+    if have is None or not blob_path(sha).is_file():
+        return "", 404
+    return "", 200, {"X-Blob-Bytes": str(have)}
+
+
+@bp.route("/blobs/<sha>", methods=["PUT"])
+def blob_put(sha: str):
+    if not SHA_RE.match(sha):
+        return _err(400, "not a sha256")
+    length = request.content_length
+    if length is None:
+        return _err(411, "Content-Length required")
+    if length > MAX_BLOB_BYTES:
+        return _err(413, "photo too large")
+    # the signature covers the claimed hash; the bytes are checked against it below
+    device, fail = _authenticate(request.headers.get("X-Edge-Content-SHA256", ""))
+    if fail:
+        return fail
+    if request.headers.get("X-Edge-Content-SHA256") != sha:
+        return _err(422, "the signed hash is not the blob's name")
+    root = Path(current_app.config["HQ_DATA"])
+    dest = blob_path(sha)
+    tmpdir = root / "tmp"
+    tmpdir.mkdir(exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=tmpdir, prefix="blob-")
+    h = hashlib.sha256()
+    got = 0
+    try:
+        with os.fdopen(fd, "wb") as f:
+            stream = request.stream
+            while got < length:
+                chunk = stream.read(min(1 << 20, length - got))
+                if not chunk:
+                    break
+                h.update(chunk)
+                f.write(chunk)
+                got += len(chunk)
+            f.flush()
+            os.fsync(f.fileno())
+        if got != length:
+            return _err(400, "body shorter than Content-Length")
+        if h.hexdigest() != sha:
+            log.warning("refused blob %s from %s: content hash mismatch", sha[:12], device)
+            return _err(422, "content does not match its sha256")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, dest)
+        tmp = None
+        _fsync_dir(dest.parent)
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+    c = conn()
+    with c.tx():
+        c.execute("INSERT INTO blobs (sha256, bytes, device, received_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                  (sha, got, device, now_iso()))
+    log.info("blob %s (%d bytes) from %s", sha[:12], got, device)
+    return jsonify({"sha256": sha, "bytes": got}), 201
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
+def _validate(m) -> str | None:
+    if not isinstance(m, dict) or not isinstance(m.get("spot"), dict) or not isinstance(m.get("photos"), list):
+        return "manifest needs spot and photos"
+    if not isinstance(m["spot"].get("id"), int) or not isinstance(m["spot"].get("version"), int):
+        return "spot needs an integer id and version"
+    if not m["photos"]:
+        return "a spot without photos"
+    for p in m["photos"]:
+        if not isinstance(p, dict) or not SHA_RE.match(str(p.get("sha256", ""))) or not isinstance(p.get("name"), str):
+            return "every photo needs a sha256 and a name"
+    return None
+
+
+@bp.route("/manifests", methods=["POST"])
+def manifest_post():
+    key = request.headers.get("Idempotency-Key", "")
+    if not KEY_RE.match(key):
+        return _err(400, "Idempotency-Key header required (8-128 of A-Z a-z 0-9 _ . : -)")
+    if (request.content_length or 0) > MAX_MANIFEST_BYTES:
+        return _err(413, "manifest too large")
+    body = request.get_data(cache=False)
+    body_sha = hashlib.sha256(body).hexdigest()
+    device, fail = _authenticate(body_sha)
+    if fail:
+        return fail
+    c = conn()
+    now = time.time()
+    with c.tx():
+        row = c.one("SELECT device, body_sha256, state, started_at, status, response FROM idempotency WHERE key = ?",
+                    (key,))
+        if row is None:
+            c.execute("INSERT INTO idempotency (key, device, body_sha256, state, started_at) VALUES (?, ?, ?, ?, ?)",
+                      (key, device, body_sha, "in_flight", now))
+        elif row["device"] != device or row["body_sha256"] != body_sha:
+            return _err(422, "this Idempotency-Key was used with a different request")
+        elif row["state"] == "done":
+            return current_app.response_class(row["response"], status=200, mimetype="application/json")
+        elif now - float(row["started_at"]) < IN_FLIGHT_LEASE_S:
+            return _err(409, "the first request with this key is still in flight")
+        else:  # a first attempt that died mid-way (crash): take it over
+            c.execute("UPDATE idempotency SET started_at = ? WHERE key = ?", (now, key))
+    try:
+        status, payload = _store_manifest(c, device, key, body)
+    except Exception:
+        with c.tx():
+            c.execute("DELETE FROM idempotency WHERE key = ? AND state = 'in_flight'", (key,))
+        raise
+    return current_app.response_class(json.dumps(payload), status=status, mimetype="application/json")
+
+
+def _store_manifest(c: Conn, device: str, key: str, body: bytes) -> tuple[int, dict]:
+    """Validate and record one spot version; the idempotency row becomes 'done' in the
+    same transaction. A retryable refusal (missing photos) releases the key."""
+    try:
+        m = json.loads(body)
+    except ValueError:
+        m = None
+    why = _validate(m)
+    if why:
+        with c.tx():
+            c.execute("DELETE FROM idempotency WHERE key = ?", (key,))
+        return 422, {"error": why}
+    shas = list(dict.fromkeys(p["sha256"] for p in m["photos"]))
+    have = set()
+    for k in range(0, len(shas), 500):
+        part = shas[k:k + 500]
+        have |= {r["sha256"] for r in c.query(
+            f"SELECT sha256 FROM blobs WHERE sha256 IN ({','.join('?' * len(part))})", part)}
+    missing = [s for s in shas if s not in have or not blob_path(s).is_file()]
+    if missing:
+        with c.tx():
+            c.execute("DELETE FROM idempotency WHERE key = ?", (key,))
+        return 409, {"error": "photos missing at head office", "missing": missing}
+    spot, site = m["spot"], m.get("site") or {}
+    content = hashlib.sha256(json.dumps({k: v for k, v in m.items() if k != "spot"} | {
+        "spot": {k: v for k, v in spot.items() if k != "version"}}, sort_keys=True).encode()).hexdigest()
+    taken = sorted(p.get("taken_local") for p in m["photos"] if p.get("taken_local"))
+    with c.tx():
+        existing = c.one("SELECT id, content_sha256 FROM spot_versions WHERE device = ? AND spot_id = ? AND version = ?",
+                         (device, spot["id"], spot["version"]))
+        if existing is not None:  # the same version under another key (a device that re-sent it)
+            if existing["content_sha256"] != content:
+                c.execute("DELETE FROM idempotency WHERE key = ?", (key,))
+                return 422, {"error": "this spot version exists with other content"}
+            vid = existing["id"]
+        else:
+            vid = c.insert_id(
+                "INSERT INTO spot_versions (device, spot_id, version, site_id, site_name, spot_name, confirmed_at, lat, "
+                "lon, first_taken, last_taken, n_photos, cover, manifest, content_sha256, idem_key, received_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (device, spot["id"], spot["version"], site.get("id"), site.get("name"), spot.get("name"),
+                 spot.get("confirmed_at"), spot.get("lat"), spot.get("lon"), taken[0] if taken else None,
+                 taken[-1] if taken else None, len(shas), spot.get("cover"), body.decode("utf-8"), content, key,
+                 now_iso()))
+            for pos, p in enumerate(m["photos"]):
+                c.execute("INSERT INTO spot_photos (version_id, sha256, name, taken_local, phase, position) "
+                          "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                          (vid, p["sha256"], p["name"][:255], p.get("taken_local"), p.get("phase"), pos))
+        payload = {"id": vid, "device": device, "spot": spot["id"], "version": spot["version"], "photos": len(shas)}
+        c.execute("UPDATE idempotency SET state = 'done', finished_at = ?, status = ?, response = ? WHERE key = ?",
+                  (now_iso(), 201, json.dumps(payload), key))
+    log.info("spot %s v%s (%d photos) from %s", spot["id"], spot["version"], len(shas), device)
+    return 201, payload

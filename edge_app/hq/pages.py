@@ -1,0 +1,301 @@
+"""Head office's pages: devices with their last contact, received spots (filter by site,
+date and device), each spot's versions and photos, and a ZIP of a spot's originals.
+
+Its own login: a password set on the first visit (or ``edge-app hq set-password``),
+kept as a salted scrypt hash; the same session and CSRF rules as the device's page.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import secrets
+import tempfile
+import zipfile
+from pathlib import Path
+
+from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, send_file, session,
+                   url_for)
+
+from ..store.settings import hash_pin, verify_pin_hash
+from ..web.i18n import translate
+from .api import SHA_RE, blob_path, conn
+from .db import HQDatabase, now_iso
+from .devices import list_devices
+
+bp = Blueprint("pages", __name__, template_folder="templates")
+
+_OPEN = {"pages.login", "pages.setup", "pages.set_lang", "static"}
+PASSWORD_MIN = 8
+
+
+def _setting(c, key: str):
+    v = c.scalar("SELECT value FROM hq_settings WHERE key = ?", (key,))
+    return None if v is None else json.loads(v)
+
+
+def _put_setting(c, key: str, value) -> None:
+    with c.tx():
+        c.execute("INSERT INTO hq_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = "
+                  "excluded.value", (key, json.dumps(value)))
+
+
+def secret_key(db: HQDatabase) -> str:
+    c = db.connect()
+    try:
+        key = _setting(c, "web.secret_key")
+        if key is None:
+            _put_setting(c, "web.secret_key", secrets.token_hex(32))
+            key = _setting(c, "web.secret_key")
+        return key
+    finally:
+        c.close()
+
+
+def set_password(db: HQDatabase, password: str) -> None:
+    if len(password or "") < PASSWORD_MIN:
+        raise ValueError(f"the password needs at least {PASSWORD_MIN} characters")
+    c = db.connect()
+    try:
+        _put_setting(c, "auth.password", hash_pin(password))
+    finally:
+        c.close()
+
+
+def csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(24)
+    return session["csrf"]
+
+
+@bp.app_context_processor
+def _ctx():
+    return {"csrf_token": csrf_token}
+
+
+@bp.before_app_request
+def _guard():
+    if request.blueprint == "api" or request.endpoint in _OPEN or request.endpoint is None:
+        if request.method == "POST" and request.endpoint in ("pages.login", "pages.setup"):
+            if not secrets.compare_digest(request.form.get("csrf", ""), session.get("csrf", "-")):
+                flash(translate(g.lang, "page_outdated"), "info")
+                return redirect(request.full_path)
+        return None
+    if _setting(conn(), "auth.password") is None:
+        return redirect(url_for("pages.setup"))
+    if not session.get("hq_auth"):
+        return redirect(url_for("pages.login", next=request.full_path if request.method == "GET" else "/"))
+    session.permanent = True
+    if request.method == "POST" and not secrets.compare_digest(request.form.get("csrf", ""), session.get("csrf", "-")):
+        flash(translate(g.lang, "page_outdated"), "info")
+        return redirect(url_for("pages.index"))
+    return None
+
+
+def _next() -> str:
+    n = request.args.get("next") or "/"
+    return n if n.startswith("/") and not n.startswith("//") else "/"
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def setup():
+    c = conn()
+    if _setting(c, "auth.password") is not None:
+        return redirect(url_for("pages.login"))
+    error = None
+    if request.method == "POST":
+        if request.form.get("password") != request.form.get("password2"):
+            error = translate(g.lang, "pins_differ")
+        else:
+            try:
+                set_password(current_app.config["HQ_DB"], request.form.get("password", ""))
+            except ValueError as e:
+                error = str(e)
+            else:
+                session.update(hq_auth=True)
+                return redirect(url_for("pages.index"))
+    return render_template("hq/login.html", setup=True, error=error), 400 if error else 200
+
+
+_fails: dict[str, int] = {}
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    c = conn()
+    stored = _setting(c, "auth.password")
+    if stored is None:
+        return redirect(url_for("pages.setup"))
+    error = None
+    status = 200
+    if request.method == "POST":
+        who = request.remote_addr or "?"
+        if _fails.get(who, 0) >= 5:
+            import time
+
+            time.sleep(min(10, _fails[who] - 4))  # slow down a guesser
+        if verify_pin_hash(request.form.get("password", ""), stored):
+            _fails.pop(who, None)
+            csrf = session.get("csrf")
+            session.clear()
+            session.update(hq_auth=True, csrf=csrf or secrets.token_urlsafe(24))
+            return redirect(_next())
+        _fails[who] = _fails.get(who, 0) + 1
+        error, status = translate(g.lang, "wrong_pin"), 401
+    return render_template("hq/login.html", setup=False, error=error), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    session.clear()
+    return redirect(url_for("pages.login"))
+
+
+@bp.route("/lang/<code>")
+def set_lang(code: str):
+    if code not in ("ko", "en"):
+        abort(404)
+    resp = redirect(_next())
+    resp.set_cookie("lang", code, max_age=3600 * 24 * 365, samesite="Lax", httponly=True)
+    return resp
+
+
+def latest_versions(c, device: str | None = None, site: str | None = None, day_from: str | None = None,
+                    day_to: str | None = None) -> list[dict]:
+    """The newest version of every received spot, filtered; newest confirmed first."""
+    where, args = [], []
+    if device:
+        where.append("v.device = ?")
+        args.append(device)
+    if site:
+        dev, _, sid = site.partition(":")
+        where.append("v.device = ? AND v.site_id = ?")
+        args += [dev, int(sid) if sid.isdigit() else -1]
+    if day_from:
+        where.append("coalesce(v.last_taken, v.confirmed_at) >= ?")
+        args.append(day_from)
+    if day_to:
+        where.append("coalesce(v.first_taken, v.confirmed_at) <= ?")
+        args.append(day_to + " 99")
+    sql = ("SELECT v.*, (SELECT count(*) FROM spot_versions w WHERE w.device = v.device AND w.spot_id = v.spot_id) "
+           "AS versions FROM spot_versions v WHERE v.version = (SELECT max(version) FROM spot_versions w "
+           "WHERE w.device = v.device AND w.spot_id = v.spot_id)")
+    if where:
+        sql += " AND " + " AND ".join(where)
+    rows = c.query(sql + " ORDER BY v.confirmed_at DESC, v.id DESC LIMIT 500", args)
+    for r in rows:
+        r["thumb"] = r["cover"] or c.scalar("SELECT sha256 FROM spot_photos WHERE version_id = ? ORDER BY position "
+                                            "LIMIT 1", (r["id"],))
+    return rows
+
+
+@bp.route("/")
+def index():
+    c = conn()
+    f = {k: (request.args.get(k) or None) for k in ("device", "site", "from", "to")}
+    rows = latest_versions(c, f["device"], f["site"], f["from"], f["to"])
+    sites = c.query("SELECT DISTINCT device, site_id, site_name FROM spot_versions ORDER BY device, site_id")
+    return render_template("hq/index.html", rows=rows, devices=list_devices(c), sites=sites, f=f)
+
+
+@bp.route("/spots/<device>/<int:spot_id>")
+def spot(device: str, spot_id: int):
+    c = conn()
+    versions = c.query("SELECT * FROM spot_versions WHERE device = ? AND spot_id = ? ORDER BY version DESC",
+                       (device, spot_id))
+    if not versions:
+        abort(404)
+    want = request.args.get("v", type=int) or versions[0]["version"]
+    cur = next((v for v in versions if v["version"] == want), versions[0])
+    photos = c.query("SELECT * FROM spot_photos WHERE version_id = ? ORDER BY position", (cur["id"],))
+    manifest = json.loads(cur["manifest"])
+    return render_template("hq/spot.html", versions=versions, cur=cur, photos=photos, manifest=manifest)
+
+
+@bp.route("/spots/<device>/<int:spot_id>/v<int:version>.zip")
+def spot_zip(device: str, spot_id: int, version: int):
+    """The originals of one spot version, byte-identical, names kept (UTF-8 in the ZIP)."""
+    c = conn()
+    v = c.one("SELECT * FROM spot_versions WHERE device = ? AND spot_id = ? AND version = ?", (device, spot_id, version))
+    if v is None:
+        abort(404)
+    photos = c.query("SELECT sha256, name FROM spot_photos WHERE version_id = ? ORDER BY position", (v["id"],))
+    tmp = tempfile.SpooledTemporaryFile(max_size=64 << 20)
+    used: set[str] = set()
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as z:
+        for p in photos:
+            name = _safe_zip_name(p["name"])
+            stem, dot, ext = name.rpartition(".")
+            k = 1
+            while name in used:
+                k += 1
+                name = f"{stem}_{k}.{ext}" if dot else f"{name}_{k}"
+            used.add(name)
+            z.write(blob_path(p["sha256"]), name)
+    tmp.seek(0)
+    label = _safe_zip_name(f"{v['site_name'] or 'site'}_{v['spot_name'] or 'spot'}_{spot_id}_v{version}.zip")
+    return send_file(tmp, mimetype="application/zip", as_attachment=True, download_name=label)
+
+
+def _safe_zip_name(name: str) -> str:
+    """A file name safe on Windows (reserved characters replaced), Korean kept."""
+    bad = '<>:"/\\|?*'
+    out = "".join("_" if (c in bad or ord(c) < 32) else c for c in str(name)).strip(" .")
+    return out[:150] or "photo"
+
+
+@bp.route("/blobs/<sha>/thumb")
+def thumb(sha: str):
+    if not SHA_RE.match(sha) or not blob_path(sha).is_file():
+        abort(404)
+    cache = Path(current_app.config["HQ_DATA"]) / "thumbs" / sha[:2] / f"{sha}.jpg"
+    if not cache.is_file():
+        from PIL import Image
+
+        from ..decode import ImageError, decode_image
+
+        try:
+            dec = decode_image(blob_path(sha), 480, min_side=1)
+        except ImageError:
+            abort(404)
+        buf = io.BytesIO()
+        Image.fromarray(dec.rgb).save(buf, "JPEG", quality=80)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp")
+        tmp.write_bytes(buf.getvalue())
+        tmp.replace(cache)
+    resp = send_file(cache, mimetype="image/jpeg")
+    resp.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+    return resp
+
+
+@bp.route("/blobs/<sha>/original")
+def original(sha: str):
+    if not SHA_RE.match(sha) or not blob_path(sha).is_file():
+        abort(404)
+    name = conn().scalar("SELECT name FROM spot_photos WHERE sha256 = ? LIMIT 1", (sha,)) or sha
+    return send_file(blob_path(sha), as_attachment=True, download_name=name)
+
+
+def status(db: HQDatabase) -> dict:
+    """Every received spot version with its photos' sha256 (``edge-app hq status --json``)::
+
+        {"devices": [{"name", "last_seen_at", "revoked"}],
+         "spots": [{"device", "spot_id", "version", "site", "name", "confirmed_at",
+                    "photos": [{"sha256", "name", "phase"}]}]}
+    """
+    c = db.connect()
+    try:
+        out = {"devices": [{"name": d["name"], "last_seen_at": d["last_seen_at"], "revoked": d["revoked_at"] is not None}
+                           for d in list_devices(c)], "spots": []}
+        for v in c.query("SELECT * FROM spot_versions ORDER BY device, spot_id, version"):
+            ph = c.query("SELECT sha256, name, phase FROM spot_photos WHERE version_id = ? ORDER BY position", (v["id"],))
+            out["spots"].append({"device": v["device"], "spot_id": v["spot_id"], "version": v["version"],
+                                 "site": v["site_name"], "name": v["spot_name"], "confirmed_at": v["confirmed_at"],
+                                 "received_at": v["received_at"], "photos": ph})
+        return out
+    finally:
+        c.close()
+
+
+__all__ = ["bp", "status", "set_password", "latest_versions", "now_iso"]

@@ -1,0 +1,190 @@
+"""Confirmed spots to head office: the outbox's sender.
+
+    conf = SyncConfig.from_sources(store, hq_url=..., device=..., secret=...)
+    report = run_once(store, conf)          # what `edge-app sync --once` and "sync now" do
+    run_forever(data_dir, conf_getter, stop_event, wake_event)   # inside `edge-app serve`
+
+For each due entry of the outbox, oldest first: every photo of its manifest head office
+lacks is uploaded (``HEAD /blobs/<sha256>``, then ``PUT``), then the manifest is posted with
+its ``Idempotency-Key``. A broken transfer costs at most the photo in flight; a manifest
+re-sent after a lost answer is acknowledged once. The protocol is in ``docs/sync.md``.
+
+Failures: when head office cannot be reached, the entry waits (back-off up to
+``OFFLINE_MAX_S``) and no attempt is counted, so a device offline for a week is "waiting",
+not "failed". When head office answers with an error, the attempt counts; the wait doubles
+from ``BASE_S`` (with jitter) and after ``MAX_ATTEMPTS`` the entry needs attention.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..store import Store, now_iso, open_store
+from ..store import photos as store_photos
+from ..store import settings as store_settings
+from .transport import HQClient, Offline, Refused
+
+log = logging.getLogger(__name__)
+
+BASE_S = 5.0
+MAX_BACKOFF_S = 1800.0
+OFFLINE_MAX_S = 300.0
+MAX_ATTEMPTS = 8
+POLL_S = 10.0
+
+
+@dataclass
+class SyncConfig:
+    """Where and as whom to sync. Empty ``hq_url``: the device works offline and keeps its
+    outbox. Sources, later ones winning: the store's settings (the page), an environment
+    file / environment (``EDGE_APP_HQ_URL``, ``EDGE_APP_DEVICE``, ``EDGE_APP_SECRET``),
+    command-line options."""
+
+    hq_url: str = ""
+    device: str = ""
+    secret: str = ""
+    timeout_s: float = 30.0
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.hq_url and self.device and self.secret)
+
+    def __repr__(self) -> str:  # never the secret
+        return f"SyncConfig(hq_url={self.hq_url!r}, device={self.device!r}, secret={'***' if self.secret else ''})"
+
+    @classmethod
+    def from_sources(cls, st: Store | None = None, env: dict | None = None, **options) -> "SyncConfig":
+        env = os.environ if env is None else env
+        vals = {"hq_url": "", "device": "", "secret": ""}
+        if st is not None:
+            saved = store_settings.get(st, "sync", {}) or {}
+            vals.update({k: saved.get(k) or "" for k in vals})
+        for k, name in (("hq_url", "EDGE_APP_HQ_URL"), ("device", "EDGE_APP_DEVICE"), ("secret", "EDGE_APP_SECRET")):
+            if env.get(name):
+                vals[k] = env[name]
+        vals.update({k: v for k, v in options.items() if v})
+        return cls(**vals)
+
+
+def read_env_file(path: str | Path) -> dict[str, str]:
+    """KEY=VALUE lines (systemd EnvironmentFile style; # comments, optional quotes)."""
+    out = {}
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        k, v = line.split("=", 1)
+        v = v.strip()
+        if len(v) >= 2 and v[0] == v[-1] and v[0] in "'\"":
+            v = v[1:-1]
+        out[k.strip()] = v
+    return out
+
+
+def backoff_s(attempts: int, rng: random.Random | None = None) -> float:
+    """Seconds to wait after ``attempts`` counted failures: exponential, capped, +-50 % jitter."""
+    r = (rng or random).uniform(0.5, 1.5)
+    return min(MAX_BACKOFF_S, BASE_S * 2 ** max(0, attempts - 1)) * r
+
+
+def _note_failure(st: Store, entry_id: int, error: str, counted: bool) -> None:
+    with st.write():
+        row = st.one("SELECT attempts FROM outbox WHERE id = ?", (entry_id,))
+        attempts = row["attempts"] + (1 if counted else 0)
+        if counted and attempts >= MAX_ATTEMPTS:
+            st.conn.execute("UPDATE outbox SET attempts = ?, state = 'attention', last_error = ? WHERE id = ?",
+                            (attempts, error[:500], entry_id))
+            return
+        wait = backoff_s(attempts) if counted else min(OFFLINE_MAX_S, backoff_s(max(1, attempts + 1)))
+        st.conn.execute("UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
+                        (attempts, time.time() + wait, error[:500], entry_id))
+
+
+def _send_entry(st: Store, hq: HQClient, entry, report: dict) -> None:
+    m = json.loads(entry["manifest"])
+    done = 0
+    for p in m["photos"]:
+        sha = p["sha256"]
+        if st.scalar("SELECT 1 FROM sync_blobs WHERE sha256 = ? AND hq = ?", (sha, hq_key(hq))) is None:
+            if hq.request("HEAD", f"/blobs/{sha}").status == 404:
+                path = store_photos.original_path(st, sha, p["ext"])
+                hq.request("PUT", f"/blobs/{sha}", body=path, body_sha256=sha,
+                           headers={"Content-Type": "application/octet-stream"})
+                report["photos_sent"] += 1
+                report["bytes_sent"] += path.stat().st_size
+            with st.write():
+                st.conn.execute("INSERT OR IGNORE INTO sync_blobs (sha256, hq, at) VALUES (?, ?, ?)",
+                                (sha, hq_key(hq), now_iso()))
+        done += 1
+        with st.write():
+            st.conn.execute("UPDATE outbox SET photos_done = ? WHERE id = ?", (done, entry["id"]))
+    body = json.dumps(m, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    r = hq.request("POST", "/manifests", body=body, headers={"Idempotency-Key": entry["key"],
+                                                            "Content-Type": "application/json"})
+    if r.status == 409:
+        raise Refused(409, (r.json() or {}).get("error", "in flight"))
+    with st.write():
+        st.conn.execute("UPDATE outbox SET state = 'sent', sent_at = ?, last_error = NULL WHERE id = ?",
+                        (now_iso(), entry["id"]))
+    report["spots_sent"] += 1
+
+
+def hq_key(hq: HQClient) -> str:
+    return f"{hq.scheme}://{hq.host}:{hq.port or ''}{hq.prefix}"
+
+
+def run_once(st: Store, conf: SyncConfig, now: float | None = None) -> dict:
+    """Send every due outbox entry. Returns {"spots_sent", "photos_sent", "bytes_sent",
+    "offline", "failed", "pending", "attention"}."""
+    report = {"spots_sent": 0, "photos_sent": 0, "bytes_sent": 0, "offline": False, "failed": 0}
+    if conf.enabled:
+        hq = HQClient(conf.hq_url, conf.device, conf.secret, conf.timeout_s)
+        now = time.time() if now is None else now
+        due = st.query("SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id", (now,))
+        for entry in due:
+            try:
+                _send_entry(st, hq, entry, report)
+            except Offline as e:
+                _note_failure(st, entry["id"], f"offline: {e}", counted=False)
+                report["offline"] = True
+                break  # the others would wait on the same link
+            except Refused as e:
+                _note_failure(st, entry["id"], str(e), counted=True)
+                report["failed"] += 1
+            except FileNotFoundError as e:
+                _note_failure(st, entry["id"], f"original missing on this device: {e.filename}", counted=True)
+                report["failed"] += 1
+        store_settings.put(st, "sync.last_run", {"at": now_iso(), "offline": report["offline"],
+                                                 "spots_sent": report["spots_sent"]})
+    counts = {r["state"]: r["n"] for r in st.query("SELECT state, count(*) AS n FROM outbox GROUP BY state")}
+    report.update(pending=counts.get("pending", 0), attention=counts.get("attention", 0))
+    return report
+
+
+def run_forever(data_dir: str | Path, conf: Callable[[Store], SyncConfig], stop: threading.Event,
+                wake: threading.Event | None = None, poll_s: float = POLL_S) -> None:
+    """The sync thread of ``edge-app serve`` (and ``edge-app sync`` without ``--once``):
+    ``run_once`` whenever something is due, on ``wake`` (a confirm, "sync now"), or every
+    ``poll_s`` seconds. ``conf(store)`` is read each round, so the settings page applies at once."""
+    wake = wake or threading.Event()
+    st = open_store(data_dir)
+    try:
+        while not stop.is_set():
+            try:
+                run_once(st, conf(st))
+            except Exception:  # noqa: BLE001 - sync must outlive one bad round
+                log.exception("sync round failed")
+            nxt = st.scalar("SELECT min(next_attempt_at) FROM outbox WHERE state = 'pending'")
+            wait = poll_s if nxt is None else max(0.2, min(poll_s, nxt - time.time()))
+            wake.wait(wait)
+            wake.clear()
+    finally:
+        st.close()
