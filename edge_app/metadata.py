@@ -1,12 +1,17 @@
 """Capture time and GPS position from a photo's EXIF.
 
 Everything here is optional: photos without EXIF (screenshots, messaging apps) give
-``taken_at=None`` and ``gps=None`` and still go through the rest of the pipeline.
+``taken_at=None`` and ``gps=None`` and still go through the rest of the pipeline. A tag
+that cannot be read, or reads as something impossible (year 9999, infinite sub-seconds, a
+latitude of 1000, a zero denominator), counts as absent: a :class:`PhotoMeta` only ever
+holds values every later stage can use.
 """
 
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -21,21 +26,98 @@ TAG_SUBSEC_ORIGINAL = 0x9291
 
 EARTH_RADIUS_M = 6_371_008.8
 
+#: EXIF capture times outside [1990, 2100) UTC are no capture time (a camera clock never
+#: set, or a tag that reads as year 9999).
+EXIF_MIN_TIME = 631_152_000.0  # 1990-01-01T00:00:00Z
+EXIF_MAX_TIME = 4_102_444_800.0  # 2100-01-01T00:00:00Z
+#: Any PhotoMeta time lies in the years 1-9999 (what a datetime can show).
+MIN_TAKEN_AT = -62_135_596_800.0  # 0001-01-01T00:00:00Z
+MAX_TAKEN_AT = 253_402_300_800.0  # 10000-01-01T00:00:00Z
+#: Altitudes beyond this many metres are no altitude.
+MAX_ALTITUDE_M = 100_000.0
+#: A camera name is kept to this many characters (printable ones only).
+MAX_CAMERA_CHARS = 64
+
+
+def clean_time(t) -> float | None:
+    """``t`` as float POSIX seconds when it is a finite number in the years 1-9999, else None."""
+    if t is None or isinstance(t, (bool, str, bytes)):
+        return None
+    try:
+        t = float(t)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return t if math.isfinite(t) and MIN_TAKEN_AT <= t < MAX_TAKEN_AT else None
+
+
+def clean_gps(g) -> tuple[float, float, float | None] | None:
+    """(lat, lon, alt or None) when ``g`` holds a usable WGS84 position, else None
+    (non-numbers, NaN or infinity, out of range, and 0,0 "no fix" are no position)."""
+    if g is None or isinstance(g, (str, bytes)):
+        return None
+    try:
+        if len(g) not in (2, 3) or any(isinstance(v, (bool, str, bytes)) for v in g):
+            return None
+        lat, lon = float(g[0]), float(g[1])
+        alt = float(g[2]) if len(g) == 3 and g[2] is not None else None
+    except (TypeError, ValueError, OverflowError, ZeroDivisionError):
+        return None
+    if not (math.isfinite(lat) and math.isfinite(lon)) or abs(lat) > 90 or abs(lon) > 180:
+        return None
+    if lat == 0.0 and lon == 0.0:  # "null island": no fix
+        return None
+    if alt is not None and not (math.isfinite(alt) and abs(alt) <= MAX_ALTITUDE_M):
+        alt = None
+    return (lat, lon, alt)
+
+
+def clean_camera(c) -> str | None:
+    """A camera name that prints safely: control, format and separator characters become
+    spaces, runs of spaces one, at most MAX_CAMERA_CHARS characters; None when empty."""
+    if isinstance(c, (bytes, bytearray)):
+        c = bytes(c).decode("utf-8", "replace")
+    if not isinstance(c, str):
+        return None
+    c = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in c[:4 * MAX_CAMERA_CHARS])
+    c = " ".join(c.split())[:MAX_CAMERA_CHARS].strip()
+    return c or None
+
 
 @dataclass(frozen=True)
 class PhotoMeta:
     """taken_at: POSIX seconds (UTC when the offset is known, else local time read as UTC).
-    gps: (latitude deg, longitude deg, altitude m or None), WGS84."""
+    gps: (latitude deg, longitude deg, altitude m or None), WGS84.
+    camera: make and model, printable.
+
+    Whatever it is given, a PhotoMeta holds only usable values (:func:`clean_time`,
+    :func:`clean_gps`, :func:`clean_camera`); anything else becomes None."""
 
     taken_at: float | None = None
     gps: tuple[float, float, float | None] | None = None
     camera: str | None = None
 
+    def __post_init__(self):
+        object.__setattr__(self, "taken_at", clean_time(self.taken_at))
+        object.__setattr__(self, "gps", clean_gps(self.gps))
+        object.__setattr__(self, "camera", clean_camera(self.camera))
+
+
+_OFFSET = re.compile(r"([+-])(\d{1,2}):?(\d{2})")
+
+
+def _text(v) -> str:
+    if isinstance(v, (bytes, bytearray)):
+        v = bytes(v).decode("ascii", "replace")
+    return str(v).strip().rstrip("\x00").strip()
+
 
 def _parse_exif_time(text, offset=None, subsec=None) -> float | None:
     if not text:
         return None
-    text = str(text).strip().rstrip("\x00")
+    try:
+        text = _text(text)
+    except Exception:  # noqa: BLE001 - a tag of any type
+        return None
     for fmt in ("%Y:%m:%d %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y:%m:%d %H:%M", "%Y-%m-%dT%H:%M:%S"):
         try:
             dt = datetime.strptime(text[:19] if "S" in fmt else text[:16], fmt)
@@ -49,18 +131,25 @@ def _parse_exif_time(text, offset=None, subsec=None) -> float | None:
     tz = timezone.utc
     if offset:
         try:
-            sign = -1 if str(offset).strip().startswith("-") else 1
-            hh, mm = str(offset).strip().lstrip("+-").split(":")[:2]
-            tz = timezone(sign * timedelta(hours=int(hh), minutes=int(mm)))
-        except (ValueError, TypeError):
-            tz = timezone.utc
-    t = dt.replace(tzinfo=tz).timestamp()
+            m = _OFFSET.fullmatch(_text(offset))
+        except Exception:  # noqa: BLE001
+            m = None
+        if m and int(m.group(2)) < 24 and int(m.group(3)) < 60:
+            sign = -1 if m.group(1) == "-" else 1
+            tz = timezone(sign * timedelta(hours=int(m.group(2)), minutes=int(m.group(3))))
+    try:
+        t = dt.replace(tzinfo=tz).timestamp()
+    except (OverflowError, ValueError, OSError):
+        return None
     if subsec:
         try:
-            t += float("0." + str(subsec).strip().rstrip("\x00"))
-        except ValueError:
-            pass
-    return t
+            digits = _text(subsec)
+        except Exception:  # noqa: BLE001
+            digits = ""
+        if digits.isascii() and digits.isdigit():
+            digits = digits[:9]
+            t += int(digits) / 10 ** len(digits)
+    return t if EXIF_MIN_TIME <= t < EXIF_MAX_TIME else None
 
 
 def _rational(x) -> float:
@@ -79,15 +168,11 @@ def _dms(v) -> float:
 def _parse_gps(g) -> tuple[float, float, float | None] | None:
     try:
         lat, lon = _dms(g[2]), _dms(g[4])
-        if str(g.get(1, "N")).upper().startswith("S"):
+        if _text(g.get(1, "N")).upper().startswith("S"):
             lat = -lat
-        if str(g.get(3, "E")).upper().startswith("W"):
+        if _text(g.get(3, "E")).upper().startswith("W"):
             lon = -lon
-    except (KeyError, TypeError, ValueError, ZeroDivisionError, IndexError):
-        return None
-    if not (math.isfinite(lat) and math.isfinite(lon)) or abs(lat) > 90 or abs(lon) > 180:
-        return None
-    if lat == 0.0 and lon == 0.0:  # "null island": no fix
+    except (KeyError, TypeError, ValueError, ZeroDivisionError, IndexError, OverflowError, AttributeError):
         return None
     alt = None
     try:
@@ -95,28 +180,47 @@ def _parse_gps(g) -> tuple[float, float, float | None] | None:
             alt = _rational(g[6])
             if g.get(5) in (1, b"\x01"):
                 alt = -alt
-    except (TypeError, ValueError, ZeroDivisionError):
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError, IndexError):
         alt = None
-    return (lat, lon, alt)
+    return clean_gps((lat, lon, alt))
 
 
 def read_meta(exif: Image.Exif) -> PhotoMeta:
-    """Capture time and GPS from an already-read EXIF block (see :func:`edge_app.decode.decode_image`)."""
+    """Capture time and GPS from an already-read EXIF block (see :func:`edge_app.decode.decode_image`).
+
+    Never raises and never prints: a tag that cannot be read, or reads as something
+    impossible, is absent, and what the EXIF parser warns about is dropped."""
+    from .decode import capture_warnings
+
+    with capture_warnings([]):
+        return _read_meta(exif)
+
+
+def _read_meta(exif: Image.Exif) -> PhotoMeta:
     try:
         sub = exif.get_ifd(EXIF_IFD)
     except Exception:  # noqa: BLE001 - malformed IFD pointers are common
         sub = {}
-    taken = _parse_exif_time(
-        sub.get(TAG_DATETIME_ORIGINAL), sub.get(TAG_OFFSET_TIME_ORIGINAL), sub.get(TAG_SUBSEC_ORIGINAL)
-    )
+    try:
+        taken = _parse_exif_time(
+            sub.get(TAG_DATETIME_ORIGINAL), sub.get(TAG_OFFSET_TIME_ORIGINAL), sub.get(TAG_SUBSEC_ORIGINAL)
+        )
+    except Exception:  # noqa: BLE001
+        taken = None
     if taken is None:
-        taken = _parse_exif_time(exif.get(TAG_DATETIME))
+        try:
+            taken = _parse_exif_time(exif.get(TAG_DATETIME))
+        except Exception:  # noqa: BLE001
+            taken = None
     try:
         gps = _parse_gps(exif.get_ifd(GPS_IFD))
     except Exception:  # noqa: BLE001
         gps = None
-    make, model = exif.get(0x010F), exif.get(0x0110)
-    camera = " ".join(str(x).strip().rstrip("\x00") for x in (make, model) if x) or None
+    try:
+        make, model = exif.get(0x010F), exif.get(0x0110)
+        camera = " ".join(_text(x) for x in (make, model) if x) or None
+    except Exception:  # noqa: BLE001
+        camera = None
     return PhotoMeta(taken_at=taken, gps=gps, camera=camera)
 
 
