@@ -12,12 +12,13 @@ import hashlib
 import io
 import logging
 import json
+import math
 import os
 import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -44,6 +45,9 @@ class PhotoAnalysis:
     embedding:  float32 [D], L2-normalised global descriptor (masked pooling).
     features:   local features of the work image (transient objects removed).
     transient:  share of the work image covered by transient objects, 0..1.
+    structure:  :func:`structure_score` of the work image; below 1 the photo has almost
+                no structure (noise, a flat field, a test pattern) and never forms a spot.
+    notes:      what decoding warned about or ignored (see :attr:`Decoded.notes`).
     """
 
     key: str
@@ -52,6 +56,12 @@ class PhotoAnalysis:
     embedding: np.ndarray
     features: LocalFeatures
     transient: float = 0.0
+    structure: float = 1.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def structureless(self) -> bool:
+        return self.structure < 1.0
 
 
 @dataclass
@@ -65,6 +75,86 @@ class AnalysisError:
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+#: Thresholds of :func:`structure_score` (each test scores 1 at its threshold). Measured on
+#: the 340 photos of ../shared/eval at work size (docs/quality.md): the flattest has a
+#: 1/8-scale standard deviation of 22.8 grey levels, the most noise-like a variance ratio
+#: of 0.78, the most one-directional a 2-D ratio of 0.043, the most periodic a correlation
+#: of 0.90; white noise gives 0.25, stripes and ramps 0.000-0.007, checkerboards >= 0.97.
+STRUCTURE_FLAT_STD = 0.75
+STRUCTURE_MIN_OCTAVE_RATIO = 0.5
+STRUCTURE_MIN_2D = 0.012
+STRUCTURE_MAX_PERIODIC = 0.96
+
+
+def no_features(kind: str, size: tuple[int, int]) -> LocalFeatures:
+    """No keypoints, with the descriptor shape of ``kind`` ("xfeat", "orb", "sift")."""
+    dim, dtype = {"orb": (32, np.uint8), "sift": (128, np.float32)}.get(kind, (64, np.float32))
+    return LocalFeatures(np.zeros((0, 2), np.float32), np.zeros((0, dim), dtype), size, kind)
+
+
+def structure_score(gray: np.ndarray) -> float:
+    """How clearly a photo shows structure a spot could be recognised by; < 1: almost none.
+
+    The minimum over four tests, each scaled so that its threshold scores 1:
+
+    * flat: standard deviation of the image averaged over 8x8 blocks (a flat field, a
+      black pocket shot, a fog with nothing in it) >= STRUCTURE_FLAT_STD grey levels;
+    * noise: variance kept from 4x4 to 8x8 block averages >= STRUCTURE_MIN_OCTAVE_RATIO.
+      Photos keep most of it (their detail is spatially coherent: 0.78-0.99 measured),
+      white noise keeps a quarter, fine patterns (stripes, grids) almost nothing;
+    * one direction: mean smaller / larger eigenvalue of the local structure tensor at
+      192 px >= STRUCTURE_MIN_2D (stripes, colour bars, ramps and gradients have edges in
+      one direction only);
+    * periodic: highest correlation of the band-passed image with a shifted copy of itself
+      <= STRUCTURE_MAX_PERIODIC (checkerboards, grids).
+
+    gray: uint8 [H, W] work image. Images with a side under 48 px score 1 (too small to tell).
+    """
+    g = np.asarray(gray, np.float32)
+    h, w = g.shape[:2]
+    if min(h, w) < 48:
+        return 1.0
+    b4 = cv2.resize(g, (w // 4, h // 4), interpolation=cv2.INTER_AREA)
+    b8 = cv2.resize(g, (w // 8, h // 8), interpolation=cv2.INTER_AREA)
+    v4, v8 = float(b4.var()), float(b8.var())
+    flat = math.sqrt(v8) / STRUCTURE_FLAT_STD
+    octave = (v8 / v4 if v4 > 0 else 0.0) / STRUCTURE_MIN_OCTAVE_RATIO
+    s = 192 / max(h, w)
+    m = cv2.resize(g, (max(8, round(w * s)), max(8, round(h * s))), interpolation=cv2.INTER_AREA)
+    gx = cv2.Sobel(m, cv2.CV_32F, 1, 0)
+    gy = cv2.Sobel(m, cv2.CV_32F, 0, 1)
+    jxx = cv2.GaussianBlur(gx * gx, (0, 0), 2)
+    jyy = cv2.GaussianBlur(gy * gy, (0, 0), 2)
+    jxy = cv2.GaussianBlur(gx * gy, (0, 0), 2)
+    half = (jxx + jyy) / 2
+    disc = np.sqrt(np.maximum(half * half - (jxx * jyy - jxy * jxy), 0))
+    big = float((half + disc).mean())
+    two_d = (float((half - disc).mean()) / big if big > 0 else 0.0) / STRUCTURE_MIN_2D
+    band = (cv2.GaussianBlur(m, (0, 0), 1) - cv2.GaussianBlur(m, (0, 0), 4)).astype(np.float64)
+    band -= band.mean()
+    periodic = (1.0 - _self_similarity(band)) / (1.0 - STRUCTURE_MAX_PERIODIC)
+    return float(min(flat, octave, two_d, periodic))
+
+
+def _self_similarity(band: np.ndarray, min_shift: int = 6) -> float:
+    """Highest normalised autocorrelation of ``band`` at shifts of more than ``min_shift``
+    px where the shifted copies overlap by at least half."""
+    hh, ww = band.shape
+    energy = float((band * band).mean())
+    if energy <= 1e-12:
+        return 0.0
+    spec = np.fft.rfft2(band, s=(2 * hh, 2 * ww))
+    ac = np.fft.fftshift(np.fft.irfft2(spec * np.conj(spec), s=(2 * hh, 2 * ww)))
+    dy = np.abs(np.arange(2 * hh) - hh)[:, None]
+    dx = np.abs(np.arange(2 * ww) - ww)[None, :]
+    overlap = np.maximum(hh - dy, 0) * np.maximum(ww - dx, 0)
+    valid = (overlap >= 0.5 * hh * ww) & (dy * dy + dx * dx > min_shift * min_shift)
+    if not valid.any():
+        return 0.0
+    corr = ac[valid] / overlap[valid] / energy
+    return float(corr.max())
 
 
 class FeatureCache:
@@ -90,7 +180,8 @@ class FeatureCache:
                 info = json.loads(str(z["info"]))
                 feats = LocalFeatures(z["xy"], z["desc"], tuple(info["work_size"]), info["kind"])
                 meta = PhotoMeta(info["taken_at"], tuple(info["gps"]) if info["gps"] else None, info["camera"])
-                return PhotoAnalysis(key, tuple(info["size"]), meta, z["embedding"], feats, info["transient"])
+                return PhotoAnalysis(key, tuple(info["size"]), meta, z["embedding"], feats, info["transient"],
+                                     float(info["structure"]), [str(n) for n in info.get("notes", [])])
         except Exception:  # noqa: BLE001 - a damaged cache entry is a miss
             return None
 
@@ -99,7 +190,8 @@ class FeatureCache:
         p.parent.mkdir(parents=True, exist_ok=True)
         info = {"size": list(a.size), "work_size": list(a.features.size), "kind": a.features.kind,
                 "taken_at": a.meta.taken_at, "gps": list(a.meta.gps) if a.meta.gps else None,
-                "camera": a.meta.camera, "transient": a.transient}
+                "camera": a.meta.camera, "transient": a.transient, "structure": a.structure,
+                "notes": list(a.notes)}
         buf = io.BytesIO()
         np.savez(buf, info=np.array(json.dumps(info)), xy=a.features.xy, desc=a.features.desc, embedding=a.embedding)
         fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-", suffix=".npz")
@@ -189,13 +281,18 @@ class Analyzer:
         return t1
 
     def analyze_decoded(self, key: str, dec: Decoded) -> PhotoAnalysis:
+        """The analysis of a decoded photo. A photo with almost no structure (noise, a flat
+        field, a test pattern: :func:`structure_score` < 1) can never form a spot, so it
+        gets its embedding but neither the person mask nor local features (no keypoints)."""
         s = self.settings
         rgb = dec.rgb
+        gray = to_gray(rgb)
+        structure = structure_score(gray)
         t = time.perf_counter()
-        mask = self.segmenter.mask(rgb) if s.use_segmentation else None
+        bare = structure < 1.0
+        mask = self.segmenter.mask(rgb) if s.use_segmentation and not bare else None
         transient = float((mask >= s.mask_threshold).mean()) if mask is not None else 0.0
         t = self._timed("mask", t)
-        gray = to_gray(rgb)
         if s.embed_grey_clahe and self.embedder.spec.resize == "squash":
             # Normalise at the network's input size: same result, a third of the cost.
             spec = self.embedder.spec
@@ -207,14 +304,17 @@ class Analyzer:
             emb_in = rgb
         emb = self.embedder.embed(emb_in, mask)
         t = self._timed("embed", t)
-        if s.local_features == "xfeat":
+        if bare:
+            feats = no_features(s.local_features, (gray.shape[1], gray.shape[0]))
+        elif s.local_features == "xfeat":
             g = normalise_contrast(gray) if s.features_clahe else gray
             feats = self.xfeat(g, mask, s.max_keypoints, s.mask_threshold)
         else:
             feats = extract_features(gray, mask, s.local_features, s.max_keypoints, clahe=s.features_clahe,
                                      mask_threshold=s.mask_threshold)
         self._timed("features", t)
-        return PhotoAnalysis(key, dec.full_size, read_meta(dec.exif), emb.astype(np.float32), feats, transient)
+        return PhotoAnalysis(key, dec.full_size, read_meta(dec.exif), emb.astype(np.float32), feats, transient,
+                             structure, list(dec.notes))
 
     def analyze_bytes(self, data: bytes, name: str = "<bytes>") -> PhotoAnalysis:
         """Analyse one photo given its file bytes (cache first). Raises ImageError."""

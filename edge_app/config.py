@@ -20,7 +20,7 @@ FAST_PAIR_MODEL = PairModel(weights=(-10.364, 7.053, 1.211, 1.218, 1.712), conte
                             context_margin=0.701)
 
 #: Bump when the per-photo feature code changes in a way the settings do not capture.
-FEATURE_CODE_VERSION = 2
+FEATURE_CODE_VERSION = 3
 
 
 @dataclass(frozen=True)

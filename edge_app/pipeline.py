@@ -18,6 +18,8 @@ Stages after :mod:`edge_app.analyze`:
 
 from __future__ import annotations
 
+import os
+import stat
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -30,7 +32,7 @@ from threadpoolctl import threadpool_limits
 from . import grouping
 from .analyze import AnalysisError, Analyzer, FeatureCache, PhotoAnalysis
 from .config import Settings
-from .decode import is_image_name
+from .decode import UNSUPPORTED_IMAGE_EXTENSIONS, is_image_name
 from .metadata import haversine_m
 from .sites import place_by_similarity, split_sessions
 from .vision.verify import PairScore, verify_pair
@@ -40,6 +42,14 @@ PairCache = MutableMapping[tuple[str, str], PairScore]
 #: A photo with fewer keypoints can never reach the 8 matches :func:`verify_pair` needs
 #: (a blank wall, a black pocket shot): nothing can show that it is of any spot.
 MIN_KEYPOINTS = 8
+
+
+def no_spot(a: PhotoAnalysis) -> bool:
+    """True for a photo that can never be part of a spot: too few keypoints, or almost no
+    structure (noise, a flat field, a test pattern: :func:`edge_app.analyze.structure_score`).
+    Such photos look alike to the embedding (two noise frames, two black frames), but
+    nothing in them can show that they show one place."""
+    return len(a.features) < MIN_KEYPOINTS or a.structure < 1.0
 
 
 def cosine_matrix(analyses: Sequence[PhotoAnalysis], centred: bool = False) -> np.ndarray:
@@ -167,8 +177,9 @@ def probability_matrix(
 ) -> np.ndarray:
     """float64 [N, N] p(same spot); pairs without verification count as 0 inliers.
 
-    featureless: optional bool [N], photos with fewer than MIN_KEYPOINTS keypoints: their
-    look alone (two black frames embed alike) never makes them a pair, so they get p = 0
+    featureless: optional bool [N], photos that can never form a spot (:func:`no_spot`:
+    fewer than MIN_KEYPOINTS keypoints, or almost no structure): their look alone (two
+    black frames, two noise frames embed alike) never makes them a pair, so they get p = 0
     and take no part in the mutual-best bonus."""
     n = cos.shape[0]
     ev = np.zeros((4, n, n))  # matches, inliers_h, inliers_f, coverage
@@ -225,7 +236,7 @@ def group_analyses(
     gps = gps_distance_matrix(analyses)
     gap = time_gap_matrix(analyses)
     pairs = candidate_pairs(cos, s, gps)
-    featureless = np.array([len(a.features) < MIN_KEYPOINTS for a in analyses], bool)
+    featureless = np.array([no_spot(a) for a in analyses], bool)
     t1 = time.perf_counter()
     scores = verify_candidates(analyses, pairs, s, pair_cache, workers)
     P = probability_matrix(cos, scores, s, gps, gap, featureless)
@@ -335,24 +346,82 @@ def join_locked_sessions(sessions: list[list[int]], locked: Sequence[Hashable | 
     return [sorted(joined[k]) for k in sorted(joined)]
 
 
-def list_images(folder: str | Path) -> list[Path]:
-    """Photo files directly in ``folder`` (by extension; hidden files skipped), sorted by name.
-    A broken link with a photo name is listed too, so the caller reports it as unreadable."""
+@dataclass
+class FolderScan:
+    """The entries directly in a folder, sorted by name.
+
+    photos:  files to analyse: regular files (or links to one) with a photo extension, and
+             links with a photo name that lead nowhere (so they are reported as unreadable).
+    skipped: (path, reason) of every other entry, reason a key of
+             :data:`edge_app.decode.REASONS`: "hidden", "is a folder", "not a regular
+             file" (FIFO, socket, device, or a link to one), "unsupported format" (camera
+             raw, JPEG XL, ... by extension), "not a photo (file type)", "broken link".
+    """
+
+    photos: list[Path]
+    skipped: list[tuple[Path, str]]
+
+
+def _skip_reason(entry: os.DirEntry) -> str | None:
+    """Why a folder entry is not taken as a photo, or None when it is. Nothing is opened
+    (a FIFO would block); links are followed with stat."""
+    name = entry.name
+    if name.startswith("."):
+        return "hidden"
+    photo_name = is_image_name(name)
+    try:
+        st = os.stat(entry.path)
+    except OSError:  # a link that leads nowhere (or in a loop), or a permission problem
+        if photo_name:
+            return None
+        return "broken link" if entry.is_symlink() else "not a photo (file type)"
+    if stat.S_ISDIR(st.st_mode):
+        return "is a folder"
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file"
+    if photo_name:
+        return None
+    if os.path.splitext(name)[1].lower() in UNSUPPORTED_IMAGE_EXTENSIONS:
+        return "unsupported format"
+    return "not a photo (file type)"
+
+
+def scan_folder(folder: str | Path) -> FolderScan:
+    """Sort every entry directly in ``folder`` into photos and skipped-with-a-reason
+    (sub-folders are not searched). Raises OSError when the folder cannot be listed."""
     folder = Path(folder)
-    return sorted(p for p in folder.iterdir() if (p.is_file() or (p.is_symlink() and not p.exists()))
-                  and not p.name.startswith(".") and is_image_name(p))
+    with os.scandir(folder) as it:
+        entries = sorted(it, key=lambda e: e.name)
+    photos: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
+    for e in entries:
+        why = _skip_reason(e)
+        if why is None:
+            photos.append(folder / e.name)
+        else:
+            skipped.append((folder / e.name, why))
+    return FolderScan(photos, skipped)
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    """Photo files directly in ``folder`` (by extension; hidden files, folders and special
+    files skipped), sorted by name. A broken link with a photo name is listed too, so the
+    caller reports it as unreadable. :func:`scan_folder` also says why the rest is skipped."""
+    return scan_folder(folder).photos
 
 
 @dataclass
 class FolderResult:
     """Result of :meth:`Pipeline.group_folder`: ``paths[i]`` has ``labels[i]``; files that
-    could not be read are in ``errors`` (and not in ``paths``)."""
+    could not be read are in ``errors`` (and not in ``paths``); entries of the folder that
+    were not taken as photos are in ``skipped`` with their reason."""
 
     paths: list[Path]
     analyses: list[PhotoAnalysis]
     result: GroupResult
     errors: list[AnalysisError]
     timings: dict[str, float]
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
 
     @property
     def labels(self) -> list[int | None]:
@@ -400,7 +469,10 @@ class Pipeline:
                             {"analyze_s": t1 - t0, "group_s": t2 - t1, "total_s": t2 - t0})
 
     def group_folder(self, folder: str | Path, progress=None) -> FolderResult:
-        return self.group_paths(list_images(folder), progress=progress)
+        scan = scan_folder(folder)
+        res = self.group_paths(scan.photos, progress=progress)
+        res.skipped = scan.skipped
+        return res
 
     def assign_path(self, path: str | Path, analyses: Sequence[PhotoAnalysis],
                     labels: Sequence[Hashable | None]) -> tuple[PhotoAnalysis, Assignment]:
@@ -468,5 +540,8 @@ def assign_new(
     X = grouping.pair_features(cos, *ev)
     p = grouping.pair_probability(X, s.pair_model, gps, gap)
     p[np.nan_to_num(gps, nan=0.0) > s.site_radius_m] = 0.0
+    if no_spot(new):
+        p[:] = 0.0
+    p[[no_spot(a) for a in analyses]] = 0.0
     group, partner, score = grouping.assign_photo(p, labels, s.assign_threshold)
     return Assignment(group, partner, score, p)
