@@ -63,50 +63,77 @@ def _settings(args):
 
 
 def cmd_cluster(args) -> int:
-    from .decode import is_image_name
-    from .pipeline import Pipeline, list_images
-    from .report import format_explain, format_text, render_html
+    from .pipeline import Pipeline, scan_folder
+    from .report import display_name, format_explain, format_text, render_html
 
     folder = Path(args.dir)
     if not folder.is_dir():
-        print(f"error: {folder} is not a folder", file=sys.stderr)
+        print(f"error: {display_name(folder)} is not a folder", file=sys.stderr)
         return 2
-    paths = list_images(folder)
-    skipped = sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
-                     and not is_image_name(p))
-    if not paths:
-        print(f"error: no photos in {folder} (looked for .jpg, .jpeg, .png, .heic, ...)", file=sys.stderr)
-        return 1
+    try:
+        scan = scan_folder(folder)
+    except OSError as e:
+        print(f"error: cannot list {display_name(folder)}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    paths = scan.photos
+    skipped = [(p.name, why) for p, why in scan.skipped]
     for opt, out in (("--json", args.json), ("--html", args.html)):
         problem = _unwritable(Path(out)) if out else None
         if problem:
-            print(f"error: {opt} {out}: {problem}", file=sys.stderr)
+            print(f"error: {opt} {display_name(out)}: {problem}", file=sys.stderr)
             return 2
+    groups: dict[str, int | None] = {p.name: None for p in paths}
+    if not paths:
+        _write_groups(args.json, groups)  # the folder could be listed: the JSON is written
+        if skipped:
+            print(format_text([], [], _empty_result(), skipped=skipped))
+        print(f"error: no photos in {display_name(folder)} (looked for .jpg, .jpeg, .png, .heic, ...)",
+              file=sys.stderr)
+        return 1
     pipe = Pipeline(_settings(args), cache_dir=_cache_dir(args.cache, args.no_cache))
     t0 = time.perf_counter()
-    res = pipe.group_paths(paths, progress=Progress("analysing", args.quiet))
+    try:
+        res = pipe.group_paths(paths, progress=Progress("analysing", args.quiet))
+    except BaseException:
+        _write_groups(args.json, groups)  # every photo null: no grouping came out of this run
+        raise
     names = [p.name for p in res.paths]
-    print(format_text(names, res.analyses, res.result, res.errors, res.duplicates))
-    if skipped and not args.quiet:
-        print(f"\nnot photos, skipped ({len(skipped)}): " + ", ".join(skipped), file=sys.stderr)
+    for name, lab in zip(names, res.labels):
+        groups[name] = None if lab is None else lab + 1
+    _write_groups(args.json, groups)  # first: nothing after the grouping may cost it
+    print(format_text(names, res.analyses, res.result, res.errors, res.duplicates, skipped))
+    notes = [(n, a.notes) for n, a in zip(names, res.analyses) if a.notes]
+    if notes:
+        print(f"\nnotes ({len(notes)})")
+        for n, ns in notes:
+            print(f"  {display_name(n)}: " + "; ".join(display_name(x) for x in ns))
     if args.explain:
         print()
         print(format_explain(names, res.result))
-    if args.json:
-        out = {p.name: None for p in paths}
-        for name, lab in zip(names, res.labels):
-            out[name] = None if lab is None else lab + 1
-        # a name that is not valid UTF-8 (a zip from an older Windows) is written as \udcXX
-        # escapes: valid JSON that reads back as the same str, os.fsencode gives its bytes
-        _write_atomic(Path(args.json), json.dumps(out, indent=2, ensure_ascii=False) + "\n", "backslashreplace")
     if args.html:
-        page = render_html(res.paths, res.analyses, res.result, res.errors, title=folder.name)
+        page = render_html(res.paths, res.analyses, res.result, res.errors, title=folder.name, skipped=skipped)
         _write_atomic(Path(args.html), page, "replace")
     if not args.quiet:
         t = res.timings
         print(f"done in {time.perf_counter() - t0:.2f} s (analyse {t['analyze_s']:.2f} s, group {t['group_s']:.2f} s)",
               file=sys.stderr)
     return 0
+
+
+def _empty_result():
+    import numpy as np
+
+    from .pipeline import GroupResult
+
+    return GroupResult([], np.zeros((0, 0)), np.zeros((0, 0)), {})
+
+
+def _write_groups(out: str | None, groups: dict) -> None:
+    """``{"<file>": <group number or null>}`` for every photo file, names as they are."""
+    if out:
+        # a name that is not valid UTF-8 (a zip from an older Windows) is written as \udcXX
+        # escapes: valid JSON that reads back as the same str, os.fsencode gives its bytes
+        _write_atomic(Path(out), json.dumps(groups, indent=2, ensure_ascii=False) + "\n", "backslashreplace")
 
 
 def _unwritable(path: Path) -> str | None:

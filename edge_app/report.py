@@ -4,6 +4,11 @@ The HTML page is one self-contained file (thumbnails inline as JPEG data URIs, n
 no font or stylesheet fetched), so it opens on a laptop or tablet with no network. It has a
 row per group in capture order and the unassigned photos last, labelled in Korean and
 English.
+
+File names are shown through :func:`display_name`: a name holding a newline, a terminal
+escape sequence or a right-to-left override prints as escapes, never as what it would do
+to the terminal or the page. Every value of a photo's metadata is shown safely, whatever
+it holds.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ from __future__ import annotations
 import base64
 import html
 import io
+import math
+import unicodedata
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
@@ -19,8 +26,31 @@ import numpy as np
 from PIL import Image
 
 from .analyze import AnalysisError, PhotoAnalysis
-from .decode import ImageError, decode_image
+from .decode import ImageError, decode_image, reason_ko
 from .pipeline import GroupResult
+
+_INVISIBLE = {"Cc", "Cf", "Cs", "Co", "Zl", "Zp"}
+
+
+def display_name(name) -> str:
+    """``name`` safe to print on a terminal or put in a page: control characters (newline,
+    escape, ...), invisible format characters (right-to-left overrides, zero-width
+    joiners), line separators and bytes that were not UTF-8 (surrogate escapes) become
+    ``\\xNN`` / ``\\uNNNN``; everything else (Korean, spaces, emoji) stays as it is."""
+    name = str(name)
+    out = []
+    for ch in name:
+        if unicodedata.category(ch) in _INVISIBLE:
+            o = ord(ch)
+            if 0xDC80 <= o <= 0xDCFF:  # a byte that was not UTF-8 (os.fsdecode)
+                out.append(f"\\x{o - 0xDC00:02x}")
+            elif o < 0x100:
+                out.append(f"\\x{o:02x}")
+            else:
+                out.append(f"\\u{o:04x}" if o < 0x10000 else f"\\U{o:08x}")
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def group_order(labels: Sequence[int | None]) -> list[tuple[int | None, list[int]]]:
@@ -35,47 +65,75 @@ def group_order(labels: Sequence[int | None]) -> list[tuple[int | None, list[int
     return out
 
 
-def _fmt_time(t: float | None) -> str:
-    if t is None:
+def _fmt_time(t) -> str:
+    """A capture time as "YYYY-MM-DD HH:MM" UTC; "" for none or anything unprintable."""
+    try:
+        if t is None or not math.isfinite(float(t)):
+            return ""
+        return datetime.fromtimestamp(float(t), tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+    except (TypeError, ValueError, OverflowError, OSError):
         return ""
-    return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+def _time_key(t) -> float | None:
+    try:
+        t = float(t)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return t if math.isfinite(t) else None
 
 
 def _by_time(idx: list[int], analyses: Sequence[PhotoAnalysis], names: Sequence[str]) -> list[int]:
-    return sorted(idx, key=lambda i: (analyses[i].meta.taken_at is None, analyses[i].meta.taken_at or 0, names[i]))
+    """Capture order, photos without a capture time last, then by name."""
+    def key(i):
+        t = _time_key(analyses[i].meta.taken_at)
+        return (t is None, t or 0.0, str(names[i]))
+
+    return sorted(idx, key=key)
 
 
 def format_text(names: Sequence[str], analyses: Sequence[PhotoAnalysis], result: GroupResult,
-                errors: Sequence[AnalysisError] = (), duplicates: Sequence[tuple[int, int]] = ()) -> str:
+                errors: Sequence[AnalysisError] = (), duplicates: Sequence[tuple[int, int]] = (),
+                skipped: Sequence[tuple[str, str]] = ()) -> str:
     """The listing printed by ``edge-app cluster``; ``duplicates``: (i, first) pairs of
-    photos with identical bytes (both stay in the grouping)."""
+    photos with identical bytes (both stay in the grouping); ``skipped``: (name, reason)
+    of the folder's entries that were not taken as photos. Names are shown through
+    :func:`display_name`."""
+    show = display_name
     lines = []
     order = group_order(result.labels)
     n_groups = sum(1 for lab, _ in order if lab is not None)
     n_alone = sum(len(m) for lab, m in order if lab is None)
-    lines.append(f"{len(names)} photos: {n_groups} groups, {n_alone} unassigned, {len(errors)} unreadable")
+    lines.append(f"{len(names)} photos: {n_groups} groups, {n_alone} unassigned, {len(errors)} unreadable"
+                 + (f", {len(skipped)} skipped" if skipped else ""))
     for lab, members in order:
         head = f"group {lab + 1} ({len(members)} photos)" if lab is not None else f"unassigned ({len(members)})"
         lines.append("")
         lines.append(head)
         for i in _by_time(members, analyses, names):
             t = _fmt_time(analyses[i].meta.taken_at)
-            lines.append(f"  {names[i]}" + (f"  {t}" if t else ""))
+            lines.append(f"  {show(names[i])}" + (f"  {t}" if t else ""))
     if errors:
         lines.append("")
         lines.append(f"unreadable ({len(errors)})")
         for e in errors:
-            lines.append(f"  {Path(e.path).name}: {e.reason}" + (f" ({e.detail})" if e.detail else ""))
+            lines.append(f"  {show(Path(e.path).name)}: {e.reason}" + (f" ({show(e.detail)})" if e.detail else ""))
+    if skipped:
+        lines.append("")
+        lines.append(f"skipped, not photos ({len(skipped)})")
+        for name, reason in skipped:
+            lines.append(f"  {show(name)}: {reason}")
     if duplicates:
         lines.append("")
         lines.append(f"identical copies ({len(duplicates)})")
         for i, first in duplicates:
-            lines.append(f"  {names[i]} = {names[first]}")
+            lines.append(f"  {show(names[i])} = {show(names[first])}")
     return "\n".join(lines)
 
 
 def _pair_line(names, result: GroupResult, i: int, j: int) -> str:
     a, b = min(i, j), max(i, j)
+    names = {a: display_name(names[a]), b: display_name(names[b])}
     session = {k: s for s, members in enumerate(result.sessions) for k in members}
     if session.get(a) != session.get(b):
         return f"{names[a]} ~ {names[b]}: different site sessions (GPS / capture time), never compared"
@@ -108,7 +166,7 @@ def format_explain(names: Sequence[str], result: GroupResult, per_group: int = 3
             out.append("  " + _pair_line(names, result, i, j))
         weakest = min(members, key=lambda i: np.mean([P[i, j] for j in members if j != i]))
         mean = np.mean([P[weakest, j] for j in members if j != weakest])
-        out.append(f"  weakest member: {names[weakest]} (mean p to the group {mean:.2f})")
+        out.append(f"  weakest member: {display_name(names[weakest])} (mean p to the group {mean:.2f})")
         outside = [j for j in range(n) if labels[j] != lab]
         if outside:
             p, i, j = max((P[i, j], i, j) for i in members for j in outside)
@@ -146,9 +204,13 @@ figcaption{font-size:.8rem;word-break:break-all;margin-top:3px}
 
 
 def render_html(paths: Sequence[str | Path], analyses: Sequence[PhotoAnalysis], result: GroupResult,
-                errors: Sequence[AnalysisError] = (), title: str = "", thumb_side: int = 256) -> str:
-    """One self-contained HTML page of the grouping (thumbnails inline)."""
-    names = [Path(p).name for p in paths]
+                errors: Sequence[AnalysisError] = (), title: str = "", thumb_side: int = 256,
+                skipped: Sequence[tuple[str, str]] = ()) -> str:
+    """One self-contained HTML page of the grouping (thumbnails inline); ``skipped``:
+    (name, reason) of the entries that were not taken as photos. Names are shown through
+    :func:`display_name`, reasons in Korean and English."""
+    names = [display_name(Path(p).name) for p in paths]
+    title = display_name(title)
     order = group_order(result.labels)
     n_groups = sum(1 for lab, _ in order if lab is not None)
     n_alone = sum(len(m) for lab, m in order if lab is None)
@@ -176,7 +238,13 @@ def render_html(paths: Sequence[str | Path], analyses: Sequence[PhotoAnalysis], 
     if errors:
         parts.append("<section class=\"errors\"><h2>읽을 수 없는 파일 / Unreadable files</h2><ul>")
         for e in errors:
-            parts.append(f"<li>{esc(Path(e.path).name)}: {esc(e.reason)}</li>")
+            parts.append(f"<li>{esc(display_name(Path(e.path).name))}: {esc(reason_ko(e.reason))} / "
+                         f"{esc(e.reason)}</li>")
+        parts.append("</ul></section>")
+    if skipped:
+        parts.append("<section class=\"alone\"><h2>건너뛴 항목 / Skipped, not photos</h2><ul>")
+        for name, reason in skipped:
+            parts.append(f"<li>{esc(display_name(name))}: {esc(reason_ko(reason))} / {esc(reason)}</li>")
         parts.append("</ul></section>")
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -18,7 +18,7 @@ from PIL import Image
 from edge_app import grouping
 from edge_app.decode import ImageError, decode_image
 from edge_app.metadata import read_meta
-from edge_app.pipeline import MIN_KEYPOINTS, assign_new, list_images
+from edge_app.pipeline import MIN_KEYPOINTS, assign_new, list_images, scan_folder
 from edge_app.vision.verify import point_spread
 from scenes import views_of
 
@@ -131,6 +131,7 @@ def write_crew_folder(folder: Path) -> dict[str, str | None]:
 
 UNREADABLE = {"half.jpg": "truncated or corrupt", "empty.jpg": "empty file", "scan.jpg": "not an image",
               "notes.jpeg": "not an image", "broken_link.jpg": "broken link"}
+SKIPPED = {"sub": "is a folder", "album.jpg": "is a folder", "readme.txt": "not a photo (file type)"}
 
 
 @pytest.fixture(scope="module")
@@ -150,6 +151,9 @@ def test_the_folder_scan_keeps_every_photo_name_and_nothing_else(crew):
     names = {p.name for p in list_images(folder)}
     assert names == set(spot) | set(UNREADABLE)  # links followed, broken link listed
     assert not {"sub", "inner.jpg", "album.jpg", "readme.txt"} & names  # sub-folders not scanned
+    scan = scan_folder(folder)
+    assert [p.name for p in scan.photos] == sorted(names)
+    assert {p.name: why for p, why in scan.skipped} == SKIPPED  # the rest, each with its reason
 
 
 def test_unreadable_files_are_reported_with_a_reason_and_the_rest_is_grouped(crew, crew_result):
@@ -258,17 +262,19 @@ def test_cli_on_the_crew_folder_lists_unreadable_files_and_writes_every_name(cre
     p = edge_app("cluster", folder, "--json", out_json, "--html", out_html, "--explain", cwd=tmp_path)
     stdout = p.stdout.decode("utf-8")
     assert p.returncode == 0, p.stderr.decode()
-    assert f"{len(spot)} photos: 5 groups, 6 unassigned, {len(UNREADABLE)} unreadable" in stdout
+    assert f"{len(spot)} photos: 5 groups, 6 unassigned, {len(UNREADABLE)} unreadable, 3 skipped" in stdout
     for name, reason in UNREADABLE.items():
         assert f"  {name}: {reason}" in stdout
-    assert "readme.txt" in p.stderr.decode()  # "not photos, skipped"
+    for name, reason in SKIPPED.items():  # every entry that is not a photo, with its reason
+        assert f"  {name}: {reason}" in stdout
     groups = json.loads(out_json.read_text(encoding="utf-8"))
     assert set(groups) == set(spot) | set(UNREADABLE)  # every image file is a key
     assert all(groups[n] is None for n in UNREADABLE)
     assert groups["현장 사진 A 2.JPEG"] == groups["a_0.jpg"] is not None
     page = out_html.read_text(encoding="utf-8")
     assert page.count("<figure>") == len(spot) and page.count("data:image/jpeg;base64,") == len(spot)
-    assert "현장 사진 A 2.JPEG" in page and "broken_link.jpg: broken link" in page
+    assert "현장 사진 A 2.JPEG" in page and "broken_link.jpg: 끊어진 링크 / broken link" in page
+    assert "readme.txt: 사진 형식이 아닌 파일 / not a photo (file type)" in page
 
 
 def test_cli_with_a_file_name_that_is_not_utf8(tmp_path):
