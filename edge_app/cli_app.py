@@ -357,3 +357,5 @@ def add_commands(sub, common) -> None:
                        epilog="example: echo 482913 | edge-app set-pin --data edge-data")
     data(p)
     p.set_defaults(func=cmd_set_pin)
+    from .ledger.cli import add_export_command  # edge-app export: the photo ledger (사진대지)
+    add_export_command(sub)

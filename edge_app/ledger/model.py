@@ -1,0 +1,276 @@
+"""What a photo ledger holds, read into plain dataclasses, and how it is cut into pages.
+
+The writers (:mod:`.xlsx`, :mod:`.pdf`, :mod:`.archive`) only see a :class:`Ledger`; they
+never query a database. A ledger is built from any *source* with the three methods of
+:class:`LedgerSource`, so head office can build the same documents from its own records:
+:class:`StoreSource` is the device's (a :class:`edge_app.store.Store`).
+
+Which spots go in: confirmed spots, in the order of the site page (first photo's capture
+time); unconfirmed spots only when asked (``include_unconfirmed``), marked as such;
+photos in the unassigned tray never. Which photo a stage shows: the spot's cover photo
+when it is of that stage, else the stage's first photo by capture time; with
+``all_photos`` every photo of the stage, one *block* (a row of before / during / after)
+per photo, so a spot with three "before" photos takes three blocks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Mapping, Protocol, Sequence
+
+from . import words
+from .words import STAGES, clean_text
+
+
+@dataclass(frozen=True)
+class LedgerPhoto:
+    """One photo of a spot. ``stage``: 'before' | 'during' | 'after' | None (not set)."""
+
+    sha256: str
+    name: str
+    stage: str | None
+    taken_local: str | None
+    taken_at: float | None
+    path: Path
+    width: int | None = None        # upright size of the original, pixels
+    height: int | None = None
+    bytes: int | None = None
+    lat: float | None = None
+    lon: float | None = None
+    alt: float | None = None
+
+
+@dataclass
+class LedgerSpot:
+    """One spot. ``number``: its place in the ledger (1, 2, ...); ``label``: the name the
+    site page shows ("지점 3" when unnamed); ``location``: 위치/측점 as printed (the
+    location typed, else the spot's name, else the label)."""
+
+    id: int
+    number: int
+    label: str
+    location: str
+    asset_no: str
+    caption: str
+    confirmed: bool
+    cover: str | None
+    photos: list[LedgerPhoto]
+
+    def stage_photos(self, stage: str) -> list[LedgerPhoto]:
+        """The photos of a stage, the cover first when it is one of them, then by capture time."""
+        ph = [p for p in self.photos if p.stage == stage]
+        return sorted(ph, key=lambda p: p.sha256 != self.cover)  # stable: capture order otherwise
+
+    def first_last(self) -> tuple[str | None, str | None]:
+        times = sorted(p.taken_local for p in self.photos if p.taken_local)
+        return (times[0], times[-1]) if times else (None, None)
+
+
+@dataclass
+class Ledger:
+    """A site's photo ledger, ready to write."""
+
+    site_id: int
+    site_name: str
+    works_name: str
+    company: str
+    work_type: str
+    stage_words_key: str
+    lang: str
+    spots: list[LedgerSpot]
+    unconfirmed_left_out: int = 0
+    unconfirmed_included: int = 0
+    all_photos: bool = False
+
+    @property
+    def stage_words(self) -> tuple[str, str, str]:
+        return words.stage_words(self.stage_words_key, self.lang)
+
+    def stage_word(self, stage: str | None) -> str:
+        return words.stage_word(self.stage_words_key, self.lang, stage)
+
+    def label(self, key: str, **kw) -> str:
+        return words.label(self.lang, key, **kw)
+
+    @property
+    def title_name(self) -> str:
+        """The name a document and a file are called by: 공사명, else the site's name."""
+        return self.works_name or self.site_name
+
+    def period(self) -> tuple[str | None, str | None]:
+        times = sorted(p.taken_local for s in self.spots for p in s.photos if p.taken_local)
+        return (times[0], times[-1]) if times else (None, None)
+
+    def period_text(self) -> str:
+        return words.format_period(*self.period(), self.lang)
+
+    def photo_count(self) -> int:
+        return sum(len(s.photos) for s in self.spots)
+
+    def blocks(self) -> list["Block"]:
+        """The rows of the ledger in order (see :class:`Block`)."""
+        out = []
+        for s in self.spots:
+            per_stage = {st: s.stage_photos(st) for st in STAGES}
+            parts = max(1, max(len(v) for v in per_stage.values())) if self.all_photos else 1
+            for k in range(parts):
+                out.append(Block(s, k, parts, {st: (v[k] if k < len(v) else None) for st, v in per_stage.items()}))
+        return out
+
+
+@dataclass
+class Block:
+    """One row of the ledger: a spot's before / during / after photos (None: no photo), its
+    part ``part`` of ``parts`` (more than one only with all photos)."""
+
+    spot: LedgerSpot
+    part: int
+    parts: int
+    photos: dict[str, LedgerPhoto | None] = field(default_factory=dict)
+
+    @property
+    def number_text(self) -> str:
+        return str(self.spot.number) if self.parts == 1 else f"{self.spot.number}-{self.part + 1}"
+
+
+class LedgerSource(Protocol):
+    """What a ledger is read from (the device's store, or head office's records).
+
+    ``ledger_site(site_id)``: {"id", "name", "works_name", "company", "work_type",
+    "stage_words", "first_local"}; raises LookupError (or StoreError) for an unknown site.
+    ``ledger_spots(site_id)``: the site's spots in page order, each {"id", "name",
+    "location", "asset_no", "caption", "cover", "confirmed": bool, "photos": [{"sha256",
+    "name", "phase", "taken_local", "taken_at", "width", "height", "bytes", "lat", "lon",
+    "alt"}] in capture order}.
+    ``original_path(sha256)``: the original file of a photo.
+    """
+
+    def ledger_site(self, site_id: int) -> Mapping: ...
+
+    def ledger_spots(self, site_id: int) -> Iterable[Mapping]: ...
+
+    def original_path(self, sha256: str) -> Path: ...
+
+
+class StoreSource:
+    """:class:`LedgerSource` over the device's store."""
+
+    def __init__(self, st):
+        self.st = st
+
+    def ledger_site(self, site_id: int) -> dict:
+        from ..store import sites
+
+        row = dict(sites.site(self.st, site_id))
+        row["first_local"] = self.st.scalar(
+            "SELECT min(taken_local) FROM photos WHERE site_id = ? AND removed_at IS NULL", (site_id,))
+        return row
+
+    def ledger_spots(self, site_id: int) -> list[dict]:
+        from ..store import views
+
+        view = views.site_view(self.st, site_id)
+        extra = {r["id"]: r for r in self.st.query(
+            "SELECT id, location, asset_no, caption FROM spots WHERE site_id = ?", (site_id,))}
+        detail = {r["sha256"]: r for r in self.st.query(
+            "SELECT sha256, bytes, lat, lon, alt, ext FROM photos WHERE site_id = ?", (site_id,))}
+        out = []
+        for sp in view["spots"]:
+            e = extra[sp["id"]]
+            photos = []
+            for p in sp["photos"]:
+                d = detail[p["sha256"]]
+                photos.append({**{k: p[k] for k in ("sha256", "name", "phase", "taken_local", "taken_at",
+                                                    "width", "height")},
+                               **{k: d[k] for k in ("bytes", "lat", "lon", "alt", "ext")}})
+            out.append({"id": sp["id"], "name": sp["name"], "location": e["location"], "asset_no": e["asset_no"],
+                        "caption": e["caption"], "cover": sp["cover"], "confirmed": sp["confirmed"],
+                        "photos": photos})
+        return out
+
+    def original_path(self, sha256: str, ext: str | None = None) -> Path:
+        from ..store import photos
+
+        return photos.original_path(self.st, sha256, ext)
+
+
+def site_display_name(site: Mapping, lang: str) -> str:
+    """The site's name, else its first day ("2026.05.04 현장"), else "현장 12"."""
+    name = clean_text(site.get("name"))
+    if name:
+        return name
+    day = words.format_date(site.get("first_local"), lang, with_time=False)
+    if day:
+        return f"{day} {words.label(lang, 'site')}" if words.lang_of(lang) == "ko" else f"Site of {day}"
+    return words.label(lang, "site_auto", id=site["id"])
+
+
+def build_ledger(source, site_id: int, *, lang: str = "ko", include_unconfirmed: bool = False,
+                 all_photos: bool = False, spot_ids: Sequence[int] | None = None) -> Ledger:
+    """Read a site's ledger from ``source`` (a :class:`LedgerSource`, or a Store).
+
+    ``spot_ids``: only these spots (still in page order). The spot numbers of the ledger
+    are 1, 2, ... over the spots it holds."""
+    if not hasattr(source, "ledger_spots"):
+        source = StoreSource(source)
+    lang = words.lang_of(lang)
+    site = source.ledger_site(site_id)
+    spots: list[LedgerSpot] = []
+    left_out = included_open = 0
+    wanted = None if spot_ids is None else set(spot_ids)
+    for k, sp in enumerate(source.ledger_spots(site_id), 1):
+        if wanted is not None and sp["id"] not in wanted:
+            continue
+        if not sp["photos"]:
+            continue
+        if not sp["confirmed"]:
+            if not include_unconfirmed:
+                left_out += 1
+                continue
+            included_open += 1
+        label = clean_text(sp.get("name")) or (f"지점 {k}" if lang == "ko" else f"Spot {k}")
+        photos = [LedgerPhoto(sha256=p["sha256"], name=p["name"], stage=p.get("phase") if p.get("phase") in STAGES
+                              else None, taken_local=p.get("taken_local"), taken_at=p.get("taken_at"),
+                              path=_path(source, p), width=p.get("width"), height=p.get("height"),
+                              bytes=p.get("bytes"), lat=p.get("lat"), lon=p.get("lon"), alt=p.get("alt"))
+                  for p in sp["photos"]]
+        spots.append(LedgerSpot(id=sp["id"], number=len(spots) + 1, label=label,
+                                location=clean_text(sp.get("location")) or label,
+                                asset_no=clean_text(sp.get("asset_no")), caption=clean_text(sp.get("caption")),
+                                confirmed=bool(sp["confirmed"]), cover=sp.get("cover"), photos=photos))
+    return Ledger(site_id=site_id, site_name=site_display_name(site, lang),
+                  works_name=clean_text(site.get("works_name")), company=clean_text(site.get("company")),
+                  work_type=clean_text(site.get("work_type")),
+                  stage_words_key=site.get("stage_words") or words.DEFAULT_STAGE_WORDS, lang=lang, spots=spots,
+                  unconfirmed_left_out=left_out, unconfirmed_included=included_open, all_photos=all_photos)
+
+
+def _path(source, p: Mapping) -> Path:
+    if p.get("ext") is not None and isinstance(source, StoreSource):
+        return source.original_path(p["sha256"], p["ext"])
+    return Path(source.original_path(p["sha256"]))
+
+
+def paginate(groups: Sequence[Sequence[float]], first_page: float, other_pages: float) -> list[list[int]]:
+    """Cut blocks into pages so that a page break falls between spots, never through one.
+
+    groups: per spot, the heights of its blocks (any unit); first_page / other_pages: the
+    height each page has for blocks. Returns, per page, the indexes of its blocks (counted
+    over all groups). A spot taller than a page is the only one broken, between its blocks."""
+    pages: list[list[int]] = [[]]
+    room = first_page
+    idx = 0
+    for heights in groups:
+        total = sum(heights)
+        if total > room + 1e-6 and pages[-1] and total <= other_pages + 1e-6:
+            pages.append([])
+            room = other_pages
+        for h in heights:
+            if h > room + 1e-6 and pages[-1]:
+                pages.append([])
+                room = other_pages
+            pages[-1].append(idx)
+            room -= h
+            idx += 1
+    return [p for p in pages if p] or [[]]

@@ -1,0 +1,146 @@
+"""The words a photo ledger prints: stage words per site, labels in Korean and English,
+dates, and text made safe for a font or a file name.
+
+Stage words are chosen per site (``sites.stage_words``); the keys are stable and stored::
+
+    construction   시공 전 / 시공 중 / 시공 후
+    work           작업 전 / 작업 중 / 작업 후
+    completion     착공 전 / 시공 중 / 준공
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+
+from ..store.ledger_fields import STAGE_WORD_KEYS
+
+LANGS = ("ko", "en")
+STAGES = ("before", "during", "after")
+DEFAULT_STAGE_WORDS = "construction"
+
+#: key -> {lang: (before, during, after)}
+STAGE_WORDS: dict[str, dict[str, tuple[str, str, str]]] = {
+    "construction": {"ko": ("시공 전", "시공 중", "시공 후"),
+                     "en": ("Before works", "During works", "After works")},
+    "work": {"ko": ("작업 전", "작업 중", "작업 후"),
+             "en": ("Before work", "During work", "After work")},
+    "completion": {"ko": ("착공 전", "시공 중", "준공"),
+                   "en": ("Before start", "During works", "Completed")},
+}
+assert tuple(STAGE_WORDS) == STAGE_WORD_KEYS
+
+#: What the documents print, per language.
+LABELS: dict[str, dict[str, str]] = {
+    "ko": {
+        "title": "사진대지", "works_name": "공사명", "company": "회사명", "work_type": "공종",
+        "period": "기간", "site": "현장", "no": "번호", "location": "위치", "caption": "내용",
+        "date": "일자", "asset_no": "관리번호", "no_photo": "사진 없음", "unreadable": "사진을 읽을 수 없음",
+        "spots": "지점", "spots_value": "{n}곳", "photos": "사진", "photos_value": "대지 {shown}장 / 원본 {total}장",
+        "stage_words": "단계 표기", "prepared": "작성일", "unconfirmed": "미확인",
+        "unconfirmed_note": "미확인 지점 {n}곳 포함", "skipped_note": "미확인 지점 {n}곳은 빠짐",
+        "site_auto": "현장 {id}", "unset_stage": "미지정", "page": "{n} / {total}",
+        "generator": "edge-app 현장 사진 정리", "contd": "(계속)",
+    },
+    "en": {
+        "title": "Photo ledger", "works_name": "Works", "company": "Company", "work_type": "Work type",
+        "period": "Period", "site": "Site", "no": "No.", "location": "Location", "caption": "Description",
+        "date": "Date", "asset_no": "Asset no.", "no_photo": "No photo", "unreadable": "Photo unreadable",
+        "spots": "Spots", "spots_value": "{n}", "photos": "Photos", "photos_value": "{shown} in the ledger / {total} originals",
+        "stage_words": "Stage words", "prepared": "Prepared", "unconfirmed": "unconfirmed",
+        "unconfirmed_note": "{n} unconfirmed spots included", "skipped_note": "{n} unconfirmed spots left out",
+        "site_auto": "Site {id}", "unset_stage": "unset", "page": "{n} / {total}",
+        "generator": "edge-app site photos", "contd": "(contd.)",
+    },
+}
+
+
+def lang_of(lang: str | None) -> str:
+    return lang if lang in LANGS else "ko"
+
+
+def label(lang: str, key: str, **kw) -> str:
+    text = LABELS[lang_of(lang)][key]
+    return text.format(**kw) if kw else text
+
+
+def stage_words(key: str | None, lang: str) -> tuple[str, str, str]:
+    """The three stage words of a site's choice (the default when unset or unknown)."""
+    return STAGE_WORDS.get(key or DEFAULT_STAGE_WORDS, STAGE_WORDS[DEFAULT_STAGE_WORDS])[lang_of(lang)]
+
+
+def stage_word(key: str | None, lang: str, stage: str | None) -> str:
+    if stage not in STAGES:
+        return label(lang, "unset_stage")
+    return stage_words(key, lang)[STAGES.index(stage)]
+
+
+def parse_local(taken_local: str | None) -> datetime | None:
+    """'2026-05-04 09:00:00' -> datetime (None when absent or malformed)."""
+    if not taken_local:
+        return None
+    try:
+        return datetime.strptime(taken_local[:19], "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return None
+
+
+def format_date(taken_local: str | None, lang: str, with_time: bool = True) -> str:
+    """'2026.05.04 09:00' (Korean documents) / '2026-05-04 09:00'; '' when unknown."""
+    dt = parse_local(taken_local)
+    if dt is None:
+        return ""
+    fmt = "%Y.%m.%d" if lang_of(lang) == "ko" else "%Y-%m-%d"
+    return dt.strftime(fmt + (" %H:%M" if with_time else ""))
+
+
+def format_period(first: str | None, last: str | None, lang: str) -> str:
+    a, b = format_date(first, lang, False), format_date(last, lang, False)
+    if not a:
+        return b
+    if not b or a == b:
+        return a
+    return f"{a} ~ {b}"
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def clean_text(text: str | None) -> str:
+    """One line of text: NFC, control and bidi characters removed, spaces collapsed."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFC", str(text))
+    text = _CONTROL.sub(" ", text)
+    return " ".join(text.split())
+
+
+#: Characters a Windows file name cannot hold, and names it reserves.
+_WIN_BAD = re.compile(r'[<>:"/\\|?*]')
+_WIN_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+
+
+def safe_file_part(text: str | None, fallback: str = "_", max_len: int = 40) -> str:
+    """A piece of a file name that is safe on Windows, macOS and Linux and keeps Korean:
+    NFC, no control or reserved characters (replaced by ``_``), no trailing dot or space, no
+    reserved device name, at most ``max_len`` characters."""
+    text = clean_text(text)
+    text = _WIN_BAD.sub("_", text).replace(" ", "_")
+    text = re.sub(r"_+", "_", text).strip("._ ")
+    text = text[:max_len].rstrip("._ ")
+    if not text:
+        text = fallback
+    if text.split(".")[0].upper() in _WIN_RESERVED:
+        text = "_" + text
+    return text
+
+
+def csv_cell(value) -> str:
+    """A CSV value that a spreadsheet will not run as a formula."""
+    if value is None:
+        return ""
+    text = str(value)
+    if text and (text[0] in "=+@\t\r" or (text[0] == "-" and not re.fullmatch(r"-\d+(\.\d+)?", text))):
+        return "'" + text
+    return text

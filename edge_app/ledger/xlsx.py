@@ -1,0 +1,459 @@
+"""The photo ledger as an XLSX workbook (openpyxl), to work in: A4 portrait, one block of
+rows per spot with 전 / 중 / 후 photo columns, photos embedded and fitted to their cells,
+page breaks between spots and print titles repeated on every page.
+
+Every workbook is a filled *template*. The built-in one (:func:`default_template`) and a
+company's own (``--template FILE.xlsx``) are filled by the same code, through named cells
+(workbook- or sheet-scoped defined names):
+
+=================  =====================================================================
+header (once)      ``WORKS_NAME`` 공사명, ``COMPANY`` 회사명, ``WORK_TYPE`` 공종,
+                   ``PERIOD`` 기간, ``SITE_NAME`` 현장, ``PREPARED`` 작성일,
+                   ``STAGE_BEFORE`` / ``STAGE_DURING`` / ``STAGE_AFTER`` (the stage words)
+spot block         ``PHOTO_BEFORE`` / ``PHOTO_DURING`` / ``PHOTO_AFTER`` (a cell or a merged
+                   range: the photo is fitted inside it), ``DATE_BEFORE`` / ``DATE_DURING``
+                   / ``DATE_AFTER`` (capture time), ``SPOT_NO``, ``LOCATION`` 위치/측점,
+                   ``ASSET_NO``, ``CAPTION`` 내용, ``DATES`` 일자 (the spot's first to last day)
+=================  =====================================================================
+
+The rows spanned by the spot-block names are the *block*: it must be the template's last
+rows, and at least one ``PHOTO_*`` name is needed. The block is repeated below itself for
+every spot (values, styles, row heights, merged cells), then filled. A template without
+``ASSET_NO`` gets the asset number after the location. Page breaks are computed from the
+template's own page setup (paper, orientation, margins, scale or fit-to-width) and its
+print titles, so that every page holds whole spots.
+
+Photos are embedded as JPEGs made for their cell at :data:`images.PRINT_DPI`, written to
+a temporary folder one at a time; openpyxl reads each back only while saving, so memory
+stays bounded whatever the number of photos.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from copy import copy
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import MergedCell
+from openpyxl.drawing.image import Image as XLImage
+from openpyxl.drawing.spreadsheet_drawing import AnchorMarker, OneCellAnchor
+from openpyxl.drawing.xdr import XDRPositiveSize2D
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter, range_boundaries
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.pagebreak import Break
+
+from .images import ImageError, print_image
+from .model import Ledger, paginate
+from .words import STAGES, format_period, parse_local
+
+HEADER_NAMES = ("WORKS_NAME", "COMPANY", "WORK_TYPE", "PERIOD", "SITE_NAME", "PREPARED", "STAGE_BEFORE",
+                "STAGE_DURING", "STAGE_AFTER")
+BLOCK_NAMES = ("PHOTO_BEFORE", "PHOTO_DURING", "PHOTO_AFTER", "DATE_BEFORE", "DATE_DURING", "DATE_AFTER",
+               "SPOT_NO", "LOCATION", "ASSET_NO", "CAPTION", "DATES")
+
+EMU_PER_PX = 9525          # at 96 dpi
+PX_PER_PT = 96 / 72
+#: Pixels per unit of column width (Excel's default font, Calibri 11: maximum digit width 7 px).
+PX_PER_WIDTH = 7.0
+#: Photo inset from its cell's border, pixels.
+PHOTO_INSET_PX = 4
+#: Share of a page's height the breaks may fill (room for renderers' rounding).
+PAGE_SAFETY = 0.985
+
+#: Paper sizes (Excel's paperSize codes) in inches (width, height), portrait.
+PAPER_IN = {1: (8.5, 11.0), 5: (8.5, 14.0), 8: (11.69, 16.54), 9: (8.27, 11.69), 11: (5.83, 8.27),
+            13: (7.17, 10.12), 70: (4.13, 5.83)}
+
+FONT_NAME = "맑은 고딕"
+DATE_FORMAT = "yyyy.mm.dd hh:mm"
+
+# the built-in template (pixels for columns, points for rows)
+_COL_PX = {"A": 30, "B": 213, "C": 213, "D": 213}
+_ROW_PT = {1: 30.0, 2: 18.0, 3: 18.0, 4: 21.0, 5: 120.0, 6: 15.0, 7: 30.0}
+
+
+class TemplateError(ValueError):
+    """A template the export cannot fill; the message says what is missing."""
+
+
+@dataclass
+class _Named:
+    ws: object
+    min_col: int
+    min_row: int
+    max_col: int
+    max_row: int
+
+
+def _text_format(prefix: str) -> str:
+    """A number format that shows ``prefix`` before a text value (the cell holds the value)."""
+    return '"' + prefix.replace('"', "") + '"@'
+
+
+def default_template(ledger: Ledger) -> Workbook:
+    """The built-in ledger layout as a template with the names of this module."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = ledger.label("title")[:31]
+    thin = Side(style="thin", color="5A5A5A")
+    box = Border(left=thin, right=thin, top=thin, bottom=thin)
+    head_fill = PatternFill("solid", fgColor="E8E8E2")
+    font = Font(name=FONT_NAME, size=10)
+    bold = Font(name=FONT_NAME, size=10, bold=True)
+    for col, px in _COL_PX.items():
+        ws.column_dimensions[col].width = round(px / PX_PER_WIDTH, 2)
+    for row, pt in _ROW_PT.items():
+        ws.row_dimensions[row].height = pt
+
+    def cell(ref, value=None, *, f=font, align="center", fmt=None, fill=None, border=box, wrap=False):
+        c = ws[ref]
+        if value is not None:
+            c.value = value
+        c.font = f
+        c.alignment = Alignment(horizontal=align, vertical="center", wrap_text=wrap)
+        if border is not None:
+            c.border = border
+        if fill is not None:
+            c.fill = fill
+        if fmt:
+            c.number_format = fmt
+        return c
+
+    cell("A1", ledger.label("title"), f=Font(name=FONT_NAME, size=16, bold=True), border=None)
+    ws.merge_cells("A1:D1")
+    for ref, key in (("A2", "works_name"), ("C2", "company"), ("A3", "work_type"), ("C3", "period")):
+        cell(ref, align="left", fmt=_text_format(ledger.label(key) + ": "))
+        end = "B" if ref[0] == "A" else "D"
+        cell(end + ref[1:], align="left")
+        ws.merge_cells(f"{ref}:{end}{ref[1:]}")
+    cell("A4", ledger.label("no"), f=bold, fill=head_fill)
+    for col in "BCD":
+        cell(f"{col}4", f=Font(name=FONT_NAME, size=11, bold=True), fill=head_fill)
+    for r in (5, 6, 7):
+        cell(f"A{r}", f=Font(name=FONT_NAME, size=11, bold=True))
+    ws.merge_cells("A5:A7")
+    for col in "BCD":
+        cell(f"{col}5")
+        cell(f"{col}6", f=Font(name=FONT_NAME, size=8, color="5A5A5A"), fmt=DATE_FORMAT)
+    for col, key in (("B", "location"), ("C", "caption"), ("D", "date")):
+        cell(f"{col}7", align="left", wrap=True, f=Font(name=FONT_NAME, size=9),
+             fmt=_text_format(ledger.label(key) + ": "))
+    names = {"WORKS_NAME": "$A$2", "COMPANY": "$C$2", "WORK_TYPE": "$A$3", "PERIOD": "$C$3",
+             "STAGE_BEFORE": "$B$4", "STAGE_DURING": "$C$4", "STAGE_AFTER": "$D$4",
+             "SPOT_NO": "$A$5", "PHOTO_BEFORE": "$B$5", "PHOTO_DURING": "$C$5", "PHOTO_AFTER": "$D$5",
+             "DATE_BEFORE": "$B$6", "DATE_DURING": "$C$6", "DATE_AFTER": "$D$6",
+             "LOCATION": "$B$7", "CAPTION": "$C$7", "DATES": "$D$7"}
+    quoted = "'" + ws.title.replace("'", "''") + "'"
+    for name, ref in names.items():
+        wb.defined_names[name] = DefinedName(name, attr_text=f"{quoted}!{ref}")
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = ws.ORIENTATION_PORTRAIT
+    # fit the columns to the page width: where a spreadsheet's default font is wider than
+    # Excel's Calibri the page is scaled down, so the breaks computed here still hold
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top, ws.page_margins.bottom = 0.5, 0.6
+    ws.page_margins.header, ws.page_margins.footer = 0.25, 0.3
+    ws.print_options.horizontalCentered = True
+    ws.print_title_rows = "1:4"
+    ws.oddFooter.center.text = "&P / &N"
+    ws.oddFooter.center.size = 9
+    ws.sheet_view.showGridLines = False
+    return wb
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def _merged_range(ws, col: int, row: int) -> tuple[int, int, int, int]:
+    for mr in ws.merged_cells.ranges:
+        if mr.min_col <= col <= mr.max_col and mr.min_row <= row <= mr.max_row:
+            return mr.min_col, mr.min_row, mr.max_col, mr.max_row
+    return col, row, col, row
+
+
+def _col_width(ws, col: int) -> float:
+    for dim in ws.column_dimensions.values():
+        lo, hi = dim.min or 0, dim.max or 0
+        if lo and hi and lo <= col <= hi and dim.width:
+            return float(dim.width)
+    dim = ws.column_dimensions.get(get_column_letter(col))
+    if dim is not None and dim.width:
+        return float(dim.width)
+    return float(ws.sheet_format.defaultColWidth or (ws.sheet_format.baseColWidth or 8) + 0.43)
+
+
+def col_px(ws, col: int) -> float:
+    return round(_col_width(ws, col) * PX_PER_WIDTH)
+
+
+def row_pt(ws, row: int) -> float:
+    dim = ws.row_dimensions.get(row)
+    if dim is not None and dim.height:
+        return float(dim.height)
+    return float(ws.sheet_format.defaultRowHeight or 15.0)
+
+
+def _box_px(ws, n: _Named, row_offset: int) -> tuple[float, float]:
+    c0, r0, c1, r1 = n.min_col, n.min_row, n.max_col, n.max_row
+    if (c0, r0) == (c1, r1):
+        c0, r0, c1, r1 = _merged_range(ws, c0, r0)
+    w = sum(col_px(ws, c) for c in range(c0, c1 + 1))
+    h = sum(row_pt(ws, r + row_offset) * PX_PER_PT for r in range(r0, r1 + 1))
+    return w, h
+
+
+def _marker(ws, col: int, row: int, dx_px: float, dy_px: float) -> AnchorMarker:
+    """The cell and offset (EMU) a point dx, dy pixels right of / below (col, row) lies in."""
+    while dx_px >= col_px(ws, col) and col < 16384:
+        dx_px -= col_px(ws, col)
+        col += 1
+    while dy_px >= row_pt(ws, row) * PX_PER_PT and row < 1048576:
+        dy_px -= row_pt(ws, row) * PX_PER_PT
+        row += 1
+    return AnchorMarker(col=col - 1, colOff=int(dx_px * EMU_PER_PX), row=row - 1, rowOff=int(dy_px * EMU_PER_PX))
+
+
+def _page_rows(ws) -> tuple[float, float]:
+    """(printable height in points at the sheet's scale, width in points) of one page."""
+    ps = ws.page_setup
+    try:
+        paper = PAPER_IN.get(int(ps.paperSize or 9), PAPER_IN[9])
+    except (TypeError, ValueError):
+        paper = PAPER_IN[9]
+    pw, ph = paper if ps.orientation != "landscape" else paper[::-1]
+    m = ws.page_margins
+    height = (ph - (m.top or 0) - (m.bottom or 0)) * 72
+    width = (pw - (m.left or 0) - (m.right or 0)) * 72
+    return height, width
+
+
+def _scale(ws, last_col: int) -> float:
+    """The print scale Excel will use: fit-to-width computed from the columns, else the
+    sheet's scale."""
+    _, width_pt = _page_rows(ws)
+    props = ws.sheet_properties.pageSetUpPr
+    if props is not None and props.fitToPage:
+        content_pt = sum(col_px(ws, c) for c in range(1, last_col + 1)) / PX_PER_PT
+        fit_w = ws.page_setup.fitToWidth
+        if fit_w in (None, 0, "0"):
+            return 1.0
+        return min(1.0, width_pt * int(fit_w) / content_pt) if content_pt else 1.0
+    try:
+        return (int(ws.page_setup.scale or 100)) / 100
+    except (TypeError, ValueError):
+        return 1.0
+
+
+def _title_rows(ws) -> tuple[int, int] | None:
+    t = ws.print_title_rows
+    if not t:
+        return None
+    a, _, b = str(t).replace("$", "").partition(":")
+    try:
+        return int(a), int(b or a)
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------- names
+
+
+def _names(wb) -> dict[str, _Named]:
+    out: dict[str, _Named] = {}
+
+    def take(name, dn, default_ws=None):
+        key = name.upper()
+        if key not in HEADER_NAMES + BLOCK_NAMES:
+            return
+        for title, ref in dn.destinations:
+            if title not in wb.sheetnames:
+                continue
+            c0, r0, c1, r1 = range_boundaries(ref.replace("$", ""))
+            out[key] = _Named(wb[title], c0, r0, c1, r1)
+            return
+
+    for name, dn in wb.defined_names.items():
+        take(name, dn)
+    for ws in wb.worksheets:
+        for name, dn in ws.defined_names.items():
+            take(name, dn, ws)
+    return out
+
+
+def _set(ws, col: int, row: int, value, fmt: str | None = None) -> None:
+    c = ws.cell(row=row, column=col)
+    if isinstance(c, MergedCell):
+        c0, r0, _, _ = _merged_range(ws, col, row)
+        c = ws.cell(row=r0, column=c0)
+    template_format = c.number_format
+    c.value = value
+    if isinstance(value, str):
+        c.data_type = "s"  # text typed on a tablet is never a formula
+    if fmt and value is not None and template_format in ("General", "@"):
+        c.number_format = fmt  # the template's own format wins
+
+
+def _copy_block(ws, r0: int, r1: int, off: int, last_col: int, merges: list) -> None:
+    for r in range(r0, r1 + 1):
+        src_dim = ws.row_dimensions.get(r)
+        if src_dim is not None and src_dim.height:
+            ws.row_dimensions[r + off].height = src_dim.height
+        for c in range(1, last_col + 1):
+            src = ws.cell(row=r, column=c)
+            dst = ws.cell(row=r + off, column=c)
+            if src.has_style:
+                dst._style = copy(src._style)
+            if not isinstance(src, MergedCell) and src.value is not None:
+                dst.value = src.value
+    for c0, mr0, c1, mr1 in merges:
+        ws.merge_cells(start_row=mr0 + off, start_column=c0, end_row=mr1 + off, end_column=c1)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def write_xlsx(ledger: Ledger, out: str | Path, template: str | Path | None = None) -> dict:
+    """Write the ledger to ``out`` (atomically), filling ``template`` (a company's .xlsx with
+    the names above) or the built-in layout. Returns {"spots", "photos", "pages", "blocks":
+    [{"spot", "part", "rows": (first, last)}], "breaks": [rows], "notes": [unreadable photos]}."""
+    out = Path(out)
+    if template:
+        try:
+            wb = load_workbook(template)
+        except Exception as e:  # noqa: BLE001 - zipfile, XML and openpyxl errors alike
+            raise TemplateError(f"not an XLSX workbook openpyxl can read ({type(e).__name__}: {e})") from None
+    else:
+        wb = default_template(ledger)
+    names = _names(wb)
+    photo_names = [n for n in ("PHOTO_BEFORE", "PHOTO_DURING", "PHOTO_AFTER") if n in names]
+    if not photo_names:
+        raise TemplateError("the template has no PHOTO_BEFORE / PHOTO_DURING / PHOTO_AFTER named cell")
+    ws = names[photo_names[0]].ws
+    block = {k: v for k, v in names.items() if k in BLOCK_NAMES}
+    if any(v.ws is not ws for v in block.values()):
+        raise TemplateError("the spot block's named cells must all be on one sheet")
+    r0 = min(v.min_row for v in block.values())
+    r1 = max(v.max_row for v in block.values())
+    last_col = max(ws.max_column, max(v.max_col for v in block.values()))
+    # merged ranges that start in the block (they may reach down into it from its first row)
+    merges = [(m.min_col, m.min_row, m.max_col, m.max_row) for m in ws.merged_cells.ranges
+              if r0 <= m.min_row <= r1]
+    r1 = max([r1] + [m[3] for m in merges])
+    for row in ws.iter_rows(min_row=r1 + 1, max_row=ws.max_row):
+        if any(c.value is not None for c in row):
+            raise TemplateError(f"the spot block (rows {r0}-{r1}) must be the template's last rows")
+    height = r1 - r0 + 1
+
+    # header
+    led = ledger
+    header = {"WORKS_NAME": led.works_name or led.site_name, "COMPANY": led.company, "WORK_TYPE": led.work_type,
+              "PERIOD": led.period_text(), "SITE_NAME": led.site_name,
+              "PREPARED": datetime.now().replace(microsecond=0),
+              "STAGE_BEFORE": led.stage_words[0], "STAGE_DURING": led.stage_words[1],
+              "STAGE_AFTER": led.stage_words[2]}
+    for key, value in header.items():
+        if key in names:
+            n = names[key]
+            _set(n.ws, n.min_col, n.min_row, value, "yyyy.mm.dd" if key == "PREPARED" else None)
+    wb.properties.title = f"{led.label('title')} - {led.title_name}"
+    wb.properties.creator = "edge-app"
+    if led.company:
+        wb.properties.subject = led.company
+
+    blocks = led.blocks()
+    for k in range(1, len(blocks)):
+        _copy_block(ws, r0, r1, k * height, last_col, merges)
+
+    notes: list[str] = []
+    placed = 0
+    info = []
+    with tempfile.TemporaryDirectory(prefix=".ledger-", dir=out.parent) as tmp:
+        for k, b in enumerate(blocks):
+            off = k * height
+            sp = b.spot
+
+            def put(key, value, fmt=None):
+                if key in names:
+                    n = names[key]
+                    _set(ws, n.min_col, n.min_row + off, value, fmt)
+
+            location = sp.location + ("" if sp.confirmed else f" ({led.label('unconfirmed')})")
+            if sp.asset_no and "ASSET_NO" not in names:
+                location += f" / {led.label('asset_no')} {sp.asset_no}"
+            put("SPOT_NO", sp.number if b.parts == 1 else b.number_text)
+            put("LOCATION", location)
+            put("ASSET_NO", sp.asset_no or None)
+            put("CAPTION", sp.caption or None)
+            put("DATES", format_period(*sp.first_last(), led.lang) or None)
+            for stage in STAGES:
+                p = b.photos.get(stage)
+                key = stage.upper()
+                put(f"DATE_{key}", parse_local(p.taken_local) if p is not None else None, DATE_FORMAT)
+                if p is None or f"PHOTO_{key}" not in names:
+                    if p is None and f"PHOTO_{key}" in names:
+                        put(f"PHOTO_{key}", led.label("no_photo"))
+                    continue
+                n = names[f"PHOTO_{key}"]
+                bw, bh = _box_px(ws, n, off)
+                inner_w, inner_h = bw - 2 * PHOTO_INSET_PX, bh - 2 * PHOTO_INSET_PX
+                try:
+                    img = print_image(p, inner_w / 96 * 25.4, inner_h / 96 * 25.4)
+                except (ImageError, OSError) as e:
+                    notes.append(f"{p.name}: {getattr(e, 'reason', e)}")
+                    put(f"PHOTO_{key}", led.label("unreadable"))
+                    continue
+                path = Path(tmp) / f"{placed:05d}.jpg"
+                path.write_bytes(img.jpeg)
+                w_px, h_px = img.size[0] / 25.4 * 96, img.size[1] / 25.4 * 96
+                xl = XLImage(str(path))
+                xl.width, xl.height = round(w_px), round(h_px)
+                c0, rr0, _, _ = (n.min_col, n.min_row, n.max_col, n.max_row) \
+                    if (n.min_col, n.min_row) != (n.max_col, n.max_row) else _merged_range(ws, n.min_col, n.min_row)
+                xl.anchor = OneCellAnchor(
+                    _from=_marker(ws, c0, rr0 + off, (bw - w_px) / 2, (bh - h_px) / 2),
+                    ext=XDRPositiveSize2D(int(w_px * EMU_PER_PX), int(h_px * EMU_PER_PX)))
+                ws.add_image(xl)
+                placed += 1
+            info.append({"spot": sp.id, "part": b.part, "rows": (r0 + off, r1 + off)})
+
+        # page breaks between spots
+        last_row = r1 + (len(blocks) - 1) * height if blocks else r1
+        scale = _scale(ws, last_col)
+        page_h, _ = _page_rows(ws)
+        room = page_h / scale * PAGE_SAFETY
+        titles = _title_rows(ws)
+        title_h = sum(row_pt(ws, r) for r in range(titles[0], titles[1] + 1)) if titles else 0.0
+        above = sum(row_pt(ws, r) for r in range(1, r0))
+        groups: list[list[float]] = []
+        for k, b in enumerate(blocks):
+            if b.part == 0:
+                groups.append([])
+            groups[-1].append(sum(row_pt(ws, r + k * height) for r in range(r0, r1 + 1)))
+        pages = paginate(groups, room - above, room - title_h) if blocks else [[]]
+        breaks = []
+        for page in pages[:-1]:
+            row = r1 + page[-1] * height
+            ws.row_breaks.append(Break(id=row))
+            breaks.append(row)
+        if not ws.print_area or not template:
+            ws.print_area = f"A1:{get_column_letter(last_col)}{last_row}"
+        else:
+            c0, pr0, c1, _ = range_boundaries(str(ws.print_area).split("!")[-1].replace("$", "").split(",")[0])
+            ws.print_area = f"{get_column_letter(c0)}{pr0}:{get_column_letter(c1)}{last_row}"
+        part = out.with_name(f".{out.name}.part")
+        try:
+            wb.save(part)
+            os.replace(part, out)
+        finally:
+            if part.exists():
+                part.unlink()
+    return {"spots": len(led.spots), "photos": placed, "pages": len(pages), "blocks": info, "breaks": breaks,
+            "notes": notes}
