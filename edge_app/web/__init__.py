@@ -63,6 +63,8 @@ def create_app(test_config: dict | None = None, worker=None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(photos.bp)
     app.register_blueprint(spots.bp)
+    from .ledger import bp as ledger_bp  # the photo ledger (사진대지): exports and its fields
+    app.register_blueprint(ledger_bp)
 
     @app.context_processor
     def _helpers():
