@@ -1,0 +1,161 @@
+"""Test data for the photo ledger: a store with a site of confirmed spots whose photos look
+like a mowing job (tall grass before, half cut during, mown after), real JPEGs with EXIF
+times, GPS and, for one photo, an EXIF orientation that must be applied.
+
+Built only through the store's API (no model runs): photos.add_bytes, then sites / spots
+/ memberships as the worker would leave them, phases and confirmation by a person.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timedelta
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from edge_app.store import ledger_fields, photos, sites, spots
+
+DAY = datetime(2026, 5, 4, 9, 0, 0)
+GPS = (37.5665, 126.978)
+
+LOCATIONS = ["컨테이너 좌측", "STA.0+120", "정문 화단", "배수로 입구", "관리동 뒤편", "STA.0+240", "주차장 경사면",
+             "놀이터 옆 수목"]
+CAPTIONS = ["제초 작업 (예초기)", "잡초 제거 및 정리", "법면 제초", "배수로 주변 제초", "수목 주변 제초",
+            "측점 구간 제초", "경사면 제초 후 정리", "수목 전정 및 제초"]
+
+
+def scene(seed: int, stage: str, size=(640, 480)) -> np.ndarray:
+    """uint8 RGB: one spot of a site (sky, tree line, a landmark of the spot) at a stage of
+    the mowing: 'before' tall grass, 'during' the left half cut, 'after' all mown."""
+    w, h = size
+    rng = np.random.default_rng(seed)
+    img = np.zeros((h, w, 3), np.uint8)
+    horizon = int(h * rng.uniform(0.38, 0.5))
+    top, bottom = np.array([120, 170, 225]), np.array([200, 220, 240])
+    for y in range(horizon):
+        img[y] = (top + (bottom - top) * y / max(1, horizon)).astype(np.uint8)
+    img[horizon:] = (96, 128, 70)
+    # tree line
+    for _ in range(int(w / 25)):
+        x = int(rng.integers(0, w))
+        r = int(rng.integers(18, 42))
+        cv2.circle(img, (x, horizon - r // 3), r, tuple(int(v) for v in rng.integers((30, 80, 30), (70, 120, 60))), -1)
+    # the spot's landmark: a container, a sign board or a pole with its number
+    kind = seed % 3
+    x0 = int(rng.uniform(0.15, 0.6) * w)
+    colour = tuple(int(v) for v in rng.integers(60, 220, 3))
+    if kind == 0:
+        cv2.rectangle(img, (x0, horizon - 70), (x0 + 190, horizon + 40), colour, -1)
+        for k in range(8):
+            cv2.line(img, (x0 + 12 + 22 * k, horizon - 66), (x0 + 12 + 22 * k, horizon + 36), (40, 40, 40), 2)
+    elif kind == 1:
+        cv2.rectangle(img, (x0 + 40, horizon - 20), (x0 + 48, horizon + 60), (90, 70, 50), -1)
+        cv2.rectangle(img, (x0, horizon - 80), (x0 + 110, horizon - 20), colour, -1)
+        cv2.putText(img, f"No.{seed}", (x0 + 8, horizon - 40), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (255, 255, 255), 2)
+    else:
+        cv2.rectangle(img, (x0, horizon - 120), (x0 + 14, horizon + 50), (200, 200, 200), -1)
+        cv2.rectangle(img, (x0 - 30, horizon - 120), (x0 + 44, horizon - 104), colour, -1)
+    # grass
+    cut = {"before": 0.0, "during": 0.5, "after": 1.0}[stage]
+    blades = np.random.default_rng(seed * 7 + 1)
+    ground = h - horizon
+    for _ in range(int(w * ground / 60)):
+        x = int(blades.integers(0, w))
+        y = int(blades.integers(horizon + 5, h))
+        mown = x < cut * w
+        length = int((0.04 if mown else 0.16 + 0.25 * (y - horizon) / ground) * h)
+        g = tuple(int(v) for v in blades.integers((40, 110, 20), (90, 170, 60))) if not mown else (140, 160, 90)
+        cv2.line(img, (x, y), (x + int(blades.integers(-8, 9)), y - length), g, 2)
+    if cut and cut < 1:  # the cut edge and a pile of cuttings
+        cv2.ellipse(img, (int(cut * w), h - 40), (40, 14), 0, 0, 360, (150, 140, 80), -1)
+    return cv2.GaussianBlur(img, (3, 3), 0)
+
+
+def exif_bytes(when: datetime | None, gps=None, orientation: int | None = None) -> bytes:
+    ex = Image.Exif()
+    if when is not None:
+        s = when.strftime("%Y:%m:%d %H:%M:%S")
+        ex[0x0132] = s
+        ex.get_ifd(0x8769)[0x9003] = s
+    if orientation:
+        ex[0x0112] = orientation
+    if gps is not None:
+        g = ex.get_ifd(0x8825)
+        g[1], g[2] = "N", (abs(gps[0]), 0.0, 0.0)
+        g[3], g[4] = "E", (abs(gps[1]), 0.0, 0.0)
+    return ex.tobytes()
+
+
+def jpeg(rgb: np.ndarray, when=None, gps=None, orientation=None, quality=88) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=quality, exif=exif_bytes(when, gps, orientation))
+    return buf.getvalue()
+
+
+def rotated_jpeg(upright: np.ndarray, when=None, gps=None) -> bytes:
+    """A JPEG whose pixels are stored turned a quarter to the left, with EXIF orientation 6
+    ("rotate 90 clockwise to view"), as phone cameras held upright write them."""
+    return jpeg(np.ascontiguousarray(np.rot90(upright, 1)), when, gps, orientation=6)
+
+
+def build_site(st, n_spots: int = 6, *, unconfirmed: int = 1, extra_before: int = 0, rotate_first_after=True,
+               size=(640, 480), fields=True) -> dict:
+    """A site of ``n_spots`` confirmed spots (3 photos each: before / during / after, days
+    apart) and ``unconfirmed`` more that are not confirmed; the first spot gets
+    ``extra_before`` more "before" photos. Returns {"site", "spots": [ids in page order],
+    "photos": {spot id: [(sha256, stage, bytes)]}, "rotated": sha256 or None}."""
+    out = {"photos": {}, "rotated": None}
+    items = []
+    for k in range(n_spots + unconfirmed):
+        start = DAY + timedelta(minutes=7 * k)
+        shots = [("before", start), ("during", start + timedelta(days=3, hours=1)),
+                 ("after", start + timedelta(days=8, hours=5))]
+        shots += [("before", start + timedelta(seconds=20 * (j + 1))) for j in range(extra_before if k == 0 else 0)]
+        files = []
+        for j, (stage, when) in enumerate(shots):
+            rgb = scene(100 + k, stage, size)
+            if j >= 3:  # another "before" from a slightly different place
+                rgb = np.ascontiguousarray(np.roll(rgb, 25 * (j - 2), axis=1))
+            if k == 0 and stage == "after" and rotate_first_after:
+                data = rotated_jpeg(rgb, when, GPS)
+            else:
+                data = jpeg(rgb, when, GPS)
+            files.append((f"IMG_{k:02d}{j:02d}.JPG", data, stage))
+        items.append(files)
+    with st.write():
+        site_id = sites.create_site(st, "engine")
+    added = []
+    for files in items:
+        shas = []
+        for name, data, stage in files:
+            a = photos.add_bytes(st, data, name, source="cli", who="test")
+            shas.append((a.sha256, stage, data))
+        added.append(shas)
+    spot_ids = []
+    with st.write():
+        for shas in added:
+            sid = spots.create_spot(st, site_id, "engine")
+            spot_ids.append(sid)
+            for sha, _, _ in shas:
+                st.conn.execute("UPDATE photos SET site_id = ?, state = 'analysed' WHERE sha256 = ?", (site_id, sha))
+                spots.place(st, sha, sid, "engine", score=0.95)
+    for sid, shas in zip(spot_ids, added):
+        for stage in ("before", "during", "after"):
+            spots.set_phase(st, [s for s, ph, _ in shas if ph == stage], stage, who="kim")
+        out["photos"][sid] = shas
+    if rotate_first_after:
+        out["rotated"] = next(s for s, ph, _ in added[0] if ph == "after")
+    if fields:
+        ledger_fields.set_site_fields(st, site_id, "kim", works_name="2026년 ○○공원 제초작업", company="㈜한빛조경",
+                                      work_type="제초", stage_words="construction")
+        for k, sid in enumerate(spot_ids):
+            ledger_fields.set_spot_fields(st, sid, "kim", location=LOCATIONS[k % len(LOCATIONS)],
+                                          caption=CAPTIONS[k % len(CAPTIONS)],
+                                          asset_no=f"T-{101 + k}" if k % 2 else None)
+    for sid in spot_ids[:n_spots]:
+        spots.confirm(st, sid, who="kim")
+    out["site"] = site_id
+    out["spots"] = spot_ids
+    return out

@@ -1,0 +1,123 @@
+"""The photo ledger on the tablet page (Flask test client, real store): the fields of a site
+and of each spot, their suggestions, undo, and the export downloads."""
+
+import io
+import re
+import zipfile
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+
+import ledger_data
+from edge_app.store import edits, ledger_fields, open_store
+from edge_app.web import create_app
+
+PIN = "482913"
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+@pytest.fixture
+def app(tmp_path):
+    with open_store(tmp_path / "data") as st:
+        info = ledger_data.build_site(st, 3, unconfirmed=1)
+    app = create_app({"DATA_DIR": str(tmp_path / "data"), "TESTING": True})
+    app.info = info
+    return app
+
+
+@pytest.fixture
+def lead(app):
+    c = app.test_client()
+    tok = csrf_of(c.get("/setup").text)
+    assert c.post("/setup", data={"pin": PIN, "pin2": PIN, "csrf": tok, "name": "김반장"}).status_code == 302
+    c.csrf = csrf_of(c.get("/").text)
+    return c
+
+
+def test_the_site_page_has_the_ledger_fields_export_and_suggestions(app, lead):
+    info = app.info
+    page = lead.get(f"/sites/{info['site']}").text
+    for sid in info["spots"]:
+        assert f'data-ledger-spot="{sid}"' in page
+        assert f'action="/spots/{sid}/ledger-fields"' in page
+    assert 'id="ledger"' in page and f'action="/sites/{info["site"]}/ledger"' in page
+    for fmt in ("pdf", "xlsx", "zip"):
+        assert f'name="format" value="{fmt}"' in page
+    assert 'value="컨테이너 좌측"' in page and 'list="ledger-locations"' in page
+    assert '<datalist id="ledger-captions"><option value="' in page and '<option value="수목 전정">' in page
+    assert 'name="stage_words" value="construction" checked' in page
+    assert "확인된 지점 3곳" in page and "미확인 1곳은 빠짐" in page
+    assert 'enterkeyhint="next"' in page and "ledger.js" in page
+    assert "사진대지" in page and lead.get("/static/ledger.js").status_code == 200
+    lead.get("/lang/en")
+    en = lead.get(f"/sites/{info['site']}").text
+    assert "Photo ledger" in en and "Before works · During works · After works" in en
+
+
+def test_editing_the_fields_from_the_page_is_logged_and_undone(app, lead):
+    info = app.info
+    sid = info["spots"][1]
+    r = lead.post(f"/spots/{sid}/ledger-fields", data={"csrf": lead.csrf, "location": "STA.0+140",
+                                                         "asset_no": "T-9", "caption": "배수로 제초"})
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/sites/{info['site']}#spot-{sid}")
+    r = lead.post(f"/sites/{info['site']}/ledger-fields",
+                  data={"csrf": lead.csrf, "works_name": "하천 정비", "company": "㈜한빛조경", "work_type": "토공",
+                        "stage_words": "work"})
+    assert r.status_code == 302 and r.headers["Location"].endswith("#ledger")
+    with open_store(app.config["DATA_DIR"]) as st:
+        assert ledger_fields.spot_fields(st, sid) == {"location": "STA.0+140", "asset_no": "T-9",
+                                                      "caption": "배수로 제초"}
+        assert ledger_fields.site_fields(st, info["site"])["stage_words"] == "work"
+        assert [e["who"] for e in edits.history(st, info["site"], limit=2)] == ["김반장", "김반장"]
+    page = lead.get(f"/sites/{info['site']}").text
+    assert "공사 정보 바꿈" in page and "작업 전 · 작업 중 · 작업 후" in page
+    assert 'value="work" checked' in page
+    assert lead.post(f"/sites/{info['site']}/undo", data={"csrf": lead.csrf}).status_code == 302
+    assert lead.post(f"/sites/{info['site']}/undo", data={"csrf": lead.csrf}).status_code == 302
+    with open_store(app.config["DATA_DIR"]) as st:
+        assert ledger_fields.spot_fields(st, sid)["location"] == "STA.0+120"
+        assert ledger_fields.site_fields(st, info["site"])["works_name"] == "2026년 ○○공원 제초작업"
+    # without the CSRF token nothing changes
+    lead.post(f"/spots/{sid}/ledger-fields", data={"location": "x"})
+    with open_store(app.config["DATA_DIR"]) as st:
+        assert ledger_fields.spot_fields(st, sid)["location"] == "STA.0+120"
+    assert lead.post("/spots/999/ledger-fields", data={"csrf": lead.csrf}).status_code == 404
+    r = lead.post(f"/sites/{info['site']}/ledger-fields", data={"csrf": lead.csrf, "stage_words": "x"},
+                  follow_redirects=True)
+    assert "stage words must be one of" in r.text
+
+
+def test_the_export_buttons_download_the_files_and_leave_nothing_behind(app, lead):
+    info = app.info
+    r = lead.get(f"/sites/{info['site']}/ledger?format=pdf")
+    assert r.status_code == 200 and r.mimetype == "application/pdf" and r.data[:5] == b"%PDF-"
+    cd = r.headers["Content-Disposition"]
+    assert cd.startswith("attachment") and "사진대지_2026년_○○공원_제초작업.pdf" in unquote(cd)
+    r = lead.get(f"/sites/{info['site']}/ledger?format=xlsx&all=1&unconfirmed=1")
+    assert r.status_code == 200 and r.data[:2] == b"PK"
+    r = lead.get(f"/sites/{info['site']}/ledger?format=zip")
+    with zipfile.ZipFile(io.BytesIO(r.data)) as z:
+        assert len(z.namelist()) == 10  # 3 spots x 3 originals + the index
+    assert "원본사진_" in unquote(r.headers["Content-Disposition"])
+    assert not list((Path(app.config["DATA_DIR"]) / "tmp").iterdir())  # built there, removed once sent
+    assert lead.get(f"/sites/{info['site']}/ledger?format=docx").status_code == 404
+    assert lead.get("/sites/999/ledger?format=pdf").status_code == 404
+    assert app.test_client().get(f"/sites/{info['site']}/ledger?format=pdf").status_code == 302  # PIN first
+
+
+def test_a_site_without_confirmed_spots_says_so_instead_of_an_empty_file(tmp_path):
+    with open_store(tmp_path / "data") as st:
+        info = ledger_data.build_site(st, 0, unconfirmed=1)
+    app = create_app({"DATA_DIR": str(tmp_path / "data"), "TESTING": True})
+    c = app.test_client()
+    tok = csrf_of(c.get("/setup").text)
+    c.post("/setup", data={"pin": PIN, "pin2": PIN, "csrf": tok})
+    r = c.get(f"/sites/{info['site']}/ledger?format=pdf")
+    assert r.status_code == 302 and r.headers["Location"].endswith("#ledger")
+    assert "사진대지에 넣을 확인된 지점이 없습니다" in c.get(r.headers["Location"]).text
+    r = c.get(f"/sites/{info['site']}/ledger?format=pdf&unconfirmed=1")
+    assert r.status_code == 200 and r.data[:5] == b"%PDF-"
