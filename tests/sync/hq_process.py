@@ -88,3 +88,16 @@ def device_with_spots(root: Path, n_spots: int = 3, per_spot: int = 4, seed0: in
             spots.confirm(st, sp, who="kim")
         ids.append(sp)
     return st, site, ids
+
+
+def add_confirmed_spot(st, site: int, seed: int, n: int = 4, prefix: str | None = None) -> int:
+    """One more confirmed spot of ``n`` new photos in ``site``."""
+    shas = [photos.add_bytes(st, data, name, source="cli", who="t").sha256
+            for name, data in spot_photos(seed, n, datetime(2026, 5, 5, 9, 0), prefix=prefix or f"n{seed}")]
+    with st.write():
+        sp = spots.create_spot(st, site, "engine")
+        for sha in shas:
+            st.conn.execute("UPDATE photos SET site_id = ?, state = 'analysed' WHERE sha256 = ?", (site, sha))
+            spots.place(st, sha, sp, "engine", score=0.9)
+    spots.confirm(st, sp, who="kim")
+    return sp
