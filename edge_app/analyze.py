@@ -80,10 +80,12 @@ def sha256_bytes(data: bytes) -> str:
 #: Thresholds of :func:`structure_score` (each test scores 1 at its threshold). Measured on
 #: the 340 photos of ../shared/eval at work size (docs/quality.md): the flattest has a
 #: 1/8-scale standard deviation of 22.8 grey levels, the most noise-like a variance ratio
-#: of 0.78, the most one-directional a 2-D ratio of 0.043, the most periodic a correlation
-#: of 0.90; white noise gives 0.25, stripes and ramps 0.000-0.007, checkerboards >= 0.97.
+#: of 0.78, the smoothest a detail ratio of 0.107, the most one-directional a 2-D ratio of
+#: 0.043, the most periodic a correlation of 0.90; white noise gives 0.25, gradients and
+#: vignettes 0.007-0.023, stripes and ramps 0.000-0.007, checkerboards >= 0.97.
 STRUCTURE_FLAT_STD = 0.75
 STRUCTURE_MIN_OCTAVE_RATIO = 0.5
+STRUCTURE_MIN_DETAIL = 0.05
 STRUCTURE_MIN_2D = 0.012
 STRUCTURE_MAX_PERIODIC = 0.96
 
@@ -97,13 +99,15 @@ def no_features(kind: str, size: tuple[int, int]) -> LocalFeatures:
 def structure_score(gray: np.ndarray) -> float:
     """How clearly a photo shows structure a spot could be recognised by; < 1: almost none.
 
-    The minimum over four tests, each scaled so that its threshold scores 1:
+    The minimum over five tests, each scaled so that its threshold scores 1:
 
     * flat: standard deviation of the image averaged over 8x8 blocks (a flat field, a
       black pocket shot, a fog with nothing in it) >= STRUCTURE_FLAT_STD grey levels;
     * noise: variance kept from 4x4 to 8x8 block averages >= STRUCTURE_MIN_OCTAVE_RATIO.
       Photos keep most of it (their detail is spatially coherent: 0.78-0.99 measured),
       white noise keeps a quarter, fine patterns (stripes, grids) almost nothing;
+    * smooth: mid-scale detail (difference of Gaussians at 192 px) over overall contrast
+      >= STRUCTURE_MIN_DETAIL (a gradient, a vignette, a fog with nothing in it);
     * one direction: mean smaller / larger eigenvalue of the local structure tensor at
       192 px >= STRUCTURE_MIN_2D (stripes, colour bars, ramps and gradients have edges in
       one direction only);
@@ -133,9 +137,11 @@ def structure_score(gray: np.ndarray) -> float:
     big = float((half + disc).mean())
     two_d = (float((half - disc).mean()) / big if big > 0 else 0.0) / STRUCTURE_MIN_2D
     band = (cv2.GaussianBlur(m, (0, 0), 1) - cv2.GaussianBlur(m, (0, 0), 4)).astype(np.float64)
+    contrast = float(m.std())
+    detail = (float(band.std()) / contrast if contrast > 0 else 0.0) / STRUCTURE_MIN_DETAIL
     band -= band.mean()
     periodic = (1.0 - _self_similarity(band)) / (1.0 - STRUCTURE_MAX_PERIODIC)
-    return float(min(flat, octave, two_d, periodic))
+    return float(min(flat, octave, detail, two_d, periodic))
 
 
 def _self_similarity(band: np.ndarray, min_shift: int = 6) -> float:

@@ -780,11 +780,17 @@ def _decode_pillow(img: Image.Image, max_side: int, data: bytes) -> np.ndarray:
 
 
 def _reopen_with_end_marker(img: Image.Image, data: bytes) -> Image.Image:
-    """A JPEG that Pillow found truncated, given its end marker (a complete image whose
-    end marker was lost decodes; a really truncated one fails again)."""
-    if data.rstrip(b"\x00")[-2:] == b"\xff\xd9":
+    """A JPEG that Pillow found truncated, given its end marker: decoded when libjpeg-turbo
+    finds the stream complete with it (strict mode, at 1/8 scale: only the end marker was
+    lost), else refused as truncated (Pillow alone would fill the missing rows with grey)."""
+    if data.rstrip(b"\x00")[-2:] == b"\xff\xd9" or simplejpeg is None:
         raise OSError("image file is truncated")
-    again = Image.open(_TimedReader(data + b"\xff\xd9", DECODE_TIME_LIMIT_S), formats=("JPEG",))
+    fixed = data + b"\xff\xd9"
+    try:
+        simplejpeg.decode_jpeg(fixed, "CMYK" if img.mode == "CMYK" else "RGB", min_width=1, min_height=1)
+    except Exception as e:  # noqa: BLE001 - any complaint: the data itself is cut
+        raise OSError(f"image file is truncated ({e})") from None
+    again = Image.open(_TimedReader(fixed, DECODE_TIME_LIMIT_S), formats=("JPEG",))
     if img.size != again.size:
         again.draft(img.mode, img.size)
     again.load()
