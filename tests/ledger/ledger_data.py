@@ -57,19 +57,33 @@ def scene(seed: int, stage: str, size=(640, 480)) -> np.ndarray:
     else:
         cv2.rectangle(img, (x0, horizon - 120), (x0 + 14, horizon + 50), (200, 200, 200), -1)
         cv2.rectangle(img, (x0 - 30, horizon - 120), (x0 + 44, horizon - 104), colour, -1)
-    # grass
+    # grass: tall and ragged where it is not cut yet, mown in light and dark stripes where it is
     cut = {"before": 0.0, "during": 0.5, "after": 1.0}[stage]
     blades = np.random.default_rng(seed * 7 + 1)
     ground = h - horizon
-    for _ in range(int(w * ground / 60)):
+    edge = int(cut * w)
+    if edge:
+        img[horizon:, :edge] = (118, 150, 72)
+        for k, x in enumerate(range(-ground, edge, max(8, w // 16))):  # mowing stripes, in perspective
+            pts = np.array([[x + ground // 2, horizon], [x + ground // 2 + w // 40, horizon],
+                            [x + w // 32 + w // 40, h], [x + w // 32, h]], np.int32)
+            if k % 2:
+                cv2.fillPoly(img[:, :edge], [pts], (96, 134, 58))
+    for _ in range(int(w * ground / 45)):
         x = int(blades.integers(0, w))
-        y = int(blades.integers(horizon + 5, h))
-        mown = x < cut * w
-        length = int((0.04 if mown else 0.16 + 0.25 * (y - horizon) / ground) * h)
-        g = tuple(int(v) for v in blades.integers((40, 110, 20), (90, 170, 60))) if not mown else (140, 160, 90)
-        cv2.line(img, (x, y), (x + int(blades.integers(-8, 9)), y - length), g, 2)
-    if cut and cut < 1:  # the cut edge and a pile of cuttings
-        cv2.ellipse(img, (int(cut * w), h - 40), (40, 14), 0, 0, 360, (150, 140, 80), -1)
+        y = int(blades.integers(horizon + 2, h))
+        depth = (y - horizon) / ground
+        if x < edge:
+            if blades.random() < 0.25:
+                cv2.line(img, (x, y), (x + int(blades.integers(-2, 3)), y - int(0.012 * h * (0.3 + depth))),
+                         (84, 120, 50), 1)
+            continue
+        length = int((0.02 + 0.2 * depth ** 1.3) * h)
+        g = tuple(int(v) for v in blades.integers((40, 100, 20), (100, 165, 60)))
+        cv2.line(img, (x, y), (x + int(blades.integers(-int(0.3 * length) - 1, int(0.3 * length) + 2)), y - length),
+                 g, max(1, int(2 * (0.5 + depth))))
+    if 0 < cut < 1:  # the cut edge and a pile of cuttings
+        cv2.ellipse(img, (edge, h - int(0.08 * h)), (int(0.07 * w), int(0.03 * h)), 0, 0, 360, (150, 140, 80), -1)
     return cv2.GaussianBlur(img, (3, 3), 0)
 
 
