@@ -192,11 +192,14 @@ def add_commands(sub, data_option) -> None:
     p = hq.add_parser("serve", help="run the receiver and its pages",
                       epilog="example: edge-app hq serve --data hq-data --host 0.0.0.0 --port 8090 --cert c.pem --key k.pem")
     hq_data(p)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8090)
-    p.add_argument("--cert", help="TLS certificate (PEM); with --key, serves https")
-    p.add_argument("--key", help="TLS private key (PEM)")
-    p.add_argument("--proxy", action="store_true", help="behind a reverse proxy: trust its X-Forwarded-* headers")
+    env = os.environ.get
+    p.add_argument("--host", default=env("EDGE_APP_HQ_HOST", "127.0.0.1"), help="default 127.0.0.1 ($EDGE_APP_HQ_HOST)")
+    p.add_argument("--port", type=int, default=int(env("EDGE_APP_HQ_PORT", "8090")), help="default 8090 "
+                                                                                          "($EDGE_APP_HQ_PORT)")
+    p.add_argument("--cert", default=env("EDGE_APP_HQ_CERT"), help="TLS certificate (PEM); with --key, serves https")
+    p.add_argument("--key", default=env("EDGE_APP_HQ_KEY"), help="TLS private key (PEM)")
+    p.add_argument("--proxy", action="store_true", default=bool(env("EDGE_APP_HQ_PROXY")),
+                   help="behind a reverse proxy: trust its X-Forwarded-* headers ($EDGE_APP_HQ_PROXY=1)")
     p.add_argument("--threads", type=int, default=16)
     p.set_defaults(func=cmd_hq_serve)
 

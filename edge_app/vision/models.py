@@ -38,11 +38,40 @@ class ModelError(RuntimeError):
 
 
 def default_models_dir() -> Path:
-    """``$EDGE_APP_MODELS`` if set, else the ``models/`` folder next to the package."""
+    """``$EDGE_APP_MODELS`` if set; else the models shipped inside the installed package
+    (``edge_app/models``, copied there when a wheel is built); else the top-level
+    ``models/`` folder of a source checkout (an editable install), which is their source."""
     env = os.environ.get("EDGE_APP_MODELS")
     if env:
         return Path(env)
+    packaged = Path(__file__).resolve().parents[1] / "models"
+    if (packaged / "manifest.json").is_file():
+        return packaged
     return Path(__file__).resolve().parents[2] / "models"
+
+
+def trt_cache_dir() -> Path:
+    """Where TensorRT keeps its built engines between starts: ``$EDGE_APP_TRT_CACHE``, else
+    ``$XDG_CACHE_HOME/edge_app/trt`` (``~/.cache/edge_app/trt``)."""
+    env = os.environ.get("EDGE_APP_TRT_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "edge_app" / "trt"
+
+
+def provider_options(provider: str) -> dict:
+    """Options for an execution provider. TensorRT: engines and timing data cached on disk
+    (a reboot reuses them instead of rebuilding for minutes), FP16 where the GPU has it."""
+    if provider != "TensorrtExecutionProvider":
+        return {}
+    cache = trt_cache_dir()
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        log.warning("TensorRT cache folder %s cannot be made; engines are rebuilt at each start", cache)
+    return {"trt_engine_cache_enable": "True", "trt_engine_cache_path": str(cache), "trt_timing_cache_enable": "True",
+            "trt_timing_cache_path": str(cache), "trt_fp16_enable": "True"}
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -152,7 +181,9 @@ def open_session(path: Path, providers: Sequence[str] | None = None, threads: in
     last_err: Exception | None = None
     for prov in wanted:
         try:
-            sess = ort.InferenceSession(str(path), sess_options=_session_options(threads), providers=[prov])
+            opts = provider_options(prov)
+            sess = ort.InferenceSession(str(path), sess_options=_session_options(threads),
+                                        providers=[(prov, opts) if opts else prov])
             sess.run(None, _test_feed(sess))
             return sess, prov
         except Exception as e:  # noqa: BLE001 - any failure means: try the next provider
