@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import shutil
 import zipfile
 from datetime import datetime
@@ -61,7 +62,7 @@ def entries(ledger: Ledger) -> list[dict]:
         for p in sp.photos:
             word = safe_file_part(ledger.stage_word(p.stage).replace(" ", ""), fallback="stage", max_len=20)
             counts[word] = counts.get(word, 0) + 1
-            ext = (p.path.suffix or ".jpg").lower()
+            ext = p.suffix if re.fullmatch(r"\.[a-z0-9]{1,6}", p.suffix) else ".jpg"
             n = counts[word]
             name = f"{loc}_{word}_{_stamp(p.taken_local)}_{n}{ext}"
             while name in used:  # two photos of one second (cannot happen with n, but be sure)

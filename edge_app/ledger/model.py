@@ -3,7 +3,8 @@
 The writers (:mod:`.xlsx`, :mod:`.pdf`, :mod:`.archive`) only see a :class:`Ledger`; they
 never query a database. A ledger is built from any *source* with the three methods of
 :class:`LedgerSource`, so head office can build the same documents from its own records:
-:class:`StoreSource` is the device's (a :class:`edge_app.store.Store`).
+:class:`StoreSource` is the device's (a :class:`edge_app.store.Store`),
+:class:`edge_app.ledger.hq_source.HeadOfficeSource` head office's (the spot versions it received).
 
 Which spots go in: confirmed spots, in the order of the site page (first photo's capture
 time); unconfirmed spots only when asked (``include_unconfirmed``), marked as such;
@@ -39,6 +40,11 @@ class LedgerPhoto:
     lat: float | None = None
     lon: float | None = None
     alt: float | None = None
+    ext: str | None = None          # the original's extension ('.jpg', '.heic'), when known
+
+    @property
+    def suffix(self) -> str:
+        return (self.ext or self.path.suffix or ".jpg").lower()
 
 
 @dataclass
@@ -142,7 +148,7 @@ class LedgerSource(Protocol):
     ``ledger_spots(site_id)``: the site's spots in page order, each {"id", "name",
     "location", "asset_no", "caption", "cover", "confirmed": bool, "photos": [{"sha256",
     "name", "phase", "taken_local", "taken_at", "width", "height", "bytes", "lat", "lon",
-    "alt"}] in capture order}.
+    "alt", "ext"}] in capture order}.
     ``original_path(sha256)``: the original file of a photo.
     """
 
@@ -233,7 +239,8 @@ def build_ledger(source, site_id: int, *, lang: str = "ko", include_unconfirmed:
         photos = [LedgerPhoto(sha256=p["sha256"], name=p["name"], stage=p.get("phase") if p.get("phase") in STAGES
                               else None, taken_local=p.get("taken_local"), taken_at=p.get("taken_at"),
                               path=_path(source, p), width=p.get("width"), height=p.get("height"),
-                              bytes=p.get("bytes"), lat=p.get("lat"), lon=p.get("lon"), alt=p.get("alt"))
+                              bytes=p.get("bytes"), lat=p.get("lat"), lon=p.get("lon"), alt=p.get("alt"),
+                              ext=p.get("ext"))
                   for p in sp["photos"]]
         spots.append(LedgerSpot(id=sp["id"], number=len(spots) + 1, label=label,
                                 location=clean_text(sp.get("location")) or label,

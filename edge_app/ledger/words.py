@@ -41,7 +41,6 @@ LABELS: dict[str, dict[str, str]] = {
         "stage_words": "단계 표기", "prepared": "작성일", "unconfirmed": "미확인",
         "unconfirmed_note": "미확인 지점 {n}곳 포함", "skipped_note": "미확인 지점 {n}곳은 빠짐",
         "site_auto": "현장 {id}", "unset_stage": "미지정", "page": "{n} / {total}",
-        "generator": "edge-app 현장 사진 정리", "contd": "(계속)",
     },
     "en": {
         "title": "Photo ledger", "works_name": "Works", "company": "Company", "work_type": "Work type",
@@ -51,7 +50,6 @@ LABELS: dict[str, dict[str, str]] = {
         "stage_words": "Stage words", "prepared": "Prepared", "unconfirmed": "unconfirmed",
         "unconfirmed_note": "{n} unconfirmed spots included", "skipped_note": "{n} unconfirmed spots left out",
         "site_auto": "Site {id}", "unset_stage": "unset", "page": "{n} / {total}",
-        "generator": "edge-app site photos", "contd": "(contd.)",
     },
 }
 
