@@ -142,9 +142,10 @@ def hq_key(hq: HQClient) -> str:
 
 
 def run_once(st: Store, conf: SyncConfig, now: float | None = None) -> dict:
-    """Send every due outbox entry. Returns {"spots_sent", "photos_sent", "bytes_sent",
-    "offline", "failed", "pending", "attention"}."""
-    report = {"spots_sent": 0, "photos_sent": 0, "bytes_sent": 0, "offline": False, "failed": 0}
+    """Send every due outbox entry. Returns {"spots_sent", "photos_sent", "bytes_sent" (photo
+    bytes), "wire_bytes" (everything sent: headers, HEADs, manifests), "offline", "failed",
+    "pending", "attention"}."""
+    report = {"spots_sent": 0, "photos_sent": 0, "bytes_sent": 0, "wire_bytes": 0, "offline": False, "failed": 0}
     if conf.enabled:
         hq = HQClient(conf.hq_url, conf.device, conf.secret, conf.timeout_s)
         now = time.time() if now is None else now
@@ -162,6 +163,7 @@ def run_once(st: Store, conf: SyncConfig, now: float | None = None) -> dict:
             except FileNotFoundError as e:
                 _note_failure(st, entry["id"], f"original missing on this device: {e.filename}", counted=True)
                 report["failed"] += 1
+        report["wire_bytes"] = hq.bytes_out
         store_settings.put(st, "sync.last_run", {"at": now_iso(), "offline": report["offline"],
                                                  "spots_sent": report["spots_sent"]})
     counts = {r["state"]: r["n"] for r in st.query("SELECT state, count(*) AS n FROM outbox GROUP BY state")}

@@ -53,6 +53,8 @@ class HQClient:
         self.scheme, self.host, self.port, self.prefix = u.scheme, u.hostname, u.port, u.path
         self.device, self._secret, self.timeout_s = device, secret, timeout_s
         self.cafile = cafile or os.environ.get("EDGE_APP_HQ_CA") or None
+        #: bytes this client put on the wire (request lines, headers and bodies)
+        self.bytes_out = 0
 
     def __repr__(self) -> str:  # never the secret
         return f"HQClient({self.scheme}://{self.host}:{self.port or ''}{self.prefix}, device={self.device!r})"
@@ -80,6 +82,7 @@ class HQClient:
                 body_sha256 = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
         h = {"Content-Length": str(length), "User-Agent": "edge-app-sync/1"} | (headers or {})
         h |= sign(self._secret, method, full, body_sha256 or EMPTY_SHA256, self.device)
+        self.bytes_out += len(method) + len(full) + 12 + sum(len(k) + len(str(v)) + 4 for k, v in h.items()) + length
         conn = self._conn()
         try:
             if isinstance(body, Path):
