@@ -115,10 +115,12 @@ def rotated_jpeg(upright: np.ndarray, when=None, gps=None) -> bytes:
 
 
 def build_site(st, n_spots: int = 6, *, unconfirmed: int = 1, extra_before: int = 0, rotate_first_after=True,
-               size=(640, 480), fields=True) -> dict:
+               size=(640, 480), fields=True, camera_size=None) -> dict:
     """A site of ``n_spots`` confirmed spots (3 photos each: before / during / after, days
     apart) and ``unconfirmed`` more that are not confirmed; the first spot gets
-    ``extra_before`` more "before" photos. Returns {"site", "spots": [ids in page order],
+    ``extra_before`` more "before" photos. ``camera_size``: (w, h) the photos are enlarged
+    to (drawn at ``size``), for camera-sized originals made quickly.
+    Returns {"site", "spots": [ids in page order],
     "photos": {spot id: [(sha256, stage, bytes)]}, "rotated": sha256 or None}."""
     out = {"photos": {}, "rotated": None}
     items = []
@@ -132,6 +134,8 @@ def build_site(st, n_spots: int = 6, *, unconfirmed: int = 1, extra_before: int 
             rgb = scene(100 + k, stage, size)
             if j >= 3:  # another "before" from a slightly different place
                 rgb = np.ascontiguousarray(np.roll(rgb, 25 * (j - 2), axis=1))
+            if camera_size is not None:
+                rgb = cv2.resize(rgb, camera_size, interpolation=cv2.INTER_LINEAR)
             if k == 0 and stage == "after" and rotate_first_after:
                 data = rotated_jpeg(rgb, when, GPS)
             else:
