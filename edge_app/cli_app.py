@@ -306,10 +306,13 @@ def add_commands(sub, common) -> None:
                        description="Serve the crew lead's page and group new photos in the background.",
                        epilog="example: edge-app serve --data edge-data --host 0.0.0.0 --port 8080 --watch /media/sd")
     data(p)
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 = the whole LAN; default "
-                                                       "127.0.0.1, this computer only)")
-    p.add_argument("--port", type=int, default=8080)
-    p.add_argument("--watch", metavar="DIR", help="also take photos that appear in this folder (SD card, sync folder)")
+    p.add_argument("--host", default=os.environ.get("EDGE_APP_HOST", "127.0.0.1"),
+                   help="address to listen on (0.0.0.0 = the whole LAN; default 127.0.0.1, this computer only; "
+                        "or $EDGE_APP_HOST)")
+    p.add_argument("--port", type=int, default=int(os.environ.get("EDGE_APP_PORT", "8080")),
+                   help="default 8080 (or $EDGE_APP_PORT)")
+    p.add_argument("--watch", metavar="DIR", default=os.environ.get("EDGE_APP_WATCH") or None,
+                   help="also take photos that appear in this folder (SD card, sync folder; or $EDGE_APP_WATCH)")
     p.add_argument("--http-threads", type=int, default=6, help="web server threads (default 6)")
     sync_options(p)
     common(p)

@@ -58,11 +58,12 @@ def create_app(test_config: dict | None = None, worker=None) -> Flask:
     def _lang():
         g.lang = i18n.pick_lang()
 
-    from . import auth, photos, spots
+    from . import auth, photos, spots, sync
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(photos.bp)
     app.register_blueprint(spots.bp)
+    app.register_blueprint(sync.bp)
     from .ledger import bp as ledger_bp  # the photo ledger (사진대지): exports and its fields
     app.register_blueprint(ledger_bp)
 

@@ -40,3 +40,10 @@ def init_app(app: Flask) -> None:
     with contextlib.closing(open_app_store(app)):  # create / migrate once at start
         pass
     app.teardown_appcontext(close_store)
+
+
+def wake_sync() -> None:
+    """Something may be due for head office (a confirm, an edit, "sync now")."""
+    s = current_app.extensions.get("edge_sync")
+    if s is not None:
+        s["wake"].set()

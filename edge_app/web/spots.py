@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from ..store import StoreError, edits
+from ..store import StoreError, edits, outbox
 from ..store import sites as store_sites
 from ..store import spots as store_spots
 from ..store import views
 from ..store.sites import list_sites
 from .auth import who
-from .db import get_store, worker_error
+from .db import get_store, wake_sync, worker_error
 from .i18n import format_local, translate
 from .photos import _site_version
 
@@ -53,6 +53,13 @@ def _edit_text(lang: str, e: dict | None) -> str:
     return translate(lang, f"act_{e['action']}", n=n)
 
 
+@bp.after_request
+def _wake_sync(resp):
+    if request.method == "POST":  # a confirm or an edit of a confirmed spot may be due for head office
+        wake_sync()
+    return resp
+
+
 @bp.app_context_processor
 def _ctx():
     lang = getattr(g, "lang", "ko")
@@ -77,7 +84,8 @@ def site(site_id: int):
     return render_template("spots/site.html", view=view, info=info, spot_names=names, removed=removed,
                            last_edit=edits.last_undoable(st, site_id), other_sites=others, waiting=waiting,
                            site=site_id, version=_site_version(st, site_id), worker_error=worker_error(),
-                           history=edits.history(st, site_id, limit=15))
+                           history=edits.history(st, site_id, limit=15),
+                           sync_badges=outbox.spot_states(st, site_id))
 
 
 def _site_of_spot(st, spot_id: int) -> int:
