@@ -15,8 +15,9 @@ so a file gets the same guards and the same reason wherever it arrives.
   (:data:`MAX_PIXELS`, and the memory the decode of that format and colour mode will need,
   at most :data:`DECODE_MEMORY_BUDGET`), the number of scans of a progressive JPEG
   (:data:`MAX_JPEG_SCANS`) and of chunks of a PNG (:data:`MAX_PNG_CHUNKS`), and a time
-  limit where a decoder runs in steps (:data:`DECODE_TIME_LIMIT_S`). The memory budget holds for the whole process: decodes
-  on several threads wait until their sum fits (:class:`MemoryBudget`).
+  limit where a decoder runs in steps (:data:`DECODE_TIME_LIMIT_S`). The memory budget
+  holds for the whole process: decodes on several threads wait until their sum fits
+  (:class:`MemoryBudget`).
 * Library warnings are caught per photo and kept as that photo's notes
   (:attr:`Decoded.notes`), never printed.
 
@@ -221,6 +222,23 @@ def _close_outside_programs() -> None:
 
 
 _close_outside_programs()
+
+
+def _load_allowed_plugins() -> None:
+    """Import the allowed plugins now, so that ``Image.open(formats=ALLOWED_FORMATS)`` never
+    has to run Pillow's lazy ``init()`` (once per process, from whichever thread is first)."""
+    import importlib
+
+    for module in ("JpegImagePlugin", "PngImagePlugin", "WebPImagePlugin", "TiffImagePlugin", "BmpImagePlugin",
+                   "GifImagePlugin", "AvifImagePlugin"):
+        try:
+            importlib.import_module(f"PIL.{module}")
+        except Exception:  # pragma: no cover - a Pillow without it: that format is not allowed
+            pass
+
+
+_load_allowed_plugins()
+ALLOWED_FORMATS = tuple(f for f in ALLOWED_FORMATS if f in Image.OPEN)
 
 
 # --------------------------------------------------------------------------- reading

@@ -37,8 +37,7 @@ try:  # the app decodes HEIC through pillow-heif; the corpus encodes with it
 except Exception:  # pragma: no cover - platform without a wheel
     pass
 
-from filewriters import (jpeg_blocks, png_chunk, png_chunks, png_flat, png_flat_idat, png_ihdr,
-                         progressive_bomb_script)
+from filewriters import jpeg_blocks, png_chunk, png_chunks, png_flat, png_ihdr, progressive_bomb_script
 from scenes import views_of
 
 #: The three spots of the good photos (scene seeds) and how many good views each has.
@@ -384,8 +383,8 @@ def corrupt(c: Corpus) -> None:
     for k in range(8):
         s = "ABC"[k % 3]
         src = c.new_view(s)
-        c.add(f"bitflips_{k:02d}.jpg", lambda src=src, k=k: bitflips(enc(src, quality=90), rng_for(f"bf{k}"), 1 + 3 * k),
-              either(s))
+        c.add(f"bitflips_{k:02d}.jpg",
+              lambda src=src, k=k: bitflips(enc(src, quality=90), rng_for(f"bf{k}"), 1 + 3 * k), either(s))
     png = enc(c.new_view("B"), "PNG")
     c.add("png_bad_ihdr_crc.png", lambda: png[:29] + bytes(4) + png[33:], unreadable("truncated or corrupt"),
           ci=True)
@@ -412,12 +411,13 @@ def corrupt(c: Corpus) -> None:
 
 
 def random_bytes(c: Corpus) -> None:
-    for k, n in enumerate((1, 7, 64, 512, 4096, 65536, 1 << 20)):
+    for n in (1, 7, 64, 512, 4096, 65536, 1 << 20):
         for ext in ("jpg", "png", "heic"):
             c.add(f"random_{n}.{ext}", lambda n=n, ext=ext: rng_for(f"r{n}{ext}").bytes(n), unreadable("not an image"),
                   ci=(n == 4096 and ext == "jpg"))
     magic = {"jpg": b"\xff\xd8\xff\xe0", "png": b"\x89PNG\r\n\x1a\n", "gif": b"GIF89a", "webp": b"RIFF\0\0\1\0WEBP",
-             "tif": b"II*\0", "heic": b"\0\0\0\x18ftypheic\0\0\0\0mif1heic", "bmp": b"BM\0\0\0\0\0\0\0\0\x36\0\0\0\x28\0\0\0",
+             "tif": b"II*\0", "heic": b"\0\0\0\x18ftypheic\0\0\0\0mif1heic",
+             "bmp": b"BM\0\0\0\0\0\0\0\0\x36\0\0\0\x28\0\0\0",
              "avif": b"\0\0\0\x18ftypavif\0\0\0\0mif1avif"}
     for ext, head in magic.items():
         for n in (100, 30000):
@@ -497,7 +497,8 @@ def unsupported(c: Corpus) -> None:
     c.add("jpeg2000_codestream.jpg", lambda: enc(c.new_view("A"), "JPEG2000", no_jp2=True),
           unreadable("unsupported format"))
     c.add("jpegxl.jpg", lambda: b"\xff\x0a" + rng_for("jxl").bytes(2000), unreadable("unsupported format"))
-    c.add("layers.png", lambda: b"8BPS\x00\x01" + bytes(6) + rng_for("psd").bytes(2000), unreadable("unsupported format"))
+    c.add("layers.png", lambda: b"8BPS\x00\x01" + bytes(6) + rng_for("psd").bytes(2000),
+          unreadable("unsupported format"))
     c.add("icon.png", lambda: enc(Image.fromarray(c.new_view("B")).resize((64, 48)), "ICO"), unreadable("not an image"))
     c.add("targa.jpg", lambda: enc(Image.fromarray(c.new_view("B")), "TGA"), unreadable("not an image"))
     c.add("netpbm.jpg", lambda: enc(Image.fromarray(c.new_view("B")), "PPM"), unreadable("not an image"))
@@ -582,7 +583,8 @@ def bombs(c: Corpus) -> None:
 
 def _tiff_header(w: int, h: int) -> bytes:
     entries = [(256, 4, 1, struct.pack("<I", w)), (257, 4, 1, struct.pack("<I", h)), (258, 3, 1, struct.pack("<H", 8)),
-               (259, 3, 1, struct.pack("<H", 1)), (262, 3, 1, struct.pack("<H", 1)), (273, 4, 1, struct.pack("<I", 200)),
+               (259, 3, 1, struct.pack("<H", 1)), (262, 3, 1, struct.pack("<H", 1)),
+               (273, 4, 1, struct.pack("<I", 200)),
                (277, 3, 1, struct.pack("<H", 1)), (278, 4, 1, struct.pack("<I", h)), (279, 4, 1, struct.pack("<I", 64))]
     ifd = struct.pack("<H", len(entries)) + b"".join(struct.pack("<HHI", t, ty, n) + v.ljust(4, b"\0")
                                                      for t, ty, n, v in entries) + b"\0\0\0\0"
@@ -712,8 +714,9 @@ def broken_exif(c: Corpus) -> None:
         ("exif_date_zero.jpg", ex(base={0x0132: "0000:00:00 00:00:00"}), False),
         ("exif_date_garbage.jpg", ex(base={0x0132: "\x00\x01\x02 not a date"}), False),
         ("exif_date_impossible.jpg", ex(sub={0x9003: "2024:13:45 99:99:99", 0x9011: "+99:99"}), False),
-        ("exif_gps_zero_denominators.jpg", ex(gps={1: "N", 2: (IFDRational(37, 0), IFDRational(1, 0), IFDRational(0, 0)),
-                                                   3: "E", 4: (IFDRational(127, 0), 0.0, 0.0)}), True),
+        ("exif_gps_zero_denominators.jpg",
+         ex(gps={1: "N", 2: (IFDRational(37, 0), IFDRational(1, 0), IFDRational(0, 0)), 3: "E",
+                 4: (IFDRational(127, 0), 0.0, 0.0)}), True),
         ("exif_gps_out_of_range.jpg", ex(gps={1: "N", 2: (1000.0, 0.0, 0.0), 3: "E", 4: (500.0, 0.0, 0.0),
                                               6: 1e30}), False),
         ("exif_gps_text.jpg", raw_exif([], gps=[(1, 2, 6, b"North\0"), (2, 2, 13, b"thirty seven\0"),
@@ -857,7 +860,8 @@ def nothing_to_see(c: Corpus) -> None:
         ("ramp_diagonal.jpg", lambda: grey((x + y) * 255 / (W + H)), False),
         ("colour_bars.png", lambda: np.array([[192, 192, 192], [192, 192, 0], [0, 192, 192], [0, 192, 0],
                                               [192, 0, 192], [192, 0, 0], [0, 0, 192]], np.uint8)[x * 7 // W], True),
-        ("zone_plate.png", lambda: grey(127 + 127 * np.cos(((x - W / 2) ** 2 + (y - H / 2) ** 2) * np.pi / 800)), False),
+        ("zone_plate.png", lambda: grey(127 + 127 * np.cos(((x - W / 2) ** 2 + (y - H / 2) ** 2) * np.pi / 800)),
+         False),
         ("grid_20.png", lambda: grey(255 - 255 * ((x % 20 == 0) | (y % 20 == 0))), True),
     ]
     for p in (2, 4, 16, 40, 100):

@@ -72,7 +72,8 @@ def test_nothing_is_read_from_what_is_not_a_regular_file(tmp_path):
     for name, target in links.items():
         os.symlink(target, tmp_path / name)
     want = {"pipe.jpg": ("not a regular file", "FIFO"), "sock.jpg": ("not a regular file", "socket"),
-            "zero.jpg": ("not a regular file", "character device"), "null.jpg": ("not a regular file", "character device"),
+            "zero.jpg": ("not a regular file", "character device"),
+            "null.jpg": ("not a regular file", "character device"),
             "to_pipe.jpg": ("not a regular file", "FIFO"), "folder.jpg": ("is a folder", ""),
             "to_folder.jpg": ("is a folder", "")}
     for name, (why, detail) in want.items():
