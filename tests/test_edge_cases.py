@@ -432,3 +432,18 @@ def test_sessions_split_only_on_metadata_evidence():
     sim[2, 0] = sim[0, 2] = 0.4
     assert place_by_similarity([[0], [1]], [2, 3], sim) == [[0], [1, 2, 3]]
     assert join_locked_sessions([[0, 1], [2], [3, 4]], ["x", None, None, "x", None]) == [[0, 1, 3, 4], [2]]
+
+
+def test_cli_writes_the_json_even_when_the_folder_holds_no_photo(tmp_path):
+    folder = tmp_path / "only junk"
+    folder.mkdir()
+    (folder / "readme.txt").write_text("x")
+    (folder / ".DS_Store").write_bytes(b"\0")
+    os.mkfifo(folder / "pipe.jpg")
+    out = tmp_path / "g.json"
+    p = edge_app("cluster", folder, "--json", out, cwd=tmp_path)
+    assert p.returncode == 1 and "no photos" in p.stderr.decode()
+    assert json.loads(out.read_text()) == {}
+    stdout = p.stdout.decode()
+    for line in ("  .DS_Store: hidden", "  pipe.jpg: not a regular file", "  readme.txt: not a photo (file type)"):
+        assert line in stdout
