@@ -13,6 +13,20 @@ shifted sideways by its own amount so no two have the same pixels, and every ten
 resident memory (``ru_maxrss``) and its resident memory right after the imports, so the
 growth is what the export itself needs. ``--also N`` repeats the exports for the first N
 spots, to show how memory grows with the site's size.
+
+Measured on a 2-core AMD EPYC VM (Python 3.11, 200 spots = 600 originals):
+
+=========================  =====================  =====================  ================
+originals                  XLSX                   PDF (51 pages)         ZIP
+=========================  =====================  =====================  ================
+12 MP drawn, 2.1 MB each   13.1 s, 103 MB, 7 MB   12.4 s, 137 MB, 9 MB   1.0 s, 78 MB
+6.3 MP real (``--photos``)  10.6 s, 104 MB, 18 MB  9.1 s, 175 MB, 20 MB   0.4 s, 77 MB
+=========================  =====================  =====================  ================
+
+(time, peak RSS of the exporting process, file size; 73 MB of the RSS is the imports).
+With 50 of those spots: XLSX 99 MB, PDF 126 MB. XLSX and ZIP memory does not grow with
+the site; the PDF's grows by what fpdf2 keeps until it writes the file, the print-size
+JPEGs (about 34 KB a photo with real photos), never an original.
 """
 
 from __future__ import annotations

@@ -221,7 +221,7 @@ def _marker(ws, col: int, row: int, dx_px: float, dy_px: float) -> AnchorMarker:
     return AnchorMarker(col=col - 1, colOff=int(dx_px * EMU_PER_PX), row=row - 1, rowOff=int(dy_px * EMU_PER_PX))
 
 
-def _page_rows(ws) -> tuple[float, float]:
+def _printable(ws) -> tuple[float, float]:
     """(printable height in points at the sheet's scale, width in points) of one page."""
     ps = ws.page_setup
     try:
@@ -238,7 +238,7 @@ def _page_rows(ws) -> tuple[float, float]:
 def _scale(ws, last_col: int) -> float:
     """The print scale Excel will use: fit-to-width computed from the columns, else the
     sheet's scale."""
-    _, width_pt = _page_rows(ws)
+    _, width_pt = _printable(ws)
     props = ws.sheet_properties.pageSetUpPr
     if props is not None and props.fitToPage:
         content_pt = sum(col_px(ws, c) for c in range(1, last_col + 1)) / PX_PER_PT
@@ -269,7 +269,7 @@ def _title_rows(ws) -> tuple[int, int] | None:
 def _names(wb) -> dict[str, _Named]:
     out: dict[str, _Named] = {}
 
-    def take(name, dn, default_ws=None):
+    def take(name, dn):
         key = name.upper()
         if key not in HEADER_NAMES + BLOCK_NAMES:
             return
@@ -284,7 +284,7 @@ def _names(wb) -> dict[str, _Named]:
         take(name, dn)
     for ws in wb.worksheets:
         for name, dn in ws.defined_names.items():
-            take(name, dn, ws)
+            take(name, dn)
     return out
 
 
@@ -427,7 +427,7 @@ def write_xlsx(ledger: Ledger, out: str | Path, template: str | Path | None = No
         # page breaks between spots
         last_row = r1 + (len(blocks) - 1) * height if blocks else r1
         scale = _scale(ws, last_col)
-        page_h, _ = _page_rows(ws)
+        page_h, _ = _printable(ws)
         room = page_h / scale * PAGE_SAFETY
         titles = _title_rows(ws)
         title_h = sum(row_pt(ws, r) for r in range(titles[0], titles[1] + 1)) if titles else 0.0
