@@ -16,12 +16,12 @@ spots, to show how memory grows with the site's size.
 
 Measured on a 2-core AMD EPYC VM (Python 3.11, 200 spots = 600 originals):
 
-=========================  =====================  =====================  ================
-originals                  XLSX                   PDF (51 pages)         ZIP
-=========================  =====================  =====================  ================
-12 MP drawn, 2.1 MB each   13.1 s, 103 MB, 7 MB   12.4 s, 137 MB, 9 MB   1.0 s, 78 MB
-6.3 MP real (``--photos``)  10.6 s, 104 MB, 18 MB  9.1 s, 175 MB, 20 MB   0.4 s, 77 MB
-=========================  =====================  =====================  ================
+============================  =====================  =====================  ============
+originals                     XLSX                   PDF (51 pages)         ZIP
+============================  =====================  =====================  ============
+12 MP drawn, 2.1 MB each      13.1 s, 103 MB, 7 MB   12.4 s, 137 MB, 9 MB   1.0 s, 78 MB
+6.3 MP real (``--photos``)    10.6 s, 104 MB, 18 MB  9.1 s, 175 MB, 20 MB   0.4 s, 77 MB
+============================  =====================  =====================  ============
 
 (time, peak RSS of the exporting process, file size; 73 MB of the RSS is the imports).
 With 50 of those spots: XLSX 99 MB, PDF 126 MB. XLSX and ZIP memory does not grow with
