@@ -26,6 +26,7 @@ from typing import Iterable, Iterator
 from PIL import Image
 
 from ..decode import ImageError, decode_image, is_image_name, read_photo_bytes
+from ..pipeline import scan_folder
 from ..metadata import read_meta
 from . import Store, StoreError, fsync_dir, now_iso
 
@@ -241,25 +242,31 @@ def add_path(st: Store, path: str | Path, *, source: str, who: str, batch_id: in
 
 def iter_photo_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str | None]]:
     """(path, None) for each photo file under ``paths`` (files, or folders searched
-    recursively, hidden entries skipped), and (path, reason) for entries that cannot be
-    taken (not a photo name, not a regular file, missing)."""
+    recursively), and (path, reason) for every entry that is not taken (hidden, not a
+    photo, not a regular file, missing), with the reasons of the engine's folder scan."""
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            for root, dirs, files in os.walk(p):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for f in sorted(files):
-                    fp = Path(root) / f
-                    if f.startswith("."):
-                        yield fp, "hidden file"
-                    elif not (fp.is_file() or fp.is_symlink()):
-                        yield fp, "not a regular file"
-                    else:
-                        yield (fp, None) if is_image_name(fp) else (fp, "not a photo (file type)")
+            yield from _walk(p)
         elif p.exists() or p.is_symlink():
             yield p, None
         else:
             yield p, "file not found"
+
+
+def _walk(folder: Path) -> Iterator[tuple[Path, str | None]]:
+    try:
+        scan = scan_folder(folder)
+    except OSError as e:
+        yield folder, f"unreadable ({e.strerror or e})"
+        return
+    for path in scan.photos:
+        yield path, None
+    for path, why in scan.skipped:
+        if path.is_dir() and not path.is_symlink() and not path.name.startswith("."):
+            yield from _walk(path)  # DCIM/100CANON/...
+        else:
+            yield path, why
 
 
 def add_paths(st: Store, paths: Iterable[str | Path], *, source: str, who: str,

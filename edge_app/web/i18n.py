@@ -233,8 +233,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
 REASONS_KO_EXTRA = {
     "not a photo (file type)": "사진 파일이 아님 (파일 형식)",
     "file not found": "파일 없음",
-    "hidden file": "숨김 파일",
-    "not a regular file": "일반 파일이 아님",
     "could not be analysed": "분석 실패",
     "original damaged on disk": "저장된 원본 손상",
     "too large to process": "처리하기에 너무 큼",

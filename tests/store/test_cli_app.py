@@ -44,7 +44,7 @@ def test_add_stores_analyses_and_places_a_folder_and_lists_refusals(added):
     tmp, p = added
     assert p.returncode == 1  # something was refused
     assert "refused: broken.jpg: truncated or corrupt" in p.stderr
-    assert "refused: .hidden.jpg: hidden file" in p.stderr
+    assert "refused: .hidden.jpg: hidden" in p.stderr
     assert "6 added, 0 already in the store, 2 refused; 6 analysed" in p.stdout
     s = status(tmp)
     (site,) = s["sites"]
