@@ -172,6 +172,17 @@ def _finite(x):
 # --------------------------------------------------------------------------- adding
 
 
+def stored_name(name) -> str:
+    """A file name as the store keeps it: text that UTF-8 can hold. A name that is not
+    valid UTF-8 (a card written by an older Korean Windows) keeps its bytes as ``\\xNN``."""
+    s = str(name)[:255]
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        return s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def _record_arrival(st: Store, a: Arrival, batch_id, source: str, who: str) -> None:
     st.db["arrivals"].insert({"batch_id": batch_id, "name": a.name, "sha256": a.sha256, "outcome": a.outcome,
                               "reason": a.reason, "detail": (a.detail or "")[:500] or None, "source": source,
@@ -181,7 +192,7 @@ def _record_arrival(st: Store, a: Arrival, batch_id, source: str, who: str) -> N
 def refuse(st: Store, name: str, reason: str, detail: str = "", *, source: str, who: str,
            batch_id: int | None = None, sha256: str | None = None) -> Arrival:
     """Record a file that was not taken in, with its reason (shown to the person who added it)."""
-    a = Arrival(name, "refused", sha256, reason, detail or None)
+    a = Arrival(stored_name(name), "refused", sha256, reason, detail or None)
     with st.write():
         _record_arrival(st, a, batch_id, source, who)
     return a
@@ -190,7 +201,7 @@ def refuse(st: Store, name: str, reason: str, detail: str = "", *, source: str, 
 def add_bytes(st: Store, data: bytes, name: str, *, source: str, who: str, batch_id: int | None = None) -> Arrival:
     """Take one photo's bytes into the store; returns what happened (never raises for a bad
     file: a refusal is recorded with its reason)."""
-    name = str(name)
+    name = stored_name(name)
     sha = hashlib.sha256(data).hexdigest()
     if st.scalar("SELECT 1 FROM photos WHERE sha256 = ?", (sha,)):
         a = Arrival(name, "duplicate", sha)
