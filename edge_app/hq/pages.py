@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import secrets
 import tempfile
 import zipfile
@@ -242,6 +243,39 @@ def _safe_zip_name(name: str) -> str:
     bad = '<>:"/\\|?*'
     out = "".join("_" if (c in bad or ord(c) < 32) else c for c in str(name)).strip(" .")
     return out[:150] or "photo"
+
+
+@bp.route("/sites/<device>/<int:site_id>/ledger")
+def site_ledger(device: str, site_id: int):
+    """The photo ledger (사진대지) of a device's site, from the newest version of each spot
+    head office received: ?format=pdf|xlsx|zip[&all=1]."""
+    from ..ledger import build_ledger, write
+    from ..ledger.hq_source import HeadOfficeSource
+    from ..web.ledger import FORMATS, MIMETYPES, download_name
+
+    fmt = request.args.get("format", "pdf")
+    if fmt not in FORMATS:
+        abort(404)
+    root = Path(current_app.config["HQ_DATA"])
+    try:
+        ledger = build_ledger(HeadOfficeSource(conn(), root, device), site_id, lang=g.lang,
+                              all_photos=bool(request.args.get("all")))
+    except LookupError:
+        abort(404)
+    tmpdir = root / "tmp"
+    tmpdir.mkdir(exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=tmpdir, prefix="ledger-", suffix=f".{fmt}")
+    os.close(fd)
+    path = Path(name)
+    try:
+        write(ledger, fmt, path)
+        fh = open(path, "rb")
+    finally:
+        path.unlink(missing_ok=True)  # the open file is still sent (POSIX); nothing is left behind
+    resp = send_file(fh, mimetype=MIMETYPES[fmt], as_attachment=True, download_name=download_name(ledger, fmt, g.lang),
+                     max_age=0)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 @bp.route("/blobs/<sha>/thumb")

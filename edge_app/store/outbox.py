@@ -98,6 +98,9 @@ def spots_of_changes(st: Store, changes: list[dict]) -> set[int]:
     for c in changes:
         if c["k"] == "set" and c["table"] == "spots":
             out.add(c["id"])
+        elif c["k"] == "set" and c["table"] == "sites":  # works details: every confirmed spot of the site
+            out.update(r[0] for r in st.query("SELECT id FROM spots WHERE site_id = ? AND confirmed_at IS NOT NULL "
+                                              "AND removed_at IS NULL", (c["id"],)))
         elif c["k"] == "set" and c["table"] == "photos":
             s = st.scalar("SELECT spot_id FROM memberships WHERE photo = ? AND ended_at IS NULL", (c["id"],))
             if s is not None:

@@ -193,6 +193,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "hq_filter": ("보기", "Show"),
     "hq_spots": ("받은 지점", "Received spots"),
     "hq_no_spots": ("받은 지점이 없습니다", "No spots received yet"),
+    "hq_ledger_hint": ("현장을 고르면 사진대지(PDF, 엑셀, 원본 ZIP)를 받을 수 있습니다",
+                       "Choose a site to download its photo ledger (PDF, Excel, originals as ZIP)"),
     "hq_zip": ("원본 ZIP 받기", "Download originals (ZIP)"),
     "select_hint": ("사진을 눌러 선택한 뒤 아래에서 옮기세요", "Tap photos to select them, then choose below"),
     # the photo ledger (사진대지): web/ledger.py, templates/ledger/

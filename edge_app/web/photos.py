@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
 
+from ..decode import MAX_FILE_BYTES
 from ..store import StoreError
 from ..store import photos as store_photos
 from ..store import views
@@ -38,9 +39,16 @@ def _add_files(st, batch_id: int) -> list:
         if not f or not f.filename:
             continue
         try:
-            data = f.read()
+            f.stream.seek(0, 2)  # the size first: the decode path's limit, before reading it
+            size = f.stream.tell()
+            f.stream.seek(0)
+            data = f.read() if size <= MAX_FILE_BYTES else None
         finally:
             f.close()
+        if data is None:
+            out.append(store_photos.refuse(st, f.filename, "too large", f"{size} bytes", source="upload", who=who(),
+                                           batch_id=batch_id))
+            continue
         if not data:
             out.append(store_photos.refuse(st, f.filename, "empty file", source="upload", who=who(),
                                            batch_id=batch_id))

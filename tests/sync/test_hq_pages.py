@@ -65,6 +65,13 @@ def test_the_pages_need_their_own_password_and_list_devices_spots_versions(recei
         import hashlib
 
         assert hashlib.sha256(zf.read(names[0])).hexdigest() in spot
+    # the photo ledger of a site, built from what head office received
+    assert 'data-ledger="pdf"' in c.get("/?site=jetson-0:1").text
+    pdf = c.get("/sites/jetson-0/1/ledger?format=pdf")
+    assert pdf.status_code == 200 and pdf.data[:5] == b"%PDF-" and pdf.mimetype == "application/pdf"
+    xlsx = c.get("/sites/jetson-0/1/ledger?format=xlsx")
+    assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+    assert c.get("/sites/jetson-0/99/ledger?format=pdf").status_code == 404
     en = c.get("/", headers={"Accept-Language": "en"}).text
     assert "Received spots" in en and "last contact" in en
     other = app.test_client()
