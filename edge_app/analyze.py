@@ -14,7 +14,6 @@ import logging
 import json
 import math
 import os
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +26,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .config import Settings
+from .fileio import write_atomic
 from .decode import Decoded, ImageError, decode_image, read_photo_bytes
 from .metadata import PhotoMeta, read_meta
 from .vision.features import LocalFeatures, XFeatExtractor, extract_features, normalise_contrast, to_gray
@@ -200,19 +200,7 @@ class FeatureCache:
                 "notes": list(a.notes)}
         buf = io.BytesIO()
         np.savez(buf, info=np.array(json.dumps(info)), xy=a.features.xy, desc=a.features.desc, embedding=a.embedding)
-        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-", suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(buf.getvalue())
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, p)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        write_atomic(p, buf.getvalue())
 
 
 class Analyzer:

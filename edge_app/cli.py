@@ -151,9 +151,9 @@ def _unwritable(path: Path) -> str | None:
 def _write_atomic(path: Path, text: str, errors: str = "strict") -> None:
     """Write UTF-8 text through a temporary file; ``errors``: for characters UTF-8 cannot
     hold (lone surrogates from file names that are not UTF-8)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(text.encode("utf-8", errors))
-    os.replace(tmp, path)
+    from .fileio import write_atomic
+
+    write_atomic(path, text.encode("utf-8", errors))
 
 
 def cmd_eval(args) -> int:

@@ -270,18 +270,26 @@ def cmd_confirm(args) -> int:
     return _run_edit(go)
 
 
+def read_secret(prompt: str) -> str | None:
+    """A PIN or password: asked twice on a terminal (None when they differ, said on
+    stderr), else one line of stdin (a script: ``echo 482913 | edge-app set-pin``)."""
+    if sys.stdin.isatty():
+        first = getpass.getpass(prompt)
+        if getpass.getpass("again: ") != first:
+            print("error: the two entries differ", file=sys.stderr)
+            return None
+        return first
+    return sys.stdin.readline().rstrip("\n").strip()
+
+
 def cmd_set_pin(args) -> int:
     from .store import StoreError
     from .store import settings as store_settings
 
     st = _open(args, create=True)
-    if sys.stdin.isatty():
-        pin = getpass.getpass("new PIN (4-12 digits): ")
-        if getpass.getpass("again: ") != pin:
-            print("error: the two PINs differ", file=sys.stderr)
-            return 1
-    else:
-        pin = sys.stdin.readline().strip()
+    pin = read_secret("new PIN (4-12 digits): ")
+    if pin is None:
+        return 1
     try:
         store_settings.set_pin(st, pin)
     except StoreError as e:

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import signal
@@ -157,13 +156,11 @@ def cmd_hq_status(args) -> int:
 def cmd_hq_set_password(args) -> int:
     from .hq.pages import set_password
 
-    if sys.stdin.isatty():
-        pw = getpass.getpass("head-office password: ")
-        if getpass.getpass("again: ") != pw:
-            print("error: the two passwords differ", file=sys.stderr)
-            return 1
-    else:
-        pw = sys.stdin.readline().rstrip("\n")
+    from .cli_app import read_secret
+
+    pw = read_secret("head-office password (8 characters or more): ")
+    if pw is None:
+        return 1
     try:
         set_password(_hq_db(args), pw)
     except ValueError as e:

@@ -23,34 +23,39 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Server:
-    """`edge-app serve --data DIR` as a child process; ``start`` waits until it answers."""
+class ChildServer:
+    """An ``edge-app`` server command as a child process on 127.0.0.1:``port``; ``start``
+    waits until it answers. Subclasses say which command (:meth:`argv`)."""
+
+    name = "server"
 
     def __init__(self, data: Path, port: int | None = None, extra=()):
         self.data, self.port, self.extra = Path(data), port or free_port(), list(extra)
         self.proc: subprocess.Popen | None = None
-        self.log = self.data.parent / f"serve-{self.port}.log"
+        self.log = self.data.parent / f"{self.name}-{self.port}.log"
+
+    def argv(self) -> list[str]:
+        raise NotImplementedError
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60.0) -> "Server":
+    def start(self, timeout: float = 60.0):
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self._logf = open(self.log, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "edge_app.cli", "serve", "--data", str(self.data),
-                                      "--port", str(self.port), *self.extra], stdout=self._logf,
-                                     stderr=subprocess.STDOUT, env=env)
+        self.proc = subprocess.Popen([sys.executable, "-m", "edge_app.cli", *self.argv(), *self.extra],
+                                     stdout=self._logf, stderr=subprocess.STDOUT, env=env)
         t0 = time.monotonic()
         while time.monotonic() - t0 < timeout:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"serve exited: {self.log.read_text(errors='replace')[-2000:]}")
+                raise RuntimeError(f"{self.name} exited: {self.log.read_text(errors='replace')[-3000:]}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), 0.5):
                     return self
             except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("serve did not answer")
+                time.sleep(0.1)
+        raise RuntimeError(f"{self.name} did not answer")
 
     def kill(self) -> None:
         """kill -9: no shutdown code runs (a power cut, as far as the process knows)."""
@@ -66,6 +71,15 @@ class Server:
                 self.kill()
         if getattr(self, "_logf", None):
             self._logf.close()
+
+
+class Server(ChildServer):
+    """`edge-app serve --data DIR` (the site app with its worker)."""
+
+    name = "serve"
+
+    def argv(self) -> list[str]:
+        return ["serve", "--data", str(self.data), "--port", str(self.port)]
 
 
 class Client:
@@ -105,4 +119,4 @@ class Client:
         return self.post_json(f"/batches/{batch}/photos", body, f"multipart/form-data; boundary={boundary}", timeout)
 
 
-__all__ = ["Server", "Client", "free_port", "http"]
+__all__ = ["ChildServer", "Server", "Client", "free_port", "http"]

@@ -24,7 +24,6 @@ photo acknowledged to the user survives a power cut.
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
 import threading
 from datetime import datetime, timezone
@@ -32,6 +31,8 @@ from pathlib import Path
 from typing import Iterator
 
 import sqlite_utils
+
+from ..fileio import fsync_dir
 
 from .migrations import SCHEMA_VERSION, migrate
 
@@ -149,20 +150,6 @@ def open_store(root: str | Path, create: bool = True) -> Store:
         st.close()
         raise
     return st
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a rename inside ``path`` durable (no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 __all__ = ["Store", "StoreError", "open_store", "now_iso", "fsync_dir", "SCHEMA_VERSION", "DB_NAME"]

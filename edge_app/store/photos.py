@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -28,7 +26,8 @@ from PIL import Image
 from ..decode import ImageError, decode_image, is_image_name, read_photo_bytes
 from ..pipeline import scan_folder
 from ..metadata import read_meta
-from . import Store, StoreError, fsync_dir, now_iso
+from ..fileio import write_atomic
+from . import Store, StoreError, now_iso
 
 #: Long side of the grid thumbnail (pixels): sharp on a 2x tablet screen at ~160 CSS px.
 THUMB_SIDE = 360
@@ -107,28 +106,12 @@ def read_original(st: Store, sha256: str) -> bytes:
 
 
 def _write_original(st: Store, sha256: str, ext: str, data: bytes) -> Path:
-    """Write the original atomically (temp file, fsync, rename, fsync folder). Idempotent:
-    an existing file with the right content is kept as is."""
+    """Write the original atomically (temp file, fsync, rename, fsync folder), read-only.
+    Idempotent: an existing file with the right content is kept as is."""
     dest = original_path(st, sha256, ext)
     if dest.is_file() and dest.stat().st_size == len(data):
         return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=st.tmp, prefix="in-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o444)  # never modified
-        os.replace(tmp, dest)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    fsync_dir(dest.parent)
-    return dest
+    return write_atomic(dest, data, tmp_dir=st.tmp, mode=0o444)
 
 
 def _jpeg(rgb, quality: int = 80) -> bytes:

@@ -11,7 +11,7 @@ import pytest
 
 from edge_app.decode import REASONS
 from edge_app.store import open_store, photos
-from hostile_corpus import list_corpus, write_corpus
+from hostile_corpus import write_corpus
 
 
 @pytest.fixture(scope="module")

@@ -3,69 +3,39 @@ with confirmed spots, for the sync tests."""
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import time
 from datetime import datetime
 from pathlib import Path
 
 from edge_app.store import open_store, photos, sites, spots
-from live_server import free_port
+from live_server import ChildServer
 from photo_files import spot_photos
 
 
-class HQ:
-    def __init__(self, data: Path, port: int | None = None, db_url: str | None = None, extra=()):
-        self.data, self.port, self.db_url, self.extra = Path(data), port or free_port(), db_url, list(extra)
-        self.proc = None
-        self.log = self.data.parent / f"hq-{self.port}.log"
+class HQ(ChildServer):
+    """`edge-app hq serve --data HQDIR [--db URL]` (head office's receiver)."""
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    name = "hq"
+
+    def __init__(self, data: Path, port: int | None = None, db_url: str | None = None, extra=()):
+        super().__init__(data, port, extra)
+        self.db_url = db_url
+
+    def _db(self) -> list[str]:
+        return ["--db", self.db_url] if self.db_url else []
+
+    def argv(self) -> list[str]:
+        return ["hq", "serve", "--data", str(self.data), "--port", str(self.port), *self._db()]
 
     def cli(self, *args, stdin=None) -> subprocess.CompletedProcess:
-        db = ["--db", self.db_url] if self.db_url else []
-        return subprocess.run([sys.executable, "-m", "edge_app.cli", "hq", *args, "--data", str(self.data), *db],
-                              capture_output=True, text=True, input=stdin, timeout=120)
+        return subprocess.run([sys.executable, "-m", "edge_app.cli", "hq", *args, "--data", str(self.data),
+                               *self._db()], capture_output=True, text=True, input=stdin, timeout=120)
 
     def add_device(self, name: str) -> str:
         p = self.cli("add-device", name)
         assert p.returncode == 0, p.stderr
         return p.stdout.strip()
-
-    def start(self, timeout: float = 30.0) -> "HQ":
-        db = ["--db", self.db_url] if self.db_url else []
-        self._logf = open(self.log, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "edge_app.cli", "hq", "serve", "--data", str(self.data),
-                                      "--port", str(self.port), *db, *self.extra], stdout=self._logf,
-                                     stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED="1"))
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < timeout:
-            if self.proc.poll() is not None:
-                raise RuntimeError(self.log.read_text(errors="replace")[-3000:])
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), 0.3):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("hq did not answer")
-
-    def kill(self) -> None:
-        self.proc.kill()
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        if getattr(self, "_logf", None):
-            self._logf.close()
 
 
 def device_with_spots(root: Path, n_spots: int = 3, per_spot: int = 4, seed0: int = 11, confirm: bool = True,
