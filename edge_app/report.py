@@ -187,7 +187,7 @@ def thumbnail_data_uri(path: str | Path, max_side: int = 256, quality: int = 70)
 
 
 _CSS = """
-body{font-family:system-ui,-apple-system,"Noto Sans KR","Malgun Gothic",sans-serif;margin:0;background:#f4f4f1;color:#1d1d1b}
+body{font-family:"EdgeApp Gothic",system-ui,-apple-system,"Noto Sans KR","Malgun Gothic",sans-serif;margin:0;background:#f4f4f1;color:#1d1d1b}
 header{padding:16px 20px;background:#23413a;color:#fff}
 header h1{margin:0;font-size:1.3rem}
 header p{margin:4px 0 0;opacity:.85}
@@ -201,6 +201,19 @@ figure img{width:200px;height:150px;object-fit:cover;border-radius:6px;backgroun
 figcaption{font-size:.8rem;word-break:break-all;margin-top:3px}
 .noimg{width:200px;height:150px;display:flex;align-items:center;justify-content:center;background:#ddd;border-radius:6px}
 """
+
+
+def embedded_font_css() -> str:
+    """@font-face of the app's Korean web font (the subset of NanumGothic the site page
+    serves, ``web/static/fonts``) as a data: URI, so the self-contained page shows Hangul
+    on a bare Jetson or Linux browser too; "" when the font file is missing."""
+    path = Path(__file__).resolve().parent / "web" / "static" / "fonts" / "NanumGothic-Regular.subset.woff2"
+    try:
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+    except OSError:
+        return ""
+    return ('@font-face{font-family:"EdgeApp Gothic";font-weight:400 700;font-display:swap;'
+            f'src:url(data:font/woff2;base64,{data}) format("woff2")}}')
 
 
 def render_html(paths: Sequence[str | Path], analyses: Sequence[PhotoAnalysis], result: GroupResult,
@@ -218,7 +231,7 @@ def render_html(paths: Sequence[str | Path], analyses: Sequence[PhotoAnalysis], 
     parts = [
         "<!doctype html><html lang=\"ko\"><head><meta charset=\"utf-8\">",
         "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">",
-        f"<title>{esc(title or '사진 그룹 / Photo groups')}</title><style>{_CSS}</style></head><body>",
+        f"<title>{esc(title or '사진 그룹 / Photo groups')}</title><style>{embedded_font_css()}{_CSS}</style></head><body>",
         f"<header><h1>사진 그룹 / Photo groups{(' — ' + esc(title)) if title else ''}</h1>",
         f"<p>사진 {len(names)}장 · 그룹 {n_groups}개 · 미분류 {n_alone}장 / "
         f"{len(names)} photos · {n_groups} groups · {n_alone} unassigned</p></header>",

@@ -278,3 +278,12 @@ def test_no_static_file_fetches_from_the_internet():
     assert refs, "expected at least the url()s of fonts.css"
     remote = [(f, r) for f, r in refs if REMOTE.match(r)]
     assert not remote, remote
+
+
+def test_the_html_report_embeds_the_korean_font():
+    # a bare Jetson or Linux browser has no Hangul font: the self-contained report brings its own
+    from edge_app.report import embedded_font_css
+
+    css = embedded_font_css()
+    assert css.startswith("@font-face") and 'font-family:"EdgeApp Gothic"' in css
+    assert "data:font/woff2;base64," in css and "http" not in css
