@@ -2,7 +2,7 @@
 ``edge-app serve`` process, at a tablet viewport in both orientations.
 
 The crew lead's day, once: choose the PIN on the first visit, upload 12 real photos of 3
-spots (``../shared/eval/strecha``), see them grouped, move one photo, merge two spots, split
+spots (``../shared/eval/strecha``; synthetic photos of 3 spots where that folder is absent), see them grouped, move one photo, merge two spots, split
 one photo off, undo all three, confirm a spot, reload, restart the server and log in again;
 each time the page must show what was left. Screenshots of the main pages in Korean and
 English are written to ``$EDGE_APP_ARTEFACTS`` (default ``out/screenshots/``).
@@ -68,9 +68,18 @@ def browser(playwright_api):
 
 
 @pytest.fixture(scope="module")
-def photos(eval_root) -> dict[str, list[Path]]:
-    """4 photos of each of 3 strecha spots: {group: [path, ...]}."""
-    root = eval_root / "strecha"
+def photos(tmp_path_factory) -> dict[str, list[Path]]:
+    """4 photos of each of 3 strecha spots: {group: [path, ...]}. Where ../shared/eval is
+    absent (a CI machine without the photo sets), 4 synthetic camera-like JPEGs of each of
+    3 spots instead, so the walk through the page runs everywhere."""
+    EVAL = Path(os.environ.get("EDGE_APP_EVAL", REPO.parent / "shared" / "eval"))
+    if not EVAL.is_dir():
+        from photo_files import spot_photos, write
+
+        folder = tmp_path_factory.mktemp("spots")
+        return {g: write(folder, spot_photos(seed, PER_GROUP, None, prefix=g))
+                for g, seed in zip(GROUPS, (11, 22, 33))}
+    root = EVAL / "strecha"
     by_group: dict[str, list[str]] = defaultdict(list)
     with open(root / "groundtruth.csv", newline="") as f:
         for row in csv.DictReader(f):
