@@ -2,12 +2,12 @@
 ``edge-app serve`` process, at a tablet viewport in both orientations.
 
 The crew lead's day, once: choose the PIN on the first visit, upload 12 real photos of 3
-spots (``../shared/eval/strecha``; synthetic photos of 3 spots where that folder is absent), see them grouped, move one photo, merge two spots, split
-one photo off, undo all three, confirm a spot, reload, restart the server and log in again;
+spots (``../shared/eval/strecha``; synthetic photos of 3 spots where that folder is
+absent), see them grouped, move one photo, merge two spots, split one photo off, undo all three, confirm a spot, reload, restart the server and log in again;
 each time the page must show what was left. Screenshots of the main pages in Korean and
 English are written to ``$EDGE_APP_ARTEFACTS`` (default ``out/screenshots/``).
 
-Skips when the eval photos, Playwright or ``/usr/bin/chromium`` are missing;
+Skips when Playwright or ``/usr/bin/chromium`` are missing;
 ``EDGE_APP_REQUIRE_BROWSER=1`` turns those skips into failures (for CI, which installs them).
 """
 
