@@ -39,7 +39,7 @@ def test_shared_structure_is_not_one_spot(eval_root, pipeline):
     es = EvalSet.load(eval_root / "strecha")
     files = [f for f in es.files if f.startswith(("fountain", "entry"))]
     res = pipeline.group_paths([es.path(f) for f in files])
-    lab = {p.name: l for p, l in zip(res.paths, res.labels)}
+    lab = {p.name: label for p, label in zip(res.paths, res.labels)}
     fountain = {lab[f] for f in files if f.startswith("fountain")} - {None}
     entry = {lab[f] for f in files if f.startswith("entry")} - {None}
     assert len(fountain) == 1 and len(entry) == 1 and fountain != entry
