@@ -172,7 +172,6 @@ class FeatureCache:
 
     def __init__(self, root: str | Path, version: str):
         self.dir = Path(root) / version
-        self._lock = threading.Lock()
 
     def _path(self, key: str) -> Path:
         return self.dir / key[:2] / f"{key}.npz"

@@ -63,7 +63,8 @@ def _settings(args):
 
 
 def cmd_cluster(args) -> int:
-    from .pipeline import Pipeline, scan_folder
+    from .decode import scan_folder
+    from .pipeline import Pipeline
     from .report import display_name, format_explain, format_text, render_html
 
     folder = Path(args.dir)
@@ -123,7 +124,7 @@ def cmd_cluster(args) -> int:
 def _empty_result():
     import numpy as np
 
-    from .pipeline import GroupResult
+    from .pairs import GroupResult
 
     return GroupResult([], np.zeros((0, 0)), np.zeros((0, 0)), {})
 

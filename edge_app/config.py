@@ -2,8 +2,11 @@
 
 ``Settings()`` gives the defaults that the eval figures in ``docs/quality.md`` were
 measured with. Change a field with ``Settings(local_features="orb")`` or
-``settings.replace(...)``. :meth:`Settings.feature_version` hashes the fields that change
-per-photo features, so the feature cache never serves stale features after a change.
+``settings.replace(...)``; the verification knobs are one :class:`VerifyConfig`,
+``settings.verify``. :meth:`Settings.feature_version` hashes every field except those
+declared with :func:`later` (used only after the per-photo analysis), so the feature cache
+never serves stale features after a change, and a new field is in the hash unless it says
+otherwise.
 """
 
 from __future__ import annotations
@@ -23,45 +26,17 @@ FAST_PAIR_MODEL = PairModel(weights=(-10.364, 7.053, 1.211, 1.218, 1.712), conte
 FEATURE_CODE_VERSION = 3
 
 
+def later(**kw):
+    """A settings field used only after the per-photo analysis (matching, pairs, grouping,
+    resources): changing it keeps the cached features valid. Every other field is part of
+    :meth:`Settings.feature_version`."""
+    return field(metadata={"per_photo": False}, **kw)
+
+
 @dataclass(frozen=True)
-class Settings:
-    # --- decode ---------------------------------------------------------------------
-    #: Long side of the work image in pixels (JPEGs decode at reduced size straight to
-    #: about this; smaller photos are never upscaled).
-    work_max_side: int = 768
-    #: Long side of the thumbnail kept for reports and the UI.
-    thumb_max_side: int = 256
+class VerifyConfig:
+    """The knobs of matching and geometric verification (:mod:`edge_app.vision.verify`)."""
 
-    # --- transient objects --------------------------------------------------------------
-    #: Run the segmentation model and ignore people/vehicles in features and embeddings.
-    use_segmentation: bool = True
-    #: A pixel counts as transient above this probability.
-    mask_threshold: float = 0.5
-
-    # --- global embedding --------------------------------------------------------------
-    #: Embed a contrast-normalised grey image (CLAHE on luma, as 3 channels) instead of
-    #: the colour photo: day/night and season change colour far more than structure
-    #: (same-spot retrieval mAP on the dev sets 0.852 vs 0.812 with colour).
-    embed_grey_clahe: bool = True
-    #: Compare embeddings after removing the batch's mean embedding (what every photo of
-    #: the site shares). Off: on the dev sets it gained +0.003 ARI on average over 20 seeds
-    #: (noise level) and it weakens a session dominated by one spot, where the mean *is*
-    #: that spot.
-    centre_embeddings: bool = False
-
-    # --- local features --------------------------------------------------------------------
-    #: "xfeat" (learned, robust to light change; default), "orb" (fastest), "sift".
-    local_features: str = "xfeat"
-    #: Keypoints kept per photo.
-    max_keypoints: int = 1000
-    #: Long side of the XFeat network input (multiples of 32). 448 px: on the dev sets as
-    #: good as 480 once the pair model is refitted on each (20-seed ARI 0.873 vs 0.857 at
-    #: the same fit settings) and 18 % cheaper; 416 px loses wxbs pairs (docs/quality.md).
-    xfeat_max_side: int = 448
-    #: Contrast-normalise (CLAHE) the grey image before local features.
-    features_clahe: bool = False
-
-    # --- matching and verification ---------------------------------------------------------
     #: Lowe ratio for ORB/SIFT matches; XFeat uses mutual nearest neighbours above
     #: ``min_descriptor_similarity`` (cosine).
     match_ratio: float = 0.85
@@ -80,6 +55,12 @@ class Settings:
     #: decided; epipolar geometry would only add parallax inliers). 60, 80, 100 and 150
     #: group the dev sets identically; 60 saves about 10 % of the verification time.
     skip_f_above_h: int = 60
+    #: Fewer tentative matches (or F inliers) than this are no evidence: 7 points always
+    #: fit some fundamental matrix.
+    min_matches: int = 8
+    #: Matches whose points lie (nearly) on one line in either frame (spread below this,
+    #: :func:`edge_app.vision.verify.point_spread`) count as no inliers.
+    min_spread: float = 0.05
     #: Cells per side of the coverage grid.
     coverage_cells: int = 8
     #: Two-step verification: match the best ``coarse_keypoints`` first; the pair is
@@ -91,33 +72,73 @@ class Settings:
     coarse_accept_inliers: int = 60
     coarse_reject_matches: int = 15
 
+
+@dataclass(frozen=True)
+class Settings:
+    # --- decode ---------------------------------------------------------------------
+    #: Long side of the work image in pixels (JPEGs decode at reduced size straight to
+    #: about this; smaller photos are never upscaled).
+    work_max_side: int = 768
+
+    # --- transient objects --------------------------------------------------------------
+    #: Run the segmentation model and ignore people/vehicles in features and embeddings.
+    use_segmentation: bool = True
+    #: A pixel counts as transient above this probability.
+    mask_threshold: float = 0.5
+
+    # --- global embedding --------------------------------------------------------------
+    #: Embed a contrast-normalised grey image (CLAHE on luma, as 3 channels) instead of
+    #: the colour photo: day/night and season change colour far more than structure
+    #: (same-spot retrieval mAP on the dev sets 0.852 vs 0.812 with colour).
+    embed_grey_clahe: bool = True
+    #: Compare embeddings after removing the batch's mean embedding (what every photo of
+    #: the site shares). Off: on the dev sets it gained +0.003 ARI on average over 20 seeds
+    #: (noise level) and it weakens a session dominated by one spot, where the mean *is*
+    #: that spot.
+    centre_embeddings: bool = later(default=False)
+
+    # --- local features --------------------------------------------------------------------
+    #: "xfeat" (learned, robust to light change; default), "orb" (fastest), "sift".
+    local_features: str = "xfeat"
+    #: Keypoints kept per photo.
+    max_keypoints: int = 1000
+    #: Long side of the XFeat network input (multiples of 32). 448 px: on the dev sets as
+    #: good as 480 once the pair model is refitted on each (20-seed ARI 0.873 vs 0.857 at
+    #: the same fit settings) and 18 % cheaper; 416 px loses wxbs pairs (docs/quality.md).
+    xfeat_max_side: int = 448
+    #: Contrast-normalise (CLAHE) the grey image before local features.
+    features_clahe: bool = False
+
+    # --- matching and verification ---------------------------------------------------------
+    verify: VerifyConfig = later(default_factory=VerifyConfig)
+
     # --- candidate pairs ----------------------------------------------------------------
     #: Verify every pair when a site has at most this many photos ...
-    all_pairs_up_to: int = 12
+    all_pairs_up_to: int = later(default=12)
     #: ... else each photo's ``knn`` nearest photos by embedding cosine.
-    knn: int = 6
+    knn: int = later(default=6)
 
     # --- metadata ---------------------------------------------------------------------
     #: Photos farther apart than this (both with GPS) are never in one group; also the
     #: radius of one site when a folder spans several.
-    site_radius_m: float = 300.0
+    site_radius_m: float = later(default=300.0)
     #: A capture-time gap longer than this starts a new site session (photos without
     #: GPS only).
-    session_gap_s: float = 4 * 3600.0
+    session_gap_s: float = later(default=4 * 3600.0)
 
     # --- grouping ----------------------------------------------------------------------
-    pair_model: PairModel = field(default_factory=PairModel)
+    pair_model: PairModel = later(default_factory=PairModel)
     #: Average-linkage cut: groups merge while the mean same-spot probability of their
     #: cross pairs is at least this.
-    group_threshold: float = 0.5
+    group_threshold: float = later(default=0.5)
     #: Smallest group reported; smaller ones become unassigned.
-    min_group_size: int = 2
+    min_group_size: int = later(default=2)
     #: Online assignment: join a group when the mean probability to its photos is at least this.
-    assign_threshold: float = 0.5
+    assign_threshold: float = later(default=0.5)
 
     # --- resources -------------------------------------------------------------------
     #: Worker threads for decoding and features (0 = number of CPU cores).
-    threads: int = 0
+    threads: int = later(default=0)
 
     @classmethod
     def fast(cls, **changes) -> "Settings":
@@ -132,10 +153,10 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
     def feature_version(self) -> str:
-        """Short hash of everything that changes per-photo features (cache key part)."""
-        keys = ("work_max_side", "use_segmentation", "mask_threshold", "embed_grey_clahe", "local_features",
-                "max_keypoints", "xfeat_max_side", "features_clahe")
-        blob = json.dumps({k: getattr(self, k) for k in keys} | {"code": FEATURE_CODE_VERSION}, sort_keys=True)
+        """Short hash of every field that is not declared :func:`later` (cache key part)."""
+        per_photo = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                     if f.metadata.get("per_photo", True)}
+        blob = json.dumps(per_photo | {"code": FEATURE_CODE_VERSION}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
     def as_dict(self) -> dict:

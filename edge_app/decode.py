@@ -20,6 +20,8 @@ so a file gets the same guards and the same reason wherever it arrives.
   (:class:`MemoryBudget`).
 * Library warnings are caught per photo and kept as that photo's notes
   (:attr:`Decoded.notes`), never printed.
+* :func:`scan_folder` says which entries of a folder are photos to decode, and why the
+  others are not (the same reasons).
 
 Every failure raises :class:`ImageError` whose ``reason`` is one of the short, stable,
 user-facing keys of :data:`REASONS` (which also gives the Korean text), so a caller can
@@ -45,25 +47,29 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from .config import Settings
+
 try:  # optional: libjpeg-turbo with DCT scaling, ~12 % faster than Pillow's JPEG path
     import simplejpeg
 except Exception:  # pragma: no cover - platform without a wheel
     simplejpeg = None
 
+#: Optional decoders this platform lacks (never in ALLOWED_FORMATS).
+_MISSING_DECODERS: set[str] = set()
 try:  # optional: HEIC/HEIF from phones
     import pillow_heif
 
     pillow_heif.register_heif_opener()
-    HEIF_SUPPORTED = True
 except Exception:  # pragma: no cover - depends on the platform wheel
-    HEIF_SUPPORTED = False
+    _MISSING_DECODERS.add("HEIF")
 
 try:
     from PIL import features as _features
 
-    AVIF_SUPPORTED = bool(_features.check_module("avif"))
+    if not _features.check_module("avif"):
+        _MISSING_DECODERS.add("AVIF")
 except Exception:  # pragma: no cover - Pillow without the AVIF plugin
-    AVIF_SUPPORTED = False
+    _MISSING_DECODERS.add("AVIF")
 
 # --------------------------------------------------------------------------- policy
 
@@ -71,8 +77,7 @@ except Exception:  # pragma: no cover - Pillow without the AVIF plugin
 #: extra frames, opens through "JPEG"). Everything else (EPS/PostScript through
 #: Ghostscript, PDF, PSD, ICO, the scientific formats, ...) is never tried.
 ALLOWED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "HEIF", "TIFF", "BMP", "GIF", "AVIF")
-ALLOWED_FORMATS = tuple(f for f in ALLOWED_FORMATS if (f != "HEIF" or HEIF_SUPPORTED)
-                        and (f != "AVIF" or AVIF_SUPPORTED))
+ALLOWED_FORMATS = tuple(f for f in ALLOWED_FORMATS if f not in _MISSING_DECODERS)
 
 #: File name extensions treated as photos when scanning a folder (what ALLOWED_FORMATS reads).
 IMAGE_EXTENSIONS = frozenset(
@@ -129,7 +134,7 @@ MIN_SIDE = 8
 
 #: Every reason an unusable file is given, with its Korean text (shown on the tablet).
 #: Decode path (:func:`read_photo_bytes`, :func:`decode_image`), per-photo analysis
-#: (:mod:`edge_app.analyze`) and folder scan (:func:`edge_app.pipeline.scan_folder`).
+#: (:mod:`edge_app.analyze`) and folder scan (:func:`scan_folder`).
 REASONS: dict[str, str] = {
     # reading the file
     "file not found": "파일 없음",
@@ -191,11 +196,6 @@ class Decoded:
     exif: Image.Exif
     format: str = ""
     notes: list[str] = field(default_factory=list)
-
-    @property
-    def scale(self) -> float:
-        """Work-image pixels per original pixel (<= 1)."""
-        return self.rgb.shape[1] / self.full_size[0]
 
 
 def is_image_name(path: str | Path) -> bool:
@@ -613,10 +613,12 @@ def _unsupported_message(msg: str) -> bool:
                                 "unknown pixel mode", "not implemented", "conversion from"))
 
 
-def decode_image(source: str | Path | bytes, max_side: int = 1024, min_side: int = MIN_SIDE) -> Decoded:
+def decode_image(source: str | Path | bytes, max_side: int = Settings.work_max_side,
+                 min_side: int = MIN_SIDE) -> Decoded:
     """Decode ``source`` (a path or the file's bytes) into an upright RGB work image.
 
-    max_side: the long side of the returned image in pixels; smaller photos keep their size.
+    max_side: the long side of the returned image in pixels (default: the settings' work
+    image); smaller photos keep their size.
     min_side: refuse ("too small") a returned image with a shorter side (1 for thumbnails).
     Raises ImageError (reasons: :data:`REASONS`) for anything that is not a readable photo
     or does not fit the budget. Safe to call from several threads at once.
@@ -886,3 +888,70 @@ def _to_rgb(img: Image.Image) -> Image.Image:
         bg = Image.new("RGBA", img.size, (255, 255, 255, 255))
         img = Image.alpha_composite(bg, img)
     return img.convert("RGB")
+
+
+# --------------------------------------------------------------------------- folders
+
+
+@dataclass
+class FolderScan:
+    """The entries directly in a folder, sorted by name.
+
+    photos:  files to analyse: regular files (or links to one) with a photo extension, and
+             links with a photo name that lead nowhere (so they are reported as unreadable).
+    skipped: (path, reason) of every other entry, reason a key of
+             :data:`REASONS`: "hidden", "is a folder", "not a regular
+             file" (FIFO, socket, device, or a link to one), "unsupported format" (camera
+             raw, JPEG XL, ... by extension), "not a photo (file type)", "broken link".
+    """
+
+    photos: list[Path]
+    skipped: list[tuple[Path, str]]
+
+
+def _skip_reason(entry: os.DirEntry) -> str | None:
+    """Why a folder entry is not taken as a photo, or None when it is. Nothing is opened
+    (a FIFO would block); links are followed with stat."""
+    name = entry.name
+    if name.startswith("."):
+        return "hidden"
+    photo_name = is_image_name(name)
+    try:
+        st = os.stat(entry.path)
+    except OSError:  # a link that leads nowhere (or in a loop), or a permission problem
+        if photo_name:
+            return None
+        return "broken link" if entry.is_symlink() else "not a photo (file type)"
+    if stat.S_ISDIR(st.st_mode):
+        return "is a folder"
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file"
+    if photo_name:
+        return None
+    if os.path.splitext(name)[1].lower() in UNSUPPORTED_IMAGE_EXTENSIONS:
+        return "unsupported format"
+    return "not a photo (file type)"
+
+
+def scan_folder(folder: str | Path) -> FolderScan:
+    """Sort every entry directly in ``folder`` into photos and skipped-with-a-reason
+    (sub-folders are not searched). Raises OSError when the folder cannot be listed."""
+    folder = Path(folder)
+    with os.scandir(folder) as it:
+        entries = sorted(it, key=lambda e: e.name)
+    photos: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
+    for e in entries:
+        why = _skip_reason(e)
+        if why is None:
+            photos.append(folder / e.name)
+        else:
+            skipped.append((folder / e.name, why))
+    return FolderScan(photos, skipped)
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    """Photo files directly in ``folder`` (by extension; hidden files, folders and special
+    files skipped), sorted by name. A broken link with a photo name is listed too, so the
+    caller reports it as unreadable. :func:`scan_folder` also says why the rest is skipped."""
+    return scan_folder(folder).photos

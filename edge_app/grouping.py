@@ -8,7 +8,8 @@ Stages:
    and, when both photos have them, GPS distance and capture-time gap.
    :func:`mutual_best_bonus` then raises pairs that are each other's clear best match in
    the batch (a photo of a spot usually has its partner shot in the same visit), and
-   :func:`sigmoid` turns log-odds into probabilities.
+   :func:`sigmoid` turns log-odds into probabilities. :func:`same_spot_probability` does
+   all of it: every caller turns evidence into probabilities through it.
 2. :func:`agglomerate`: average-linkage agglomerative clustering on that probability
    matrix: two groups merge while the *mean* probability over all their cross pairs stays
    above a threshold. A chain through one "during" shot survives (the during shot links
@@ -122,11 +123,6 @@ def pair_logits(
     return logit
 
 
-def pair_probability(features, model: PairModel = PairModel(), gps_dist_m=None, time_gap_s=None) -> np.ndarray:
-    """sigmoid(:func:`pair_logits`): p(same spot) for each pair from the pair alone."""
-    return sigmoid(pair_logits(features, model, gps_dist_m, time_gap_s))
-
-
 def mutual_best_bonus(Z: np.ndarray, weight: float, margin: float, floor: float = -6.0, cap: float = 3.0) -> np.ndarray:
     """Extra log-odds for pairs that are each other's clear best match within a batch.
 
@@ -156,6 +152,48 @@ def mutual_best_bonus(Z: np.ndarray, weight: float, margin: float, floor: float 
             if margin < excess < np.inf:
                 B[i, j] = B[j, i] = weight * min(excess - margin, cap)
     return B
+
+
+def same_spot_probability(
+    cos: np.ndarray,
+    matches: np.ndarray,
+    inliers_h: np.ndarray,
+    inliers_f: np.ndarray,
+    coverage: np.ndarray,
+    model: PairModel = PairModel(),
+    gps_dist_m: np.ndarray | None = None,
+    time_gap_s: np.ndarray | None = None,
+    ruled_out: np.ndarray | None = None,
+    radius_m: float = math.inf,
+    batch: bool = False,
+) -> np.ndarray:
+    """p(same spot) from pair evidence: the one place where evidence becomes probability
+    (the batch grouping, the online assignment and the pair model's fit all come here).
+
+    cos, matches, inliers_h, inliers_f, coverage: float arrays of one shape S, see
+    :func:`pair_features` (0 geometry for pairs that were not verified).
+    gps_dist_m, time_gap_s: [*S] metres / seconds between the photos, NaN where unknown;
+    they lower the log-odds (:func:`pair_logits`).
+    ruled_out: bool [*S], pairs that can never be one spot (a photo without structure or
+    keypoints: its look alone proves nothing): p = 0, and no part in the mutual-best bonus.
+    radius_m: pairs farther apart than this by GPS get p = 0 (after the bonus).
+    batch: S is [N, N], every pair of one batch (symmetric): pairs that are each other's
+    clear best get :func:`mutual_best_bonus`, and the diagonal is 1.
+    Returns float64 [*S].
+    """
+    X = pair_features(cos, matches, inliers_h, inliers_f, coverage)
+    Z = np.array(pair_logits(X, model, gps_dist_m, time_gap_s), np.float64)  # an array even for one pair
+    if ruled_out is not None:
+        Z[np.asarray(ruled_out, bool)] = -np.inf
+    if batch:
+        Z = Z + mutual_best_bonus(Z, model.context_weight, model.context_margin, model.context_floor)
+    P = np.asarray(sigmoid(Z))
+    if gps_dist_m is not None:
+        P[np.nan_to_num(np.asarray(gps_dist_m, np.float64), nan=0.0) > radius_m] = 0.0
+    P[~np.isfinite(Z)] = 0.0
+    if batch:
+        np.fill_diagonal(P, 1.0)
+    return P
 
 
 def agglomerate(
@@ -282,11 +320,6 @@ def relabel_by_time(labels: Sequence[int | None], times: Sequence[float | None])
     order = sorted(first, key=lambda lab: (first[lab], lab))
     remap = {lab: i for i, lab in enumerate(order)}
     return [None if lab is None else remap[lab] for lab in labels]
-
-
-def mean_link(P: np.ndarray, a: Sequence[int], b: Sequence[int]) -> float:
-    """Mean of P over the cross pairs of index sets a and b."""
-    return float(np.asarray(P)[np.ix_(list(a), list(b))].mean())
 
 
 def group_members(labels: Sequence[Hashable | None]) -> Mapping[Hashable, list[int]]:

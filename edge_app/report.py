@@ -138,7 +138,7 @@ def _pair_line(names, result: GroupResult, i: int, j: int) -> str:
     if session.get(a) != session.get(b):
         return f"{names[a]} ~ {names[b]}: different site sessions (GPS / capture time), never compared"
     sc = result.scores.get((a, b))
-    geo = (f"inliers {max(sc.inliers, sc.inliers_h)} (H {sc.inliers_h}) of {sc.matches} matches, "
+    geo = (f"inliers {max(sc.inliers_f, sc.inliers_h)} (H {sc.inliers_h}) of {sc.matches} matches, "
            f"coverage {sc.coverage_a:.2f}/{sc.coverage_b:.2f}") if sc else "not verified (far in embedding)"
     return f"{names[a]} ~ {names[b]}: p={result.P[a, b]:.2f} cos={result.cos[a, b]:.2f} {geo}"
 

@@ -15,17 +15,23 @@ small (10-30 photos in the field).
   apart, and :func:`place_by_similarity` puts each into the session of the photo it looks
   most like, placed or not (a copy sent through a messenger loses its EXIF but not its
   content). A folder without any metadata is one session, as a person would expect.
+
+:func:`group_sessions` groups each session on its own (:func:`edge_app.pairs.group_analyses`)
+and numbers the groups across sessions.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Hashable, Sequence
 
 import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
+from .analyze import PhotoAnalysis
+from .config import Settings
 from .metadata import PhotoMeta, haversine_m
+from .pairs import GroupResult, PairCache, PairScore, cosine_matrix, group_analyses
 
 
 def _gps_components(points: list[tuple[float, float]], radius_m: float) -> np.ndarray:
@@ -121,3 +127,74 @@ def place_by_similarity(sessions: list[list[int]], unplaced: Sequence[int], simi
         owner[i] = owner[j]
         out[owner[j]].append(i)
     return [sorted(s) for s in out]
+
+
+def group_sessions(
+    analyses: Sequence[PhotoAnalysis],
+    settings: Settings | None = None,
+    locked: Sequence[Hashable | None] | None = None,
+    pair_cache: PairCache | None = None,
+    workers: int = 1,
+) -> GroupResult:
+    """Split photos into site sessions (:func:`split_sessions`), group each
+    session on its own, and number the groups across sessions (session order, then capture
+    order). Photos of different sessions are never compared (P = 0 between them), except
+    that sessions holding photos of one locked group are joined (a person's group stays one)."""
+    s = settings or Settings()
+    n = len(analyses)
+    if locked is not None and len(locked) != n:
+        raise ValueError(f"locked has {len(locked)} labels for {n} photos")
+    sessions, unplaced = split_sessions([a.meta for a in analyses], s.site_radius_m, s.session_gap_s)
+    if unplaced and sessions:
+        sessions = place_by_similarity(sessions, unplaced, cosine_matrix(analyses))
+    elif unplaced:
+        sessions = [sorted(unplaced)]
+    if locked is not None:
+        sessions = join_locked_sessions(sessions, locked)
+    if len(sessions) <= 1:
+        res = group_analyses(analyses, s, locked, pair_cache, workers)
+        res.sessions = sessions
+        return res
+    labels: list[int | None] = [None] * n
+    P = np.zeros((n, n))
+    cos = np.zeros((n, n))
+    scores: dict[tuple[int, int], PairScore] = {}
+    timings: dict[str, float] = {}
+    offset = 0
+    for members in sessions:
+        sub = group_analyses([analyses[i] for i in members], s,
+                             [locked[i] for i in members] if locked is not None else None, pair_cache, workers)
+        ix = np.ix_(members, members)
+        P[ix] = sub.P
+        cos[ix] = sub.cos
+        for (a, b), sc in sub.scores.items():
+            scores[(members[a], members[b])] = sc
+        for k, lab in enumerate(sub.labels):
+            labels[members[k]] = None if lab is None else lab + offset
+        offset += len({lab for lab in sub.labels if lab is not None})
+        for k, v in sub.timings.items():
+            timings[k] = timings.get(k, 0) + v
+    return GroupResult(labels, P, cos, scores, timings, sessions)
+
+
+def join_locked_sessions(sessions: list[list[int]], locked: Sequence[Hashable | None]) -> list[list[int]]:
+    """Sessions (lists of photo indices) with the sessions that share a locked label joined
+    into one, in the place of the first of them (indices sorted)."""
+    parent = list(range(len(sessions)))
+
+    def root(k: int) -> int:
+        while parent[k] != k:
+            k = parent[k]
+        return k
+
+    first: dict[Hashable, int] = {}  # locked label -> first session holding it
+    for k, members in enumerate(sessions):
+        for i in members:
+            if locked[i] is None:
+                continue
+            a, b = root(first.setdefault(locked[i], k)), root(k)
+            parent[max(a, b)] = min(a, b)
+    joined: dict[int, list[int]] = {}
+    for k, members in enumerate(sessions):
+        joined.setdefault(root(k), []).extend(members)
+    return [sorted(joined[k]) for k in sorted(joined)]

@@ -31,7 +31,9 @@ from .analyze import PhotoAnalysis
 from .config import Settings
 from .decode import ImageError
 from .metadata import PhotoMeta
-from .pipeline import Pipeline, assign_new, group_analyses
+from .assign import assign_new
+from .pairs import group_analyses
+from .pipeline import Pipeline
 from .sites import split_sessions
 from .store import Store, now_iso, open_store
 from .store import photos as store_photos
@@ -121,7 +123,7 @@ class Worker:
         return self._st
 
     def pair_cache(self) -> SqlitePairCache:
-        v = f"{self.settings.feature_version()}-{hash((self.settings.pair_model, self.settings.coarse_keypoints))}"
+        v = f"{self.settings.feature_version()}-{hash((self.settings.pair_model, self.settings.verify.coarse_keypoints))}"
         if not isinstance(self.pipeline.pair_cache, SqlitePairCache) or self.pipeline.pair_cache.st is not self.st:
             self.pipeline.pair_cache = SqlitePairCache(self.st, v)
         return self.pipeline.pair_cache

@@ -22,6 +22,7 @@ settings are then checked by ``edge-app eval`` on other real sets.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -37,19 +38,26 @@ from edge_app import grouping  # noqa: E402
 from edge_app.analyze import Analyzer, FeatureCache  # noqa: E402
 from edge_app.config import Settings  # noqa: E402
 from edge_app.evaluate import EvalSet, sample_batches, score_grouping, summarise  # noqa: E402
-from edge_app.pipeline import candidate_pairs, cosine_matrix, linked_unverified_pairs, verify_candidates  # noqa: E402
+from edge_app.pairs import (candidate_pairs, cosine_matrix, gps_distance_matrix, linked_unverified_pairs,  # noqa: E402
+                            no_spot, time_gap_matrix, verify_candidates)
 from edge_app.vision.models import models_fingerprint  # noqa: E402
 
 DEV_SETS = ("strecha", "webcam_a", "wxbs", "triplets")
 
 
+#: Bump when :func:`evidence` stores other matrices.
+EVIDENCE_FORMAT = 2
+
+
 def evidence(es: EvalSet, settings: Settings, cache_dir: Path) -> dict[str, np.ndarray]:
-    """[N, N] matrices for one set: cos, matches, inliers_h, inliers_f, coverage."""
+    """[N, N] matrices for one set: cos, matches, inliers_h, inliers_f, coverage (every
+    pair verified), gps_m and gap_s (NaN where unknown), ruled_out (a photo that can never
+    be a spot: :func:`edge_app.pairs.no_spot`)."""
     version = f"{settings.feature_version()}-{models_fingerprint()}"
     knobs = {k: v for k, v in settings.as_dict().items() if k not in ("pair_model", "group_threshold",
                                                                          "assign_threshold", "threads")}
     pairs_version = hashlib.sha256(json.dumps(knobs, sort_keys=True, default=str).encode()).hexdigest()[:10]
-    out = cache_dir / f"{es.name}-{version}-{pairs_version}.npz"
+    out = cache_dir / f"{es.name}-{version}-{pairs_version}-v{EVIDENCE_FORMAT}.npz"
     if out.is_file():
         with np.load(out) as z:
             return {k: z[k] for k in z.files}
@@ -61,10 +69,14 @@ def evidence(es: EvalSet, settings: Settings, cache_dir: Path) -> dict[str, np.n
     scores = verify_candidates(analyses, list(itertools.combinations(range(n), 2)), settings, workers=an.workers())
     ev = {k: np.zeros((n, n)) for k in ("matches", "inliers_h", "inliers_f", "coverage")}
     for (i, j), sc in scores.items():
-        for k, v in (("matches", sc.matches), ("inliers_h", sc.inliers_h), ("inliers_f", sc.inliers),
+        for k, v in (("matches", sc.matches), ("inliers_h", sc.inliers_h), ("inliers_f", sc.inliers_f),
                      ("coverage", sc.coverage)):
             ev[k][i, j] = ev[k][j, i] = v
     ev["cos"] = cosine_matrix(analyses)
+    ev["gps_m"] = gps_distance_matrix(analyses)
+    ev["gap_s"] = time_gap_matrix(analyses)
+    lone = np.array([no_spot(a) for a in analyses], bool)
+    ev["ruled_out"] = lone[:, None] | lone[None, :]
     cache_dir.mkdir(parents=True, exist_ok=True)
     np.savez(out, **ev)
     return ev
@@ -74,8 +86,8 @@ def batch_evidence(sets, ev, n_batches, seed, settings: Settings):
     """Per batch: (set name, evidence sub-matrices, truth, pairs the app verifies first).
 
     The app verifies all pairs of small batches, else each photo's nearest photos by
-    embedding (pipeline.candidate_pairs); :func:`probabilities` then adds the pairs the app
-    verifies inside linked components, exactly as pipeline.group_analyses does."""
+    embedding (pairs.candidate_pairs); :func:`probabilities` then adds the pairs the app
+    verifies inside linked components, exactly as pairs.group_analyses does."""
     out = []
     for b in sample_batches(sets, n_batches, seed):
         es = next(s for s in sets if s.name == b.set_name)
@@ -83,32 +95,35 @@ def batch_evidence(sets, ev, n_batches, seed, settings: Settings):
         sub = {k: m[np.ix_(idx, idx)] for k, m in ev[es.name].items()}
         if settings.centre_embeddings:
             sub["cos"] = grouping.centre_cosine(sub["cos"])
-        first = set(candidate_pairs(sub["cos"], settings))
+        first = set(candidate_pairs(sub["cos"], settings, sub["gps_m"]))
         out.append((b.set_name, sub, b.truth, first))
     return out
 
 
-def probabilities(params: np.ndarray, sub: dict, verified: set, threshold: float) -> np.ndarray:
-    """P [N, N] as the app computes it when only ``verified`` pairs have geometry."""
+def probabilities(params: np.ndarray, sub: dict, verified: set, settings: Settings) -> np.ndarray:
+    """P [N, N] as the app computes it (:func:`edge_app.grouping.same_spot_probability`)
+    when only ``verified`` pairs have geometry; ``params``: the pair model's weights, then
+    its context weight and margin."""
     w, cw, cm = params[:-2], params[-2], params[-1]
+    model = dataclasses.replace(settings.pair_model, weights=tuple(w), context_weight=cw, context_margin=cm)
     n = sub["cos"].shape[0]
     known = np.zeros((n, n), bool)
     for i, j in verified:
         known[i, j] = known[j, i] = True
     geo = [np.where(known, sub[k], 0.0) for k in ("matches", "inliers_h", "inliers_f", "coverage")]
-    Z = grouping.pair_features(sub["cos"], *geo) @ w
-    P = grouping.sigmoid(Z + grouping.mutual_best_bonus(Z, cw, cm))
-    return P
+    return grouping.same_spot_probability(sub["cos"], *geo, model, sub["gps_m"], sub["gap_s"], sub["ruled_out"],
+                                          settings.site_radius_m, batch=True)
 
 
-def score(params: np.ndarray, batches, threshold: float) -> tuple[dict, dict]:
+def score(params: np.ndarray, batches, settings: Settings) -> tuple[dict, dict]:
+    threshold = settings.group_threshold
     per: dict[str, list] = {}
     for name, sub, truth, first in batches:
-        P = probabilities(params, sub, first, threshold)
+        P = probabilities(params, sub, first, settings)
         extra = linked_unverified_pairs(P, first, threshold)
         if extra:
-            P = probabilities(params, sub, first | set(extra), threshold)
-        labels = grouping.agglomerate(P, threshold, None, 2)
+            P = probabilities(params, sub, first | set(extra), settings)
+        labels = grouping.agglomerate(P, threshold, None, settings.min_group_size)
         per.setdefault(name, []).append(score_grouping(labels, truth))
     return summarise([r for rs in per.values() for r in rs]), {k: summarise(v) for k, v in per.items()}
 
@@ -153,10 +168,9 @@ def main(argv=None) -> int:
     ev = {es.name: evidence(es, settings, cache) for es in sets}
     train = batch_evidence(sets, ev, args.batches, 1, settings)
     test = batch_evidence(sets, ev, 10, 7, settings)
-    thr = settings.group_threshold
 
     def loss(p):
-        m, _ = score(p, train, thr)
+        m, _ = score(p, train, settings)
         return -m["ari"] + 5.0 * max(0.0, args.min_precision - m["precision"])
 
     start = np.concatenate([logistic_start(sets, ev), [2.0, 1.0]])
@@ -173,7 +187,7 @@ def main(argv=None) -> int:
     for label, params in (("current", current), ("fitted", best.x)):
         print(f"\n{label} weights: {np.round(params, 3).tolist()}")
         for part, batches in (("train (seed 1)", train), ("held-out (seed 7)", test)):
-            m, per = score(params, batches, thr)
+            m, per = score(params, batches, settings)
             print(f"  {part}")
             for name, pm in per.items():
                 print("    " + line(name, pm))

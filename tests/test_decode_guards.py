@@ -354,7 +354,7 @@ def test_every_reason_the_code_can_give_is_catalogued_with_korean():
     src = Path(decode.__file__).parent
     said = set(re.findall(r'ImageError\(\s*\w+,\s*"([^"]+)"', (src / "decode.py").read_text()))
     said |= set(re.findall(r'AnalysisError\([^,]+,\s*"([^"]+)"', (src / "analyze.py").read_text()))
-    body = (src / "pipeline.py").read_text().split("def _skip_reason", 1)[1].split("\ndef ", 1)[0]
+    body = (src / "decode.py").read_text().split("def _skip_reason", 1)[1].split("\ndef ", 1)[0]
     said |= set(re.findall(r'return "([^"]+)"', body))
     assert len(said) >= 15 and said <= set(REASONS)
     for key, ko in REASONS.items():

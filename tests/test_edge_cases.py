@@ -16,9 +16,10 @@ import pytest
 from PIL import Image
 
 from edge_app import grouping
-from edge_app.decode import ImageError, decode_image
+from edge_app.assign import assign_new
+from edge_app.decode import ImageError, decode_image, list_images, scan_folder
 from edge_app.metadata import read_meta
-from edge_app.pipeline import MIN_KEYPOINTS, assign_new, list_images, scan_folder
+from edge_app.pairs import MIN_KEYPOINTS
 from edge_app.vision.verify import point_spread
 from scenes import views_of
 
@@ -242,7 +243,7 @@ def test_matches_on_a_line_are_no_geometric_evidence(crew_result):
     assert point_spread(res.analyses[k].features.xy) < 0.05
     for (i, j), sc in res.result.scores.items():
         if k in (i, j):
-            assert sc.inliers == sc.inliers_h == 0
+            assert sc.inliers_f == sc.inliers_h == 0
     line = np.stack([np.linspace(0, 700, 50), np.linspace(0, 3, 50)], 1)
     assert point_spread(line) < 0.01 and point_spread(np.random.default_rng(0).random((50, 2))) > 0.5
 
@@ -416,8 +417,7 @@ def test_agglomerate_treats_unknown_probabilities_as_no_evidence():
 
 def test_sessions_split_only_on_metadata_evidence():
     from edge_app.metadata import PhotoMeta
-    from edge_app.pipeline import join_locked_sessions
-    from edge_app.sites import place_by_similarity, split_sessions
+    from edge_app.sites import join_locked_sessions, place_by_similarity, split_sessions
 
     # GPS without time + time without GPS: nothing says they are apart
     metas = [PhotoMeta(None, SEOUL + (None,)), PhotoMeta(1000.0, None), PhotoMeta()]

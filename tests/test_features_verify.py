@@ -81,4 +81,24 @@ def test_too_few_features_give_an_empty_score():
     fa = extract_features(blank, method="orb")
     assert len(fa) == 0
     assert match_descriptors(fa, fa).shape == (0, 2)
-    assert verify_pair(fa, fa).inliers == 0
+    assert verify_pair(fa, fa).inliers_f == 0
+
+
+def test_verification_takes_its_knobs_from_one_config(xfeat):
+    from edge_app.config import Settings, VerifyConfig
+    from edge_app.vision.verify import verify_two_step
+
+    a, b = two_views(3)
+    fa, fb = xfeat(to_gray(a)), xfeat(to_gray(b))
+    assert Settings().verify == VerifyConfig()
+    loose, strict = verify_pair(fa, fb), verify_pair(fa, fb, VerifyConfig(min_descriptor_similarity=0.95))
+    assert strict.matches < loose.matches
+    # an easy pair is decided by the coarse step (its best keypoints only)
+    cfg = VerifyConfig(coarse_keypoints=200)
+    coarse = verify_pair(fa.head(200), fb.head(200), cfg, coarse=True)
+    assert coarse is not None and coarse.inliers_h >= cfg.coarse_accept_inliers
+    assert verify_two_step(fa, fb, cfg) == coarse
+    # a pair left undecided by the coarse step is verified again with every keypoint
+    hard = VerifyConfig(coarse_keypoints=200, coarse_accept_inliers=10_000, coarse_reject_matches=0)
+    assert verify_pair(fa.head(200), fb.head(200), hard, coarse=True) is None
+    assert verify_two_step(fa, fb, hard) == verify_pair(fa, fb, hard)

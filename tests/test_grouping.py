@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from edge_app.grouping import agglomerate, assign_photo, group_members, pair_features, pair_probability, relabel_by_time, PairModel
+from edge_app.grouping import (PairModel, agglomerate, assign_photo, group_members, pair_features, relabel_by_time,
+                               same_spot_probability)
 
 
 def block_matrix(sizes, inside=0.9, outside=0.05):
@@ -76,13 +77,31 @@ def test_assign_photo_to_best_group_or_partner_or_nothing():
 
 def test_probability_rises_with_evidence_and_falls_with_distance():
     m = PairModel()
-    weak = pair_features(np.array(0.5), np.array(40), np.array(9), np.array(16), np.array(0.05))
-    strong = pair_features(np.array(0.8), np.array(400), np.array(300), np.array(320), np.array(0.7))
-    assert pair_probability(strong, m) > 0.9 > 0.1 > pair_probability(weak, m)
-    near = pair_probability(strong, m, gps_dist_m=np.array(10.0))
-    far = pair_probability(strong, m, gps_dist_m=np.array(2000.0))
-    unknown = pair_probability(strong, m, gps_dist_m=np.array(np.nan))
+    weak = (np.array(0.5), np.array(40), np.array(9), np.array(16), np.array(0.05))
+    strong = (np.array(0.8), np.array(400), np.array(300), np.array(320), np.array(0.7))
+    assert same_spot_probability(*strong, m) > 0.9 > 0.1 > same_spot_probability(*weak, m)
+    near = same_spot_probability(*strong, m, gps_dist_m=np.array(10.0))
+    far = same_spot_probability(*strong, m, gps_dist_m=np.array(2000.0))
+    unknown = same_spot_probability(*strong, m, gps_dist_m=np.array(np.nan))
     assert far < near <= unknown
+    # beyond the site radius, or with a photo that can never be a spot: no chance at all
+    assert same_spot_probability(*strong, m, gps_dist_m=np.array(400.0), radius_m=300.0) == 0.0
+    assert same_spot_probability(*strong, m, ruled_out=np.array(True)) == 0.0
+
+
+def test_one_function_for_batches_and_single_pairs():
+    # the batch form adds the mutual-best bonus; without it, each entry is the pair's own
+    rng = np.random.default_rng(1)
+    n = 6
+    ev = [rng.uniform(0, 1, (n, n)), rng.integers(0, 200, (n, n)), rng.integers(0, 80, (n, n)),
+          rng.integers(0, 90, (n, n)), rng.uniform(0, 1, (n, n))]
+    ev = [(e + e.T) / 2 for e in ev]
+    ev[0][0, 1] = ev[0][1, 0] = 0.95  # 0 and 1: each other's clear best
+    alone = same_spot_probability(*ev, PairModel())
+    P = same_spot_probability(*ev, PairModel(), batch=True)
+    assert np.allclose(P, P.T) and np.all(np.diag(P) == 1.0)
+    assert P[0, 1] > alone[0, 1]
+    assert np.all(P[~np.eye(n, dtype=bool)] >= alone[~np.eye(n, dtype=bool)])
 
 
 def test_random_matches_earn_no_evidence():

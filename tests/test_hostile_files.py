@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from edge_app.decode import REASONS, ImageError, decode_image
-from edge_app.pipeline import scan_folder
+from edge_app.decode import scan_folder
 from edge_app.report import display_name
 from hostile_corpus import list_corpus, write_corpus, write_good_only
 

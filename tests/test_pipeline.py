@@ -8,7 +8,9 @@ from PIL import Image
 
 from edge_app.analyze import FeatureCache
 from edge_app.config import Settings
-from edge_app.pipeline import Pipeline, group_analyses, list_images
+from edge_app.decode import list_images
+from edge_app.pairs import group_analyses
+from edge_app.pipeline import Pipeline
 from scenes import views_of
 
 
@@ -140,7 +142,7 @@ def test_gps_far_apart_photos_never_group(site, pipeline):
 
 
 def test_skipped_pairs_inside_a_linked_component_are_verified_again():
-    from edge_app.pipeline import linked_unverified_pairs
+    from edge_app.pairs import linked_unverified_pairs
 
     # 0-1-2 chained by likely pairs, (0, 2) was never verified; 3 is alone
     P = np.eye(4)
@@ -164,3 +166,50 @@ def test_fast_settings_bring_their_own_pair_model(site):
     folder, truth = site
     res = Pipeline(fast).group_folder(folder)
     assert same_partition(dict(zip([p.name for p in res.paths], res.labels)), truth)
+
+
+
+def test_the_feature_version_covers_every_field_not_declared_later():
+    """Every settings field changes the feature cache key unless it is declared ``later``
+    (used only after the per-photo analysis); a new field is in the key by default."""
+    import dataclasses
+
+    from edge_app.config import FAST_PAIR_MODEL, VerifyConfig
+
+    base = Settings()
+    assert base.feature_version() == "a09b622c3cb8"  # the key before the fields were derived: caches stay valid
+    changed = {"work_max_side": 640, "use_segmentation": False, "mask_threshold": 0.4, "embed_grey_clahe": False,
+               "local_features": "orb", "max_keypoints": 800, "xfeat_max_side": 480, "features_clahe": True}
+    later = {"centre_embeddings": True, "verify": VerifyConfig(match_ratio=0.8), "all_pairs_up_to": 5, "knn": 4,
+             "site_radius_m": 100.0, "session_gap_s": 60.0, "pair_model": FAST_PAIR_MODEL, "group_threshold": 0.6,
+             "min_group_size": 3, "assign_threshold": 0.6, "threads": 1}
+    assert set(changed) | set(later) == {f.name for f in dataclasses.fields(Settings)}
+    for name, value in changed.items():
+        assert base.replace(**{name: value}).feature_version() != base.feature_version(), name
+    for name, value in later.items():
+        assert base.replace(**{name: value}).feature_version() == base.feature_version(), name
+
+    @dataclasses.dataclass(frozen=True)
+    class WithANewKnob(Settings):
+        new_knob: int = 1
+
+    assert WithANewKnob().feature_version() != base.feature_version()
+    assert WithANewKnob(new_knob=2).feature_version() != WithANewKnob().feature_version()
+
+
+def test_decoding_and_xfeat_default_to_the_settings():
+    import inspect
+
+    from edge_app.decode import decode_image
+    from edge_app.vision.features import XFeatExtractor
+
+    assert inspect.signature(decode_image).parameters["max_side"].default == Settings().work_max_side
+    assert inspect.signature(XFeatExtractor).parameters["max_side"].default == Settings().xfeat_max_side
+
+
+def test_an_assignment_with_a_partner_is_not_new():
+    from edge_app.assign import Assignment
+
+    assert Assignment(None, None, 0.1, np.zeros(3)).is_new
+    assert not Assignment(None, 2, 0.8, np.zeros(3)).is_new
+    assert not Assignment("spot 1", None, 0.8, np.zeros(3)).is_new

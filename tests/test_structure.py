@@ -15,7 +15,8 @@ from PIL import Image
 from edge_app import grouping
 from edge_app.analyze import structure_score
 from edge_app.decode import decode_image
-from edge_app.pipeline import assign_new, cosine_matrix, no_spot, probability_matrix, verify_candidates
+from edge_app.assign import assign_new
+from edge_app.pairs import cosine_matrix, no_spot, probability_matrix, verify_candidates
 from edge_app.vision.features import to_gray
 from scenes import views_of
 

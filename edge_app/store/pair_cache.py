@@ -2,7 +2,7 @@
 
 Reads go to memory first, then the table; writes are kept in memory and written in one
 transaction by :meth:`SqlitePairCache.flush` (one fsync per regroup, not one per pair).
-Keys are (sha256, sha256) in sorted order, as :func:`edge_app.pipeline.verify_candidates`
+Keys are (sha256, sha256) in sorted order, as :func:`edge_app.pairs.verify_candidates`
 makes them; ``version`` ties the entries to the features and verification settings.
 """
 
@@ -13,7 +13,11 @@ from collections.abc import MutableMapping
 from ..vision.verify import PairScore
 from . import Store
 
-_COLS = ("matches", "inliers", "inliers_h", "inlier_ratio", "coverage_a", "coverage_b")
+#: Column of the pair_scores table -> PairScore field (the table keeps its first names:
+#: the schema only grows; ``inliers`` holds the fundamental matrix's inliers).
+_FIELDS = {"matches": "matches", "inliers": "inliers_f", "inliers_h": "inliers_h", "inlier_ratio": "inlier_ratio",
+           "coverage_a": "coverage_a", "coverage_b": "coverage_b"}
+_COLS = tuple(_FIELDS)
 
 
 class SqlitePairCache(MutableMapping):
@@ -31,7 +35,7 @@ class SqlitePairCache(MutableMapping):
                           (self.version, *key))
         if row is None:
             raise KeyError(key)
-        sc = PairScore(*row)
+        sc = PairScore(**{_FIELDS[c]: v for c, v in zip(_COLS, row)})
         self._mem[key] = sc
         return sc
 
@@ -52,7 +56,7 @@ class SqlitePairCache(MutableMapping):
         """Write the new entries; returns how many."""
         if not self._dirty:
             return 0
-        rows = [(self.version, a, b, *(getattr(sc, c) for c in _COLS)) for (a, b), sc in self._dirty.items()]
+        rows = [(self.version, a, b, *(getattr(sc, _FIELDS[c]) for c in _COLS)) for (a, b), sc in self._dirty.items()]
         with self.st.write():
             self.st.conn.executemany(
                 f"INSERT OR REPLACE INTO pair_scores (version, a, b, {', '.join(_COLS)}) "

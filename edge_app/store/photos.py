@@ -23,8 +23,7 @@ from typing import Iterable, Iterator
 
 from PIL import Image
 
-from ..decode import ImageError, decode_image, is_image_name, read_photo_bytes
-from ..pipeline import scan_folder
+from ..decode import ImageError, decode_image, is_image_name, read_photo_bytes, scan_folder
 from ..metadata import read_meta
 from ..fileio import write_atomic
 from . import Store, StoreError, now_iso

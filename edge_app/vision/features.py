@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..config import Settings
+
 
 @dataclass
 class LocalFeatures:
@@ -170,10 +172,11 @@ class XFeatExtractor:
     """Learned local features (XFeat) through onnxruntime.
 
     model: a LoadedModel with role "local_features" (see :mod:`edge_app.vision.models`).
-    max_side: the long side of the network input in pixels (rounded to multiples of 32).
+    max_side: the long side of the network input in pixels (rounded to multiples of 32;
+    default: the settings' ``xfeat_max_side``).
     """
 
-    def __init__(self, model=None, max_side: int = 640, threads: int | None = None):
+    def __init__(self, model=None, max_side: int = Settings.xfeat_max_side, threads: int | None = None):
         if model is None:
             from .models import load_model
 

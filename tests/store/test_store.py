@@ -207,3 +207,22 @@ def test_status_has_the_documented_shape(st):
     assert [p["sha256"] for p in site["unassigned"]] == a[1:]
     assert s["refused"] == [{"name": "broken.jpg", "reason": "truncated or corrupt"}]
     assert s["waiting"] == 2  # the worker has not analysed them
+
+
+def test_the_pair_cache_keeps_every_field_across_a_restart(tmp_path):
+    # the table keeps its first column names (``inliers`` holds PairScore.inliers_f)
+    from edge_app.store.pair_cache import SqlitePairCache
+    from edge_app.vision.verify import PairScore
+
+    sc = PairScore(matches=120, inliers_f=47, inliers_h=31, inlier_ratio=0.39, coverage_a=0.5, coverage_b=0.25)
+    st = open_store(tmp_path / "data")
+    cache = SqlitePairCache(st, "v1")
+    cache[("a" * 64, "b" * 64)] = sc
+    assert cache.flush() == 1
+    assert st.one("SELECT inliers, inliers_h FROM pair_scores")[:] == (47, 31)
+    st.close()
+    again = SqlitePairCache(open_store(tmp_path / "data"), "v1")
+    assert again[("a" * 64, "b" * 64)] == sc
+    with pytest.raises(KeyError):
+        SqlitePairCache(again.st, "v2")[("a" * 64, "b" * 64)]
+    again.st.close()
