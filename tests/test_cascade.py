@@ -1,0 +1,184 @@
+"""The stronger check for the undecided band (edge_app/vision/cascade.py, docs/cascade.md).
+
+Synthetic scenes (tests/scenes.py) always; a few real pairs when ../shared/eval exists;
+ALIKED + LightGlue only when its ONNX files were exported (export/lightglue.py, not committed).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edge_app.vision import cascade
+from edge_app.vision.cascade import (
+    CascadeRule,
+    MultiScaleXFeat,
+    geometry_evidence,
+    keypoint_support,
+    lightglue_available,
+    lightglue_matches,
+    neighbour_consistency,
+    stronger_evidence,
+    supported_inliers,
+)
+from scenes import scene, views_of
+
+EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
+
+
+@pytest.fixture(scope="module")
+def ms():
+    return MultiScaleXFeat(threads=1)
+
+
+def test_same_scene_links_and_other_scene_does_not(ms):
+    a, b = views_of(3, 2)
+    c = views_of(4, 1)[0]
+    fa, fb, fc = ms.features(a), ms.features(b), ms.features(c)
+    assert len(fa.views) == 2 and fa.size == (640, 480)
+    same = stronger_evidence(fa, fb, ms)
+    other = stronger_evidence(fa, fc, ms)
+    assert same.links and not same.review
+    assert same.geometry.inliers > 100 and same.geometry.centre >= 0.5
+    assert not other.links and other.excess < same.excess / 10
+    assert same.as_dict()["geometry"]["inliers"] == same.geometry.inliers
+
+
+def test_zoomed_view_is_matched_through_the_centre_crop(ms):
+    """A 3x close-up of the centre against the whole view: the zoomed crop view finds it."""
+    import cv2
+
+    wide = views_of(5, 1)[0]
+    h, w = wide.shape[:2]
+    crop = wide[h // 3: 2 * h // 3, w // 3: 2 * w // 3]
+    close = cv2.resize(crop, (w, h), interpolation=cv2.INTER_CUBIC)
+    one = MultiScaleXFeat(zooms=(1.0,), threads=1)
+    s1 = stronger_evidence(one.features(wide), one.features(close), one)
+    s2 = stronger_evidence(ms.features(wide), ms.features(close), ms)
+    assert s2.geometry.inliers > s1.geometry.inliers
+
+
+def test_match_in_one_corner_is_review_not_link():
+    """Many inliers that hold only a corner of one photo (a building behind the subject)."""
+    rng = np.random.default_rng(0)
+    size = (640, 480)
+    pa = np.column_stack([rng.uniform(480, 640, 300), rng.uniform(0, 160, 300)])  # top-right corner of A
+    pb = np.column_stack([rng.uniform(40, 600, 300), rng.uniform(40, 440, 300)])   # all of B
+    # B = A's corner magnified: a similarity, so the points fit one geometry exactly
+    pb = (pa - [480, 0]) * 3.5 + [60, 20]
+    g = geometry_evidence(pa, pb, size, size)
+    assert g.inliers >= 250
+    assert g.centre == 0.0 and g.centre_dist > 0.1
+    assert g.area_min < 0.1 < g.area_max
+
+    class Fixed:
+        kind = "xfeat-ms"
+
+        def match(self, a, b):
+            return pa, pb
+
+    f = cascade.PhotoFeatures(size, [])
+    sc = stronger_evidence(f, f, Fixed())
+    assert sc.review and not sc.links
+
+
+def test_geometry_evidence_of_a_full_frame_match():
+    rng = np.random.default_rng(1)
+    pa = rng.uniform([0, 0], [640, 480], (400, 2))
+    pb = pa * 0.9 + [30, 20]
+    g = geometry_evidence(pa, pb, (640, 480), (640, 480))
+    assert g.inliers >= 390 and g.coverage > 0.8 and g.centre == 1.0 and g.centre_dist == 0.0
+    assert g.consistent >= 390 and g.consistency > 0.9
+    assert g.rotation_deg == g.rotation_deg  # not NaN
+    assert geometry_evidence(pa[:5], pb[:5], (640, 480), (640, 480)).inliers == 0
+
+
+def test_neighbour_consistency():
+    rng = np.random.default_rng(2)
+    p = rng.uniform(0, 500, (200, 2))
+    assert neighbour_consistency(p, p * 1.3 + 7).mean() == 1.0
+    assert neighbour_consistency(p, p[rng.permutation(200)]).mean() < 0.2
+    assert len(neighbour_consistency(p[:5], p[:5])) == 5
+
+
+def test_lightglue_matches_mutual_and_threshold():
+    s = np.full((4, 5), -20.0)
+    s[0, 1] = np.log(0.9)
+    s[1, 1] = np.log(0.5)    # row 1's best is column 1, but column 1's best is row 0: not mutual
+    s[2, 3] = np.log(0.05)   # mutual but below the 0.1 threshold
+    m, c = lightglue_matches(s)
+    assert m.tolist() == [[0, 1]] and np.isclose(c[0], 0.9)
+    assert lightglue_matches(np.zeros((1, 1)))[0].shape == (0, 2)
+
+
+def test_a_machine_in_two_spots_is_discounted_by_support(ms):
+    """The same "excavator" pasted into photos of two different scenes: many inliers between
+    them, none supported by the other photos of each photo's own spot."""
+    from edge_app.vision.features import XFeatExtractor, to_gray
+
+    x = XFeatExtractor(threads=1)
+    machine = scene(99, (200, 150))
+    spot_a, spot_b = views_of(10, 3), views_of(11, 3)
+    a0, b0 = spot_a[0].copy(), spot_b[0].copy()
+    a0[300:450, 60:260] = machine
+    b0[280:430, 380:580] = machine
+    fa, fb = x(to_gray(a0)), x(to_gray(b0))
+    mates_a = [x(to_gray(v)) for v in spot_a[1:]]
+    mates_b = [x(to_gray(v)) for v in spot_b[1:]]
+    s = supported_inliers(fa, fb, mates_a, mates_b)
+    assert s.inliers >= 30
+    assert s.supported <= 0.2 * s.inliers
+    sup = keypoint_support(fa, mates_a)
+    on_machine = (fa.xy[:, 0] >= 60) & (fa.xy[:, 0] < 260) & (fa.xy[:, 1] >= 300) & (fa.xy[:, 1] < 450)
+    assert np.median(sup[~on_machine]) >= 1 and np.median(sup[on_machine]) == 0
+    # the static scene of one spot keeps its support
+    s_same = supported_inliers(fa, mates_a[0], [mates_a[1]], [mates_a[1]])
+    assert s_same.supported >= 0.5 * s_same.inliers  # one mate each: a strict test of support
+
+
+def test_no_torch_at_run_time():
+    code = ("import sys, edge_app.vision.cascade as c; c.MultiScaleXFeat(threads=1); "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_rule_defaults_are_the_documented_ones():
+    assert (CascadeRule().min_excess, CascadeRule().min_centre) == (32.0, 0.375)
+    assert cascade.RULES["aliked-lightglue"] == CascadeRule(32.0, 0.375)
+    assert set(cascade.CHANCE) == set(cascade.RULES) == {"xfeat-ms", "aliked-lightglue"}
+
+
+@pytest.mark.skipif(not lightglue_available(), reason="ALIKED/LightGlue ONNX not exported "
+                    "(run export/lightglue.py in a torch venv; the files are not committed)")
+def test_aliked_lightglue_on_synthetic_views():
+    lg = cascade.AlikedLightGlue(keypoints=512, threads=2)
+    a, b = views_of(6, 2)
+    c = views_of(7, 1)[0]
+    fa, fb, fc = lg.features(a), lg.features(b), lg.features(c)
+    same, other = stronger_evidence(fa, fb, lg), stronger_evidence(fa, fc, lg)
+    assert same.geometry.inliers > 100 and same.links
+    assert not other.links
+
+
+def _eval_pair(ms, set_name, fa, fb):
+    from edge_app.decode import decode_image
+
+    ia = decode_image(EVAL / set_name / "images" / fa, 1280).rgb
+    ib = decode_image(EVAL / set_name / "images" / fb, 1280).rgb
+    return stronger_evidence(ms.features(ia), ms.features(ib), ms)
+
+
+@pytest.mark.skipif(not EVAL.is_dir(), reason="../shared/eval not present")
+def test_real_pairs(ms):
+    # same spot: linked
+    assert _eval_pair(ms, "strecha", "fountain-P11_0000.jpg", "fountain-P11_0003.jpg").links
+    # the fountain in front of the entry building: the building is matched, but it is not the
+    # central subject of the fountain shot: never a link
+    for fa, fb in (("entry-P10_0000.jpg", "fountain-P11_0008.jpg"), ("entry-P10_0001.jpg", "fountain-P11_0010.jpg")):
+        sc = _eval_pair(ms, "strecha", fa, fb)
+        assert not sc.links, (fa, fb, sc.as_dict())
