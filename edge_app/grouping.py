@@ -21,9 +21,10 @@ Stages:
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass
-from typing import Hashable, Mapping, Sequence
+from typing import Callable, Hashable, Mapping, Sequence
 
 import numpy as np
 
@@ -134,24 +135,54 @@ def mutual_best_bonus(Z: np.ndarray, weight: float, margin: float, floor: float 
     everything else in the batch is likely its partner, even when day/night or season
     change leave little evidence. A photo without a finite second-best score (fewer than 3
     photos, or the others ruled out with -inf) gets no bonus: with one candidate, being the
-    best says nothing. Returns float64 [N, N], symmetric.
+    best says nothing. Returns float64 [N, N], symmetric. (:func:`sparse_mutual_best_bonus`
+    on every entry.)
     """
     Z = np.asarray(Z, np.float64)
     n = Z.shape[0]
     B = np.zeros((n, n))
-    if n < 3 or weight == 0.0:
-        return B
-    Zm = Z.copy()
-    np.fill_diagonal(Zm, -np.inf)
-    best = Zm.argmax(1)
-    second = np.sort(Zm, 1)[:, -2]
-    for i in range(n):
-        j = int(best[i])
-        if i < j and best[j] == i and Z[i, j] > floor:
-            excess = min(Z[i, j] - second[i], Z[i, j] - second[j])
-            if margin < excess < np.inf:
-                B[i, j] = B[j, i] = weight * min(excess - margin, cap)
+    rows, cols = np.nonzero(~np.eye(n, dtype=bool))
+    i, j, b = sparse_mutual_best_bonus(n, rows, cols, Z[rows, cols], weight, margin, floor, cap)
+    B[i, j] = B[j, i] = b
     return B
+
+
+def sparse_mutual_best_bonus(
+    n: int, rows: np.ndarray, cols: np.ndarray, z: np.ndarray, weight: float, margin: float,
+    floor: float = -6.0, cap: float = 3.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`mutual_best_bonus` from some entries of a symmetric [n, n] log-odds matrix.
+
+    rows, cols, z: int / int / float [E], entries (row, col, log-odds), no diagonal; a pair
+    may appear in both directions. The result is the dense rule's as long as each row's
+    entries include its two largest values (and every value tied with the largest): the
+    rest cannot change a row's best photo or second-best score.
+    Returns (i, j, bonus): int, int, float64 [K], the pairs i < j that get a bonus.
+    """
+    none = (np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0))
+    rows = np.asarray(rows, np.intp)
+    cols = np.asarray(cols, np.intp)
+    z = np.asarray(z, np.float64)
+    if n < 3 or weight == 0.0 or len(z) == 0:
+        return none
+    order = np.lexsort((cols, -z, rows))  # by row, then largest first, then lowest column
+    r, c, v = rows[order], cols[order], z[order]
+    first = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
+    best = np.full(n, -1, np.intp)
+    best_z = np.full(n, -np.inf)
+    second = np.full(n, -np.inf)
+    best[r[first]] = c[first]
+    best_z[r[first]] = v[first]
+    has_second = (first + 1 < len(r)) & (r[np.minimum(first + 1, len(r) - 1)] == r[first])
+    second[r[first[has_second]]] = v[first[has_second] + 1]
+    i = np.arange(n)
+    j = best
+    mutual = (j > i) & (best[np.maximum(j, 0)] == i)
+    i, j, zij = i[mutual], j[mutual], best_z[mutual]
+    with np.errstate(invalid="ignore"):  # -inf - -inf: a row of ruled-out photos, no bonus
+        excess = np.minimum(zij - second[i], zij - second[j])
+        ok = (zij > floor) & (margin < excess) & (excess < np.inf)
+    return i[ok], j[ok], weight * np.minimum(excess[ok] - margin, cap)
 
 
 def same_spot_probability(
@@ -166,6 +197,7 @@ def same_spot_probability(
     ruled_out: np.ndarray | None = None,
     radius_m: float = math.inf,
     batch: bool = False,
+    bonus: np.ndarray | None = None,
 ) -> np.ndarray:
     """p(same spot) from pair evidence: the one place where evidence becomes probability
     (the batch grouping, the online assignment and the pair model's fit all come here).
@@ -179,6 +211,8 @@ def same_spot_probability(
     radius_m: pairs farther apart than this by GPS get p = 0 (after the bonus).
     batch: S is [N, N], every pair of one batch (symmetric): pairs that are each other's
     clear best get :func:`mutual_best_bonus`, and the diagonal is 1.
+    bonus: [*S] extra log-odds per pair instead (the mutual-best bonus of a batch whose
+    pairs are given sparsely, :func:`sparse_mutual_best_bonus`).
     Returns float64 [*S].
     """
     X = pair_features(cos, matches, inliers_h, inliers_f, coverage)
@@ -187,6 +221,8 @@ def same_spot_probability(
         Z[np.asarray(ruled_out, bool)] = -np.inf
     if batch:
         Z = Z + mutual_best_bonus(Z, model.context_weight, model.context_margin, model.context_floor)
+    elif bonus is not None:
+        Z = Z + bonus
     P = np.asarray(sigmoid(Z))
     if gps_dist_m is not None:
         P[np.nan_to_num(np.asarray(gps_dist_m, np.float64), nan=0.0) > radius_m] = 0.0
@@ -211,58 +247,133 @@ def agglomerate(
        with the same locked label start as one cluster; two locked clusters never merge.
     min_size: clusters smaller than this become unassigned (None).
     Returns one label per photo: cluster index (0..K-1, numbered by first photo) or None.
+    (:func:`agglomerate_pairs` with every pair known.)
     """
     P = np.nan_to_num(np.asarray(P, np.float64), nan=0.0)
-    n = P.shape[0]
+    i, j = np.triu_indices(P.shape[0], 1)
+    return agglomerate_pairs(P.shape[0], i, j, P[i, j], threshold, locked, min_size)
+
+
+def agglomerate_pairs(
+    n: int,
+    pairs_i: np.ndarray,
+    pairs_j: np.ndarray,
+    p: np.ndarray,
+    threshold: float = 0.5,
+    locked: Sequence[Hashable | None] | None = None,
+    min_size: int = 2,
+    more: Callable[[list[tuple[int, int]]], np.ndarray] | None = None,
+    evidence: int = 0,
+    seed: int = 0,
+) -> list[int | None]:
+    """Average-linkage clustering over the pairs that have a probability (sparse).
+
+    n: photos; pairs_i, pairs_j, p: int, int, float [M], the known pairs (i != j, each
+    unordered pair once) and p(same spot) of each; a pair that is not given is unknown.
+    Clusters merge highest mean first while the mean p over their *known* cross pairs is
+    >= threshold; clusters without a known cross pair never merge. ``locked`` and
+    ``min_size`` as in :func:`agglomerate`, which this is when every pair is known (same
+    merges in the same order: ties go to the lowest cluster indices).
+
+    more, evidence: densify where it can change the answer. Before two clusters A and B
+    merge, at least min(|A| |B|, evidence) of their cross pairs must be known; when fewer
+    are, ``more(pairs)`` is asked for p of random unknown cross pairs (float [len(pairs)])
+    and the merge is judged again. Two 100-photo clusters joined by one strong pair then cost
+    ``evidence`` checks, not 10,000; a small cluster pair needs all its pairs, as the dense
+    rule does. seed: of those random draws. Cost: O(M log M) plus the checks asked for.
+    Returns one label per photo: cluster index (0..K-1, numbered by first photo) or None.
+    """
     if locked is not None and len(locked) != n:
         raise ValueError(f"locked has {len(locked)} labels for {n} photos")
-    if n == 0:
-        return []
     # Initial clusters: one per locked label, one per free photo.
     members: list[list[int]] = []
-    is_locked: list[bool] = []
+    lock: list[bool] = []
     index: dict[Hashable, int] = {}
+    cid = np.empty(n, np.intp)
     for i in range(n):
         lab = None if locked is None else locked[i]
-        if lab is None:
-            members.append([i])
-            is_locked.append(False)
-        elif lab in index:
-            members[index[lab]].append(i)
-        else:
-            index[lab] = len(members)
-            members.append([i])
-            is_locked.append(True)
-    k = len(members)
-    A = np.zeros((n, k))
-    for c, m in enumerate(members):
-        A[m, c] = 1.0
-    Q = P.copy()
-    np.fill_diagonal(Q, 0.0)
-    S = A.T @ Q @ A  # sum of P over cross pairs
-    sizes = A.sum(0)
-    alive = np.ones(k, bool)
-    lock = np.array(is_locked)
-    while True:
-        avg = S / np.outer(sizes, sizes)
-        forbid = ~alive[:, None] | ~alive[None, :] | (lock[:, None] & lock[None, :])
-        np.fill_diagonal(forbid, True)
-        avg[forbid] = -1.0
-        a, b = np.unravel_index(np.argmax(avg), avg.shape)
-        if avg[a, b] < threshold:
+        if lab is not None and lab in index:
+            cid[i] = index[lab]
+            members[cid[i]].append(i)
+            continue
+        cid[i] = len(members)
+        if lab is not None:
+            index[lab] = cid[i]
+        members.append([i])
+        lock.append(lab is not None)
+    # Per cluster pair (a < b): [sum of p over known cross pairs, how many]; nbr[a][b] is nbr[b][a].
+    nbr: list[dict[int, list] | None] = [{} for _ in members]
+    known: set[tuple[int, int]] = set()
+    for i, j, pij in zip(np.asarray(pairs_i).tolist(), np.asarray(pairs_j).tolist(), np.asarray(p, np.float64).tolist()):
+        known.add((min(i, j), max(i, j)))
+        a, b = int(cid[i]), int(cid[j])
+        if a == b:
+            continue
+        st = nbr[a].get(b)
+        if st is None:
+            st = nbr[a][b] = nbr[b][a] = [0.0, 0]
+        st[0] += pij
+        st[1] += 1
+    heap = [(-(st[0] / st[1]), a, b, st[1]) for a, d in enumerate(nbr) for b, st in d.items() if a < b]
+    heapq.heapify(heap)
+    rng = np.random.default_rng(seed)
+
+    def unknown_cross_pairs(a: int, b: int, k: int) -> list[tuple[int, int]]:
+        """Up to k random cross pairs of clusters a and b that are not known yet."""
+        A, B = members[a], members[b]
+        if len(A) * len(B) <= 4 * k + 64:
+            pool = [(min(x, y), max(x, y)) for x in A for y in B]
+            pool = [q for q in pool if q not in known]
+            return [pool[t] for t in rng.permutation(len(pool))[:k]]
+        out: set[tuple[int, int]] = set()
+        for _ in range(50 * k):
+            x, y = A[rng.integers(len(A))], B[rng.integers(len(B))]
+            q = (min(x, y), max(x, y))
+            if q not in known:
+                out.add(q)
+                if len(out) == k:
+                    break
+        return sorted(out)
+
+    while heap:
+        neg, a, b, cnt = heapq.heappop(heap)
+        st = nbr[a].get(b) if nbr[a] is not None and nbr[b] is not None else None
+        if st is None or st[1] != cnt or -(st[0] / st[1]) != neg:
+            continue  # stale: the pair changed since this entry was pushed
+        if lock[a] and lock[b]:
+            continue
+        if -neg < threshold:
             break
-        # merge b into a
-        S[a, :] += S[b, :]
-        S[:, a] += S[:, b]
-        S[a, a] = 0.0
-        sizes[a] += sizes[b]
+        need = min(len(members[a]) * len(members[b]), evidence) if more is not None else 0
+        if cnt < need:
+            ask = unknown_cross_pairs(a, b, need - cnt)
+            if ask:
+                for q, pq in zip(ask, np.asarray(more(ask), np.float64).tolist()):
+                    known.add(q)
+                    st[0] += pq
+                    st[1] += 1
+                heapq.heappush(heap, (-(st[0] / st[1]), a, b, st[1]))
+                continue
+        # merge b into a (a < b: the lower index survives, as in the dense rule)
+        for c, sc in nbr[b].items():
+            if c == a:
+                continue
+            del nbr[c][b]
+            sa = nbr[a].get(c)
+            if sa is None:
+                sa = nbr[a][c] = nbr[c][a] = [0.0, 0]
+            sa[0] += sc[0]
+            sa[1] += sc[1]
+            x, y = min(a, c), max(a, c)
+            heapq.heappush(heap, (-(sa[0] / sa[1]), x, y, sa[1]))
+        del nbr[a][b]
+        nbr[b] = None
+        for i in members[b]:
+            cid[i] = a
         members[a] += members[b]
         lock[a] = lock[a] or lock[b]
-        alive[b] = False
-        S[b, :] = 0.0
-        S[:, b] = 0.0
     labels: list[int | None] = [None] * n
-    order = sorted((min(members[c]), c) for c in range(k) if alive[c])
+    order = sorted((min(members[c]), c) for c in range(len(members)) if nbr[c] is not None)
     next_label = 0
     for _, c in order:
         if len(members[c]) < min_size and not lock[c]:
@@ -277,11 +388,14 @@ def assign_photo(
     p_new: np.ndarray,
     labels: Sequence[Hashable | None],
     threshold: float = 0.5,
+    known: np.ndarray | None = None,
 ) -> tuple[Hashable | None, int | None, float]:
     """Online assignment of one new photo.
 
     p_new: float [N], p(same spot) between the new photo and each existing photo.
     labels: the existing photos' group labels (None = unassigned).
+    known: optional bool [N], the photos whose p has evidence (verified); a group is then
+    judged by the mean over its known photos only (a group with none is not a candidate).
     Returns (group, partner, score): ``group`` is the label of the existing group whose
     mean probability to the new photo is highest and >= threshold; else None. When no group
     takes it but an unassigned photo does (p >= threshold), ``partner`` is that photo's
@@ -289,10 +403,11 @@ def assign_photo(
     winning mean probability (or partner probability, or the best seen).
     """
     p_new = np.asarray(p_new, np.float64)
+    use = np.ones(len(p_new), bool) if known is None else np.asarray(known, bool)
     sums: dict[Hashable, list[float]] = {}
-    for p, lab in zip(p_new, labels):
-        if lab is not None:
-            sums.setdefault(lab, []).append(float(p))
+    for p, lab, u in zip(p_new.tolist(), labels, use.tolist()):
+        if lab is not None and u:
+            sums.setdefault(lab, []).append(p)
     best_lab, best = None, -1.0
     for lab, ps in sums.items():
         m = float(np.mean(ps))

@@ -139,3 +139,32 @@ def test_centred_cosine_equals_cosine_of_mean_free_embeddings():
     assert (E @ E.T).min() > 0.8 and (D @ D.T)[np.triu_indices(6, 1)].mean() < 0.1
     small = (E @ E.T)[:2, :2]
     assert np.array_equal(centre_cosine(small), small)
+
+
+def test_sampled_linkage_keeps_two_spots_joined_by_one_pair_apart_at_a_small_cost():
+    from edge_app.grouping import agglomerate_pairs
+
+    # two spots of 40 photos, each a chain of near duplicates; one false strong pair joins them
+    n = 80
+    pi, pj, p = [], [], []
+    for base in (0, 40):
+        for k in range(39):
+            pi.append(base + k)
+            pj.append(base + k + 1)
+            p.append(0.95)
+    pi.append(39)
+    pj.append(40)
+    p.append(0.9)
+    asked = []
+
+    def more(qs):
+        asked.extend(qs)
+        return np.array([0.9 if (a < 40) == (b < 40) else 0.02 for a, b in qs])
+
+    labels = agglomerate_pairs(n, np.array(pi), np.array(pj), np.array(p), more=more, evidence=12)
+    assert len(set(labels[:40])) == 1 and len(set(labels[40:])) == 1 and labels[0] != labels[40]
+    assert len(asked) < 12 * n  # linear in the photos, not 40 x 40 per merge
+    assert len(set(asked)) == len(asked)  # never the same pair twice
+    # without more evidence the false pair would glue the spots
+    glued = agglomerate_pairs(n, np.array(pi), np.array(pj), np.array(p))
+    assert len(set(glued)) == 1
