@@ -8,14 +8,17 @@ edit never recomputes an old photo's features.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import logging
 import json
 import math
 import os
+import tempfile
 import threading
 import time
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -202,6 +205,85 @@ class FeatureCache:
         write_atomic(p, buf.getvalue())
 
 
+class SpilledFeatures:
+    """Local features kept in a :class:`FeatureSpill`: the keypoint count, work-image size
+    and kind stay in memory; ``xy`` and ``desc`` are read back when used (see
+    :class:`~edge_app.vision.features.LocalFeatures`, which this stands in for)."""
+
+    __slots__ = ("spill", "offset", "n", "dim", "dtype", "size", "kind")
+
+    def __init__(self, spill: "FeatureSpill", offset: int, n: int, dim: int, dtype: str, size, kind: str):
+        self.spill, self.offset, self.n, self.dim, self.dtype, self.size, self.kind = (
+            spill, offset, n, dim, dtype, size, kind)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def load(self) -> LocalFeatures:
+        return self.spill.load(self)
+
+    @property
+    def xy(self) -> np.ndarray:
+        return self.load().xy
+
+    @property
+    def desc(self) -> np.ndarray:
+        return self.load().desc
+
+    def head(self, k: int) -> LocalFeatures:
+        return self.load().head(k)
+
+
+class FeatureSpill:
+    """Local features of many photos in one temporary file (unlinked at once, gone with the
+    process), read back through a small in-memory cache of ``keep_bytes``.
+
+    A photo's features are 0.27 MB (1000 XFeat keypoints): a 3000-photo session would hold
+    0.8 GB of them. Spilled, the process holds only those in use; the file's pages stay in
+    the operating system's cache, which gives them up under memory pressure. Thread-safe.
+    """
+
+    def __init__(self, folder: str | Path | None = None, keep_bytes: int = 48 << 20):
+        self._file = tempfile.TemporaryFile(dir=folder, prefix="edge-app-features-")
+        self._end = 0
+        self._lock = threading.Lock()
+        self._kept: OrderedDict[int, LocalFeatures] = OrderedDict()
+        self._held = 0
+        self.keep_bytes = keep_bytes
+
+    def park(self, f: LocalFeatures) -> SpilledFeatures:
+        """Write ``f`` to the file; returns the stand-in that reads it back."""
+        xy = np.ascontiguousarray(f.xy, np.float32)
+        desc = np.ascontiguousarray(f.desc)
+        blob = xy.tobytes() + desc.tobytes()
+        with self._lock:
+            offset = self._end
+            self._end += len(blob)
+        os.pwrite(self._file.fileno(), blob, offset)
+        return SpilledFeatures(self, offset, len(xy), desc.shape[1], desc.dtype.str, tuple(f.size), f.kind)
+
+    def load(self, h: SpilledFeatures) -> LocalFeatures:
+        with self._lock:
+            hit = self._kept.get(h.offset)
+            if hit is not None:
+                self._kept.move_to_end(h.offset)
+                return hit
+        dtype = np.dtype(h.dtype)
+        nbytes = h.n * 8 + h.n * h.dim * dtype.itemsize
+        raw = os.pread(self._file.fileno(), nbytes, h.offset)
+        xy = np.frombuffer(raw, np.float32, h.n * 2).reshape(h.n, 2)
+        desc = np.frombuffer(raw, dtype, h.n * h.dim, h.n * 8).reshape(h.n, h.dim)
+        f = LocalFeatures(xy, desc, h.size, h.kind)
+        with self._lock:
+            if h.offset not in self._kept:
+                self._kept[h.offset] = f
+                self._held += nbytes
+                while self._held > self.keep_bytes and len(self._kept) > 1:
+                    _, old = self._kept.popitem(last=False)
+                    self._held -= old.xy.nbytes + old.desc.nbytes
+        return f
+
+
 class Analyzer:
     """Runs the per-photo stages with models loaded once.
 
@@ -331,12 +413,14 @@ class Analyzer:
         return self.analyze_bytes(read_photo_bytes(path), str(path))
 
     def analyze_many(
-        self, paths: Sequence[str | Path], progress: Callable[[int, int], None] | None = None
+        self, paths: Sequence[str | Path], progress: Callable[[int, int], None] | None = None,
+        spill: FeatureSpill | None = None,
     ) -> tuple[list[PhotoAnalysis | None], list[AnalysisError]]:
         """Analyse many photos on worker threads.
 
         Returns (analyses, errors): ``analyses[i]`` is None for a photo that failed, and
         ``errors`` lists those with their reason. One bad file never stops the others.
+        spill: keep each photo's local features there, not in memory (many photos).
         """
         self.load_models()
         out: list[PhotoAnalysis | None] = [None] * len(paths)
@@ -345,7 +429,8 @@ class Analyzer:
 
         def work(i):
             try:
-                return i, self.analyze_path(paths[i]), None
+                a = self.analyze_path(paths[i])
+                return i, a if spill is None else dataclasses.replace(a, features=spill.park(a.features)), None
             except ImageError as e:
                 return i, None, AnalysisError(str(paths[i]), e.reason, e.detail)
             except MemoryError:

@@ -1,5 +1,6 @@
 """Online assignment: one new photo into the existing groups of a site (the users'
-"version C"), verifying only the new photo's pairs with a few candidates."""
+"version C"), verifying only the new photo's pairs with a few candidates, so its cost
+hardly grows with the site."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import numpy as np
 from . import grouping
 from .analyze import PhotoAnalysis
 from .config import Settings
-from .metadata import haversine_m
-from .pairs import PairCache, cosine_matrix, no_spot, verify_candidates
+from .pairs import PairCache, SessionPhotos, matmul, verify_candidates
+
+#: Groups with a photo among the new photo's this many nearest by look are candidates.
+NEAR_GROUPS_FROM = 32
 
 
 @dataclass
@@ -23,7 +26,8 @@ class Assignment:
     partner: when it joins no group, index of an unassigned photo it matches (the caller
              may open a new group of the two), else None. Both None: :attr:`is_new`.
     score:   the winning mean probability (or the best one seen).
-    p:       float64 [N], p(same spot) between the new photo and each existing photo.
+    p:       float64 [N], p(same spot) between the new photo and each existing photo (by
+             look and metadata alone for the photos it was not verified with).
     """
 
     group: Hashable | None
@@ -43,36 +47,63 @@ def assign_new(
     labels: Sequence[Hashable | None],
     settings: Settings | None = None,
     pair_cache: PairCache | None = None,
+    workers: int = 1,
 ) -> Assignment:
     """Assign one analysed photo to the existing groups using cached features only.
 
-    Candidates are every existing photo of a small site, else the ``knn`` nearest by
-    embedding plus the two nearest photos of every group (its representatives for this
-    photo), so a group is never judged on embedding alone. Only new-vs-candidate pairs
-    are verified. Groups are compared by the mean probability over their photos.
+    Candidates are every existing photo of a small site (``all_pairs_up_to``), else the
+    ``knn`` nearest by embedding plus the two nearest photos of every group that has a
+    photo among the new photo's NEAR_GROUPS_FROM nearest, so a group is never judged on
+    embedding alone. A group is judged by the mean probability over its verified photos;
+    a group that reaches ``assign_threshold`` on fewer than ``link_evidence`` of them (and
+    has more) gets that many verified first (random ones), as the batch grouping does.
+    Cost: a matrix-vector product over the site's embeddings and a few dozen verifications
+    (on ``workers`` threads).
     """
     s = settings or Settings()
     n = len(analyses)
     if n == 0:
         return Assignment(None, None, 0.0, np.zeros(0))
-    cos = cosine_matrix([*analyses, new], centred=s.centre_embeddings)[:n, n]
-    gps = np.array([haversine_m(new.meta.gps[:2], a.meta.gps[:2]) if (new.meta.gps and a.meta.gps) else np.nan
-                    for a in analyses])
-    gap = np.array([abs(new.meta.taken_at - a.meta.taken_at) if (new.meta.taken_at is not None and
-                    a.meta.taken_at is not None) else np.nan for a in analyses])
+    photos = SessionPhotos.of([*analyses, new], s.centre_embeddings)
+    old = np.arange(n)
+    cos = matmul(photos.E[:n], photos.E[n])
+    gps, gap = photos.gps_m(old, n), photos.gap_s(old, n)
+    ruled = photos.ruled_out[:n] | photos.ruled_out[n]
+    far = np.nan_to_num(gps, nan=0.0) > s.site_radius_m
+    groups = grouping.group_members(labels)
     if n <= s.all_pairs_up_to:
         cand = set(range(n))
     else:
-        cand = set(int(j) for j in np.argsort(-cos)[: s.knn])
-        for members in grouping.group_members(labels).values():
-            cand.update(sorted(members, key=lambda j: -cos[j])[:2])
-    cand = [j for j in sorted(cand) if not (np.isfinite(gps[j]) and gps[j] > s.site_radius_m)]
-    both = list(analyses) + [new]
-    scores = verify_candidates(both, [(j, n) for j in cand], s, pair_cache)
+        order = np.argsort(-cos)
+        cand = set(order[: s.knn].tolist())
+        near = {labels[j] for j in order[:NEAR_GROUPS_FROM].tolist()} - {None}
+        for lab in near:
+            cand.update(sorted(groups[lab], key=lambda j: -cos[j])[:2])
+    both = [*analyses, new]
     ev = np.zeros((4, n))  # matches, inliers_h, inliers_f, coverage
-    for (j, _), sc in scores.items():
-        ev[:, j] = (sc.matches, sc.inliers_h, sc.inliers_f, sc.coverage)
-    ruled_out = np.array([no_spot(a) for a in analyses], bool) | no_spot(new)
-    p = grouping.same_spot_probability(cos, *ev, s.pair_model, gps, gap, ruled_out, s.site_radius_m)
-    group, partner, score = grouping.assign_photo(p, labels, s.assign_threshold)
+    known = far.copy()  # photos with evidence: verified, or beyond the site radius (p = 0)
+
+    def verify(js) -> None:
+        js = [j for j in sorted(js) if not far[j]]
+        for (j, _), sc in verify_candidates(both, [(j, n) for j in js], s, pair_cache, workers).items():
+            ev[:, j] = (sc.matches, sc.inliers_h, sc.inliers_f, sc.coverage)
+        known[js] = True
+
+    verify(cand)
+    p = grouping.same_spot_probability(cos, *ev, s.pair_model, gps, gap, ruled, s.site_radius_m)
+    rng = np.random.default_rng(0)
+    checked: set = set()
+    while True:  # the best groups on too little evidence get more
+        means = {lab: float(p[m][known[m]].mean()) for lab, m in groups.items() if known[m].any()}
+        thin = [lab for lab in sorted(means, key=means.get, reverse=True) if means[lab] >= s.assign_threshold
+                and lab not in checked and known[groups[lab]].sum() < min(len(groups[lab]), s.link_evidence)]
+        if not thin:
+            break
+        lab = thin[0]
+        checked.add(lab)
+        m = np.asarray(groups[lab])
+        rest = m[~known[m] & ~far[m]]
+        verify(rng.permutation(rest)[: min(len(m), s.link_evidence) - int(known[m].sum())].tolist())
+        p = grouping.same_spot_probability(cos, *ev, s.pair_model, gps, gap, ruled, s.site_radius_m)
+    group, partner, score = grouping.assign_photo(p, labels, s.assign_threshold, known)
     return Assignment(group, partner, score, p)

@@ -122,11 +122,10 @@ def cmd_cluster(args) -> int:
 
 
 def _empty_result():
-    import numpy as np
+    from .pairs import GroupResult, pair_matrix
 
-    from .pairs import GroupResult
-
-    return GroupResult([], np.zeros((0, 0)), np.zeros((0, 0)), {})
+    empty = pair_matrix(0, [], [], [])
+    return GroupResult([], empty, empty, {})
 
 
 def _write_groups(out: str | None, groups: dict) -> None:

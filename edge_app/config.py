@@ -117,6 +117,15 @@ class Settings:
     all_pairs_up_to: int = later(default=12)
     #: ... else each photo's ``knn`` nearest photos by embedding cosine.
     knn: int = later(default=6)
+    #: Every pair inside a set of photos linked by likely pairs is verified when the set
+    #: has at most this many photos, so a session of up to this size is grouped as if every
+    #: pair were verified (the dev batches have 10-30 photos) ...
+    dense_up_to: int = later(default=32)
+    #: ... in a larger set, two groups merge on the mean over at least this many verified
+    #: cross pairs (all of them when they have fewer; random ones are verified where too few
+    #: are), not on all of theirs: the cost grows with the photos, not their square
+    #: (docs/quality.md, "Scale").
+    link_evidence: int = later(default=12)
 
     # --- metadata ---------------------------------------------------------------------
     #: Photos farther apart than this (both with GPS) are never in one group; also the
@@ -139,6 +148,9 @@ class Settings:
     # --- resources -------------------------------------------------------------------
     #: Worker threads for decoding and features (0 = number of CPU cores).
     threads: int = later(default=0)
+    #: A folder of more photos keeps their local features in a temporary file while it is
+    #: grouped (:class:`edge_app.analyze.FeatureSpill`), not in memory (0.27 MB a photo).
+    features_in_memory_up_to: int = later(default=256)
 
     @classmethod
     def fast(cls, **changes) -> "Settings":

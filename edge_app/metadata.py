@@ -15,6 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+import numpy as np
 from PIL import Image
 
 EXIF_IFD = 0x8769
@@ -229,3 +230,11 @@ def haversine_m(a: tuple[float, float], b: tuple[float, float]) -> float:
     la1, lo1, la2, lo2 = map(math.radians, (a[0], a[1], b[0], b[1]))
     h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+def haversine_m_arrays(lat1, lon1, lat2, lon2) -> np.ndarray:
+    """:func:`haversine_m` over arrays of degrees (broadcast): float64 metres, NaN where
+    a coordinate is NaN (no GPS fix)."""
+    la1, lo1, la2, lo2 = (np.radians(np.asarray(x, np.float64)) for x in (lat1, lon1, lat2, lon2))
+    h = np.sin((la2 - la1) / 2) ** 2 + np.cos(la1) * np.cos(la2) * np.sin((lo2 - lo1) / 2) ** 2
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(h)))

@@ -1,38 +1,75 @@
-"""Pairs of photos in one session: which get verified, their scores, their probabilities,
-and the groups they make.
+"""Pairs of photos in one session: which get verified, their probabilities, and the
+groups they make, at a cost that grows with the photos, not with their square.
 
-* :func:`candidate_pairs`: which pairs get geometric verification (all pairs of a small
-  site; otherwise each photo's nearest photos by embedding), never pairs farther apart
-  than the site radius when both have GPS.
+* :class:`SessionPhotos`: what a pair's probability needs besides its verification, per
+  photo (embedding, GPS, capture time, whether the photo can be a spot at all).
+* :func:`scan`: the session in blocks of rows: each photo's candidate partners (all of a
+  small session, else its ``knn`` nearest by embedding, never farther apart than the site
+  radius) and its best partners by look alone (for the mutual-best bonus).
 * :func:`verify_candidates`: matching + RANSAC per pair (:mod:`edge_app.vision.verify`),
   with an optional pair cache keyed by both photos' content hashes.
-* :func:`probability_matrix`: p(same spot) for every pair
-  (:func:`edge_app.grouping.same_spot_probability`).
-* :func:`group_analyses`: the above, densified inside linked sets, then
-  :func:`edge_app.grouping.agglomerate` (groups, respecting groups fixed by a person).
+* :func:`pair_probabilities`: p(same spot) of the pairs with evidence
+  (:func:`edge_app.grouping.same_spot_probability`); every other pair has only its look.
+* :func:`group_pairs`: the above, every pair verified inside a linked set of at most
+  ``dense_up_to`` photos, then :func:`edge_app.grouping.agglomerate_pairs`, which verifies
+  more pairs where a merge of larger groups rests on too few.
+* :func:`group_analyses`: one session of analysed photos through all of it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Hashable, MutableMapping, Sequence
+from typing import Callable, Hashable, MutableMapping, Sequence
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
+from threadpoolctl import ThreadpoolController
 
 from . import grouping
 from .analyze import PhotoAnalysis
 from .config import Settings
-from .metadata import haversine_m
+from .metadata import haversine_m_arrays
 from .vision.verify import PairScore, verify_two_step
 
 PairCache = MutableMapping[tuple[str, str], PairScore]
+Pairs = list[tuple[int, int]]
+
+_blas: ThreadpoolController | None = None
+
+
+def one_blas_thread():
+    """Context: BLAS on one thread (verification runs in parallel over pairs, not inside
+    each matrix product). The libraries are looked up once per process (milliseconds)."""
+    global _blas
+    if _blas is None:
+        _blas = ThreadpoolController()
+    return _blas.limit(limits=1)
+
+
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b, on one BLAS thread when the product is small: waking OpenBLAS's threads
+    costs milliseconds a call (30 x 1280 x 30: 23 ms threaded vs 0.13 ms on one thread,
+    measured on a busy 2-core machine), more than a small product itself."""
+    if a.shape[0] * a.shape[-1] * (b.shape[-1] if b.ndim > 1 else 1) >= 1 << 24:
+        return a @ b
+    with one_blas_thread():
+        return a @ b
+
 
 #: A photo with fewer keypoints can never reach the 8 matches :func:`verify_pair` needs
 #: (a blank wall, a black pocket shot): nothing can show that it is of any spot.
 MIN_KEYPOINTS = 8
+#: Each photo's best partners by look alone kept from :func:`scan` (for the mutual-best
+#: bonus, which needs each photo's two best partners among all pairs).
+TOP_BY_LOOK = 64
+#: Entries (rows x photos) of one block of :func:`scan` (2 MB per float64 array; a session
+#: of up to 512 photos is one block).
+SCAN_BLOCK = 1 << 18
 
 
 def no_spot(a: PhotoAnalysis) -> bool:
@@ -43,60 +80,135 @@ def no_spot(a: PhotoAnalysis) -> bool:
     return len(a.features) < MIN_KEYPOINTS or a.structure < 1.0
 
 
-def cosine_matrix(analyses: Sequence[PhotoAnalysis], centred: bool = False) -> np.ndarray:
-    """float64 [N, N] embedding cosine; ``centred``: after removing the batch mean
-    (:func:`edge_app.grouping.centre_cosine`)."""
-    if not analyses:
-        return np.zeros((0, 0))
-    E = np.stack([a.embedding for a in analyses]).astype(np.float64)
-    G = E @ E.T
-    return grouping.centre_cosine(G) if centred else G
+@dataclass
+class SessionPhotos:
+    """The per-photo inputs of pair probabilities besides verification.
 
-
-def gps_distance_matrix(analyses: Sequence[PhotoAnalysis]) -> np.ndarray:
-    """float64 [N, N] metres between photos; NaN where either has no GPS fix."""
-    n = len(analyses)
-    D = np.full((n, n), np.nan)
-    for i in range(n):
-        gi = analyses[i].meta.gps
-        if gi is None:
-            continue
-        for j in range(i, n):
-            gj = analyses[j].meta.gps
-            if gj is not None:
-                D[i, j] = D[j, i] = haversine_m(gi[:2], gj[:2])
-    return D
-
-
-def time_gap_matrix(analyses: Sequence[PhotoAnalysis]) -> np.ndarray:
-    """float64 [N, N] seconds between capture times; NaN where either is unknown."""
-    t = np.array([np.nan if a.meta.taken_at is None else a.meta.taken_at for a in analyses], np.float64)
-    return np.abs(t[:, None] - t[None, :])
-
-
-def candidate_pairs(cos: np.ndarray, settings: Settings, gps_dist: np.ndarray | None = None) -> list[tuple[int, int]]:
-    """Pairs (i < j) to verify geometrically.
-
-    All pairs when N <= settings.all_pairs_up_to; otherwise the union of each photo's
-    ``settings.knn`` nearest photos by cosine. Pairs farther apart than
-    ``settings.site_radius_m`` (both with GPS) are dropped.
+    E: float64 [N, D], unit embeddings (their dot product is the cosine; centred on the
+       session's mean first when ``Settings.centre_embeddings``).
+    lat, lon: float64 [N], degrees, NaN without a GPS fix.
+    t: float64 [N], capture time in seconds, NaN when unknown.
+    ruled_out: bool [N], photos that can never form a spot (:func:`no_spot`).
     """
-    n = cos.shape[0]
-    far = np.zeros((n, n), bool)
-    if gps_dist is not None:
-        far = np.nan_to_num(gps_dist, nan=0.0) > settings.site_radius_m
-    if n <= settings.all_pairs_up_to or settings.knn >= n - 1:
-        return [(i, j) for i in range(n) for j in range(i + 1, n) if not far[i, j]]
-    c = cos.copy()
-    np.fill_diagonal(c, -np.inf)
-    c[far] = -np.inf
-    nn = np.argsort(-c, axis=1)[:, : settings.knn]
-    pairs = set()
-    for i in range(n):
-        for j in nn[i]:
-            if np.isfinite(c[i, j]):
-                pairs.add((min(i, int(j)), max(i, int(j))))
-    return sorted(pairs)
+
+    E: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    t: np.ndarray
+    ruled_out: np.ndarray
+
+    @classmethod
+    def of(cls, analyses: Sequence[PhotoAnalysis], centred: bool = False) -> "SessionPhotos":
+        n = len(analyses)
+        E = np.array([a.embedding for a in analyses], np.float64) if n else np.zeros((0, 0))
+        gps = np.array([a.meta.gps[:2] if a.meta.gps else (np.nan, np.nan) for a in analyses], np.float64)
+        t = np.array([np.nan if a.meta.taken_at is None else a.meta.taken_at for a in analyses], np.float64)
+        photos = cls(E, gps[:, 0].copy() if n else np.zeros(0), gps[:, 1].copy() if n else np.zeros(0), t,
+                     np.array([no_spot(a) for a in analyses], bool))
+        return photos.centred() if centred else photos
+
+    def centred(self) -> "SessionPhotos":
+        """The same photos with embeddings centred on their mean and renormalised (what all
+        photos of the session share no longer counts as similarity; the cosine of
+        :func:`edge_app.grouping.centre_cosine`). Fewer than 3 photos stay as they are."""
+        if len(self) < 3:
+            return self
+        E = self.E - self.E.mean(0)
+        E /= np.maximum(np.linalg.norm(E, axis=1, keepdims=True), 1e-6)
+        return dataclasses.replace(self, E=E)
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    def cos(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """float64 [M] cosine of pairs (i[k], j[k]), in chunks of rows (a gather of every
+        pair's embeddings at once would hold 2 M D floats)."""
+        out = np.empty(len(i))
+        step = max(1, SCAN_BLOCK // max(1, self.E.shape[1]))
+        for k in range(0, len(i), step):
+            out[k:k + step] = np.einsum("md,md->m", self.E[i[k:k + step]], self.E[j[k:k + step]])
+        return out
+
+    def gps_m(self, i, j) -> np.ndarray:
+        """float64 metres between photos i and j (broadcast), NaN where either has no fix."""
+        if np.isnan(self.lat).all():  # a session without GPS: nothing to compute
+            return np.full(np.broadcast_shapes(np.shape(i), np.shape(j)), np.nan)
+        return haversine_m_arrays(self.lat[i], self.lon[i], self.lat[j], self.lon[j])
+
+    def gap_s(self, i, j) -> np.ndarray:
+        """float64 seconds between capture times (broadcast), NaN where either is unknown."""
+        return np.abs(self.t[i] - self.t[j])
+
+    def rows(self, r: np.ndarray, model: grouping.PairModel):
+        """For photos ``r`` [B] against all N: cosine, metres, seconds (float64 [B, N]) and
+        the log-odds of "same spot" by look and metadata alone (no verification), with
+        -inf on the diagonal and for photos that can never be a spot."""
+        cos = matmul(self.E[r], self.E.T)
+        gps = self.gps_m(r[:, None], np.arange(len(self))[None, :])
+        gap = self.gap_s(r[:, None], np.arange(len(self))[None, :])
+        zero = np.zeros_like(cos)
+        z = grouping.pair_logits(grouping.pair_features(cos, zero, zero, zero, zero), model, gps, gap)
+        z[np.arange(len(r)), r] = -np.inf
+        z[self.ruled_out[r]] = -np.inf
+        z[:, self.ruled_out] = -np.inf
+        return cos, gps, gap, z
+
+
+@dataclass
+class LookTop:
+    """Each photo's best partners by look and metadata alone (see :meth:`SessionPhotos.rows`).
+
+    idx: int [N, T] partner indices; z: float64 [N, T] their log-odds; complete: whether
+    T = N - 1 (every partner is listed)."""
+
+    idx: np.ndarray
+    z: np.ndarray
+    complete: bool
+
+
+def scan(photos: SessionPhotos, settings: Settings) -> tuple[Pairs, LookTop]:
+    """Candidate pairs (i < j) to verify, and each photo's best partners by look, from one
+    pass over the session in blocks of SCAN_BLOCK entries (time O(N^2 D), in matrix
+    products; memory O(N T) besides the blocks).
+
+    Candidates: all pairs when N <= ``all_pairs_up_to``; otherwise the union of each photo's
+    ``knn`` nearest photos by cosine. Pairs farther apart than ``site_radius_m`` (both with
+    GPS) are never candidates.
+    """
+    s = settings
+    n = len(photos)
+    T = min(max(n - 1, 0), TOP_BY_LOOK)
+    top_idx = np.zeros((n, T), np.intp)
+    top_z = np.zeros((n, T))
+    pairs: set[tuple[int, int]] = set()
+    every = n <= s.all_pairs_up_to or s.knn >= n - 1
+    block = max(1, SCAN_BLOCK // max(n, 1))
+    for start in range(0, n, block):
+        r = np.arange(start, min(n, start + block))
+        cos, gps, _, z = photos.rows(r, s.pair_model)
+        far = np.nan_to_num(gps, nan=0.0) > s.site_radius_m
+        if every:
+            for k, i in enumerate(r.tolist()):
+                pairs.update((i, j) for j in np.flatnonzero(~far[k]).tolist() if j > i)
+        else:
+            c = cos.copy()
+            c[np.arange(len(r)), r] = -np.inf
+            c[far] = -np.inf
+            nn = np.argsort(-c, axis=1)[:, : s.knn]
+            for k, i in enumerate(r.tolist()):
+                for j in nn[k].tolist():
+                    if np.isfinite(c[k, j]):
+                        pairs.add((min(i, j), max(i, j)))
+        if T == n - 1:  # every partner (any order)
+            part = np.argsort(np.arange(n)[None, :] == r[:, None], axis=1, kind="stable")[:, :T]
+        elif T:
+            key = np.where(np.isneginf(z), np.finfo(np.float64).max, -z)
+            key[np.arange(len(r)), r] = np.inf  # the photo itself: never its own partner
+            part = np.argpartition(key, T - 1, axis=1)[:, :T]
+        if T:
+            top_idx[r] = part
+            top_z[r] = np.take_along_axis(z, part, 1)
+    return sorted(pairs), LookTop(top_idx, top_z, T == n - 1)
 
 
 def _pair_key(a: PhotoAnalysis, b: PhotoAnalysis) -> tuple[str, str]:
@@ -127,8 +239,8 @@ def verify_candidates(
             return ij, verify_two_step(b.features, a.features, settings.verify).swapped()
         return ij, verify_two_step(a.features, b.features, settings.verify)
 
-    with threadpool_limits(1):  # parallel over pairs, not inside each matrix product
-        if workers > 1 and len(todo) > 8:
+    with one_blas_thread():
+        if workers > 1 and len(todo) > 1:
             with ThreadPoolExecutor(workers) as ex:
                 results = list(ex.map(work, todo))
         else:
@@ -140,27 +252,128 @@ def verify_candidates(
     return out
 
 
-def probability_matrix(
-    cos: np.ndarray,
-    scores: dict[tuple[int, int], PairScore],
-    settings: Settings,
-    gps_dist: np.ndarray | None = None,
-    time_gap: np.ndarray | None = None,
-    featureless: np.ndarray | None = None,
-) -> np.ndarray:
-    """float64 [N, N] p(same spot); pairs without verification count as 0 inliers.
+@dataclass
+class KnownPairs:
+    """Pairs with a probability: pairs i[k] < j[k] with p(same spot) p[k] (float64 [M]).
+    verified[k] says whether the pair's geometry was checked; the others are raised by the
+    mutual-best bonus (or reach the threshold by look alone) without verification."""
 
-    featureless: optional bool [N], photos that can never form a spot (:func:`no_spot`:
-    fewer than MIN_KEYPOINTS keypoints, or almost no structure): their look alone (two
-    black frames, two noise frames embed alike) never makes them a pair, so they get p = 0
-    and take no part in the mutual-best bonus."""
-    n = cos.shape[0]
-    ev = np.zeros((4, n, n))  # matches, inliers_h, inliers_f, coverage
-    for (i, j), sc in scores.items():
-        ev[:, i, j] = ev[:, j, i] = (sc.matches, sc.inliers_h, sc.inliers_f, sc.coverage)
-    ruled_out = None if featureless is None else featureless[:, None] | featureless[None, :]
-    return grouping.same_spot_probability(cos, *ev, settings.pair_model, gps_dist, time_gap, ruled_out,
-                                          settings.site_radius_m, batch=True)
+    i: np.ndarray
+    j: np.ndarray
+    p: np.ndarray
+    verified: np.ndarray
+
+
+def _evidence(scores: dict[tuple[int, int], PairScore], pairs: Sequence[tuple[int, int]]) -> np.ndarray:
+    """float64 [4, M]: matches, inliers_h, inliers_f, coverage of each pair (0 if unverified)."""
+    ev = np.zeros((4, len(pairs)))
+    for k, ij in enumerate(pairs):
+        sc = scores.get(ij)
+        if sc is not None:
+            ev[:, k] = (sc.matches, sc.inliers_h, sc.inliers_f, sc.coverage)
+    return ev
+
+
+def probabilities_alone(photos: SessionPhotos, pairs: Pairs, scores: dict, settings: Settings,
+                        bonus: np.ndarray | None = None) -> np.ndarray:
+    """float64 [M] p(same spot) of ``pairs`` from their own evidence (``bonus``: extra
+    log-odds per pair), through :func:`edge_app.grouping.same_spot_probability`."""
+    if not pairs:
+        return np.zeros(0)
+    i, j = (np.array(x, np.intp) for x in zip(*pairs))
+    return grouping.same_spot_probability(
+        photos.cos(i, j), *_evidence(scores, pairs), settings.pair_model, photos.gps_m(i, j), photos.gap_s(i, j),
+        photos.ruled_out[i] | photos.ruled_out[j], settings.site_radius_m, bonus=bonus)
+
+
+def pair_probabilities(photos: SessionPhotos, scores: dict[tuple[int, int], PairScore], top: LookTop,
+                       settings: Settings) -> KnownPairs:
+    """p(same spot) of every verified pair, and of the unverified pairs that the mutual-best
+    bonus (or their look alone) lifts to the grouping threshold; all other pairs have
+    only their look (p below 0.04 with the fitted models) and are left out.
+
+    The bonus needs each photo's best and second-best log-odds over all its pairs: those
+    are among its verified pairs and its best partners by look (``top``, from :func:`scan`);
+    a photo whose listed partners are nearly all verified gets its whole row recomputed.
+    The result equals :func:`edge_app.grouping.same_spot_probability` on the full matrix
+    (``batch=True``) at every pair it lists.
+    """
+    s, m = settings, settings.pair_model
+    n = len(photos)
+    ver = sorted(scores)
+    vi, vj = (np.array(x, np.intp) for x in zip(*ver)) if ver else (np.zeros(0, np.intp),) * 2
+    zv = grouping.pair_logits(grouping.pair_features(photos.cos(vi, vj), *_evidence(scores, ver)), m,
+                              photos.gps_m(vi, vj), photos.gap_s(vi, vj))
+    zv[photos.ruled_out[vi] | photos.ruled_out[vj]] = -np.inf
+    # Each row's candidates for its two best: verified pairs (both ways), best by look.
+    T = top.idx.shape[1]
+    key_v = set((vi * n + vj).tolist()) | set((vj * n + vi).tolist())
+    br = np.repeat(np.arange(n), T)
+    bc = top.idx.ravel()
+    bz = top.z.ravel()
+    unver = ~np.isin(br * n + bc, np.fromiter(key_v, np.int64, len(key_v)))
+    br, bc, bz = br[unver], bc[unver], bz[unver]
+    if not top.complete and n:
+        # A row's two best are right when two of its entries reach the lowest listed
+        # partner (every unlisted one is below it); other rows are recomputed whole.
+        floor = top.z.min(1) if T else np.full(n, np.inf)
+        reach = (np.bincount(br, minlength=n) + np.bincount(vi, zv >= floor[vi], minlength=n)
+                 + np.bincount(vj, zv >= floor[vj], minlength=n))
+        redo = np.flatnonzero(reach < 2)
+        if len(redo):
+            keys_v = np.fromiter(key_v, np.int64, len(key_v))
+            keep = ~np.isin(br, redo)
+            br, bc, bz = [br[keep]], [bc[keep]], [bz[keep]]
+            step = max(1, SCAN_BLOCK // n)
+            for start in range(0, len(redo), step):
+                r = redo[start:start + step]
+                *_, z = photos.rows(r, m)
+                rr, cc = np.nonzero(np.ones(z.shape, bool))
+                ok = (cc != r[rr]) & ~np.isin(r[rr] * n + cc, keys_v)
+                br.append(r[rr[ok]])
+                bc.append(cc[ok])
+                bz.append(z[rr[ok], cc[ok]])
+            br, bc, bz = np.concatenate(br), np.concatenate(bc), np.concatenate(bz)
+    bi, bj, b = grouping.sparse_mutual_best_bonus(
+        n, np.r_[vi, vj, br], np.r_[vj, vi, bc], np.r_[zv, zv, bz], m.context_weight, m.context_margin,
+        m.context_floor)
+    bonus = dict(zip((bi * n + bj).tolist(), b.tolist()))
+    # Unverified pairs that reach the threshold: raised by the bonus, or by look alone.
+    lift = math.log(s.group_threshold / (1 - s.group_threshold)) if 0 < s.group_threshold < 1 else math.inf
+    lo, hi = np.minimum(br, bc), np.maximum(br, bc)
+    strong = (bz + np.array([bonus.get(k, 0.0) for k in (lo * n + hi).tolist()])) >= lift
+    extra = set(zip(lo[strong].tolist(), hi[strong].tolist())) | {
+        (int(a), int(c)) for a, c in zip(bi, bj) if int(a) * n + int(c) not in key_v}
+    pairs = ver + sorted(extra - set(ver))
+    B = np.array([bonus.get(a * n + c, 0.0) for a, c in pairs])
+    p = probabilities_alone(photos, pairs, scores, s, B)
+    verified = np.zeros(len(pairs), bool)
+    verified[: len(ver)] = True
+    ii, jj = (np.array(x, np.intp) for x in zip(*pairs)) if pairs else (np.zeros(0, np.intp),) * 2
+    return KnownPairs(ii, jj, p, verified)
+
+
+def linked_unverified_pairs(n: int, known: KnownPairs, threshold: float, up_to: int | None = None) -> Pairs:
+    """Pairs (i < j) not yet verified whose photos are connected by a chain of pairs with
+    p >= threshold (one connected component of the likely-pair graph), in components of
+    at most ``up_to`` photos (all components when None)."""
+    strong = known.p >= threshold
+    if not strong.any():
+        return []
+    g = sparse.coo_array((np.ones(int(strong.sum())), (known.i[strong], known.j[strong])), shape=(n, n))
+    _, comp = connected_components(g, directed=False)
+    done = set(zip(known.i[known.verified].tolist(), known.j[known.verified].tolist()))
+    sizes = np.bincount(comp)
+    out = []
+    order = np.argsort(comp, kind="stable")
+    bounds = np.r_[0, np.cumsum(sizes)]
+    for c in np.flatnonzero(sizes > 1):
+        if up_to is not None and sizes[c] > up_to:
+            continue
+        members = order[bounds[c]:bounds[c + 1]].tolist()
+        for k, i in enumerate(members):
+            out += [(i, j) for j in members[k + 1:] if (i, j) not in done]
+    return sorted(out)
 
 
 @dataclass
@@ -168,18 +381,92 @@ class GroupResult:
     """Grouping of N analysed photos.
 
     labels: group index (0..K-1, in capture order) or None (unassigned), per photo.
-    P:      float64 [N, N] pairwise same-spot probability.
-    cos:    float64 [N, N] embedding cosine.
+    P:      float64 [N, N] sparse (scipy CSR, symmetric), p(same spot) of the pairs with
+            evidence (verified, or lifted by the mutual-best bonus); a pair not stored was
+            never verified and has only its look (p below 0.04 with the fitted models).
+    cos:    float64 [N, N] sparse, embedding cosine of the same pairs.
     scores: PairScore of each verified pair (i < j).
     """
 
     labels: list[int | None]
-    P: np.ndarray
-    cos: np.ndarray
+    P: sparse.csr_array
+    cos: sparse.csr_array
     scores: dict[tuple[int, int], PairScore]
     timings: dict[str, float] = field(default_factory=dict)
     #: Site sessions (lists of photo indices) the photos were split into before grouping.
     sessions: list[list[int]] = field(default_factory=list)
+
+    def links(self, i: int, js: Sequence[int]) -> np.ndarray:
+        """float64 [K] p between photo i and those of ``js`` it has a stored pair with."""
+        lo, hi = self.P.indptr[i], self.P.indptr[i + 1]
+        cols, vals = self.P.indices[lo:hi], self.P.data[lo:hi]
+        return vals[np.isin(cols, np.asarray(js, np.intp))]
+
+    def mean_p(self, i: int, js: Sequence[int]) -> float:
+        """Mean p between photo i and photos ``js`` over the pairs with evidence (0 if none)."""
+        v = self.links(i, js)
+        return float(v.mean()) if len(v) else 0.0
+
+    def max_p(self, i: int, js: Sequence[int]) -> float:
+        """Highest p between photo i and photos ``js`` over the pairs with evidence (0 if none)."""
+        v = self.links(i, js)
+        return float(v.max()) if len(v) else 0.0
+
+
+def pair_matrix(n: int, i: np.ndarray, j: np.ndarray, v: np.ndarray) -> sparse.csr_array:
+    """Symmetric float64 [n, n] CSR holding v at (i, j) and (j, i)."""
+    return sparse.csr_array((np.r_[v, v], (np.r_[i, j], np.r_[j, i])), shape=(n, n))
+
+
+def group_pairs(
+    photos: SessionPhotos,
+    verify: Callable[[Pairs], dict[tuple[int, int], PairScore]],
+    settings: Settings,
+    locked: Sequence[Hashable | None] | None = None,
+) -> tuple[list[int | None], KnownPairs, dict[tuple[int, int], PairScore], dict[str, float]]:
+    """Group one session from its photos and a way to verify pairs (``verify(pairs)``:
+    PairScore per pair (i < j)). Returns (labels numbered by first photo, the pairs with a
+    probability, every PairScore, timings).
+
+    1. :func:`scan`: candidates (each photo's ``knn`` nearest by look) are verified;
+    2. :func:`pair_probabilities`; inside each set of photos linked by likely pairs with
+       at most ``dense_up_to`` photos, every pair is verified (a walk around one spot is
+       judged on real evidence between its far ends), and the probabilities recomputed;
+    3. :func:`edge_app.grouping.agglomerate_pairs`: average linkage over the pairs with a
+       probability; before two larger groups merge, at least ``link_evidence`` of their
+       cross pairs must be verified (random ones are, where fewer are).
+    Sessions of up to ``dense_up_to`` photos are grouped exactly as with every probability
+    of the full matrix.
+    """
+    s = settings
+    n = len(photos)
+    t0 = time.perf_counter()
+    candidates, top = scan(photos, s)
+    t1 = time.perf_counter()
+    scores = dict(verify(candidates))
+    known = pair_probabilities(photos, scores, top, s)
+    extra = linked_unverified_pairs(n, known, s.group_threshold, s.dense_up_to)
+    if extra:
+        scores.update(verify(extra))
+        known = pair_probabilities(photos, scores, top, s)
+    t2 = time.perf_counter()
+    linked: dict[tuple[int, int], float] = {}
+
+    def more(pairs: Pairs) -> np.ndarray:
+        scores.update(verify(pairs))
+        p = probabilities_alone(photos, pairs, scores, s)
+        linked.update(zip(pairs, p.tolist()))
+        return p
+
+    labels = grouping.agglomerate_pairs(n, known.i, known.j, known.p, s.group_threshold, locked, s.min_group_size,
+                                        more, s.link_evidence)
+    if linked:
+        li, lj = (np.array(x, np.intp) for x in zip(*linked))
+        known = KnownPairs(np.r_[known.i, li], np.r_[known.j, lj], np.r_[known.p, list(linked.values())],
+                           np.r_[known.verified, np.ones(len(li), bool)])
+    t3 = time.perf_counter()
+    return labels, known, scores, {"pairs_s": t1 - t0, "verify_s": t2 - t1, "cluster_s": t3 - t2,
+                                   "verified_pairs": len(scores), "linkage_pairs": len(linked)}
 
 
 def group_analyses(
@@ -189,48 +476,15 @@ def group_analyses(
     pair_cache: PairCache | None = None,
     workers: int = 1,
 ) -> GroupResult:
-    """Group analysed photos; ``locked`` per photo: label of a group a person fixed, or None."""
+    """Group analysed photos of one session (:func:`group_pairs`); ``locked`` per photo:
+    label of a group a person fixed, or None."""
     s = settings or Settings()
-    t0 = time.perf_counter()
-    cos = cosine_matrix(analyses, centred=s.centre_embeddings)
-    gps = gps_distance_matrix(analyses)
-    gap = time_gap_matrix(analyses)
-    pairs = candidate_pairs(cos, s, gps)
-    featureless = np.array([no_spot(a) for a in analyses], bool)
-    t1 = time.perf_counter()
-    scores = verify_candidates(analyses, pairs, s, pair_cache, workers)
-    P = probability_matrix(cos, scores, s, gps, gap, featureless)
-    # Densify: inside each set of photos linked by likely pairs, verify the pairs the
-    # nearest-neighbour pruning skipped, so a large group (a walk around one spot) is
-    # judged on real evidence between its far ends, not on "not verified".
-    extra = linked_unverified_pairs(P, scores, s.group_threshold)
-    if extra:
-        scores.update(verify_candidates(analyses, extra, s, pair_cache, workers))
-        P = probability_matrix(cos, scores, s, gps, gap, featureless)
-    t2 = time.perf_counter()
-    labels = grouping.agglomerate(P, s.group_threshold, locked, s.min_group_size)
+    if locked is not None and len(locked) != len(analyses):
+        raise ValueError(f"locked has {len(locked)} labels for {len(analyses)} photos")
+    photos = SessionPhotos.of(analyses, s.centre_embeddings)
+    labels, known, scores, timings = group_pairs(
+        photos, lambda pairs: verify_candidates(analyses, pairs, s, pair_cache, workers), s, locked)
     labels = grouping.relabel_by_time(labels, [a.meta.taken_at for a in analyses])
-    t3 = time.perf_counter()
-    return GroupResult(labels, P, cos, scores, {"pairs_s": t1 - t0, "verify_s": t2 - t1, "cluster_s": t3 - t2,
-                                                "verified_pairs": len(scores)})
-
-
-def linked_unverified_pairs(P: np.ndarray, scores: dict, threshold: float) -> list[tuple[int, int]]:
-    """Pairs (i < j) not yet verified whose photos are connected by a chain of pairs with
-    P >= threshold (same connected component of the likely-pair graph)."""
-    from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    strong = np.triu(P >= threshold, 1)
-    if not strong.any():
-        return []
-    _, comp = connected_components(csr_matrix(strong), directed=False)
-    out = []
-    for c in np.unique(comp):
-        members = np.flatnonzero(comp == c)
-        for k, i in enumerate(members):
-            for j in members[k + 1:]:
-                if (int(i), int(j)) not in scores:
-                    out.append((int(i), int(j)))
-    return out
-
+    n = len(analyses)
+    return GroupResult(labels, pair_matrix(n, known.i, known.j, known.p),
+                       pair_matrix(n, known.i, known.j, photos.cos(known.i, known.j)), scores, timings)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Hashable, Sequence
 
-from .analyze import AnalysisError, Analyzer, FeatureCache, PhotoAnalysis
+from .analyze import AnalysisError, Analyzer, FeatureCache, FeatureSpill, PhotoAnalysis
 from .assign import Assignment, assign_new
 from .config import Settings
 from .decode import scan_folder
@@ -75,7 +75,8 @@ class Pipeline:
         if locked is not None and len(locked) != len(paths):
             raise ValueError(f"locked has {len(locked)} labels for {len(paths)} paths")
         t0 = time.perf_counter()
-        analyses, errors = self.analyzer.analyze_many(list(paths), progress)
+        spill = FeatureSpill() if len(paths) > self.settings.features_in_memory_up_to else None
+        analyses, errors = self.analyzer.analyze_many(list(paths), progress, spill)
         t1 = time.perf_counter()
         ok = [i for i, a in enumerate(analyses) if a is not None]
         good = [analyses[i] for i in ok]
@@ -95,4 +96,4 @@ class Pipeline:
                     labels: Sequence[Hashable | None]) -> tuple[PhotoAnalysis, Assignment]:
         """Analyse one new photo and assign it to the existing groups (see :func:`assign_new`)."""
         a = self.analyzer.analyze_path(path)
-        return a, assign_new(a, analyses, labels, self.settings, self.pair_cache)
+        return a, assign_new(a, analyses, labels, self.settings, self.pair_cache, self.analyzer.workers())

@@ -145,31 +145,51 @@ def _pair_line(names, result: GroupResult, i: int, j: int) -> str:
 
 def format_explain(names: Sequence[str], result: GroupResult, per_group: int = 3) -> str:
     """Why photos were joined or kept apart: the strongest pairs inside each group, each
-    unassigned photo's best candidate, and the strongest link between different groups."""
+    unassigned photo's best candidate, and the strongest link between different groups
+    (among the pairs with evidence: :attr:`GroupResult.P` stores those)."""
     labels = result.labels
     P = result.P
     n = len(labels)
+    lab_of = np.array([-1 if lab is None else lab for lab in labels], np.intp)
+
+    def row(i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Partners of photo i with evidence (ascending) and their p."""
+        lo, hi = P.indptr[i], P.indptr[i + 1]
+        order = np.argsort(P.indices[lo:hi], kind="stable")
+        return P.indices[lo:hi][order], P.data[lo:hi][order]
+
     out = ["explain: p = probability of same spot (groups merge while the mean p of their pairs is high enough)"]
     for lab, members in group_order(labels):
         if lab is None:
             out.append("unassigned photos, best candidate each:")
             for i in members:
-                others = [j for j in range(n) if j != i]
-                if not others:
+                cols, vals = row(i)
+                if len(cols):
+                    j = int(cols[np.argmax(vals)])
+                elif n > 1:
+                    j = 1 if i == 0 else 0  # no pair with evidence: any other photo says why
+                else:
                     continue
-                j = max(others, key=lambda j: P[i, j])
                 out.append("  " + _pair_line(names, result, i, j))
             continue
         out.append(f"group {lab + 1}: strongest links")
-        pairs = sorted(((P[i, j], i, j) for k, i in enumerate(members) for j in members[k + 1:]), reverse=True)
-        for _, i, j in pairs[:per_group]:
+        inside = []
+        for i in members:
+            cols, vals = row(i)
+            keep = (lab_of[cols] == lab) & (cols > i)
+            inside += zip(vals[keep].tolist(), [i] * int(keep.sum()), cols[keep].tolist())
+        for _, i, j in sorted(inside, reverse=True)[:per_group]:
             out.append("  " + _pair_line(names, result, i, j))
-        weakest = min(members, key=lambda i: np.mean([P[i, j] for j in members if j != i]))
-        mean = np.mean([P[weakest, j] for j in members if j != weakest])
+        weakest = min(members, key=lambda i: result.mean_p(i, [j for j in members if j != i]))
+        mean = result.mean_p(weakest, [j for j in members if j != weakest])
         out.append(f"  weakest member: {display_name(names[weakest])} (mean p to the group {mean:.2f})")
-        outside = [j for j in range(n) if labels[j] != lab]
-        if outside:
-            p, i, j = max((P[i, j], i, j) for i in members for j in outside)
+        links = []
+        for i in members:
+            cols, vals = row(i)
+            keep = lab_of[cols] != lab
+            links += zip(vals[keep].tolist(), [i] * int(keep.sum()), cols[keep].tolist())
+        if links:
+            _, i, j = max(links)
             out.append("  strongest link outside (kept apart): " + _pair_line(names, result, i, j))
     return "\n".join(out)
 

@@ -25,25 +25,46 @@ from __future__ import annotations
 from typing import Hashable, Sequence
 
 import numpy as np
-from scipy.sparse import csr_matrix
+from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 
 from .analyze import PhotoAnalysis
 from .config import Settings
-from .metadata import PhotoMeta, haversine_m
-from .pairs import GroupResult, PairCache, PairScore, cosine_matrix, group_analyses
+from .metadata import EARTH_RADIUS_M, PhotoMeta, haversine_m_arrays
+from .pairs import GroupResult, PairCache, PairScore, group_analyses, matmul, pair_matrix
+
+#: Rows of one block of similarities in :func:`place_by_similarity` (x all placed photos).
+PLACE_BLOCK = 256
 
 
-def _gps_components(points: list[tuple[float, float]], radius_m: float) -> np.ndarray:
-    n = len(points)
-    rows, cols = [], []
-    for i in range(n):
-        for j in range(i + 1, n):
-            if haversine_m(points[i], points[j]) <= radius_m:
-                rows.append(i)
-                cols.append(j)
-    g = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+def _gps_components(lat: np.ndarray, lon: np.ndarray, radius_m: float) -> np.ndarray:
+    """Component per point (float64 [G] degrees) of the graph linking points at most
+    ``radius_m`` apart: neighbours from a k-d tree of unit vectors (chord distance), each
+    link confirmed by the haversine distance. O(G log G + links)."""
+    n = len(lat)
+    la, lo = np.radians(lat), np.radians(lon)
+    xyz = np.stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)], 1)
+    chord = 2 * np.sin(min(radius_m / EARTH_RADIUS_M, np.pi) / 2)
+    pairs = cKDTree(xyz).query_pairs(chord * (1 + 1e-6) + 1e-12, output_type="ndarray")
+    i, j = pairs[:, 0], pairs[:, 1]
+    near = haversine_m_arrays(lat[i], lon[i], lat[j], lon[j]) <= radius_m
+    g = coo_array((np.ones(int(near.sum())), (i[near], j[near])), shape=(n, n))
     return connected_components(g, directed=False)[1]
+
+
+def _nearest_in_time(t: np.ndarray, times: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each time in ``t`` [Q]: (gap, index) of the nearest of ``times`` [G] (their
+    photo indices ``idx`` [G]); ties go to the lowest index. O((Q + G) log G)."""
+    order = np.lexsort((idx, times))
+    u, first = np.unique(times[order], return_index=True)  # one time each, its lowest index
+    uj = idx[order][first]
+    pos = np.searchsorted(u, t)
+    lo, hi = np.maximum(pos - 1, 0), np.minimum(pos, len(u) - 1)
+    d_lo = np.where(pos > 0, t - u[lo], np.inf)
+    d_hi = np.where(pos < len(u), u[hi] - t, np.inf)
+    take_hi = (d_hi < d_lo) | ((d_hi == d_lo) & (uj[hi] < uj[lo]))
+    return np.where(take_hi, d_hi, d_lo), np.where(take_hi, uj[hi], uj[lo])
 
 
 def split_sessions(
@@ -61,24 +82,24 @@ def split_sessions(
     gps_idx = [i for i in range(n) if metas[i].gps is not None]
     next_id = 0
     if gps_idx:
-        comp = _gps_components([metas[i].gps[:2] for i in gps_idx], radius_m)
-        for i, c in zip(gps_idx, comp):
-            session[i] = c
+        pts = np.array([metas[i].gps[:2] for i in gps_idx], np.float64)
+        comp = _gps_components(pts[:, 0], pts[:, 1], radius_m)
+        session[gps_idx] = comp
         next_id = int(comp.max()) + 1
     timed_gps = [(metas[i].taken_at, i) for i in gps_idx if metas[i].taken_at is not None]
+    waiting = [i for i in range(n) if session[i] < 0 and metas[i].taken_at is not None]
     loose = []
-    for i in range(n):
-        if session[i] >= 0:
-            continue
-        t = metas[i].taken_at
-        if t is None:
-            continue
-        if timed_gps:
-            dt, j = min((abs(t - tj), j) for tj, j in timed_gps)
-            if dt <= gap_s:
-                session[i] = session[j]
-                continue
-        loose.append((t, i))
+    if waiting and timed_gps:
+        t = np.array([metas[i].taken_at for i in waiting], np.float64)
+        dt, j = _nearest_in_time(t, np.array([tj for tj, _ in timed_gps], np.float64),
+                                 np.array([j for _, j in timed_gps], np.intp))
+        for i, d, jj in zip(waiting, dt.tolist(), j.tolist()):
+            if d <= gap_s:
+                session[i] = session[jj]
+            else:
+                loose.append((metas[i].taken_at, i))
+    else:
+        loose = [(metas[i].taken_at, i) for i in waiting]
     if {int(session[i]) for i in gps_idx} - {int(session[j]) for _, j in timed_gps}:
         loose = []  # a GPS session without capture times: time cannot tell them apart
     loose.sort()
@@ -102,30 +123,46 @@ def split_sessions(
     return sorted(groups.values(), key=first_time), unplaced
 
 
-def place_by_similarity(sessions: list[list[int]], unplaced: Sequence[int], similarity: np.ndarray) -> list[list[int]]:
+def place_by_similarity(sessions: list[list[int]], unplaced: Sequence[int], embeddings: np.ndarray) -> list[list[int]]:
     """Put the unplaced photos into sessions by look, most similar first.
 
     Repeatedly the unplaced photo most similar to any placed photo joins that photo's
     session and counts as placed from then on (a maximum spanning forest grown from the
     sessions), so photos of one spot without metadata follow each other instead of being
     spread over the sessions by their individual best match.
-    similarity: float [N, N] (e.g. embedding cosine). With no sessions at all, the
-    unplaced photos form one session. Returns new session lists (indices sorted).
+    embeddings: float [N, D]; the similarity of two photos is their dot product (the
+    cosine of unit embeddings). Ties go to the unplaced photo listed first, then to the
+    lowest placed index. With no sessions at all, the unplaced photos form one session.
+    Returns new session lists (indices sorted). O(U (P + U) D) time, O(U + P) memory
+    besides the embeddings (U unplaced, P placed photos).
     """
     if not unplaced:
         return [list(s) for s in sessions]
     if not sessions:
         return [sorted(unplaced)]
+    E = np.asarray(embeddings, np.float64)
     out = [list(s) for s in sessions]
     owner = {i: k for k, s in enumerate(sessions) for i in s}
-    todo = list(unplaced)
-    while todo:
-        placed = np.array(sorted(owner))
-        sim = np.asarray(similarity)[np.ix_(todo, placed)]
-        a, b = np.unravel_index(np.argmax(sim), sim.shape)
-        i, j = todo.pop(int(a)), int(placed[b])
+    todo = np.array(unplaced, np.intp)
+    placed = np.array(sorted(owner), np.intp)
+    best = np.empty(len(todo))  # best similarity of each unplaced photo to a placed one ...
+    near = np.empty(len(todo), np.intp)  # ... and that placed photo (lowest index on ties)
+    for start in range(0, len(todo), PLACE_BLOCK):
+        sim = matmul(E[todo[start:start + PLACE_BLOCK]], E[placed].T)
+        k = sim.argmax(1)
+        best[start:start + PLACE_BLOCK] = sim[np.arange(len(k)), k]
+        near[start:start + PLACE_BLOCK] = placed[k]
+    alive = np.ones(len(todo), bool)
+    E_todo = E[todo]
+    for _ in range(len(todo)):
+        a = int(np.argmax(np.where(alive, best, -np.inf)))
+        i, j = int(todo[a]), int(near[a])
+        alive[a] = False
         owner[i] = owner[j]
         out[owner[j]].append(i)
+        sim = matmul(E_todo, E[i])  # the newly placed photo may be the best one for the others
+        better = alive & ((sim > best) | ((sim == best) & (i < near)))
+        best[better], near[better] = sim[better], i
     return [sorted(s) for s in out]
 
 
@@ -138,7 +175,7 @@ def group_sessions(
 ) -> GroupResult:
     """Split photos into site sessions (:func:`split_sessions`), group each
     session on its own, and number the groups across sessions (session order, then capture
-    order). Photos of different sessions are never compared (P = 0 between them), except
+    order). Photos of different sessions are never compared (no pair between them), except
     that sessions holding photos of one locked group are joined (a person's group stays one)."""
     s = settings or Settings()
     n = len(analyses)
@@ -146,7 +183,7 @@ def group_sessions(
         raise ValueError(f"locked has {len(locked)} labels for {n} photos")
     sessions, unplaced = split_sessions([a.meta for a in analyses], s.site_radius_m, s.session_gap_s)
     if unplaced and sessions:
-        sessions = place_by_similarity(sessions, unplaced, cosine_matrix(analyses))
+        sessions = place_by_similarity(sessions, unplaced, np.stack([a.embedding for a in analyses]))
     elif unplaced:
         sessions = [sorted(unplaced)]
     if locked is not None:
@@ -156,17 +193,17 @@ def group_sessions(
         res.sessions = sessions
         return res
     labels: list[int | None] = [None] * n
-    P = np.zeros((n, n))
-    cos = np.zeros((n, n))
+    pairs: list[tuple[np.ndarray, ...]] = []  # (i, j, p, cos) of each session, photo indices of the folder
     scores: dict[tuple[int, int], PairScore] = {}
     timings: dict[str, float] = {}
     offset = 0
     for members in sessions:
         sub = group_analyses([analyses[i] for i in members], s,
                              [locked[i] for i in members] if locked is not None else None, pair_cache, workers)
-        ix = np.ix_(members, members)
-        P[ix] = sub.P
-        cos[ix] = sub.cos
+        ix = np.asarray(members, np.intp)
+        P, C = sub.P.tocoo(), sub.cos.tocoo()  # both hold every stored pair in both triangles
+        up = P.row < P.col
+        pairs.append((ix[P.row[up]], ix[P.col[up]], P.data[up], C.data[C.row < C.col]))
         for (a, b), sc in sub.scores.items():
             scores[(members[a], members[b])] = sc
         for k, lab in enumerate(sub.labels):
@@ -174,7 +211,8 @@ def group_sessions(
         offset += len({lab for lab in sub.labels if lab is not None})
         for k, v in sub.timings.items():
             timings[k] = timings.get(k, 0) + v
-    return GroupResult(labels, P, cos, scores, timings, sessions)
+    i, j, p, c = (np.concatenate(x) for x in zip(*pairs))
+    return GroupResult(labels, pair_matrix(n, i, j, p), pair_matrix(n, i, j, c), scores, timings, sessions)
 
 
 def join_locked_sessions(sessions: list[list[int]], locked: Sequence[Hashable | None]) -> list[list[int]]:

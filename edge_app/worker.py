@@ -388,7 +388,6 @@ class Worker:
         analyses = [self.analysis(r["sha256"]) for r in rows]
         res = group_analyses(analyses, self.settings, locked, self.pair_cache(),
                              self.pipeline.analyzer.workers())
-        P = res.P
         clusters: dict[int, list[int]] = defaultdict(list)
         for i, lab in enumerate(res.labels):
             if lab is not None:
@@ -434,11 +433,11 @@ class Worker:
                 if lab is None:
                     dest, sug = None, None
                     others = [j for j in range(len(rows)) if j != i]
-                    score = float(P[i, others].max()) if others else None
+                    score = res.max_p(i, others) if others else None
                 else:
                     dest, sug = target[lab], suggest.get(lab)
                     mates = [j for j in clusters[lab] if j != i]
-                    score = float(P[i, mates].mean()) if mates else None
+                    score = res.mean_p(i, mates) if mates else None
                 if r["spot_id"] == dest and r["by"] == "engine":
                     st.conn.execute("UPDATE memberships SET score = ?, suggest = ? WHERE photo = ? AND ended_at "
                                     "IS NULL", (score, sug, r["sha256"]))

@@ -430,7 +430,9 @@ def test_sessions_split_only_on_metadata_evidence():
     sim[2, 3] = sim[3, 2] = 0.9
     sim[3, 1] = sim[1, 3] = 0.5
     sim[2, 0] = sim[0, 2] = 0.4
-    assert place_by_similarity([[0], [1]], [2, 3], sim) == [[0], [1, 2, 3]]
+    sim[2, 1] = sim[1, 2] = 0.3
+    sim[3, 0] = sim[0, 3] = 0.2
+    assert place_by_similarity([[0], [1]], [2, 3], np.linalg.cholesky(sim)) == [[0], [1, 2, 3]]  # E E^T = sim
     assert join_locked_sessions([[0, 1], [2], [3, 4]], ["x", None, None, "x", None]) == [[0, 1, 3, 4], [2]]
 
 

@@ -51,8 +51,8 @@ def test_group_folder_finds_the_spots_and_reports_bad_files(site, pipeline):
     assert got["lone.jpg"] is None
     assert [(Path(e.path).name, e.reason) for e in res.errors] == [("broken.jpg", "truncated or corrupt")]
     assert "notes.txt" not in {p.name for p in list_images(folder)}
-    P = res.result.P
-    assert P.shape == (10, 10) and np.allclose(P, P.T)
+    P = res.result.P.toarray()  # 10 photos: every pair verified, so every pair is stored
+    assert P.shape == (10, 10) and np.allclose(P, P.T) and res.result.P.nnz == 90
 
 
 def test_locked_groups_are_respected(site, pipeline):
@@ -142,14 +142,14 @@ def test_gps_far_apart_photos_never_group(site, pipeline):
 
 
 def test_skipped_pairs_inside_a_linked_component_are_verified_again():
-    from edge_app.pairs import linked_unverified_pairs
+    from edge_app.pairs import KnownPairs, linked_unverified_pairs
 
     # 0-1-2 chained by likely pairs, (0, 2) was never verified; 3 is alone
-    P = np.eye(4)
-    P[0, 1] = P[1, 0] = P[1, 2] = P[2, 1] = 0.9
-    scores = {(0, 1): object(), (1, 2): object(), (2, 3): object()}
-    assert linked_unverified_pairs(P, scores, 0.5) == [(0, 2)]
-    assert linked_unverified_pairs(np.eye(3) * 0.1, {}, 0.5) == []
+    known = KnownPairs(np.array([0, 1, 2]), np.array([1, 2, 3]), np.array([0.9, 0.9, 0.1]), np.ones(3, bool))
+    assert linked_unverified_pairs(4, known, 0.5) == [(0, 2)]
+    assert linked_unverified_pairs(4, known, 0.5, up_to=2) == []  # a set of 3 is left to the linkage
+    weak = KnownPairs(np.array([0]), np.array([1]), np.array([0.1]), np.ones(1, bool))
+    assert linked_unverified_pairs(3, weak, 0.5) == []
 
 
 def test_fast_settings_bring_their_own_pair_model(site):
@@ -181,8 +181,10 @@ def test_the_feature_version_covers_every_field_not_declared_later():
     changed = {"work_max_side": 640, "use_segmentation": False, "mask_threshold": 0.4, "embed_grey_clahe": False,
                "local_features": "orb", "max_keypoints": 800, "xfeat_max_side": 480, "features_clahe": True}
     later = {"centre_embeddings": True, "verify": VerifyConfig(match_ratio=0.8), "all_pairs_up_to": 5, "knn": 4,
+             "dense_up_to": 10, "link_evidence": 4,
              "site_radius_m": 100.0, "session_gap_s": 60.0, "pair_model": FAST_PAIR_MODEL, "group_threshold": 0.6,
-             "min_group_size": 3, "assign_threshold": 0.6, "threads": 1}
+             "min_group_size": 3, "assign_threshold": 0.6, "threads": 1,
+             "features_in_memory_up_to": 10}
     assert set(changed) | set(later) == {f.name for f in dataclasses.fields(Settings)}
     for name, value in changed.items():
         assert base.replace(**{name: value}).feature_version() != base.feature_version(), name
@@ -213,3 +215,25 @@ def test_an_assignment_with_a_partner_is_not_new():
     assert Assignment(None, None, 0.1, np.zeros(3)).is_new
     assert not Assignment(None, 2, 0.8, np.zeros(3)).is_new
     assert not Assignment("spot 1", None, 0.8, np.zeros(3)).is_new
+
+
+def test_a_large_folder_keeps_its_features_in_a_spill_file(site, pipeline):
+    """Above ``features_in_memory_up_to`` photos the local features live in a temporary
+    file (read back through a small cache); the grouping is the same."""
+    from edge_app.analyze import FeatureSpill, SpilledFeatures
+
+    folder, _ = site
+    res = pipeline.group_folder(folder)
+    small = Pipeline(Settings(features_in_memory_up_to=3))
+    spilled = small.group_folder(folder)
+    assert spilled.labels == res.labels
+    assert all(isinstance(a.features, SpilledFeatures) for a in spilled.analyses)
+    for a, b in zip(res.analyses, spilled.analyses):
+        assert len(a.features) == len(b.features) and a.features.size == b.features.size
+        assert np.array_equal(a.features.desc, b.features.desc) and np.array_equal(a.features.xy, b.features.xy)
+    # the cache holds at most keep_bytes (and always the last one read)
+    spill = FeatureSpill(keep_bytes=1)
+    handles = [spill.park(a.features) for a in res.analyses]
+    for a, h in zip(res.analyses, handles):
+        assert np.array_equal(h.load().desc, a.features.desc) and np.array_equal(h.head(5).xy, a.features.xy[:5])
+    assert len(spill._kept) == 1

@@ -41,12 +41,12 @@ def test_photos_without_any_metadata_go_where_they_look_alike():
     assert sessions == [[0, 1], [3]] and unplaced == [2]
     sim = np.eye(4)
     sim[2, 3] = sim[3, 2] = 0.9  # the stripped copy looks like the Busan photo
-    assert place_by_similarity(sessions, unplaced, sim) == [[0, 1], [2, 3]]
+    assert place_by_similarity(sessions, unplaced, np.linalg.cholesky(sim)) == [[0, 1], [2, 3]]
 
 
 def test_no_metadata_at_all_is_one_session():
     assert split_sessions([PhotoMeta()] * 4) == ([], [0, 1, 2, 3])
-    assert place_by_similarity([], [0, 1, 2, 3], np.eye(4)) == [[0, 1, 2, 3]]
+    assert place_by_similarity([], [0, 1, 2, 3], np.eye(4)) == [[0, 1, 2, 3]]  # embeddings: unit rows
     assert split_sessions([]) == ([], [])
 
 

@@ -12,11 +12,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from edge_app import grouping
 from edge_app.analyze import structure_score
 from edge_app.decode import decode_image
 from edge_app.assign import assign_new
-from edge_app.pairs import cosine_matrix, no_spot, probability_matrix, verify_candidates
+from edge_app.pairs import SessionPhotos, group_analyses, no_spot, probabilities_alone, verify_candidates
 from edge_app.vision.features import to_gray
 from scenes import views_of
 
@@ -137,15 +136,18 @@ def test_without_the_rule_noise_frames_and_stripes_would_pair(junk_and_a_spot, p
             a = dataclasses.replace(a, features=xfeat(g, None, s.max_keypoints, s.mask_threshold), structure=5.0)
         plain.append(a)
     n = len(plain)
-    scores = verify_candidates(plain, [(i, j) for i in range(n) for j in range(i + 1, n)], s)
-    cos = cosine_matrix(plain)
     names = [p.name for p in res.paths]
     noise = [names.index(f"noise{k}.jpg") for k in range(3)]
-    before = grouping.agglomerate(probability_matrix(cos, scores, s), s.group_threshold)
+    before = group_analyses(plain, s).labels
     assert before[noise[0]] is not None and before[noise[0]] == before[noise[1]] == before[noise[2]]
-    rule = np.array([no_spot(a) for a in res.analyses])
-    P = probability_matrix(cos, scores, s, featureless=rule)
-    assert (P[rule][:, ~rule] == 0).all() and (P[np.ix_(rule, rule)] == np.eye(rule.sum())).all()
+    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
+    scores = verify_candidates(plain, pairs, s)
+    photos = SessionPhotos.of(plain)
+    assert not photos.ruled_out.any()
+    photos.ruled_out = np.array([no_spot(a) for a in res.analyses])
+    p = probabilities_alone(photos, pairs, scores, s)
+    touched = np.array([photos.ruled_out[i] or photos.ruled_out[j] for i, j in pairs])
+    assert (p[touched] == 0).all() and (p[~touched] > 0).all()
 
 
 def test_a_new_noise_photo_is_never_assigned(junk_and_a_spot, pipeline, tmp_path):
