@@ -10,8 +10,8 @@
 2. Starts from a logistic regression on all pairs (each set weighted equally), then tunes
    the weights, the mutual-best context terms and nothing else by Nelder-Mead to maximise
    the mean ARI of training batches (seed 1), with a penalty when pairwise precision
-   drops below 0.97. Each batch is scored the way the app groups it: only the pairs the
-   app verifies carry geometry (nearest-neighbour candidates, then linked components).
+   drops below 0.97. Each batch is grouped by the app's own session grouping
+   (``edge_app.pairs.group_pairs``), looking the pairs it verifies up in these matrices.
 3. Prints training and held-out (seed 7, the published protocol) figures and the weights
    to put into ``PairModel``.
 
@@ -38,21 +38,22 @@ from edge_app import grouping  # noqa: E402
 from edge_app.analyze import Analyzer, FeatureCache  # noqa: E402
 from edge_app.config import Settings  # noqa: E402
 from edge_app.evaluate import EvalSet, sample_batches, score_grouping, summarise  # noqa: E402
-from edge_app.pairs import (candidate_pairs, cosine_matrix, gps_distance_matrix, linked_unverified_pairs,  # noqa: E402
-                            no_spot, time_gap_matrix, verify_candidates)
+from edge_app.pairs import SessionPhotos, group_pairs, verify_candidates  # noqa: E402
+from edge_app.vision.verify import PairScore  # noqa: E402
 from edge_app.vision.models import models_fingerprint  # noqa: E402
 
 DEV_SETS = ("strecha", "webcam_a", "wxbs", "triplets")
 
 
-#: Bump when :func:`evidence` stores other matrices.
-EVIDENCE_FORMAT = 2
+#: Bump when :func:`evidence` stores other arrays.
+EVIDENCE_FORMAT = 3
+GEOMETRY = ("matches", "inliers_h", "inliers_f", "coverage")
 
 
 def evidence(es: EvalSet, settings: Settings, cache_dir: Path) -> dict[str, np.ndarray]:
-    """[N, N] matrices for one set: cos, matches, inliers_h, inliers_f, coverage (every
-    pair verified), gps_m and gap_s (NaN where unknown), ruled_out (a photo that can never
-    be a spot: :func:`edge_app.pairs.no_spot`)."""
+    """One set's arrays: per photo E (unit embeddings [N, D]), lat, lon, t (NaN where
+    unknown), ruled_out (:func:`edge_app.pairs.no_spot`); per pair [N, N] matches,
+    inliers_h, inliers_f, coverage, every pair verified."""
     version = f"{settings.feature_version()}-{models_fingerprint()}"
     knobs = {k: v for k, v in settings.as_dict().items() if k not in ("pair_model", "group_threshold",
                                                                          "assign_threshold", "threads")}
@@ -67,63 +68,52 @@ def evidence(es: EvalSet, settings: Settings, cache_dir: Path) -> dict[str, np.n
         raise SystemExit(f"unreadable eval photos: {errors}")
     n = len(analyses)
     scores = verify_candidates(analyses, list(itertools.combinations(range(n), 2)), settings, workers=an.workers())
-    ev = {k: np.zeros((n, n)) for k in ("matches", "inliers_h", "inliers_f", "coverage")}
+    ev = {k: np.zeros((n, n)) for k in GEOMETRY}
     for (i, j), sc in scores.items():
-        for k, v in (("matches", sc.matches), ("inliers_h", sc.inliers_h), ("inliers_f", sc.inliers_f),
-                     ("coverage", sc.coverage)):
+        for k, v in zip(GEOMETRY, (sc.matches, sc.inliers_h, sc.inliers_f, sc.coverage)):
             ev[k][i, j] = ev[k][j, i] = v
-    ev["cos"] = cosine_matrix(analyses)
-    ev["gps_m"] = gps_distance_matrix(analyses)
-    ev["gap_s"] = time_gap_matrix(analyses)
-    lone = np.array([no_spot(a) for a in analyses], bool)
-    ev["ruled_out"] = lone[:, None] | lone[None, :]
+    photos = SessionPhotos.of(analyses)
+    ev |= {"E": photos.E, "lat": photos.lat, "lon": photos.lon, "t": photos.t, "ruled_out": photos.ruled_out}
     cache_dir.mkdir(parents=True, exist_ok=True)
     np.savez(out, **ev)
     return ev
 
 
 def batch_evidence(sets, ev, n_batches, seed, settings: Settings):
-    """Per batch: (set name, evidence sub-matrices, truth, pairs the app verifies first).
-
-    The app verifies all pairs of small batches, else each photo's nearest photos by
-    embedding (pairs.candidate_pairs); :func:`probabilities` then adds the pairs the app
-    verifies inside linked components, exactly as pairs.group_analyses does."""
+    """Per batch: (set name, its photos, a verifier that looks pairs up in the set's
+    evidence, truth). Each batch is then grouped by the app's own session grouping
+    (:func:`edge_app.pairs.group_pairs`), so only the pairs the app verifies carry geometry."""
     out = []
     for b in sample_batches(sets, n_batches, seed):
         es = next(s for s in sets if s.name == b.set_name)
-        idx = [es.files.index(f) for f in b.files]
-        sub = {k: m[np.ix_(idx, idx)] for k, m in ev[es.name].items()}
-        if settings.centre_embeddings:
-            sub["cos"] = grouping.centre_cosine(sub["cos"])
-        first = set(candidate_pairs(sub["cos"], settings, sub["gps_m"]))
-        out.append((b.set_name, sub, b.truth, first))
+        idx = np.array([es.files.index(f) for f in b.files])
+        e = ev[es.name]
+        photos = SessionPhotos(e["E"][idx], e["lat"][idx], e["lon"][idx], e["t"][idx], e["ruled_out"][idx])
+        photos = photos.centred() if settings.centre_embeddings else photos
+        geo = np.stack([e[k][np.ix_(idx, idx)] for k in GEOMETRY])
+
+        def verify(pairs, geo=geo):
+            return {(i, j): PairScore(matches=int(geo[0, i, j]), inliers_h=int(geo[1, i, j]),
+                                      inliers_f=int(geo[2, i, j]), coverage_a=float(geo[3, i, j]),
+                                      coverage_b=float(geo[3, i, j])) for i, j in pairs}
+
+        out.append((b.set_name, photos, verify, b.truth))
     return out
 
 
-def probabilities(params: np.ndarray, sub: dict, verified: set, settings: Settings) -> np.ndarray:
-    """P [N, N] as the app computes it (:func:`edge_app.grouping.same_spot_probability`)
-    when only ``verified`` pairs have geometry; ``params``: the pair model's weights, then
-    its context weight and margin."""
+def model_of(params: np.ndarray, settings: Settings) -> Settings:
+    """``settings`` with the pair model of ``params``: its weights, then its context weight
+    and margin."""
     w, cw, cm = params[:-2], params[-2], params[-1]
-    model = dataclasses.replace(settings.pair_model, weights=tuple(w), context_weight=cw, context_margin=cm)
-    n = sub["cos"].shape[0]
-    known = np.zeros((n, n), bool)
-    for i, j in verified:
-        known[i, j] = known[j, i] = True
-    geo = [np.where(known, sub[k], 0.0) for k in ("matches", "inliers_h", "inliers_f", "coverage")]
-    return grouping.same_spot_probability(sub["cos"], *geo, model, sub["gps_m"], sub["gap_s"], sub["ruled_out"],
-                                          settings.site_radius_m, batch=True)
+    return settings.replace(pair_model=dataclasses.replace(settings.pair_model, weights=tuple(float(x) for x in w),
+                                                           context_weight=float(cw), context_margin=float(cm)))
 
 
 def score(params: np.ndarray, batches, settings: Settings) -> tuple[dict, dict]:
-    threshold = settings.group_threshold
+    s = model_of(params, settings)
     per: dict[str, list] = {}
-    for name, sub, truth, first in batches:
-        P = probabilities(params, sub, first, settings)
-        extra = linked_unverified_pairs(P, first, threshold)
-        if extra:
-            P = probabilities(params, sub, first | set(extra), settings)
-        labels = grouping.agglomerate(P, threshold, None, settings.min_group_size)
+    for name, photos, verify, truth in batches:
+        labels, *_ = group_pairs(photos, verify, s)
         per.setdefault(name, []).append(score_grouping(labels, truth))
     return summarise([r for rs in per.values() for r in rs]), {k: summarise(v) for k, v in per.items()}
 
@@ -136,7 +126,7 @@ def logistic_start(sets, ev) -> np.ndarray:
         m = ev[es.name]
         g = np.array(es.groups)
         iu = np.triu_indices(len(g), 1)
-        X = grouping.pair_features(m["cos"], m["matches"], m["inliers_h"], m["inliers_f"], m["coverage"])[iu]
+        X = grouping.pair_features(m["E"] @ m["E"].T, m["matches"], m["inliers_h"], m["inliers_f"], m["coverage"])[iu]
         y = (g[:, None] == g[None, :])[iu]
         Xs.append(X[:, 1:])
         ys.append(y)
