@@ -327,11 +327,27 @@ def quantize_lightglue(out: Path) -> Path:
     """Dynamic int8 of LightGlue's MatMuls with constant weights (the Linear layers)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    src, dst = out / "lightglue-aliked.onnx", out / "lightglue-aliked-int8.onnx"
     import onnx
 
-    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm"],
+    src, dst = out / "lightglue-aliked.onnx", out / "lightglue-aliked-int8.onnx"
+    # The exporter gives a weight used twice (the same layer on both images) an Identity copy
+    # for its second use; the quantizer only sees initializers, so it would leave those
+    # MatMuls in float and keep every float weight besides the int8 one. Fold the copies.
+    m = onnx.load(str(src))
+    inits = {t.name for t in m.graph.initializer}
+    alias = {n.output[0]: n.input[0] for n in m.graph.node if n.op_type == "Identity" and n.input[0] in inits}
+    keep = [n for n in m.graph.node if not (n.op_type == "Identity" and n.output[0] in alias)]
+    for n in keep:
+        for k, name in enumerate(n.input):
+            if name in alias:
+                n.input[k] = alias[name]
+    del m.graph.node[:]
+    m.graph.node.extend(keep)
+    folded = out / "lightglue-aliked.folded.onnx"
+    onnx.save(m, str(folded))
+    quantize_dynamic(str(folded), str(dst), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm"],
                      extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    folded.unlink()
     return dst
 
 

@@ -181,6 +181,7 @@ class Photos:
         """Per-photo features, cached in memory and (pickled) on disk."""
         import pickle
 
+        name = name.removesuffix("-int8")  # the int8 matcher reads the same ALIKED features
         k = (name, set_name, f)
         if k not in self.feats:
             path = CACHE / "photo_features" / name / set_name / (f + ".pkl")
@@ -211,12 +212,20 @@ def make_matchers(names: list[str]) -> dict:
             m = MultiScaleXFeat(zooms=(1.0, 2.0, 3.0), max_side=640, keypoints=1000, threads=2)
             m.kind = "xfeat-ms3"
             out[n] = m
+        elif n.startswith("aliked512-lg"):  # ALIKED at 512x384 (export/lightglue.py --sizes 512x384,384x512)
+            d = REPO / "export" / "_work" / "lightglue_512"
+            if not lightglue_available(d):
+                print(f"{n}: ONNX files absent in {d}; skipped", file=sys.stderr)
+                continue
+            parts = n.split("-")
+            out[n] = AlikedLightGlue(d, keypoints=int(parts[2]) if len(parts) > 2 else 512, int8=False, threads=2)
         elif n.startswith("aliked-lg"):
             if not lightglue_available():
                 print("aliked-lg: ONNX files absent (run export/lightglue.py); skipped", file=sys.stderr)
                 continue
-            k = int(n.split("-")[-1]) if n[-1].isdigit() else 1024
-            out[n] = AlikedLightGlue(keypoints=k, threads=2)
+            parts = n.split("-")  # aliked-lg-<keypoints>[-int8]
+            k = int(parts[2]) if len(parts) > 2 else 512
+            out[n] = AlikedLightGlue(keypoints=k, int8=n.endswith("-int8"), threads=2)
         else:
             raise SystemExit(f"unknown matcher {n}")
     return out
@@ -508,6 +517,45 @@ def stage_simulate(eval_root: Path, name: str, n_batches: int, seed: int, min_ex
     return text
 
 
+def stage_latency(eval_root: Path, names: list[str], threads: int = 2) -> str:
+    """CPU ms per photo (features) and per pair (match + geometry), min and median of 3 runs
+    over 4 real photo pairs, with ``threads`` onnxruntime threads."""
+    import os as _os
+
+    from edge_app.decode import decode_image
+    from edge_app.vision.cascade import geometry_evidence
+
+    pairs = [("strecha", "fountain-P11_0000.jpg", "fountain-P11_0009.jpg"), ("wxbs", "EVD_adam_1.jpg", "EVD_adam_2.jpg"),
+             ("triplets", "p7_i0.jpg", "p7_i2.jpg"), ("strecha", "entry-P10_0000.jpg", "fountain-P11_0010.jpg")]
+    imgs = {(s_, f): decode_image(eval_root / s_ / "images" / f, DECODE_SIDE).rgb for s_, a_, b_ in pairs for f in (a_, b_)}
+    lines = ["| matcher | threads | per photo ms min / median | per pair ms min / median |", "|---|---|---|---|"]
+    for name in names:
+        m = make_matchers([name]).get(name)
+        if m is None:
+            continue
+        if hasattr(m, "xfeat"):
+            m.xfeat = type(m.xfeat)(max_side=m.xfeat.max_side, threads=threads)
+        elif hasattr(m, "aliked"):
+            m.__init__(m.models_dir, keypoints=m.keypoints, int8=name.endswith("-int8"), threads=threads)
+        tf, tp = [], []
+        for rep in range(3):
+            feats = {}
+            for k, img in imgs.items():
+                t0 = time.perf_counter()
+                feats[k] = m.features(img)
+                tf.append(time.perf_counter() - t0)
+            for s_, a_, b_ in pairs:
+                fa, fb = feats[(s_, a_)], feats[(s_, b_)]
+                t0 = time.perf_counter()
+                pa, pb = m.match(fa, fb)
+                geometry_evidence(pa, pb, fa.size, fb.size, pose=False)
+                tp.append(time.perf_counter() - t0)
+        lines.append(f"| {name} | {threads} | {1000 * min(tf):.0f} / {1000 * np.median(tf):.0f} | "
+                     f"{1000 * min(tp):.0f} / {1000 * np.median(tp):.0f} |")
+    lines.append(f"\nload average while measuring: {_os.getloadavg()[0]:.1f}")
+    return "\n".join(lines)
+
+
 CHANCE_DEFAULT = {"aliked-lg-512": (25.3, 0.1), "xfeat-ms": (44.8, 0.1)}
 
 
@@ -517,7 +565,8 @@ def main(argv=None) -> int:
     ap.add_argument("--batches", type=int, default=20)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--random", type=int, default=300, help="random unrelated pairs outside the band")
-    ap.add_argument("--stage", default="all", choices=("all", "engine", "pairs", "report", "simulate"))
+    ap.add_argument("--stage", default="all", choices=("all", "engine", "pairs", "report", "simulate",
+                                                                "latency"))
     ap.add_argument("--sim-matcher", default="aliked-lg-512")
     ap.add_argument("--min-excess", type=float, default=20.0)
     ap.add_argument("--min-centre", type=float, default=0.375)
@@ -535,6 +584,9 @@ def main(argv=None) -> int:
         stage_pairs(root, names, args.limit, args.pops.split(",") if args.pops else None)
     if args.stage in ("all", "report"):
         print(stage_report())
+    if args.stage == "latency":
+        for th in (1, 2):
+            print(stage_latency(root, names, th))
     if args.stage == "simulate":
         print(stage_simulate(root, args.sim_matcher, args.batches, args.seed, args.min_excess, args.min_centre))
     return 0

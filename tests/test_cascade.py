@@ -6,6 +6,7 @@ ALIKED + LightGlue only when its ONNX files were exported (export/lightglue.py, 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,7 +28,7 @@ from edge_app.vision.cascade import (
 )
 from scenes import scene, views_of
 
-EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
+EVAL = Path(os.environ.get("EDGE_APP_EVAL", Path(__file__).resolve().parents[2] / "shared" / "eval"))
 
 
 @pytest.fixture(scope="module")
@@ -148,15 +149,17 @@ def test_no_torch_at_run_time():
 
 
 def test_rule_defaults_are_the_documented_ones():
-    assert (CascadeRule().min_excess, CascadeRule().min_centre) == (32.0, 0.375)
+    assert (CascadeRule().min_excess, CascadeRule().min_centre) == (27.0, 0.375)
+    assert cascade.RULES["aliked-lightglue-int8"] == CascadeRule(27.0, 0.375)
     assert cascade.RULES["aliked-lightglue"] == CascadeRule(32.0, 0.375)
-    assert set(cascade.CHANCE) == set(cascade.RULES) == {"xfeat-ms", "aliked-lightglue"}
+    assert set(cascade.CHANCE) == set(cascade.RULES) == {"xfeat-ms", "aliked-lightglue", "aliked-lightglue-int8"}
 
 
 @pytest.mark.skipif(not lightglue_available(), reason="ALIKED/LightGlue ONNX not exported "
                     "(run export/lightglue.py in a torch venv; the files are not committed)")
 def test_aliked_lightglue_on_synthetic_views():
     lg = cascade.AlikedLightGlue(keypoints=512, threads=2)
+    assert lg.kind in cascade.RULES
     a, b = views_of(6, 2)
     c = views_of(7, 1)[0]
     fa, fb, fc = lg.features(a), lg.features(b), lg.features(c)
