@@ -67,7 +67,7 @@ def assign_new(
     photos = SessionPhotos.of([*analyses, new], s.centre_embeddings)
     old = np.arange(n)
     cos = matmul(photos.E[:n], photos.E[n])
-    gps, gap = photos.gps_m(old, n), photos.gap_s(old, n)
+    gps = photos.gps_m(old, n)
     ruled = photos.ruled_out[:n] | photos.ruled_out[n]
     far = np.nan_to_num(gps, nan=0.0) > s.site_radius_m
     groups = grouping.group_members(labels)
@@ -90,7 +90,7 @@ def assign_new(
         known[js] = True
 
     verify(cand)
-    p = grouping.same_spot_probability(cos, *ev, s.pair_model, gps, gap, ruled, s.site_radius_m)
+    p = grouping.same_spot_probability(cos, *ev, s.pair_model, gps, ruled, s.site_radius_m)
     rng = np.random.default_rng(0)
     checked: set = set()
     while True:  # the best groups on too little evidence get more
@@ -104,6 +104,6 @@ def assign_new(
         m = np.asarray(groups[lab])
         rest = m[~known[m] & ~far[m]]
         verify(rng.permutation(rest)[: min(len(m), s.link_evidence) - int(known[m].sum())].tolist())
-        p = grouping.same_spot_probability(cos, *ev, s.pair_model, gps, gap, ruled, s.site_radius_m)
+        p = grouping.same_spot_probability(cos, *ev, s.pair_model, gps, ruled, s.site_radius_m)
     group, partner, score = grouping.assign_photo(p, labels, s.assign_threshold, known)
     return Assignment(group, partner, score, p)

@@ -131,8 +131,9 @@ class Settings:
     #: Photos farther apart than this (both with GPS) are never in one group; also the
     #: radius of one site when a folder spans several.
     site_radius_m: float = later(default=300.0)
-    #: A capture-time gap longer than this starts a new site session (photos without
-    #: GPS only).
+    #: A photo without GPS joins the session of the located photo nearest in capture time
+    #: when within this gap; otherwise it is placed by look. Capture time never separates
+    #: photos (before and after of one spot are often days apart: issue 11).
     session_gap_s: float = later(default=4 * 3600.0)
 
     # --- grouping ----------------------------------------------------------------------

@@ -5,9 +5,11 @@ Stages:
 1. :func:`pair_features` / :func:`pair_logits`: per pair of photos, the log-odds that they
    show the same spot, from a small logistic model over the embedding cosine, the
    geometric verification (inlier counts, how much of *each* frame the inliers cover)
-   and, when both photos have them, GPS distance and capture-time gap.
+   and, when both photos have them, GPS distance (capture time does not enter: before and
+   after of one spot are often days or weeks apart, issue 11).
    :func:`mutual_best_bonus` then raises pairs that are each other's clear best match in
-   the batch (a photo of a spot usually has its partner shot in the same visit), and
+   the batch (a photo of a spot usually has its partner shot in the same visit) and have
+   some geometric evidence of their own, and
    :func:`sigmoid` turns log-odds into probabilities. :func:`same_spot_probability` does
    all of it: every caller turns evidence into probabilities through it.
 2. :func:`agglomerate`: average-linkage agglomerative clustering on that probability
@@ -47,19 +49,33 @@ class PairModel:
     gps_scale_m: metres over which GPS distance lowers the logit by ``gps_weight``
                  (only when both photos have a GPS fix).
     gps_weight: logit penalty per ``gps_scale_m`` of distance.
-    time_scale_s, time_weight: the same for the capture-time gap (small: before/after
-                 shots of one spot can be hours apart).
     context_weight, context_margin, context_floor: see :func:`mutual_best_bonus`.
+    context_min_excess: the bonus raises only pairs whose own homography or epipolar
+                 inliers exceed chance by at least this many (:func:`geometric_excess`):
+                 being each other's best says nothing when neither photo has a real
+                 partner in the batch.
+
+    Capture time is not a term: a before/after pair of one spot shot days apart must
+    group as if shot minutes apart (the penalty it replaced had no bound: two weeks took
+    a p 0.95 pair to 0.01).
     """
 
     weights: tuple[float, ...] = (-10.177, 6.926, 1.229, 1.196, 1.681)
     context_weight: float = 2.516
     context_margin: float = 0.688
     context_floor: float = -6.0
+    context_min_excess: float = 1.0
     gps_scale_m: float = 50.0
     gps_weight: float = 1.0
-    time_scale_s: float = 6 * 3600.0
-    time_weight: float = 0.3
+
+
+def geometric_excess(matches, inliers_h, inliers_f) -> np.ndarray:
+    """float64 [*S]: the larger of the homography and the epipolar inliers beyond what
+    chance gives among that many matches (CHANCE_H, CHANCE_F); 0 without evidence."""
+    m = np.asarray(matches, np.float64)
+    ex_h = np.asarray(inliers_h, np.float64) - CHANCE_H[0] - CHANCE_H[1] * m
+    ex_f = np.asarray(inliers_f, np.float64) - CHANCE_F[0] - CHANCE_F[1] * m
+    return np.maximum(0.0, np.maximum(ex_h, ex_f))
 
 
 def pair_features(
@@ -107,24 +123,21 @@ def pair_logits(
     features: np.ndarray,
     model: PairModel = PairModel(),
     gps_dist_m: np.ndarray | None = None,
-    time_gap_s: np.ndarray | None = None,
 ) -> np.ndarray:
     """Log-odds of "same spot" for each pair, from the pair alone.
 
-    features: [*S, F] (see :func:`pair_features`); gps_dist_m, time_gap_s: [*S], NaN
-    where unknown (no penalty then). Returns float64 [*S].
+    features: [*S, F] (see :func:`pair_features`); gps_dist_m: [*S] metres, NaN where
+    unknown (no penalty then). Returns float64 [*S].
     """
     logit = features @ np.asarray(model.weights, np.float64)
     if gps_dist_m is not None:
         d = np.nan_to_num(np.asarray(gps_dist_m, np.float64), nan=0.0)
         logit = logit - model.gps_weight * d / model.gps_scale_m
-    if time_gap_s is not None:
-        t = np.nan_to_num(np.abs(np.asarray(time_gap_s, np.float64)), nan=0.0)
-        logit = logit - model.time_weight * t / model.time_scale_s
     return logit
 
 
-def mutual_best_bonus(Z: np.ndarray, weight: float, margin: float, floor: float = -6.0, cap: float = 3.0) -> np.ndarray:
+def mutual_best_bonus(Z: np.ndarray, weight: float, margin: float, floor: float = -6.0, cap: float = 3.0,
+                      eligible: np.ndarray | None = None) -> np.ndarray:
     """Extra log-odds for pairs that are each other's clear best match within a batch.
 
     Z: float [N, N] pair log-odds (diagonal ignored). For a pair (i, j) where j is i's
@@ -135,28 +148,32 @@ def mutual_best_bonus(Z: np.ndarray, weight: float, margin: float, floor: float 
     everything else in the batch is likely its partner, even when day/night or season
     change leave little evidence. A photo without a finite second-best score (fewer than 3
     photos, or the others ruled out with -inf) gets no bonus: with one candidate, being the
-    best says nothing. Returns float64 [N, N], symmetric. (:func:`sparse_mutual_best_bonus`
+    best says nothing. eligible: optional bool [N, N], the pairs that may get a bonus (those
+    with geometric evidence of their own); every pair still counts for the best and
+    second-best scores. Returns float64 [N, N], symmetric. (:func:`sparse_mutual_best_bonus`
     on every entry.)
     """
     Z = np.asarray(Z, np.float64)
     n = Z.shape[0]
     B = np.zeros((n, n))
     rows, cols = np.nonzero(~np.eye(n, dtype=bool))
-    i, j, b = sparse_mutual_best_bonus(n, rows, cols, Z[rows, cols], weight, margin, floor, cap)
+    i, j, b = sparse_mutual_best_bonus(n, rows, cols, Z[rows, cols], weight, margin, floor, cap,
+                                       None if eligible is None else np.asarray(eligible, bool)[rows, cols])
     B[i, j] = B[j, i] = b
     return B
 
 
 def sparse_mutual_best_bonus(
     n: int, rows: np.ndarray, cols: np.ndarray, z: np.ndarray, weight: float, margin: float,
-    floor: float = -6.0, cap: float = 3.0,
+    floor: float = -6.0, cap: float = 3.0, eligible: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`mutual_best_bonus` from some entries of a symmetric [n, n] log-odds matrix.
 
     rows, cols, z: int / int / float [E], entries (row, col, log-odds), no diagonal; a pair
     may appear in both directions. The result is the dense rule's as long as each row's
     entries include its two largest values (and every value tied with the largest): the
-    rest cannot change a row's best photo or second-best score.
+    rest cannot change a row's best photo or second-best score. eligible: optional bool
+    [E], whether the entry's pair may get a bonus (the same value in both directions).
     Returns (i, j, bonus): int, int, float64 [K], the pairs i < j that get a bonus.
     """
     none = (np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0))
@@ -173,6 +190,9 @@ def sparse_mutual_best_bonus(
     second = np.full(n, -np.inf)
     best[r[first]] = c[first]
     best_z[r[first]] = v[first]
+    best_ok = np.ones(n, bool)
+    if eligible is not None:
+        best_ok[r[first]] = np.asarray(eligible, bool)[order][first]
     has_second = (first + 1 < len(r)) & (r[np.minimum(first + 1, len(r) - 1)] == r[first])
     second[r[first[has_second]]] = v[first[has_second] + 1]
     i = np.arange(n)
@@ -181,7 +201,7 @@ def sparse_mutual_best_bonus(
     i, j, zij = i[mutual], j[mutual], best_z[mutual]
     with np.errstate(invalid="ignore"):  # -inf - -inf: a row of ruled-out photos, no bonus
         excess = np.minimum(zij - second[i], zij - second[j])
-        ok = (zij > floor) & (margin < excess) & (excess < np.inf)
+        ok = (zij > floor) & (margin < excess) & (excess < np.inf) & best_ok[i]
     return i[ok], j[ok], weight * np.minimum(excess[ok] - margin, cap)
 
 
@@ -193,7 +213,6 @@ def same_spot_probability(
     coverage: np.ndarray,
     model: PairModel = PairModel(),
     gps_dist_m: np.ndarray | None = None,
-    time_gap_s: np.ndarray | None = None,
     ruled_out: np.ndarray | None = None,
     radius_m: float = math.inf,
     batch: bool = False,
@@ -204,23 +223,25 @@ def same_spot_probability(
 
     cos, matches, inliers_h, inliers_f, coverage: float arrays of one shape S, see
     :func:`pair_features` (0 geometry for pairs that were not verified).
-    gps_dist_m, time_gap_s: [*S] metres / seconds between the photos, NaN where unknown;
-    they lower the log-odds (:func:`pair_logits`).
+    gps_dist_m: [*S] metres between the photos, NaN where unknown; it lowers the log-odds
+    (:func:`pair_logits`). Capture time never enters.
     ruled_out: bool [*S], pairs that can never be one spot (a photo without structure or
     keypoints: its look alone proves nothing): p = 0, and no part in the mutual-best bonus.
     radius_m: pairs farther apart than this by GPS get p = 0 (after the bonus).
     batch: S is [N, N], every pair of one batch (symmetric): pairs that are each other's
-    clear best get :func:`mutual_best_bonus`, and the diagonal is 1.
+    clear best and have ``model.context_min_excess`` inliers beyond chance get
+    :func:`mutual_best_bonus`, and the diagonal is 1.
     bonus: [*S] extra log-odds per pair instead (the mutual-best bonus of a batch whose
     pairs are given sparsely, :func:`sparse_mutual_best_bonus`).
     Returns float64 [*S].
     """
     X = pair_features(cos, matches, inliers_h, inliers_f, coverage)
-    Z = np.array(pair_logits(X, model, gps_dist_m, time_gap_s), np.float64)  # an array even for one pair
+    Z = np.array(pair_logits(X, model, gps_dist_m), np.float64)  # an array even for one pair
     if ruled_out is not None:
         Z[np.asarray(ruled_out, bool)] = -np.inf
     if batch:
-        Z = Z + mutual_best_bonus(Z, model.context_weight, model.context_margin, model.context_floor)
+        Z = Z + mutual_best_bonus(Z, model.context_weight, model.context_margin, model.context_floor,
+                                  eligible=geometric_excess(matches, inliers_h, inliers_f) >= model.context_min_excess)
     elif bonus is not None:
         Z = Z + bonus
     P = np.asarray(sigmoid(Z))

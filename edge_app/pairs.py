@@ -135,23 +135,18 @@ class SessionPhotos:
             return np.full(np.broadcast_shapes(np.shape(i), np.shape(j)), np.nan)
         return haversine_m_arrays(self.lat[i], self.lon[i], self.lat[j], self.lon[j])
 
-    def gap_s(self, i, j) -> np.ndarray:
-        """float64 seconds between capture times (broadcast), NaN where either is unknown."""
-        return np.abs(self.t[i] - self.t[j])
-
     def rows(self, r: np.ndarray, model: grouping.PairModel):
-        """For photos ``r`` [B] against all N: cosine, metres, seconds (float64 [B, N]) and
-        the log-odds of "same spot" by look and metadata alone (no verification), with
-        -inf on the diagonal and for photos that can never be a spot."""
+        """For photos ``r`` [B] against all N: cosine, metres (float64 [B, N]) and the
+        log-odds of "same spot" by look and GPS alone (no verification), with -inf on the
+        diagonal and for photos that can never be a spot."""
         cos = matmul(self.E[r], self.E.T)
         gps = self.gps_m(r[:, None], np.arange(len(self))[None, :])
-        gap = self.gap_s(r[:, None], np.arange(len(self))[None, :])
         zero = np.zeros_like(cos)
-        z = grouping.pair_logits(grouping.pair_features(cos, zero, zero, zero, zero), model, gps, gap)
+        z = grouping.pair_logits(grouping.pair_features(cos, zero, zero, zero, zero), model, gps)
         z[np.arange(len(r)), r] = -np.inf
         z[self.ruled_out[r]] = -np.inf
         z[:, self.ruled_out] = -np.inf
-        return cos, gps, gap, z
+        return cos, gps, z
 
 
 @dataclass
@@ -185,7 +180,7 @@ def scan(photos: SessionPhotos, settings: Settings) -> tuple[Pairs, LookTop]:
     block = max(1, SCAN_BLOCK // max(n, 1))
     for start in range(0, n, block):
         r = np.arange(start, min(n, start + block))
-        cos, gps, _, z = photos.rows(r, s.pair_model)
+        cos, gps, z = photos.rows(r, s.pair_model)
         far = np.nan_to_num(gps, nan=0.0) > s.site_radius_m
         if every:
             for k, i in enumerate(r.tolist()):
@@ -282,7 +277,7 @@ def probabilities_alone(photos: SessionPhotos, pairs: Pairs, scores: dict, setti
         return np.zeros(0)
     i, j = (np.array(x, np.intp) for x in zip(*pairs))
     return grouping.same_spot_probability(
-        photos.cos(i, j), *_evidence(scores, pairs), settings.pair_model, photos.gps_m(i, j), photos.gap_s(i, j),
+        photos.cos(i, j), *_evidence(scores, pairs), settings.pair_model, photos.gps_m(i, j),
         photos.ruled_out[i] | photos.ruled_out[j], settings.site_radius_m, bonus=bonus)
 
 
@@ -290,7 +285,9 @@ def pair_probabilities(photos: SessionPhotos, scores: dict[tuple[int, int], Pair
                        settings: Settings) -> KnownPairs:
     """p(same spot) of every verified pair, and of the unverified pairs that the mutual-best
     bonus (or their look alone) lifts to the grouping threshold; all other pairs have
-    only their look (p below 0.04 with the fitted models) and are left out.
+    only their look (p below 0.04 with the fitted models) and are left out. (With
+    ``context_min_excess`` > 0 an unverified pair has no geometry of its own and gets no
+    bonus.)
 
     The bonus needs each photo's best and second-best log-odds over all its pairs: those
     are among its verified pairs and its best partners by look (``top``, from :func:`scan`);
@@ -302,9 +299,10 @@ def pair_probabilities(photos: SessionPhotos, scores: dict[tuple[int, int], Pair
     n = len(photos)
     ver = sorted(scores)
     vi, vj = (np.array(x, np.intp) for x in zip(*ver)) if ver else (np.zeros(0, np.intp),) * 2
-    zv = grouping.pair_logits(grouping.pair_features(photos.cos(vi, vj), *_evidence(scores, ver)), m,
-                              photos.gps_m(vi, vj), photos.gap_s(vi, vj))
+    ev = _evidence(scores, ver)
+    zv = grouping.pair_logits(grouping.pair_features(photos.cos(vi, vj), *ev), m, photos.gps_m(vi, vj))
     zv[photos.ruled_out[vi] | photos.ruled_out[vj]] = -np.inf
+    ok_v = grouping.geometric_excess(*ev[:3]) >= m.context_min_excess  # may get the bonus
     # Each row's candidates for its two best: verified pairs (both ways), best by look.
     T = top.idx.shape[1]
     key_v = set((vi * n + vj).tolist()) | set((vj * n + vi).tolist())
@@ -336,7 +334,7 @@ def pair_probabilities(photos: SessionPhotos, scores: dict[tuple[int, int], Pair
             br, bc, bz = np.concatenate(br), np.concatenate(bc), np.concatenate(bz)
     bi, bj, b = grouping.sparse_mutual_best_bonus(
         n, np.r_[vi, vj, br], np.r_[vj, vi, bc], np.r_[zv, zv, bz], m.context_weight, m.context_margin,
-        m.context_floor)
+        m.context_floor, eligible=np.r_[ok_v, ok_v, np.full(len(br), m.context_min_excess <= 0)])
     bonus = dict(zip((bi * n + bj).tolist(), b.tolist()))
     # Unverified pairs that reach the threshold: raised by the bonus, or by look alone.
     lift = math.log(s.group_threshold / (1 - s.group_threshold)) if 0 < s.group_threshold < 1 else math.inf

@@ -5,16 +5,17 @@ inside each session only, so photos of two sites are never compared and each ses
 small (10-30 photos in the field).
 
 * Photos with GPS: single-linkage over the haversine distance: two photos are in one
-  session when a chain of photos links them with steps of at most ``radius_m``.
+  session when a chain of photos links them with steps of at most ``radius_m``. GPS is the
+  one hard cut: photos farther apart than the radius are never grouped.
 * Photos without GPS but with a capture time join the GPS session of the photo nearest in
-  time, if within ``gap_s``; otherwise they form sessions of their own by time: sorted by
-  capture time, a gap longer than ``gap_s`` starts a new session. When a GPS session has no
-  capture time at all, nothing tells such photos apart from it, so they count as photos
-  without metadata instead.
-* Photos with neither cannot be placed by metadata: :func:`split_sessions` returns them
+  time, if within ``gap_s`` (shot in the same hour as a located photo: most likely there).
+* Capture time never separates photos (issue 11): before and after of one spot are often
+  days or weeks apart. Every other photo (no GPS, and no located photo near it in time; or
+  no metadata at all) cannot be placed by metadata: :func:`split_sessions` returns them
   apart, and :func:`place_by_similarity` puts each into the session of the photo it looks
   most like, placed or not (a copy sent through a messenger loses its EXIF but not its
-  content). A folder without any metadata is one session, as a person would expect.
+  content; an "after" shot two weeks later follows its "before" shot). A folder without
+  GPS is one session, as a person would expect.
 
 :func:`group_sessions` groups each session on its own (:func:`edge_app.pairs.group_analyses`)
 and numbers the groups across sessions.
@@ -70,25 +71,24 @@ def _nearest_in_time(t: np.ndarray, times: np.ndarray, idx: np.ndarray) -> tuple
 def split_sessions(
     metas: Sequence[PhotoMeta], radius_m: float = 300.0, gap_s: float = 4 * 3600.0
 ) -> tuple[list[list[int]], list[int]]:
-    """(sessions, unplaced): sessions as lists of photo indices ordered by their first
-    capture time; unplaced: photos with neither GPS nor capture time (and photos with a
-    capture time only, far from every timed GPS photo, when a GPS session has no time).
+    """(sessions, unplaced): GPS sessions as lists of photo indices ordered by their first
+    capture time; unplaced: the photos without GPS that no located photo was taken within
+    ``gap_s`` of (with or without a capture time of their own). Capture time only ever
+    joins a photo to a session, it never starts one: time alone never keeps two photos
+    apart (they are placed by look, :func:`place_by_similarity`).
 
     metas: one PhotoMeta per photo; radius_m: GPS linkage distance in metres;
-    gap_s: time gap in seconds that separates sessions of photos without GPS.
+    gap_s: seconds within which a photo without GPS joins the session of the located photo
+    nearest in time.
     """
     n = len(metas)
     session = np.full(n, -1)
     gps_idx = [i for i in range(n) if metas[i].gps is not None]
-    next_id = 0
     if gps_idx:
         pts = np.array([metas[i].gps[:2] for i in gps_idx], np.float64)
-        comp = _gps_components(pts[:, 0], pts[:, 1], radius_m)
-        session[gps_idx] = comp
-        next_id = int(comp.max()) + 1
+        session[gps_idx] = _gps_components(pts[:, 0], pts[:, 1], radius_m)
     timed_gps = [(metas[i].taken_at, i) for i in gps_idx if metas[i].taken_at is not None]
     waiting = [i for i in range(n) if session[i] < 0 and metas[i].taken_at is not None]
-    loose = []
     if waiting and timed_gps:
         t = np.array([metas[i].taken_at for i in waiting], np.float64)
         dt, j = _nearest_in_time(t, np.array([tj for tj, _ in timed_gps], np.float64),
@@ -96,20 +96,6 @@ def split_sessions(
         for i, d, jj in zip(waiting, dt.tolist(), j.tolist()):
             if d <= gap_s:
                 session[i] = session[jj]
-            else:
-                loose.append((metas[i].taken_at, i))
-    else:
-        loose = [(metas[i].taken_at, i) for i in waiting]
-    if {int(session[i]) for i in gps_idx} - {int(session[j]) for _, j in timed_gps}:
-        loose = []  # a GPS session without capture times: time cannot tell them apart
-    loose.sort()
-    prev = None
-    for t, i in loose:
-        if prev is None or t - prev > gap_s:
-            cur = next_id
-            next_id += 1
-        session[i] = cur
-        prev = t
     unplaced = [i for i in range(n) if session[i] < 0]
     groups: dict[int, list[int]] = {}
     for i in range(n):

@@ -253,7 +253,10 @@ class Worker:
     def _place_in_sites(self, shas: list[str]) -> dict[int, list[str]]:
         """Give each newly analysed photo a site: the site of existing photos its session
         links to by GPS (within the site radius) or capture time (within the session gap),
-        the site of the photo it looks most like when it has no metadata, else a new site."""
+        else a new site. Time only ever joins: a photo without GPS taken far in time from
+        every other photo (an "after" shot two weeks on) joins the site of a photo it
+        verifiably shows the same spot as (:meth:`_sites_by_look`), else a new site; a photo
+        without any metadata joins the site of the photo it looks most like."""
         st = self.st
         s = self.settings
         q = ",".join("?" * len(shas))
@@ -268,11 +271,36 @@ class Worker:
                        "AND removed_at IS NULL")
         metas = [self._meta(r) for r in new_rows]
         sessions, unplaced = split_sessions(metas, s.site_radius_m, s.session_gap_s)
+        # photos without GPS but with a time, in runs of this step's photos close in time
+        timed = sorted((metas[i].taken_at, i) for i in unplaced if metas[i].taken_at is not None)
+        runs: list[list[int]] = []
+        for k, (t, i) in enumerate(timed):
+            if k == 0 or t - timed[k - 1][0] > s.session_gap_s:
+                runs.append([])
+            runs[-1].append(i)
         o_lat = np.array([np.nan if r["lat"] is None else r["lat"] for r in old], np.float64)
         o_lon = np.array([np.nan if r["lon"] is None else r["lon"] for r in old], np.float64)
         o_t = np.array([np.nan if r["taken_at"] is None else r["taken_at"] for r in old], np.float64)
         o_site = [resolve(st, r["site_id"]) for r in old]
         decided: dict[int, int] = {}  # new row index -> site
+
+        def time_votes(members) -> dict[int, int]:
+            votes: dict[int, int] = defaultdict(int)
+            for i in members:
+                m = metas[i]
+                if m.taken_at is None or not len(old):
+                    continue
+                near = np.abs(o_t - m.taken_at) <= s.session_gap_s
+                if m.gps is not None:  # a GPS photo links in time only to photos without GPS
+                    near &= np.isnan(o_lat)
+                for k in np.flatnonzero(near):
+                    votes[o_site[k]] += 1
+            return votes
+
+        look = {}  # runs far in time from everything: sites by verified look (outside the write)
+        for n_run, members in enumerate(runs):
+            if not time_votes(members):
+                look[n_run] = self._sites_by_look([new_rows[i]["sha256"] for i in members])
         with st.write():
             for members in sessions:
                 votes: dict[int, int] = defaultdict(int)
@@ -283,28 +311,51 @@ class Worker:
                         for k in np.flatnonzero(d <= s.site_radius_m):
                             votes[o_site[k]] += 1
                 if not votes:
-                    for i in members:
-                        m = metas[i]
-                        if m.taken_at is None or not len(old):
-                            continue
-                        near = np.abs(o_t - m.taken_at) <= s.session_gap_s
-                        if m.gps is not None:  # a GPS photo links in time only to photos without GPS
-                            near &= np.isnan(o_lat)
-                        for k in np.flatnonzero(near):
-                            votes[o_site[k]] += 1
+                    votes = time_votes(members)
                 site_id = max(votes, key=lambda k: (votes[k], -k)) if votes else create_site(st, "engine")
                 for i in members:
                     decided[i] = site_id
-            if unplaced:
-                self._place_by_look(new_rows, unplaced, decided)
+            for n_run, members in enumerate(runs):
+                votes = look[n_run] if n_run in look else time_votes(members)
+                site_id = max(votes, key=lambda k: (votes[k], -k)) if votes else create_site(st, "engine")
+                for i in members:
+                    decided[i] = site_id
+            rest = [i for i in unplaced if metas[i].taken_at is None]
+            if rest:
+                self._place_by_look(new_rows, rest, decided)
             for i, r in enumerate(new_rows):
                 st.conn.execute("UPDATE photos SET site_id = ?, site_by = 'engine' WHERE sha256 = ?",
                                 (decided[i], r["sha256"]))
                 out[decided[i]].append(r["sha256"])
         return out
 
+    def _sites_by_look(self, shas: list[str]) -> dict[int, int]:
+        """{site: votes}: for each photo, the site of every recent photo among its ``knn``
+        nearest by look that verification shows to be the same spot (p >= the assignment
+        threshold). Empty when none is: the photos are of a new place."""
+        st = self.st
+        s = self.settings
+        recent = st.query("SELECT sha256, site_id FROM photos WHERE site_id IS NOT NULL AND removed_at IS NULL "
+                          "AND state = 'analysed' ORDER BY added_at DESC LIMIT ?", (PLACE_BY_LOOK_RECENT,))
+        cand = [(self.analysis(r["sha256"]), resolve(st, r["site_id"])) for r in recent]
+        cand = [(a, site) for a, site in cand if a is not None]
+        votes: dict[int, int] = defaultdict(int)
+        if not cand:
+            return votes
+        E = np.stack([a.embedding for a, _ in cand]).astype(np.float64)
+        for sha in shas:
+            a = self.analysis(sha)
+            if a is None:
+                continue
+            near = np.argsort(-(E @ a.embedding.astype(np.float64)))[: s.knn].tolist()
+            res = assign_new(a, [cand[k][0] for k in near], list(range(len(near))), s.replace(all_pairs_up_to=len(near)),
+                             self.pair_cache())
+            for k in np.flatnonzero(res.p >= s.assign_threshold):
+                votes[cand[near[k]][1]] += 1
+        return votes
+
     def _place_by_look(self, new_rows, unplaced: list[int], decided: dict[int, int]) -> None:
-        """Photos without GPS or time join the site of the photo they look most like."""
+        """Photos without any metadata join the site of the photo they look most like."""
         st = self.st
         recent = st.query("SELECT sha256, site_id FROM photos WHERE site_id IS NOT NULL AND removed_at IS NULL "
                           "AND state = 'analysed' ORDER BY added_at DESC LIMIT ?", (PLACE_BY_LOOK_RECENT,))

@@ -422,9 +422,9 @@ def test_sessions_split_only_on_metadata_evidence():
     # GPS without time + time without GPS: nothing says they are apart
     metas = [PhotoMeta(None, SEOUL + (None,)), PhotoMeta(1000.0, None), PhotoMeta()]
     assert split_sessions(metas) == ([[0]], [1, 2])
-    # with a timed GPS photo, a time far from it is evidence: its own session
+    # a time far from every located photo is no evidence either: placed by look
     timed = [PhotoMeta(0.0, SEOUL + (None,)), PhotoMeta(1e6, None)]
-    assert split_sessions(timed) == ([[0], [1]], [])
+    assert split_sessions(timed) == ([[0]], [1])
     # unplaced photos 2, 3 look alike, 3 looks a bit like session [1]: they go there together
     sim = np.eye(4)
     sim[2, 3] = sim[3, 2] = 0.9

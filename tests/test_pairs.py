@@ -35,8 +35,7 @@ def test_sparse_pair_probabilities_equal_the_full_matrix(monkeypatch):
     for (a, b), sc in scores.items():
         ev[:, a, b] = ev[:, b, a] = (sc.matches, sc.inliers_h, sc.inliers_f, sc.coverage)
     full = same_spot_probability(E @ E.T, *ev, s.pair_model, photos.gps_m(np.arange(n)[:, None], np.arange(n)),
-                                 photos.gap_s(np.arange(n)[:, None], np.arange(n)), ruled[:, None] | ruled[None, :],
-                                 s.site_radius_m, batch=True)
+                                 ruled[:, None] | ruled[None, :], s.site_radius_m, batch=True)
     for top in (64, 3):
         monkeypatch.setattr(pairs, "TOP_BY_LOOK", top)
         _, look = pairs.scan(photos, s)

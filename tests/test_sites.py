@@ -30,9 +30,23 @@ def test_photos_without_gps_join_the_session_nearest_in_time():
     assert split_sessions(metas, gap_s=3600) == ([[0, 1], [2, 3]], [])
 
 
-def test_without_gps_time_gaps_split_sessions():
-    metas = [PhotoMeta(t) for t in (0.0, 600.0, 1200.0, 50_000.0, 50_300.0)]
-    assert split_sessions(metas, gap_s=4 * 3600) == ([[0, 1, 2], [3, 4]], [])
+def test_time_gaps_never_split_sessions():
+    """Before and after of one spot, days apart: time alone never keeps them apart. Photos
+    without GPS are placed by look (here: no GPS at all, one session)."""
+    day = 86_400.0
+    metas = [PhotoMeta(t) for t in (0.0, 600.0, 1200.0, 14 * day, 14 * day + 300.0)]
+    assert split_sessions(metas, gap_s=4 * 3600) == ([], [0, 1, 2, 3, 4])
+    # a GPS photo 14 days later at the same spot: one session by GPS, whatever the times
+    metas = [PhotoMeta(0.0, near(SEOUL, 0)), PhotoMeta(14 * day, near(SEOUL, 30))]
+    assert split_sessions(metas) == ([[0, 1]], [])
+    # an "after" shot without GPS, 14 days after the located "before" shots: placed by look
+    metas = [PhotoMeta(0.0, near(SEOUL, 0)), PhotoMeta(60.0, near(SEOUL, 10)), PhotoMeta(9e5, near(BUSAN, 0)),
+             PhotoMeta(14 * day, None)]
+    sessions, unplaced = split_sessions(metas)
+    assert sessions == [[0, 1], [2]] and unplaced == [3]
+    sim = np.eye(4)
+    sim[3, 0] = sim[0, 3] = 0.8  # it shows the Seoul spot
+    assert place_by_similarity(sessions, unplaced, np.linalg.cholesky(sim)) == [[0, 1, 3], [2]]
 
 
 def test_photos_without_any_metadata_go_where_they_look_alike():

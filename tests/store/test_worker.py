@@ -94,6 +94,29 @@ def test_photos_far_apart_go_to_different_sites_and_a_later_visit_joins_its_site
     assert not spot["missing_after"]
 
 
+def test_a_visit_days_later_without_gps_joins_its_site_by_look(tmp_path, models_worker):
+    """Time alone never separates (issue 11): the "after" shots of a spot, 14 days later and
+    without GPS, join the site and spot of its "before" shots; a new place shot days later,
+    without GPS, gets a site of its own (nothing there looks like it)."""
+    st = open_store(tmp_path)
+    add_batch(st, spot_photos(11, 3, DAY) + spot_photos(22, 3, DAY + timedelta(minutes=5)))
+    w = worker_for(models_worker, tmp_path)
+    w.run_until_idle()
+    (site,) = {st.scalar("SELECT site_id FROM photos WHERE name = ?", (f"spot{k}_0.jpg",)) for k in (11, 22)}
+    later = spot_photos(11, 5, DAY + timedelta(days=14), prefix="after")[3:]
+    add_batch(st, later)
+    w.run_until_idle()
+    assert {st.scalar("SELECT site_id FROM photos WHERE name = ?", (n,)) for n, _ in later} == {site}
+    spot = next(sp for sp in views.site_view(st, site)["spots"] if "spot11_0.jpg" in {p["name"] for p in sp["photos"]})
+    assert {p["name"] for p in spot["photos"]} == set(names("spot11", 3)) | {"after_3.jpg", "after_4.jpg"}
+    assert [p["phase"] for p in spot["photos"]] == ["before"] * 3 + ["after"] * 2
+    elsewhere = spot_photos(77, 3, DAY + timedelta(days=20), prefix="other")
+    add_batch(st, elsewhere)
+    w.run_until_idle()
+    (other_site,) = {st.scalar("SELECT site_id FROM photos WHERE name = ?", (n,)) for n, _ in elsewhere}
+    assert other_site != site
+
+
 def test_automatic_regrouping_never_changes_a_persons_edit(tmp_path, models_worker):
     st = open_store(tmp_path)
     files = spot_photos(11, 4, DAY) + spot_photos(22, 4, DAY) + spot_photos(33, 3, DAY) + spot_photos(44, 3, DAY)
