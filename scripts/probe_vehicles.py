@@ -49,7 +49,7 @@ def in_boxes(xy: np.ndarray, boxes: list, sx: float, sy: float) -> np.ndarray:
 
 
 def real_vehicles(pipe, root: Path) -> dict:
-    from edge_app.vision.cascade import _inlier_pairs, keypoint_support
+    from edge_app.vision.cascade import inlier_pairs, keypoint_support
 
     labels = json.loads((REPO / "export" / "segmentation_boxes.json").read_text())
     out = {"photos": [], "pairs": {"vehicle_inliers": 0, "static_inliers": 0, "pairs": 0,
@@ -77,7 +77,7 @@ def real_vehicles(pipe, root: Path) -> dict:
         # per pair: inliers on vehicles, kept when supported by another mate than the partner
         pv = out["pairs"]
         for m in ms:
-            ij = _inlier_pairs(a.features, m.features)
+            ij = inlier_pairs(a.features, m.features)
             if not len(ij):
                 continue
             i = ij[:, 0]

@@ -1,7 +1,7 @@
 """The stronger check for the undecided band (edge_app/vision/cascade.py, docs/cascade.md).
 
 Synthetic scenes (tests/scenes.py) always; a few real pairs when ../shared/eval exists;
-ALIKED + LightGlue only when its ONNX files were exported (export/lightglue.py, not committed).
+ALIKED + LightGlue from the shipped models (models/, optional entries of the manifest).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from edge_app.vision.cascade import (
     MultiScaleXFeat,
     geometry_evidence,
     keypoint_support,
-    lightglue_available,
     lightglue_matches,
     neighbour_consistency,
     stronger_evidence,
@@ -155,10 +154,11 @@ def test_rule_defaults_are_the_documented_ones():
     assert set(cascade.CHANCE) == set(cascade.RULES) == {"xfeat-ms", "aliked-lightglue", "aliked-lightglue-int8"}
 
 
-@pytest.mark.skipif(not lightglue_available(), reason="ALIKED/LightGlue ONNX not exported "
-                    "(run export/lightglue.py in a torch venv; the files are not committed)")
+@pytest.mark.skipif(not cascade.cascade_available(), reason="the cascade's optional models are not in models/ "
+                    "(export/lightglue.py --install)")
 def test_aliked_lightglue_on_synthetic_views():
-    lg = cascade.AlikedLightGlue(keypoints=512, threads=2)
+    lg = cascade.AlikedLightGlue.from_manifest(keypoints=512, threads=2)
+    assert lg.kind == "aliked-lightglue-int8" and lg.provider
     assert lg.kind in cascade.RULES
     a, b = views_of(6, 2)
     c = views_of(7, 1)[0]

@@ -153,8 +153,36 @@ def default_lightglue_dir() -> Path:
 
 
 def lightglue_available(models_dir: str | Path | None = None) -> bool:
+    """Whether a research folder (``export/_work/lightglue``) holds the ALIKED and LightGlue files."""
     d = Path(models_dir) if models_dir else default_lightglue_dir()
-    return (d / "lightglue-aliked.onnx").is_file() and any(d.glob("aliked-n16-*.onnx"))
+    return ((d / "lightglue-aliked.onnx").is_file() or (d / "lightglue-aliked-int8.onnx").is_file()) and \
+        any(d.glob("aliked-n16-*.onnx"))
+
+
+#: Manifest roles of the cascade's models (``models/manifest.json``; optional: the app runs
+#: without them, the thorough pass then has no cascade).
+FEATURES_ROLE, MATCHER_ROLE = "cascade_features", "cascade_matcher"
+
+
+def cascade_entries(models_dir: str | Path | None = None) -> list[dict]:
+    """The manifest entries of the cascade's models (empty when the manifest lists none)."""
+    from .models import ModelError, load_manifest
+
+    try:
+        manifest = load_manifest(Path(models_dir) if models_dir else None)
+    except ModelError:
+        return []
+    return [e for e in manifest["models"] if e.get("role") in (FEATURES_ROLE, MATCHER_ROLE)]
+
+
+def cascade_available(models_dir: str | Path | None = None) -> bool:
+    """Whether the models folder lists ALIKED and LightGlue and holds their files."""
+    from .models import default_models_dir
+
+    d = Path(models_dir) if models_dir else default_models_dir()
+    entries = cascade_entries(d)
+    roles = {e["role"] for e in entries}
+    return roles == {FEATURES_ROLE, MATCHER_ROLE} and all((d / e["file"]).is_file() for e in entries)
 
 
 def lightglue_matches(scores: np.ndarray, threshold: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
@@ -197,18 +225,62 @@ class AlikedLightGlue:
         if threads:
             opts.intra_op_num_threads = threads
         prov = ["CPUExecutionProvider"]
-        self.aliked = {}
+        aliked = {}
         for p in sorted(d.glob("aliked-n16-*.onnx")):
             s = ort.InferenceSession(str(p), opts, providers=prov)
             hh, ww = (int(v) for v in s.get_inputs()[0].shape[2:])
-            self.aliked[(ww, hh)] = s
-        use_int8 = int8 and (d / "lightglue-aliked-int8.onnx").is_file()
+            aliked[(ww, hh)] = s
+        use_int8 = (d / "lightglue-aliked-int8.onnx").is_file() and (int8 or not (d / "lightglue-aliked.onnx").is_file())
         name = "lightglue-aliked-int8.onnx" if use_int8 else "lightglue-aliked.onnx"
-        #: the rule and the chance line differ a little between the fp32 and int8 matcher
-        self.kind = "aliked-lightglue-int8" if use_int8 else "aliked-lightglue"
-        self.lightglue = ort.InferenceSession(str(d / name), opts, providers=prov)
-        self.keypoints = keypoints
+        files = sorted(d.glob("aliked-n16-*.onnx")) + [d / name]
+        stamp = "|".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
+        self._setup(aliked, ort.InferenceSession(str(d / name), opts, providers=prov), use_int8, keypoints,
+                    "CPUExecutionProvider", stamp)
         self.models_dir = d
+
+    @classmethod
+    def from_manifest(cls, models_dir: str | Path | None = None, keypoints: int = 512, threads: int | None = None,
+                      providers=None) -> "AlikedLightGlue":
+        """The shipped models (``models/manifest.json`` roles ``cascade_features``, one entry per
+        input size, and ``cascade_matcher``), each checked against its sha256 and opened on the
+        first execution provider that runs it (:func:`edge_app.vision.models.load_model`)."""
+        import hashlib
+
+        from .models import ModelError, default_models_dir, load_model
+
+        d = Path(models_dir) if models_dir else default_models_dir()
+        entries = cascade_entries(d)
+        feats = [e for e in entries if e["role"] == FEATURES_ROLE]
+        match = [e for e in entries if e["role"] == MATCHER_ROLE]
+        if not feats or not match:
+            raise ModelError(f"no cascade models ({FEATURES_ROLE}, {MATCHER_ROLE}) in {d / 'manifest.json'}")
+        self = cls.__new__(cls)
+        aliked = {}
+        provider = "CPUExecutionProvider"
+        for e in feats:
+            m = load_model(name=e["name"], models_dir=d, providers=providers, threads=threads)
+            hh, ww = (int(v) for v in m.session.get_inputs()[0].shape[2:])
+            aliked[(ww, hh)] = m.session
+            provider = m.provider
+        lg = load_model(name=([e for e in match if e.get("default")] or match)[0]["name"], models_dir=d,
+                        providers=providers, threads=threads)
+        stamp = hashlib.sha256("|".join(sorted(e.get("sha256", "") for e in feats + [lg.entry])).encode()).hexdigest()
+        self._setup(aliked, lg.session, "int8" in lg.entry["name"], keypoints, provider, stamp)
+        self.models_dir = d
+        return self
+
+    def _setup(self, aliked: dict, lightglue, int8: bool, keypoints: int, provider: str, stamp: str) -> None:
+        import hashlib
+
+        self.aliked = aliked
+        self.lightglue = lightglue
+        #: the rule and the chance line differ a little between the fp32 and int8 matcher
+        self.kind = "aliked-lightglue-int8" if int8 else "aliked-lightglue"
+        self.keypoints = keypoints
+        #: the execution provider ALIKED runs on (the cost estimate differs for a GPU)
+        self.provider = provider
+        #: short hash of the models and the keypoint count (the feature cache's folder)
+        self.fingerprint = hashlib.sha256(f"{stamp}|{keypoints}".encode()).hexdigest()[:12]
 
     def _input_size(self, w: int, h: int) -> tuple[int, int]:
         """The exported input size whose aspect (landscape / portrait) fits the photo."""
@@ -525,7 +597,7 @@ def stronger_evidence(a: PhotoFeatures, b: PhotoFeatures, matcher, rule: Cascade
 
 # ----------------------------------------------------------------------------- transient objects by consistency
 
-def _inlier_pairs(a, b, min_similarity: float = 0.82, f_threshold: float = 0.004) -> np.ndarray:
+def inlier_pairs(a, b, min_similarity: float = 0.82, f_threshold: float = 0.004) -> np.ndarray:
     """int [M, 2]: indices (i in a, j in b) of the epipolar inliers between two
     :class:`edge_app.vision.features.LocalFeatures` (mutual NN + MAGSAC F, the engine's rules)."""
     from .verify import match_descriptors
@@ -548,7 +620,7 @@ def keypoint_support(a, mates: list) -> np.ndarray:
     something present in only one shot of its own spot."""
     sup = np.zeros(len(a), np.int64)
     for m in mates:
-        ij = _inlier_pairs(a, m)
+        ij = inlier_pairs(a, m)
         if len(ij):
             sup[np.unique(ij[:, 0])] += 1
     return sup
@@ -577,7 +649,7 @@ def supported_inliers(a, b, mates_a: list, mates_b: list, min_support: int = 1,
     ``min_support`` other photos of each photo's own spot (``mates_a`` / ``mates_b``: the
     photos the fast grouping put with it, not including the other photo of the pair).
     ``support_a`` / ``support_b``: precomputed :func:`keypoint_support` (saves the matching)."""
-    ij = _inlier_pairs(a, b)
+    ij = inlier_pairs(a, b)
     n = len(ij)
     if n == 0:
         return SupportedScore(0, 0, 0, 0)

@@ -224,10 +224,12 @@ def load_model(
 
 def models_fingerprint(models_dir: Path | None = None) -> str:
     """Short hash of the default model of every role (their sha256s): part of the feature
-    cache key, so replacing a model never serves features computed by the old one."""
+    cache key, so replacing a model never serves features computed by the old one. Optional
+    models (``"optional": true``: the cascade's, which keep a cache of their own) do not count."""
     try:
         manifest = load_manifest(models_dir)
     except ModelError:
         return "nomodels"
-    parts = sorted(f"{e.get('role')}:{e.get('sha256')}" for e in manifest["models"] if e.get("default"))
+    parts = sorted(f"{e.get('role')}:{e.get('sha256')}" for e in manifest["models"]
+                   if e.get("default") and not e.get("optional"))
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:8]
