@@ -94,7 +94,7 @@ def cmd_cluster(args) -> int:
     pipe = Pipeline(_settings(args), cache_dir=_cache_dir(args.cache, args.no_cache))
     t0 = time.perf_counter()
     try:
-        res = pipe.group_paths(paths, progress=Progress("analysing", args.quiet))
+        res = pipe.group_paths(paths, progress=Progress("analysing", args.quiet), thorough=_thorough(args))
     except BaseException:
         _write_groups(args.json, groups)  # every photo null: no grouping came out of this run
         raise
@@ -116,9 +116,34 @@ def cmd_cluster(args) -> int:
         _write_atomic(Path(args.html), page, "replace")
     if not args.quiet:
         t = res.timings
-        print(f"done in {time.perf_counter() - t0:.2f} s (analyse {t['analyze_s']:.2f} s, group {t['group_s']:.2f} s)",
-              file=sys.stderr)
+        print(f"done in {time.perf_counter() - t0:.2f} s (analyse {t['analyze_s']:.2f} s, group {t['group_s']:.2f} s"
+              + (f", thorough pass {t['thorough_s']:.2f} s" if _thorough(args) != "off" else "") + ")", file=sys.stderr)
+        print(_thorough_line(pipe, res.result, _thorough(args)), file=sys.stderr)
     return 0
+
+
+def _thorough(args) -> str:
+    """The thorough pass's mode from the flags: "on" (--thorough), "off" (--no-cascade), else "auto"."""
+    if getattr(args, "thorough", False):
+        return "on"
+    return "off" if getattr(args, "no_cascade", False) else "auto"
+
+
+def _thorough_line(pipe, result, mode: str) -> str:
+    """One line on what the thorough pass did (or why its cascade did not run)."""
+    if mode == "off":
+        return "thorough pass: off (--no-cascade)"
+    t = result.timings
+    why = t.get("thorough_skipped", "")
+    if pipe.cascade() is None:
+        cascade = f"no cascade ({pipe.cascade_error})"
+    elif t.get("thorough_band_pairs"):
+        cascade = (f"cascade on {int(t['thorough_band_pairs'])} undecided pairs in {t['thorough_cascade_s']:.2f} s, "
+                   f"{len(result.cascade_links)} linked")
+    else:
+        cascade = f"cascade not run ({why or 'nothing undecided'})" + ("; --thorough runs it" if "budget" in why else "")
+    return (f"thorough pass: {int(t.get('thorough_checked_pairs', 0))} more pairs checked, {cascade}, "
+            f"{len(result.discounted)} links on a machine discounted, {len(result.review)} pairs to review")
 
 
 def _empty_result():
@@ -160,7 +185,7 @@ def cmd_eval(args) -> int:
     from .evaluate import run_eval
 
     report = run_eval([Path(d) for d in args.sets], batches=args.batches, seed=args.seed,
-                      settings=_settings(args), progress=None if args.quiet else sys.stderr)
+                      settings=_settings(args), progress=None if args.quiet else sys.stderr, thorough=_thorough(args))
     print(report["text"])
     if args.json:
         _write_atomic(Path(args.json), json.dumps(report["summary"], indent=2) + "\n")
@@ -178,13 +203,17 @@ def cmd_models(args) -> int:
     bad = 0
     for e in manifest["models"]:
         mark = "*" if e.get("default") else " "
-        try:
-            m = load_model(name=e["name"])
-            status = f"ok ({m.provider})"
-        except ModelError as err:
-            status = f"FAILED: {err}"
-            bad += 1
-        print(f"{mark} {e['name']:38s} {e.get('role', ''):15s} {status}")
+        optional = bool(e.get("optional"))
+        if optional and not (default_models_dir() / e["file"]).is_file():
+            status = "absent (optional: the thorough pass runs without its cascade)"
+        else:
+            try:
+                m = load_model(name=e["name"])
+                status = f"ok ({m.provider})" + (", optional" if optional else "")
+            except ModelError as err:
+                status = f"FAILED: {err}"
+                bad += 1
+        print(f"{mark} {e['name']:38s} {e.get('role', ''):16s} {status}")
     print(f"models folder: {default_models_dir()}  (* = default for its role)")
     return 1 if bad else 0
 
@@ -201,6 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--fast", action="store_true", help="smaller work images for a weak CPU (see docs/quality.md)")
         p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
+    def thorough_options(p):
+        g = p.add_mutually_exclusive_group()
+        g.add_argument("--thorough", action="store_true",
+                       help="always run the thorough pass's cascade on the undecided pairs (default: only when its "
+                            "estimated time fits the budget, Settings.thorough_budget_s)")
+        g.add_argument("--no-cascade", action="store_true", help="the fast path only: no thorough pass")
+
     c = sub.add_parser("cluster", help="group the photos of one folder",
                        description="Group the photos in DIR by the spot they show.",
                        epilog="example: edge-app cluster site-12/ --json groups.json --html groups.html")
@@ -210,6 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--explain", action="store_true", help="show the pair scores that joined or separated photos")
     c.add_argument("--cache", metavar="DIR", help="feature cache folder (default: ~/.cache/edge_app/features)")
     c.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache")
+    thorough_options(c)
     common(c)
     c.set_defaults(func=cmd_cluster)
 
@@ -220,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--batches", type=int, default=10, help="batches per set (default 10)")
     e.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     e.add_argument("--json", metavar="OUT", help="write the summary as JSON")
+    thorough_options(e)
     common(e)
     e.set_defaults(func=cmd_eval)
 

@@ -136,6 +136,33 @@ class Settings:
     #: photos (before and after of one spot are often days apart: issue 11).
     session_gap_s: float = later(default=4 * 3600.0)
 
+    # --- the thorough pass (issue 11; edge_app/refine.py): after the fast grouping ---------
+    #: Every pair of a session of up to this many photos is verified ...
+    check_all_up_to: int = later(default=64)
+    #: ... in a larger one, each photo's mutual nearest photos by look up to this rank.
+    mutual_knn: int = later(default=16)
+    #: The undecided band: pairs not grouped with p >= band_low, grouped with p < band_high,
+    #: or with a cosine in the session's top (1 - band_look_quantile) and p < band_high.
+    band_low: float = later(default=0.1)
+    band_high: float = later(default=0.9)
+    band_look_quantile: float = later(default=0.9)
+    #: At most this many band pairs per session go to the cascade (ungrouped ones first).
+    cascade_max_pairs: int = later(default=48)
+    #: p of a pair the cascade links (docs/cascade.md: the measured rule admits 0 of 931
+    #: hard negatives on the dev sets).
+    cascade_p: float = later(default=0.95)
+    #: The machine check needs at least this many keypoints of the partner that its
+    #: group-mates also show (else they barely see its spot: a night or an aerial shot).
+    machine_min_seen: int = later(default=20)
+    #: ... and a link counts as resting on a machine when its share of supported inliers is
+    #: under this times the share of the partner's keypoints its mates show, on a region
+    #: under ``machine_max_area`` of the partner's frame (docs/quality.md).
+    machine_max_ratio: float = later(default=0.25)
+    machine_max_area: float = later(default=0.3)
+    #: ``edge-app cluster`` runs the cascade by default when its estimated time for a
+    #: session is within this many seconds (``--thorough``: always; ``--no-cascade``: never).
+    thorough_budget_s: float = later(default=2.0)
+
     # --- grouping ----------------------------------------------------------------------
     pair_model: PairModel = later(default_factory=PairModel)
     #: Average-linkage cut: groups merge while the mean same-spot probability of their

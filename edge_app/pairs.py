@@ -393,6 +393,12 @@ class GroupResult:
     timings: dict[str, float] = field(default_factory=dict)
     #: Site sessions (lists of photo indices) the photos were split into before grouping.
     sessions: list[list[int]] = field(default_factory=list)
+    #: The thorough pass (:mod:`edge_app.refine`): pairs (i < j) the cascade linked, pairs
+    #: flagged for a person, and pairs whose evidence rests on a machine (i, j, p before,
+    #: p after); empty without it.
+    cascade_links: list[tuple[int, int]] = field(default_factory=list)
+    review: list[tuple[int, int]] = field(default_factory=list)
+    discounted: list[tuple[int, int, float, float]] = field(default_factory=list)
 
     def links(self, i: int, js: Sequence[int]) -> np.ndarray:
         """float64 [K] p between photo i and those of ``js`` it has a stored pair with."""
@@ -416,11 +422,74 @@ def pair_matrix(n: int, i: np.ndarray, j: np.ndarray, v: np.ndarray) -> sparse.c
     return sparse.csr_array((np.r_[v, v], (np.r_[i, j], np.r_[j, i])), shape=(n, n))
 
 
+Adjust = dict[tuple[int, int], float]
+
+
+def _adjusted(known: KnownPairs, raise_to: Adjust | None, lower_to: Adjust | None) -> KnownPairs:
+    """``known`` with p of listed pairs raised to at least ``raise_to[pair]`` and lowered to
+    at most ``lower_to[pair]`` (the thorough pass's verdicts, :mod:`edge_app.refine`)."""
+    if not raise_to and not lower_to:
+        return known
+    p = known.p.copy()
+    for k, ij in enumerate(zip(known.i.tolist(), known.j.tolist())):
+        if raise_to and ij in raise_to:
+            p[k] = max(p[k], raise_to[ij])
+        if lower_to and ij in lower_to:
+            p[k] = min(p[k], lower_to[ij])
+    return dataclasses.replace(known, p=p)
+
+
+def link_session(
+    photos: SessionPhotos,
+    scores: dict[tuple[int, int], PairScore],
+    top: LookTop,
+    verify: Callable[[Pairs], dict[tuple[int, int], PairScore]],
+    settings: Settings,
+    locked: Sequence[Hashable | None] | None = None,
+    raise_to: Adjust | None = None,
+    lower_to: Adjust | None = None,
+) -> tuple[list[int | None], KnownPairs, int]:
+    """Steps 2 and 3 of :func:`group_pairs` from the pairs verified so far (``scores``, which
+    it extends): probabilities, dense verification inside small linked sets, average linkage.
+    ``raise_to`` / ``lower_to``: per pair (i < j), a p it is raised to / lowered to whatever
+    its evidence says. Returns (labels numbered by first photo, the pairs with a probability,
+    how many pairs the linkage asked to verify)."""
+    s = settings
+    n = len(photos)
+    known = _adjusted(pair_probabilities(photos, scores, top, s), raise_to, lower_to)
+    extra = linked_unverified_pairs(n, known, s.group_threshold, s.dense_up_to)
+    extra = [ij for ij in extra if ij not in scores]
+    if extra:
+        scores.update(verify(extra))
+        known = _adjusted(pair_probabilities(photos, scores, top, s), raise_to, lower_to)
+    linked: dict[tuple[int, int], float] = {}
+
+    def more(pairs: Pairs) -> np.ndarray:
+        scores.update(verify([ij for ij in pairs if ij not in scores]))
+        p = probabilities_alone(photos, pairs, scores, s)
+        for k, ij in enumerate(pairs):
+            if raise_to and ij in raise_to:
+                p[k] = max(p[k], raise_to[ij])
+            if lower_to and ij in lower_to:
+                p[k] = min(p[k], lower_to[ij])
+        linked.update(zip(pairs, p.tolist()))
+        return p
+
+    labels = grouping.agglomerate_pairs(n, known.i, known.j, known.p, s.group_threshold, locked, s.min_group_size,
+                                        more, s.link_evidence)
+    if linked:
+        li, lj = (np.array(x, np.intp) for x in zip(*linked))
+        known = KnownPairs(np.r_[known.i, li], np.r_[known.j, lj], np.r_[known.p, list(linked.values())],
+                           np.r_[known.verified, np.ones(len(li), bool)])
+    return labels, known, len(linked)
+
+
 def group_pairs(
     photos: SessionPhotos,
     verify: Callable[[Pairs], dict[tuple[int, int], PairScore]],
     settings: Settings,
     locked: Sequence[Hashable | None] | None = None,
+    thorough=None,
 ) -> tuple[list[int | None], KnownPairs, dict[tuple[int, int], PairScore], dict[str, float]]:
     """Group one session from its photos and a way to verify pairs (``verify(pairs)``:
     PairScore per pair (i < j)). Returns (labels numbered by first photo, the pairs with a
@@ -435,36 +504,27 @@ def group_pairs(
        cross pairs must be verified (random ones are, where fewer are).
     Sessions of up to ``dense_up_to`` photos are grouped exactly as with every probability
     of the full matrix.
+
+    thorough: optional :class:`edge_app.refine.SessionChecks`: after the fast grouping, the
+    thorough pass (:func:`edge_app.refine.refine_session`: more pairs checked, the undecided
+    ones by a stronger matcher, machines discounted) regroups; its verdicts and costs are in
+    the timings and in ``thorough.outcome``.
     """
     s = settings
-    n = len(photos)
     t0 = time.perf_counter()
     candidates, top = scan(photos, s)
     t1 = time.perf_counter()
     scores = dict(verify(candidates))
-    known = pair_probabilities(photos, scores, top, s)
-    extra = linked_unverified_pairs(n, known, s.group_threshold, s.dense_up_to)
-    if extra:
-        scores.update(verify(extra))
-        known = pair_probabilities(photos, scores, top, s)
+    labels, known, asked = link_session(photos, scores, top, verify, s, locked)
     t2 = time.perf_counter()
-    linked: dict[tuple[int, int], float] = {}
+    timings = {"pairs_s": t1 - t0, "verify_s": t2 - t1, "verified_pairs": len(scores), "linkage_pairs": asked}
+    if thorough is not None:
+        from .refine import refine_session
 
-    def more(pairs: Pairs) -> np.ndarray:
-        scores.update(verify(pairs))
-        p = probabilities_alone(photos, pairs, scores, s)
-        linked.update(zip(pairs, p.tolist()))
-        return p
-
-    labels = grouping.agglomerate_pairs(n, known.i, known.j, known.p, s.group_threshold, locked, s.min_group_size,
-                                        more, s.link_evidence)
-    if linked:
-        li, lj = (np.array(x, np.intp) for x in zip(*linked))
-        known = KnownPairs(np.r_[known.i, li], np.r_[known.j, lj], np.r_[known.p, list(linked.values())],
-                           np.r_[known.verified, np.ones(len(li), bool)])
-    t3 = time.perf_counter()
-    return labels, known, scores, {"pairs_s": t1 - t0, "verify_s": t2 - t1, "cluster_s": t3 - t2,
-                                   "verified_pairs": len(scores), "linkage_pairs": len(linked)}
+        labels, known = refine_session(photos, labels, known, scores, top, verify, s, locked, thorough)
+        timings |= {f"thorough_{k}": v for k, v in thorough.outcome.timings.items()}
+        timings["thorough_s"] = time.perf_counter() - t2
+    return labels, known, scores, timings
 
 
 def group_analyses(
@@ -473,16 +533,25 @@ def group_analyses(
     locked: Sequence[Hashable | None] | None = None,
     pair_cache: PairCache | None = None,
     workers: int = 1,
+    thorough=None,
 ) -> GroupResult:
     """Group analysed photos of one session (:func:`group_pairs`); ``locked`` per photo:
-    label of a group a person fixed, or None."""
+    label of a group a person fixed, or None. thorough: an :class:`edge_app.refine.Thorough`
+    to run the thorough pass after the fast grouping (its outcome is in the result)."""
     s = settings or Settings()
     if locked is not None and len(locked) != len(analyses):
         raise ValueError(f"locked has {len(locked)} labels for {len(analyses)} photos")
     photos = SessionPhotos.of(analyses, s.centre_embeddings)
+    checks = thorough.for_session(analyses) if thorough is not None else None
     labels, known, scores, timings = group_pairs(
-        photos, lambda pairs: verify_candidates(analyses, pairs, s, pair_cache, workers), s, locked)
+        photos, lambda pairs: verify_candidates(analyses, pairs, s, pair_cache, workers), s, locked, checks)
     labels = grouping.relabel_by_time(labels, [a.meta.taken_at for a in analyses])
     n = len(analyses)
-    return GroupResult(labels, pair_matrix(n, known.i, known.j, known.p),
-                       pair_matrix(n, known.i, known.j, photos.cos(known.i, known.j)), scores, timings)
+    res = GroupResult(labels, pair_matrix(n, known.i, known.j, known.p),
+                      pair_matrix(n, known.i, known.j, photos.cos(known.i, known.j)), scores, timings)
+    if checks is not None:
+        out = checks.outcome
+        res.cascade_links, res.review, res.discounted = list(out.links), list(out.review), list(out.discounted)
+        if out.skipped:
+            res.timings["thorough_skipped"] = out.skipped
+    return res

@@ -2,8 +2,9 @@
 
     from edge_app.pipeline import Pipeline
     pipe = Pipeline()                                   # Settings() defaults, models from models/
-    result = pipe.group_folder("photos/site-12")        # analyse + group
+    result = pipe.group_folder("photos/site-12")        # analyse + group (the fast path)
     result.labels                                       # one group index or None per photo
+    pipe.group_folder("photos/site-12", thorough="on")  # + the thorough pass (edge_app/refine.py)
 
 :class:`Pipeline` wires the stages and owns no maths: :mod:`edge_app.analyze` (per photo),
 :mod:`edge_app.sites` (sessions, then each session grouped by :mod:`edge_app.pairs`),
@@ -13,6 +14,7 @@ folder holds).
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,10 +23,16 @@ from typing import Callable, Hashable, Sequence
 from .analyze import AnalysisError, Analyzer, FeatureCache, FeatureSpill, PhotoAnalysis
 from .assign import Assignment, assign_new
 from .config import Settings
-from .decode import scan_folder
+from .decode import ImageError, decode_image, scan_folder
 from .pairs import GroupResult
 from .sites import group_sessions
 from .vision.verify import PairScore
+
+log = logging.getLogger(__name__)
+
+#: What ``thorough`` may be: "off" (the fast path only), "auto" (the thorough pass, its
+#: cascade in a session only when the estimate fits ``Settings.thorough_budget_s``), "on".
+THOROUGH_MODES = ("off", "auto", "on")
 
 
 @dataclass
@@ -68,10 +76,64 @@ class Pipeline:
         cache = FeatureCache(cache_dir, version) if cache_dir else None
         self.analyzer = Analyzer(self.settings, cache, models_dir)
         self.pair_cache: dict[tuple[str, str], PairScore] = {}
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+        self.models_dir = models_dir
+        self._cascade = None
+        self.cascade_error: str | None = None
+        #: Where each photo (by sha256) can be read again: the cascade decodes it anew.
+        self.paths: dict[str, Path] = {}
 
+    # -- the thorough pass ---------------------------------------------------------------
+    def cascade(self):
+        """The cascade (:class:`edge_app.refine.Cascade`: ALIKED + LightGlue) when its optional
+        models are shipped, loaded once; else None (``cascade_error`` says why)."""
+        if self._cascade is None and self.cascade_error is None:
+            from .refine import Cascade
+            from .vision.cascade import AlikedLightGlue, cascade_available
+            from .vision.models import ModelError
+
+            if not cascade_available(self.models_dir):
+                self.cascade_error = "the cascade's models are not installed (models/manifest.json)"
+                return None
+            try:
+                matcher = AlikedLightGlue.from_manifest(self.models_dir, threads=1)
+            except ModelError as e:
+                self.cascade_error = str(e)
+                log.warning("cascade unavailable: %s", e)
+                return None
+            cache = self.cache_dir.parent / "cascade" if self.cache_dir else None
+            self._cascade = Cascade(matcher, self._image_of, cache, self.analyzer.workers())
+        return self._cascade
+
+    def _image_of(self, a: PhotoAnalysis):
+        from .refine import Cascade
+
+        path = self.paths.get(a.key)
+        if path is None:
+            return None
+        try:
+            return decode_image(path, Cascade.DECODE_SIDE).rgb
+        except (ImageError, OSError):
+            return None
+
+    def thorough(self, mode: str = "on", add_only: bool = False):
+        """An :class:`edge_app.refine.Thorough` for ``mode`` (:data:`THOROUGH_MODES`; None for
+        "off"). add_only: the site app's rules (never lower a p; flag instead)."""
+        from .refine import Thorough
+
+        if mode not in THOROUGH_MODES:
+            raise ValueError(f"thorough must be one of {THOROUGH_MODES}, not {mode!r}")
+        if mode == "off":
+            return None
+        return Thorough(self.cascade(), self.settings.thorough_budget_s if mode == "auto" else None, add_only)
+
+    # -- grouping ------------------------------------------------------------------------
     def group_paths(
-        self, paths: Sequence[str | Path], locked=None, progress: Callable[[int, int], None] | None = None
+        self, paths: Sequence[str | Path], locked=None, progress: Callable[[int, int], None] | None = None,
+        thorough: str = "off",
     ) -> FolderResult:
+        """Analyse and group photo files. thorough: "off" (the fast path), "auto" or "on"
+        (:data:`THOROUGH_MODES`; its time is ``timings["thorough_s"]``)."""
         if locked is not None and len(locked) != len(paths):
             raise ValueError(f"locked has {len(locked)} labels for {len(paths)} paths")
         t0 = time.perf_counter()
@@ -79,16 +141,29 @@ class Pipeline:
         analyses, errors = self.analyzer.analyze_many(list(paths), progress, spill)
         t1 = time.perf_counter()
         ok = [i for i, a in enumerate(analyses) if a is not None]
-        good = [analyses[i] for i in ok]
-        lock = [locked[i] for i in ok] if locked is not None else None
-        res = group_sessions(good, self.settings, lock, self.pair_cache, self.analyzer.workers())
-        t2 = time.perf_counter()
-        return FolderResult([Path(paths[i]) for i in ok], good, res, errors,
-                            {"analyze_s": t1 - t0, "group_s": t2 - t1, "total_s": t2 - t0})
+        res = self.group_analysed([Path(paths[i]) for i in ok], [analyses[i] for i in ok],
+                                  [locked[i] for i in ok] if locked is not None else None, thorough)
+        res.errors = errors
+        res.timings = {"analyze_s": t1 - t0, "group_s": res.timings["group_s"],
+                       "thorough_s": res.timings["thorough_s"], "total_s": time.perf_counter() - t0}
+        return res
 
-    def group_folder(self, folder: str | Path, progress=None) -> FolderResult:
+    def group_analysed(self, paths: Sequence[Path], analyses: Sequence[PhotoAnalysis], locked=None,
+                       thorough: str = "off") -> FolderResult:
+        """Group photos already analysed (``paths[i]`` holds ``analyses[i]``)."""
+        for p, a in zip(paths, analyses):
+            self.paths[a.key] = Path(p)
+        t0 = time.perf_counter()
+        res = group_sessions(list(analyses), self.settings, locked, self.pair_cache, self.analyzer.workers(),
+                             self.thorough(thorough))
+        dt = time.perf_counter() - t0
+        extra = float(res.timings.get("thorough_s", 0.0))
+        return FolderResult(list(paths), list(analyses), res, [],
+                            {"group_s": dt - extra, "thorough_s": extra, "total_s": dt})
+
+    def group_folder(self, folder: str | Path, progress=None, thorough: str = "off") -> FolderResult:
         scan = scan_folder(folder)
-        res = self.group_paths(scan.photos, progress=progress)
+        res = self.group_paths(scan.photos, progress=progress, thorough=thorough)
         res.skipped = scan.skipped
         return res
 

@@ -158,11 +158,13 @@ def group_sessions(
     locked: Sequence[Hashable | None] | None = None,
     pair_cache: PairCache | None = None,
     workers: int = 1,
+    thorough=None,
 ) -> GroupResult:
     """Split photos into site sessions (:func:`split_sessions`), group each
     session on its own, and number the groups across sessions (session order, then capture
     order). Photos of different sessions are never compared (no pair between them), except
-    that sessions holding photos of one locked group are joined (a person's group stays one)."""
+    that sessions holding photos of one locked group are joined (a person's group stays one).
+    thorough: an :class:`edge_app.refine.Thorough`: the thorough pass in each session."""
     s = settings or Settings()
     n = len(analyses)
     if locked is not None and len(locked) != n:
@@ -175,7 +177,7 @@ def group_sessions(
     if locked is not None:
         sessions = join_locked_sessions(sessions, locked)
     if len(sessions) <= 1:
-        res = group_analyses(analyses, s, locked, pair_cache, workers)
+        res = group_analyses(analyses, s, locked, pair_cache, workers, thorough)
         res.sessions = sessions
         return res
     labels: list[int | None] = [None] * n
@@ -183,10 +185,15 @@ def group_sessions(
     scores: dict[tuple[int, int], PairScore] = {}
     timings: dict[str, float] = {}
     offset = 0
+    links, review, discounted = [], [], []
     for members in sessions:
         sub = group_analyses([analyses[i] for i in members], s,
-                             [locked[i] for i in members] if locked is not None else None, pair_cache, workers)
+                             [locked[i] for i in members] if locked is not None else None, pair_cache, workers,
+                             thorough)
         ix = np.asarray(members, np.intp)
+        links += [tuple(sorted((members[a], members[b]))) for a, b in sub.cascade_links]
+        review += [tuple(sorted((members[a], members[b]))) for a, b in sub.review]
+        discounted += [(*sorted((members[a], members[b])), p0, p1) for a, b, p0, p1 in sub.discounted]
         P, C = sub.P.tocoo(), sub.cos.tocoo()  # both hold every stored pair in both triangles
         up = P.row < P.col
         pairs.append((ix[P.row[up]], ix[P.col[up]], P.data[up], C.data[C.row < C.col]))
@@ -196,9 +203,11 @@ def group_sessions(
             labels[members[k]] = None if lab is None else lab + offset
         offset += len({lab for lab in sub.labels if lab is not None})
         for k, v in sub.timings.items():
-            timings[k] = timings.get(k, 0) + v
+            timings[k] = timings[k] + "; " + v if isinstance(v, str) and k in timings else \
+                v if isinstance(v, str) else timings.get(k, 0) + v
     i, j, p, c = (np.concatenate(x) for x in zip(*pairs))
-    return GroupResult(labels, pair_matrix(n, i, j, p), pair_matrix(n, i, j, c), scores, timings, sessions)
+    return GroupResult(labels, pair_matrix(n, i, j, p), pair_matrix(n, i, j, c), scores, timings, sessions,
+                       links, review, discounted)
 
 
 def join_locked_sessions(sessions: list[list[int]], locked: Sequence[Hashable | None]) -> list[list[int]]:

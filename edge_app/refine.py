@@ -1,0 +1,455 @@
+"""The thorough pass (issue 11): after the fast grouping of a session, check more pairs, give
+the undecided ones a stronger and slower look, and discount evidence that rests on a machine.
+
+The fast path (:func:`edge_app.pairs.group_pairs` without ``thorough``) stays the 1 s answer
+for 30 photos. This pass runs after it (in the site app's worker once the fast grouping is
+stored and shown; in ``edge-app cluster`` when it fits the budget, or with ``--thorough``):
+
+1. **More pairs checked** (XFeat, as the fast path): every pair of a session of up to
+   ``check_all_up_to`` photos; in a larger one, each photo's mutual nearest photos by look
+   up to rank ``mutual_knn`` (a second route besides each photo's ``knn`` nearest: a photo
+   whose subject is small behind a crowd ranks its partners low, but they rank it high
+   too). Then the session is linked again (:func:`edge_app.pairs.link_session`).
+2. **The undecided band** (:func:`band_pairs`): pairs not grouped with p >= ``band_low``,
+   grouped with p < ``band_high``, or with a cosine in the session's top 10 % and p <
+   ``band_high`` (a strong look with weak geometry), at most ``cascade_max_pairs`` of them.
+3. **The cascade** (:class:`Cascade`: ALIKED + LightGlue, :mod:`edge_app.vision.cascade`) on
+   those pairs: a pair whose matches hold enough inliers beyond chance *and* the central part
+   of both photos (``CascadeScore.links``) is raised to ``cascade_p``; one whose inliers are
+   strong but off the subject of either photo (the same building behind two subjects:
+   ``CascadeScore.review``) is flagged for a person. Nothing is lowered.
+4. **Machines** (:func:`machine_pairs`): a photo that hangs in its group on one strong pair
+   is checked against the group's other photos: when that pair's inliers land on a compact
+   region of the partner that its other group-mates do not show, while they do show the
+   rest of it (:meth:`Support.rests_on_one_shot`), the link rests on something present in
+   one shot only (an excavator, a truck, a crane) and its evidence is discounted to the
+   supported inliers (``edge-app cluster``), or flagged for review (the site app,
+   ``add_only``: a person decides).
+5. The session is linked again with those verdicts; people's locks are kept as always.
+
+``refine_session`` takes the pieces it may use as a :class:`SessionChecks` (callables over
+the session's photo indices), so the simulation in ``scripts/fit_pair_model.py`` runs it on
+stored evidence exactly as the app does.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Hashable, Sequence
+
+import numpy as np
+
+from .analyze import PhotoAnalysis
+from .config import Settings
+from .pairs import KnownPairs, LookTop, Pairs, SessionPhotos, link_session, probabilities_alone
+from .vision.verify import PairScore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    """What the thorough pass did in one session (photo indices of the session).
+
+    checked:    pairs verified by step 1.
+    band:       pairs sent to the cascade (empty when it did not run).
+    links:      pairs the cascade linked (p raised to ``cascade_p``).
+    review:     pairs flagged for a person: a strong match off the subject of either photo,
+                or (``add_only``) a link that rests on a machine.
+    discounted: pairs whose evidence was cut to the inliers on supported structure, with
+                their p before and after.
+    estimate_s: the cascade's expected time for the band; skipped: why it did not run ("" if it did).
+    timings:    seconds per step.
+    """
+
+    checked: int = 0
+    band: Pairs = field(default_factory=list)
+    links: Pairs = field(default_factory=list)
+    review: Pairs = field(default_factory=list)
+    discounted: list[tuple[int, int, float, float]] = field(default_factory=list)
+    estimate_s: float = 0.0
+    skipped: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class SessionChecks:
+    """The checks the thorough pass may use in one session.
+
+    stronger:  pairs -> {pair: CascadeScore} (the cascade matcher), or None (no cascade).
+    estimate:  pairs -> expected seconds of ``stronger`` for them.
+    support:   (a, b, mates) -> :class:`Support` of the pair (a, b) over b's ``mates``, or None.
+    budget_s:  the cascade runs only when ``estimate`` is within this (None: always).
+    add_only:  the site app: never lower a p (a machine link is flagged for review instead),
+               and no pair ends below its p of the fast grouping.
+    outcome:   filled by :func:`refine_session`.
+    """
+
+    stronger: Callable[[Pairs], dict] | None = None
+    estimate: Callable[[Pairs], float] | None = None
+    support: Callable[[int, int, list[int]], "Support"] | None = None
+    budget_s: float | None = None
+    add_only: bool = False
+    outcome: Outcome = field(default_factory=Outcome)
+
+
+def _pair_index(known: KnownPairs) -> dict[tuple[int, int], int]:
+    return {ij: k for k, ij in enumerate(zip(known.i.tolist(), known.j.tolist()))}
+
+
+def wider_pairs(photos: SessionPhotos, scores: dict, top: LookTop, settings: Settings) -> Pairs:
+    """Pairs (i < j) step 1 verifies: every pair not verified yet of a session of up to
+    ``check_all_up_to`` photos, else each photo's mutual nearest by look up to rank
+    ``mutual_knn`` (from the scan's best partners by look). Never pairs of photos farther
+    apart than the site radius or that can never be a spot."""
+    s = settings
+    n = len(photos)
+    if n <= s.check_all_up_to:
+        i, j = np.triu_indices(n, 1)
+    else:
+        k = min(s.mutual_knn, top.idx.shape[1])
+        order = np.argsort(-top.z, axis=1, kind="stable")[:, :k]
+        near = np.take_along_axis(top.idx, order, 1)
+        ok = np.isfinite(np.take_along_axis(top.z, order, 1))
+        rows = np.repeat(np.arange(n), k)[ok.ravel()]
+        cols = near.ravel()[ok.ravel()]
+        fwd = set(zip(rows.tolist(), cols.tolist()))
+        both = [(a, b) for a, b in fwd if a < b and (b, a) in fwd]
+        if not both:
+            return []
+        i, j = (np.array(x, np.intp) for x in zip(*both))
+    far = np.nan_to_num(photos.gps_m(i, j), nan=0.0) > s.site_radius_m
+    keep = ~far & ~photos.ruled_out[i] & ~photos.ruled_out[j]
+    return sorted((a, b) for a, b in zip(i[keep].tolist(), j[keep].tolist()) if (a, b) not in scores)
+
+
+def band_pairs(photos: SessionPhotos, labels: Sequence[int | None], known: KnownPairs, settings: Settings) -> Pairs:
+    """The undecided pairs (i < j) of a session, the ones to send to the cascade first:
+    not grouped with p >= ``band_low``, grouped with p < ``band_high``, or a strong look
+    (cosine in the top ``1 - band_look_quantile`` of the session's pairs: all pairs of a
+    session of up to ``check_all_up_to`` photos, else the pairs with evidence) with p <
+    ``band_high``. Pairs that can never be one spot (GPS beyond the radius, a photo without
+    structure) are left out. Ungrouped pairs come first, then grouped ones, each by p,
+    highest first; at most ``cascade_max_pairs``."""
+    s = settings
+    n = len(photos)
+    if not len(known.p):
+        return []
+    cos = photos.cos(known.i, known.j)
+    if n <= s.check_all_up_to:
+        iu = np.triu_indices(n, 1)
+        every = (photos.E @ photos.E.T)[iu]
+        cos_hi = float(np.quantile(every, s.band_look_quantile)) if len(every) else np.inf
+    else:
+        cos_hi = float(np.quantile(cos, s.band_look_quantile))
+    lab = np.array([-1 if x is None else x for x in labels], np.intp)
+    grouped = (lab[known.i] >= 0) & (lab[known.i] == lab[known.j])
+    p = known.p
+    band = (~grouped & (p >= s.band_low)) | (grouped & (p < s.band_high)) | ((cos >= cos_hi) & (p < s.band_high))
+    far = np.nan_to_num(photos.gps_m(known.i, known.j), nan=0.0) > s.site_radius_m
+    band &= ~far & ~photos.ruled_out[known.i] & ~photos.ruled_out[known.j]
+    idx = np.flatnonzero(band)
+    idx = idx[np.lexsort((known.j[idx], known.i[idx], -p[idx], grouped[idx]))]
+    return [(int(known.i[k]), int(known.j[k])) for k in idx[: s.cascade_max_pairs]]
+
+
+def machine_pairs(labels: Sequence[int | None], known: KnownPairs, threshold: float) -> list[tuple[int, int, list[int]]]:
+    """(a, b, mates): each photo ``a`` of a group of 3 or more that hangs in it on one pair:
+    ``b`` is its likeliest partner in the group, and its mean p to the others (``mates``, the
+    group without a and b; unknown pairs count as 0) is below ``threshold``. Such a link may
+    rest on a machine present in a and b only; photos with several partners do not."""
+    members: dict[int, list[int]] = {}
+    for i, lab in enumerate(labels):
+        if lab is not None:
+            members.setdefault(lab, []).append(i)
+    where = _pair_index(known)
+    out = []
+    for g in members.values():
+        if len(g) < 3:
+            continue
+        for a in g:
+            ps = {x: float(known.p[where[(min(a, x), max(a, x))]]) if (min(a, x), max(a, x)) in where else 0.0
+                  for x in g if x != a}
+            b = max(ps, key=lambda x: (ps[x], -x))
+            mates = [x for x in g if x not in (a, b)]
+            if ps[b] >= threshold and np.mean([ps[x] for x in mates]) < threshold:
+                out.append((a, b, mates))
+    return out
+
+
+def refine_session(
+    photos: SessionPhotos,
+    labels: list[int | None],
+    known: KnownPairs,
+    scores: dict[tuple[int, int], PairScore],
+    top: LookTop,
+    verify: Callable[[Pairs], dict[tuple[int, int], PairScore]],
+    settings: Settings,
+    locked: Sequence[Hashable | None] | None,
+    checks: SessionChecks,
+) -> tuple[list[int | None], KnownPairs]:
+    """The thorough pass over one session after its fast grouping (``labels``, ``known``,
+    ``scores``: what :func:`edge_app.pairs.group_pairs` found; ``scores`` is extended).
+    Returns the new (labels, known); what it did goes to ``checks.outcome``."""
+    s = settings
+    out = checks.outcome = Outcome()
+    t0 = time.perf_counter()
+    raise_to: dict[tuple[int, int], float] = {}
+    lower_to: dict[tuple[int, int], float] = {}
+    if checks.add_only:  # no pair ends below what the fast grouping gave it
+        raise_to = dict(zip(zip(known.i.tolist(), known.j.tolist()), known.p.tolist()))
+    # 1. more pairs checked
+    wide = wider_pairs(photos, scores, top, s)
+    if wide:
+        scores.update(verify(wide))
+        labels, known, _ = link_session(photos, scores, top, verify, s, locked, raise_to, lower_to)
+    out.checked = len(wide)
+    t1 = time.perf_counter()
+    # 2-3. the undecided band through the cascade
+    if checks.stronger is not None:
+        band = band_pairs(photos, labels, known, s)
+        out.estimate_s = float(checks.estimate(band)) if checks.estimate is not None and band else 0.0
+        if not band:
+            out.skipped = "no undecided pair"
+        elif checks.budget_s is not None and out.estimate_s > checks.budget_s:
+            out.skipped = f"estimated {out.estimate_s:.1f} s > budget {checks.budget_s:.1f} s"
+        else:
+            out.band = band
+            for ij, sc in checks.stronger(band).items():
+                if sc.links:
+                    out.links.append(ij)
+                    raise_to[ij] = max(raise_to.get(ij, 0.0), s.cascade_p)
+                elif sc.review:
+                    out.review.append(ij)
+            if out.links:
+                labels, known, _ = link_session(photos, scores, top, verify, s, locked, raise_to, lower_to)
+    else:
+        out.skipped = "no cascade models"
+    t2 = time.perf_counter()
+    # 4. machines: links that rest on something one shot of the spot shows
+    if checks.support is not None:
+        where = _pair_index(known)
+        for a, b, mates in machine_pairs(labels, known, s.group_threshold):
+            ij = (min(a, b), max(a, b))
+            if ij in out.links or ij not in scores:  # the cascade saw the subject itself
+                continue
+            ev = checks.support(a, b, mates)
+            if not ev.rests_on_one_shot(s):
+                continue
+            before = float(known.p[where[ij]])
+            if checks.add_only:
+                out.review.append(ij)
+                out.discounted.append((*ij, before, before))
+                continue
+            sc = scores[ij]
+            r = ev.supported / ev.inliers
+            cut = PairScore(sc.matches, int(sc.inliers_f * r), int(sc.inliers_h * r), sc.inlier_ratio * r,
+                            sc.coverage_a * r, sc.coverage_b * r)
+            after = float(probabilities_alone(photos, [ij], {ij: cut}, s)[0])
+            if after < before:
+                lower_to[ij] = after
+                out.discounted.append((*ij, before, after))
+        if lower_to:
+            labels, known, _ = link_session(photos, scores, top, verify, s, locked, raise_to, lower_to)
+    t3 = time.perf_counter()
+    out.timings = {"check_s": t1 - t0, "cascade_s": t2 - t1, "machines_s": t3 - t2, "checked_pairs": out.checked,
+                   "band_pairs": len(out.band), "cascade_links": len(out.links)}
+    return labels, known
+
+
+# ----------------------------------------------------------------------------- the app's checks
+
+class Cascade:
+    """ALIKED + LightGlue on photos of the engine (:class:`edge_app.vision.cascade.AlikedLightGlue`),
+    with each photo's features kept in memory and, given ``cache_dir``, on disk (keyed by the
+    photo's sha256 and the models' hashes).
+
+    image_of: PhotoAnalysis -> uint8 RGB (long side about ``DECODE_SIDE``) or None when the
+    photo cannot be read any more. seconds_per_photo / seconds_per_pair: what the estimate
+    assumes; updated from the times measured here (the mean of the runs so far).
+    """
+
+    #: The photo is decoded at about this long side, then resized to ALIKED's 640x480 input
+    #: (as measured in docs/cascade.md).
+    DECODE_SIDE = 1280
+    #: Measured on the 2-core dev CPU, two photos or pairs at a time (docs/quality.md).
+    CPU_SECONDS = (0.31, 0.063)
+
+    def __init__(self, matcher, image_of: Callable[[PhotoAnalysis], np.ndarray | None],
+                 cache_dir: str | Path | None = None, workers: int = 1):
+        self.matcher = matcher
+        self.image_of = image_of
+        self.workers = max(1, workers)
+        self.cache_dir = Path(cache_dir) / matcher.fingerprint if cache_dir else None
+        self._mem: dict[str, object] = {}
+        self._lock = threading.Lock()
+        per_photo, per_pair = self.CPU_SECONDS if matcher.provider == "CPUExecutionProvider" else (0.05, 0.01)
+        self.seconds_per_photo, self.seconds_per_pair = per_photo, per_pair
+        self._measured: dict[str, list[float]] = {"photo": [], "pair": []}
+
+    # -- features -----------------------------------------------------------------------
+    def _path(self, key: str) -> Path | None:
+        return self.cache_dir / key[:2] / f"{key}.npz" if self.cache_dir else None
+
+    def has_features(self, a: PhotoAnalysis) -> bool:
+        p = self._path(a.key)
+        return a.key in self._mem or (p is not None and p.is_file())
+
+    def features(self, a: PhotoAnalysis):
+        """ALIKED features of one photo (None when its image cannot be read)."""
+        from .vision.cascade import PhotoFeatures, ScaleFeatures
+
+        with self._lock:
+            f = self._mem.get(a.key)
+        if f is not None:
+            return f
+        p = self._path(a.key)
+        if p is not None and p.is_file():
+            try:
+                with np.load(p, allow_pickle=False) as z:
+                    f = PhotoFeatures(tuple(int(v) for v in z["size"]), [ScaleFeatures(z["xy"], z["desc"], 1.0)],
+                                      self.matcher.kind, z["scores"])
+            except Exception:  # noqa: BLE001 - a damaged cache entry is a miss
+                f = None
+        if f is None:
+            rgb = self.image_of(a)
+            if rgb is None:
+                return None
+            t = time.perf_counter()
+            f = self.matcher.features(rgb)
+            self._measured["photo"].append(time.perf_counter() - t)
+            if p is not None:
+                from .fileio import write_atomic
+
+                buf = io.BytesIO()
+                v = f.views[0]
+                np.savez(buf, xy=v.xy, desc=v.desc, scores=f.scores, size=np.array(f.size))
+                try:
+                    p.parent.mkdir(parents=True, exist_ok=True)
+                    write_atomic(p, buf.getvalue())
+                except OSError as e:
+                    log.warning("cascade feature cache not written: %s", e)
+        with self._lock:
+            self._mem[a.key] = f
+        return f
+
+    def forget(self, keep: set[str]) -> None:
+        """Drop the in-memory features of photos not in ``keep``."""
+        with self._lock:
+            self._mem = {k: v for k, v in self._mem.items() if k in keep}
+
+    # -- pairs ----------------------------------------------------------------------------
+    def estimate(self, analyses: Sequence[PhotoAnalysis], pairs: Pairs) -> float:
+        """Expected seconds for ``pairs`` (indices into ``analyses``): features of the photos
+        not yet computed, and one match per pair, on ``workers`` threads."""
+        for k, key in (("photo", "seconds_per_photo"), ("pair", "seconds_per_pair")):
+            if self._measured[k]:
+                setattr(self, key, float(np.mean(self._measured[k][-20:])) / self.workers)
+        photos = {i for ij in pairs for i in ij}
+        new = sum(not self.has_features(analyses[i]) for i in photos)
+        return new * self.seconds_per_photo + len(pairs) * self.seconds_per_pair
+
+    def check(self, analyses: Sequence[PhotoAnalysis], pairs: Pairs) -> dict:
+        """{pair: CascadeScore} for ``pairs`` (indices into ``analyses``); a pair whose photo
+        cannot be read is left out."""
+        from .vision.cascade import stronger_evidence
+
+        need = sorted({i for ij in pairs for i in ij})
+        with ThreadPoolExecutor(self.workers) as ex:
+            feats = dict(zip(need, ex.map(lambda i: self.features(analyses[i]), need)))
+
+        def one(ij):
+            fa, fb = feats[ij[0]], feats[ij[1]]
+            if fa is None or fb is None:
+                return ij, None
+            sc = stronger_evidence(fa, fb, self.matcher)
+            self._measured["pair"].append(sc.seconds)
+            return ij, sc
+
+        with ThreadPoolExecutor(self.workers) as ex:
+            return {ij: sc for ij, sc in ex.map(one, pairs) if sc is not None}
+
+
+@dataclass
+class Support:
+    """What :class:`MachineSupport` measures for a pair (a, b) and b's group-mates.
+
+    inliers:   epipolar inliers between a and b (the engine's matching rules).
+    supported: those on a keypoint of b that at least one mate also shows (an inlier there).
+    seen:      keypoints of b that at least one mate shows; keypoints: all of b's.
+    area:      convex hull of the inliers in b, as a share of b's frame.
+    """
+
+    inliers: int = 0
+    supported: int = 0
+    seen: int = 0
+    keypoints: int = 0
+    area: float = 0.0
+
+    def rests_on_one_shot(self, settings: Settings) -> bool:
+        """The link's inliers land on something b's mates do not show, where they do show the
+        rest of b: fewer supported inliers than ``machine_max_ratio`` x the share of b's
+        keypoints its mates show, on a compact region (hull under ``machine_max_area`` of
+        the frame: a machine, not a view of the scene only two photos share)."""
+        if self.inliers < 8 or self.seen < settings.machine_min_seen or not self.keypoints:
+            return False
+        base = self.seen / self.keypoints
+        return self.supported / self.inliers < settings.machine_max_ratio * base and self.area < settings.machine_max_area
+
+
+class MachineSupport:
+    """The machine check's evidence from the engine's own XFeat keypoints (no model of its own):
+    :func:`edge_app.vision.cascade.keypoint_support` of the partner over its group-mates."""
+
+    def __init__(self, analyses: Sequence[PhotoAnalysis]):
+        self.analyses = analyses
+        self._support: dict[tuple[int, tuple[int, ...]], np.ndarray] = {}
+
+    def __call__(self, a: int, b: int, mates: list[int]) -> Support:
+        from .vision.cascade import hull_area, inlier_pairs, keypoint_support
+
+        fa, fb = self.analyses[a].features, self.analyses[b].features
+        if fa.kind != "xfeat" or fb.kind != "xfeat":
+            return Support()
+        key = (b, tuple(sorted(mates)))
+        sup = self._support.get(key)
+        if sup is None:
+            sup = self._support[key] = keypoint_support(fb, [self.analyses[m].features for m in mates])
+        ij = inlier_pairs(fa, fb)
+        seen = int((sup > 0).sum())
+        if not len(ij):
+            return Support(0, 0, seen, len(fb))
+        return Support(len(ij), int((sup[ij[:, 1]] > 0).sum()), seen, len(fb), hull_area(fb.xy[ij[:, 1]], fb.size))
+
+
+class Thorough:
+    """What the app hands to :func:`edge_app.sites.group_sessions` for the thorough pass:
+    builds each session's :class:`SessionChecks`.
+
+    cascade: a :class:`Cascade`, or None (no cascade models: steps 1 and 4 only).
+    budget_s: the cascade runs in a session only when its estimate is within this
+    (``edge-app cluster`` by default); None: always (``--thorough``, the site app's worker).
+    add_only: the site app (see :class:`SessionChecks`).
+    """
+
+    def __init__(self, cascade: Cascade | None, budget_s: float | None = None, add_only: bool = False,
+                 machines: bool = True):
+        self.cascade = cascade
+        self.budget_s = budget_s
+        self.add_only = add_only
+        self.machines = machines
+        self.outcomes: list[tuple[list[int], Outcome]] = []
+
+    def for_session(self, analyses: Sequence[PhotoAnalysis]) -> SessionChecks:
+        c = self.cascade
+        return SessionChecks(
+            stronger=(lambda pairs: c.check(analyses, pairs)) if c is not None else None,
+            estimate=(lambda pairs: c.estimate(analyses, pairs)) if c is not None else None,
+            support=MachineSupport(analyses) if self.machines else None,
+            budget_s=self.budget_s, add_only=self.add_only)
