@@ -65,10 +65,12 @@ class StepReport:
     failed: int = 0
     placed: int = 0
     regrouped_sites: list[int] = field(default_factory=list)
+    #: sites the thorough pass went over (after their fast regroup was stored and shown)
+    refined_sites: list[int] = field(default_factory=list)
 
     @property
     def busy(self) -> bool:
-        return bool(self.analysed or self.failed or self.placed or self.regrouped_sites)
+        return bool(self.analysed or self.failed or self.placed or self.regrouped_sites or self.refined_sites)
 
 
 def worker_alive(st: Store) -> bool:
@@ -101,10 +103,12 @@ class Worker:
     """Analyses, places and regroups the photos of one data folder.
 
     data_dir: the store's folder. settings: engine settings (defaults). The feature cache
-    lives in ``data_dir/cache/features``; pair scores in the store's ``pair_scores``.
+    lives in ``data_dir/cache/features`` (the cascade's in ``data_dir/cache/cascade``); pair
+    scores in the store's ``pair_scores``. thorough: after a site's fast regroup is stored,
+    run the thorough pass on it when nothing is waiting (:meth:`regroup` with ``thorough``).
     """
 
-    def __init__(self, data_dir: str | Path, settings: Settings | None = None, models_dir=None):
+    def __init__(self, data_dir: str | Path, settings: Settings | None = None, models_dir=None, thorough: bool = True):
         self.root = Path(data_dir)
         self.pipeline = Pipeline(settings, cache_dir=self.root / "cache" / "features", models_dir=models_dir)
         self.settings = self.pipeline.settings
@@ -114,6 +118,10 @@ class Worker:
         self._thread: threading.Thread | None = None
         self._st: Store | None = None
         self.last_error: str | None = None
+        #: Sites regrouped by the fast path whose thorough pass has not run yet (it runs when
+        #: no photo is waiting; ``thorough=False`` turns it off).
+        self.refine_pending: set[int] = set()
+        self.thorough = thorough
 
     # -- the store of the worker's own thread ----------------------------------------
     @property
@@ -169,6 +177,7 @@ class Worker:
             total.failed += r.failed
             total.placed += r.placed
             total.regrouped_sites += r.regrouped_sites
+            total.refined_sites += r.refined_sites
             if not r.busy:
                 break
         if isinstance(self.pipeline.pair_cache, SqlitePairCache):
@@ -201,8 +210,15 @@ class Worker:
             for s in sorted({resolve(st, s) for s in sites}):
                 self.regroup(s)
                 rep.regrouped_sites.append(s)
+                if self.thorough:
+                    self.refine_pending.add(s)
             with st.write():
                 st.conn.execute("UPDATE batches SET regrouped_at = ? WHERE id = ?", (now_iso(), batch_id))
+        if not rep.busy and self.refine_pending:  # idle: the thorough pass, one site a step
+            site = resolve(st, min(self.refine_pending))
+            self.refine_pending.discard(min(self.refine_pending))
+            self.regroup(site, thorough=True)
+            rep.refined_sites.append(site)
         return rep
 
     def _analyse(self, rows, rep: StepReport) -> list[str]:
@@ -420,13 +436,19 @@ class Worker:
                 place(st, sha, None, "engine", score=res.score)
         self.pair_cache().flush()
 
-    def regroup(self, site_id: int) -> dict:
+    def regroup(self, site_id: int, thorough: bool = False) -> dict:
         """Regroup a site with the full engine, keeping every person's edit.
 
         Photos a person put in the tray stay out; photos a person placed, and every photo of
         a touched or confirmed spot, are locked to their spot; the engine groups the rest
-        around them. Free groups keep the id of the engine spot they overlap most. Returns
-        {"moved": n, "spots": k}."""
+        around them. Free groups keep the id of the engine spot they overlap most.
+
+        thorough: the thorough pass (:mod:`edge_app.refine`) by the site app's rules: it only
+        raises pair probabilities (a link the cascade finds), never lowers one, and flags an
+        engine spot for review (``spots.review``: "machine" when a link in it rests on
+        something one shot shows, "shared" when two of its photos match only off their
+        subjects) instead of splitting it. Returns {"moved": n, "spots": k, "links": l,
+        "review": r}."""
         st = self.st
         rows = [r for r in self._site_photos(site_id) if not (r["by"] == "person" and r["spot_id"] is None)]
         rows = [r for r in rows if self.analysis(r["sha256"]) is not None]
@@ -437,8 +459,13 @@ class Worker:
             fixed = r["spot_id"] is not None and (r["by"] == "person" or r["touched"] or r["confirmed_at"])
             locked.append(f"spot:{r['spot_id']}" if fixed else None)
         analyses = [self.analysis(r["sha256"]) for r in rows]
+        th = None
+        if thorough:
+            for r in rows:
+                self.pipeline.paths[r["sha256"]] = store_photos.original_path(st, r["sha256"])
+            th = self.pipeline.thorough("on", add_only=True)
         res = group_analyses(analyses, self.settings, locked, self.pair_cache(),
-                             self.pipeline.analyzer.workers())
+                             self.pipeline.analyzer.workers(), th)
         clusters: dict[int, list[int]] = defaultdict(list)
         for i, lab in enumerate(res.labels):
             if lab is not None:
@@ -504,8 +531,33 @@ class Worker:
                                     (now_iso(), sid))
             for sid in {t for t in target.values() if t is not None} | changed_spots:
                 self._set_phases(sid)
+            flagged = self._review_flags(res, free_clusters, target) if thorough else {}
+            if thorough:
+                for sid, why in flagged.items():
+                    st.conn.execute("UPDATE spots SET review = ? WHERE id = ?", (why, sid))
+                q = ",".join("?" * len(flagged))
+                st.conn.execute(f"UPDATE spots SET review = NULL WHERE site_id = ? AND review IS NOT NULL AND "
+                                f"touched = 0 AND confirmed_at IS NULL AND id NOT IN ({q})", (site_id, *flagged))
         self.pair_cache().flush()
-        return {"moved": moved, "spots": len(clusters)}
+        return {"moved": moved, "spots": len(clusters), "links": len(res.cascade_links), "review": len(flagged)}
+
+    @staticmethod
+    def _review_flags(res, free_clusters, target) -> dict[int, str]:
+        """{engine spot: "machine" | "shared"} from the thorough pass's review pairs: a pair
+        inside one free group flags it, so does a pair of an unassigned photo and a free
+        group's photo. Groups a person touched or confirmed are never flagged."""
+        machine = {(a, b) for a, b, *_ in res.discounted}
+        free = set(free_clusters)
+        out: dict[int, str] = {}
+        for i, j in res.review:
+            li, lj = res.labels[i], res.labels[j]
+            labs = {li} if li == lj else ({li, lj} - {None} if None in (li, lj) else set())
+            for lab in labs:
+                if lab is not None and lab in free and target.get(lab) is not None:
+                    why = "machine" if (i, j) in machine else "shared"
+                    if out.get(target[lab]) != "machine":
+                        out[target[lab]] = why
+        return out
 
     def _set_phases(self, spot_id: int) -> None:
         """Engine phases for the photos of a spot that no person labelled (inside a write)."""

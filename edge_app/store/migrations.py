@@ -187,12 +187,20 @@ ALTER TABLE spots ADD COLUMN asset_no TEXT;     -- optional asset number (a tree
 ALTER TABLE spots ADD COLUMN caption TEXT       -- 내용
 """
 
+V_REVIEW = """
+ALTER TABLE spots ADD COLUMN review TEXT        -- the engine asks a person to look at this spot: 'machine'
+                                                -- (joined on something one shot shows) | 'shared' (a
+                                                -- photo matches only a structure behind the subject);
+                                                -- NULL: nothing; set on engine spots only
+"""
+
 #: (version, name, SQL script). Append only.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "core tables", V1_CORE),
     (2, "pair cache and watched folders", V2_CACHES),
     (3, "outbox for head office", V_OUTBOX),
     (4, "photo ledger fields", V_LEDGER),
+    (5, "review flag of a spot (the thorough pass)", V_REVIEW),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -33,7 +33,10 @@ def site_view(st: Store, site_id: int) -> dict:
     """One site as the page shows it:
 
     {"site": {...}, "spots": [{"id", "number", "name", "confirmed", "confirmed_at", "touched", "cover",
-     "photos": [photo], "missing_after", "unsure"}], "unassigned": [photo]}
+     "photos": [photo], "missing_after", "unsure", "review"}], "unassigned": [photo]}
+
+    ``review``: why the engine's thorough pass asks a person to look at the spot ("machine",
+    "shared"), or None; never shown on a spot a person touched or confirmed.
 
     ``number`` is stable (the spot's rank among every spot the site ever had): the page
     names an unnamed spot "지점 <number>", and that name does not shift after edits.
@@ -67,7 +70,8 @@ def site_view(st: Store, site_id: int) -> dict:
                       "confirmed_at": sp["confirmed_at"], "touched": bool(sp["touched"]),
                       "cover": sp["cover"] if sp["cover"] in {p["sha256"] for p in photos} else None,
                       "photos": photos, "missing_after": bool(phases - {None}) and "after" not in phases,
-                      "unsure": sum(p["unsure"] for p in photos)})
+                      "unsure": sum(p["unsure"] for p in photos),
+                      "review": sp.get("review") if not sp["touched"] and sp["confirmed_at"] is None else None})
     spots.sort(key=lambda sp: (sp["photos"][0]["taken_at"] is None, sp["photos"][0]["taken_at"] or 0, sp["id"]))
     tray.sort(key=lambda p: (p["taken_at"] is None, p["taken_at"] or 0, p["name"]))
     return {"site": s, "spots": spots, "unassigned": tray}

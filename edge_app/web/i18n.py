@@ -58,6 +58,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "missing_after": ("후 사진 아직 없음", "No 'after' photo yet"),
     "unsure_n": ("확인 필요 {n}장", "{n} to check"),
     "unsure": ("확인 필요", "Check this"),
+    "review_machine": ("장비 때문에 묶였는지 확인", "Check: joined by a machine?"),
+    "review_shared": ("다른 지점과 같은 건물인지 확인", "Check: a building shared with another spot?"),
     "looks_like": ("비슷한 지점: {name}", "Looks like: {name}"),
     "confirm": ("확인 완료", "Confirm"),
     "confirmed": ("확인됨", "Confirmed"),

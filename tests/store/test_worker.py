@@ -25,7 +25,7 @@ def models_worker(tmp_path_factory):
 def worker_for(models_worker, root) -> Worker:
     w = Worker.__new__(Worker)
     w.__dict__.update(models_worker.__dict__)
-    w.root, w._st, w._analyses = root, None, {}
+    w.root, w._st, w._analyses, w.refine_pending = root, None, {}, set()
     w.pipeline.analyzer.cache = None
     w.pipeline.pair_cache = {}
     return w
