@@ -1,8 +1,13 @@
 """Fit the pair model (edge_app.grouping.PairModel) on the dev eval sets.
 
     python scripts/fit_pair_model.py [--eval ../shared/eval] [--batches 80] [--restarts 4] [--fast]
+    python scripts/fit_pair_model.py --score [--seeds 2-21] [--thorough] [--sets strecha,wxbs]
 
-(``--fast``: the pair model of ``Settings.fast()``, ``FAST_PAIR_MODEL`` in edge_app/config.py.)
+(``--fast``: the pair model of ``Settings.fast()``, ``FAST_PAIR_MODEL`` in edge_app/config.py.
+``--score``: no fit; the current settings on seed 7 and the ``--seeds``, per set, as ``edge-app
+eval`` would print them; ``--thorough`` adds the thorough pass (:mod:`edge_app.refine`) with
+the shipped cascade, its pair verdicts stored in ``.cache/fit/`` after the first run.
+``--train-sets`` fits on some dev sets only and reports the others as held out.)
 
 1. Analyses every photo of the dev sets and verifies *every* pair within each set with
    the current Settings (cached in ``.cache/fit/``; a batch only ever uses pairs of one set,
@@ -39,6 +44,7 @@ from edge_app.analyze import Analyzer, FeatureCache  # noqa: E402
 from edge_app.config import Settings  # noqa: E402
 from edge_app.evaluate import EvalSet, sample_batches, score_grouping, summarise  # noqa: E402
 from edge_app.pairs import SessionPhotos, group_pairs, verify_candidates  # noqa: E402
+from edge_app.refine import MachineSupport, SessionChecks  # noqa: E402
 from edge_app.vision.verify import PairScore  # noqa: E402
 from edge_app.vision.models import models_fingerprint  # noqa: E402
 
@@ -79,10 +85,58 @@ def evidence(es: EvalSet, settings: Settings, cache_dir: Path) -> dict[str, np.n
     return ev
 
 
-def batch_evidence(sets, ev, n_batches, seed, settings: Settings):
+def set_analyses(es: EvalSet, settings: Settings, cache_dir: Path) -> list:
+    """The app's PhotoAnalysis of every photo of a set (from the feature cache :func:`evidence` fills)."""
+    version = f"{settings.feature_version()}-{models_fingerprint()}"
+    an = Analyzer(settings, FeatureCache(cache_dir / "features", version))
+    analyses, errors = an.analyze_many([es.path(f) for f in es.files])
+    if errors:
+        raise SystemExit(f"unreadable eval photos: {errors}")
+    return analyses
+
+
+class StoredCascade:
+    """The shipped cascade (:class:`edge_app.refine.Cascade`) on eval photos, each pair's
+    verdict kept in ``cache_dir`` (a pair is matched once, whatever batch it is drawn in)."""
+
+    def __init__(self, cache_dir: Path, workers: int = 2):
+        import pickle
+
+        from edge_app.decode import decode_image
+        from edge_app.refine import Cascade
+        from edge_app.vision.cascade import AlikedLightGlue
+
+        matcher = AlikedLightGlue.from_manifest(threads=1)
+        self.paths: dict[str, Path] = {}
+        self.cascade = Cascade(matcher, lambda a: decode_image(self.paths[a.key], Cascade.DECODE_SIDE).rgb,
+                               cache_dir / "cascade-features", workers)
+        self.file = cache_dir / f"cascade-pairs-{matcher.fingerprint}.pkl"
+        self.memo = pickle.loads(self.file.read_bytes()) if self.file.is_file() else {}
+        self.pickle = pickle
+        self.new = 0
+
+    def check(self, analyses, pairs):
+        key = {ij: tuple(sorted((analyses[ij[0]].key, analyses[ij[1]].key))) for ij in pairs}
+        todo = [ij for ij in pairs if key[ij] not in self.memo]
+        if todo:
+            for ij, sc in self.cascade.check(analyses, todo).items():
+                self.memo[key[ij]] = sc
+            self.new += len(todo)
+            if self.new >= 50:
+                self.save()
+        return {ij: self.memo[key[ij]] for ij in pairs if key[ij] in self.memo}
+
+    def save(self):
+        self.file.write_bytes(self.pickle.dumps(self.memo))
+        self.new = 0
+
+
+def batch_evidence(sets, ev, n_batches, seed, settings: Settings, analyses=None, cascade=None, machines=True):
     """Per batch: (set name, its photos, a verifier that looks pairs up in the set's
-    evidence, truth). Each batch is then grouped by the app's own session grouping
-    (:func:`edge_app.pairs.group_pairs`), so only the pairs the app verifies carry geometry."""
+    evidence, truth, the thorough pass's checks or None). Each batch is then grouped by the
+    app's own session grouping (:func:`edge_app.pairs.group_pairs`), so only the pairs the
+    app verifies carry geometry. ``analyses`` (per set) turn on the thorough pass: the
+    machine check on them, and ``cascade`` (a :class:`StoredCascade`) when given."""
     out = []
     for b in sample_batches(sets, n_batches, seed):
         es = next(s for s in sets if s.name == b.set_name)
@@ -97,7 +151,18 @@ def batch_evidence(sets, ev, n_batches, seed, settings: Settings):
                                       inliers_f=int(geo[2, i, j]), coverage_a=float(geo[3, i, j]),
                                       coverage_b=float(geo[3, i, j])) for i, j in pairs}
 
-        out.append((b.set_name, photos, verify, b.truth))
+        checks = None
+        if analyses is not None:
+            an = [analyses[es.name][k] for k in idx]
+            if cascade is not None:
+                for k, f in zip(idx, b.files):
+                    cascade.paths[analyses[es.name][k].key] = es.path(f)
+
+            def checks(an=an):
+                return SessionChecks(stronger=(lambda pairs: cascade.check(an, pairs)) if cascade else None,
+                                     support=MachineSupport(an) if machines else None)
+
+        out.append((b.set_name, photos, verify, b.truth, checks))
     return out
 
 
@@ -112,8 +177,8 @@ def model_of(params: np.ndarray, settings: Settings) -> Settings:
 def score(params: np.ndarray, batches, settings: Settings) -> tuple[dict, dict]:
     s = model_of(params, settings)
     per: dict[str, list] = {}
-    for name, photos, verify, truth in batches:
-        labels, *_ = group_pairs(photos, verify, s)
+    for name, photos, verify, truth, checks in batches:
+        labels, *_ = group_pairs(photos, verify, s, thorough=checks() if checks else None)
         per.setdefault(name, []).append(score_grouping(labels, truth))
     return summarise([r for rs in per.values() for r in rs]), {k: summarise(v) for k, v in per.items()}
 
@@ -141,6 +206,26 @@ def line(name, m):
             f"moves {m['moves']:.2f}  exact {m['exact']:.2f}")
 
 
+def seeds_arg(text: str) -> list[int]:
+    out = []
+    for part in text.split(","):
+        a, _, b = part.partition("-")
+        out += list(range(int(a), int(b) + 1)) if b else [int(a)]
+    return out
+
+
+def score_seeds(params, sets, ev, seeds, settings, **thorough) -> tuple[dict, dict]:
+    """Mean over ``seeds`` (10 batches per set each) of the overall and per-set summaries,
+    and their standard deviation (key ``sd_<metric>``)."""
+    runs = [score(params, batch_evidence(sets, ev, 10, sd, settings, **thorough), settings) for sd in seeds]
+
+    def mean(ms):
+        out = {k: float(np.mean([m[k] for m in ms])) for k in ms[0] if k != "batches"}
+        return out | {f"sd_{k}": float(np.std([m[k] for m in ms])) for k in ("ari", "precision", "recall")}
+
+    return mean([r[0] for r in runs]), {name: mean([r[1][name] for r in runs]) for name in runs[0][1]}
+
+
 def main(argv=None) -> int:
     from scipy.optimize import minimize
 
@@ -151,21 +236,43 @@ def main(argv=None) -> int:
     ap.add_argument("--iterations", type=int, default=300)
     ap.add_argument("--min-precision", type=float, default=0.97)
     ap.add_argument("--fast", action="store_true", help="fit the pair model of Settings.fast() (384 px)")
+    ap.add_argument("--score", action="store_true", help="no fit: score the current settings")
+    ap.add_argument("--seeds", default="2-21", help="held-out seeds besides 7 (e.g. 2-21)")
+    ap.add_argument("--thorough", action="store_true", help="with the thorough pass (edge_app.refine)")
+    ap.add_argument("--no-cascade", action="store_true", help="with --thorough: without the cascade")
+    ap.add_argument("--no-machines", action="store_true", help="with --thorough: without the machine check")
+    ap.add_argument("--train-sets", help="fit on these dev sets only (comma separated); the others are held out")
     args = ap.parse_args(argv)
     settings = Settings.fast() if args.fast else Settings()
     sets = [EvalSet.load(Path(args.eval) / s) for s in DEV_SETS]
     cache = REPO / ".cache" / "fit"
     ev = {es.name: evidence(es, settings, cache) for es in sets}
-    train = batch_evidence(sets, ev, args.batches, 1, settings)
-    test = batch_evidence(sets, ev, 10, 7, settings)
+    current = np.array(list(settings.pair_model.weights) + [settings.pair_model.context_weight,
+                                                           settings.pair_model.context_margin])
+    thorough = {}
+    if args.thorough:
+        cascade = None if args.no_cascade else StoredCascade(cache)
+        thorough = {"analyses": {es.name: set_analyses(es, settings, cache) for es in sets}, "cascade": cascade,
+                    "machines": not args.no_machines}
+    if args.score:
+        for seeds in ([7], seeds_arg(args.seeds)):
+            m, per = score_seeds(current, sets, ev, seeds, settings, **thorough)
+            print(f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {args.seeds} (mean of {len(seeds)})")
+            for name, pm in per.items():
+                print("    " + line(name, pm))
+            print("    " + line("overall", m) + (f"  (sd ARI {m['sd_ari']:.3f})" if len(seeds) > 1 else ""))
+        if thorough.get("cascade") is not None:
+            thorough["cascade"].save()
+        return 0
+    train_sets = [es for es in sets if not args.train_sets or es.name in args.train_sets.split(",")]
+    train = batch_evidence(train_sets, ev, args.batches, 1, settings, **thorough)
+    test = batch_evidence(sets, ev, 10, 7, settings, **thorough)
 
     def loss(p):
         m, _ = score(p, train, settings)
         return -m["ari"] + 5.0 * max(0.0, args.min_precision - m["precision"])
 
-    start = np.concatenate([logistic_start(sets, ev), [2.0, 1.0]])
-    current = np.array(list(settings.pair_model.weights) + [settings.pair_model.context_weight,
-                                                           settings.pair_model.context_margin])
+    start = np.concatenate([logistic_start(train_sets, ev), [2.0, 1.0]])
     best = None
     rng = np.random.default_rng(0)
     for k in range(args.restarts):
@@ -182,6 +289,13 @@ def main(argv=None) -> int:
             for name, pm in per.items():
                 print("    " + line(name, pm))
             print("    " + line("overall", m))
+        m, per = score_seeds(params, sets, ev, seeds_arg(args.seeds), settings, **thorough)
+        print(f"  held-out (seeds {args.seeds})")
+        for name, pm in per.items():
+            print("    " + line(name, pm) + ("" if any(es.name == name for es in train_sets) else "  [not trained on]"))
+        print("    " + line("overall", m) + f"  (sd ARI {m['sd_ari']:.3f})")
+    if thorough.get("cascade") is not None:
+        thorough["cascade"].save()
     w = best.x
     print("\nPairModel(weights=(" + ", ".join(f"{v:.3f}" for v in w[:-2]) + f"), context_weight={w[-2]:.3f}, "
           f"context_margin={w[-1]:.3f})")
