@@ -157,8 +157,8 @@ class Settings:
     #: ... and a link counts as resting on a machine when its share of supported inliers is
     #: under this times the share of the partner's keypoints its mates show, on a region
     #: under ``machine_max_area`` of the partner's frame (docs/quality.md).
-    machine_max_ratio: float = later(default=0.25)
-    machine_max_area: float = later(default=0.3)
+    machine_max_ratio: float = later(default=0.35)
+    machine_max_area: float = later(default=0.35)
     #: ``edge-app cluster`` runs the cascade by default when its estimated time for a
     #: session is within this many seconds (``--thorough``: always; ``--no-cascade``: never).
     thorough_budget_s: float = later(default=2.0)

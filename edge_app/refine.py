@@ -161,9 +161,9 @@ def band_pairs(photos: SessionPhotos, labels: Sequence[int | None], known: Known
 
 def machine_pairs(labels: Sequence[int | None], known: KnownPairs, threshold: float) -> list[tuple[int, int, list[int]]]:
     """(a, b, mates): each photo ``a`` of a group of 3 or more that hangs in it on one pair:
-    ``b`` is its likeliest partner in the group, and its mean p to the others (``mates``, the
-    group without a and b; unknown pairs count as 0) is below ``threshold``. Such a link may
-    rest on a machine present in a and b only; photos with several partners do not."""
+    ``b`` is its only partner in the group with p >= ``threshold`` (``mates``: the group
+    without a and b; unknown pairs count as 0). Such a link may rest on a machine present in
+    a and b only; photos with several likely partners do not."""
     members: dict[int, list[int]] = {}
     for i, lab in enumerate(labels):
         if lab is not None:
@@ -178,7 +178,7 @@ def machine_pairs(labels: Sequence[int | None], known: KnownPairs, threshold: fl
                   for x in g if x != a}
             b = max(ps, key=lambda x: (ps[x], -x))
             mates = [x for x in g if x not in (a, b)]
-            if ps[b] >= threshold and np.mean([ps[x] for x in mates]) < threshold:
+            if ps[b] >= threshold and max(ps[x] for x in mates) < threshold:
                 out.append((a, b, mates))
     return out
 
@@ -383,7 +383,8 @@ class Support:
     inliers:   epipolar inliers between a and b (the engine's matching rules).
     supported: those on a keypoint of b that at least one mate also shows (an inlier there).
     seen:      keypoints of b that at least one mate shows; keypoints: all of b's.
-    area:      convex hull of the inliers in b, as a share of b's frame.
+    area:      share of the cells of an 8x8 grid over b holding at least 2 of the inliers (the
+               region they cover; a stray inlier does not count).
     """
 
     inliers: int = 0
@@ -395,8 +396,8 @@ class Support:
     def rests_on_one_shot(self, settings: Settings) -> bool:
         """The link's inliers land on something b's mates do not show, where they do show the
         rest of b: fewer supported inliers than ``machine_max_ratio`` x the share of b's
-        keypoints its mates show, on a compact region (hull under ``machine_max_area`` of
-        the frame: a machine, not a view of the scene only two photos share)."""
+        keypoints its mates show, on a compact region (under ``machine_max_area`` of the
+        frame: a machine, not a view of the scene only two photos share)."""
         if self.inliers < 8 or self.seen < settings.machine_min_seen or not self.keypoints:
             return False
         base = self.seen / self.keypoints
@@ -412,7 +413,7 @@ class MachineSupport:
         self._support: dict[tuple[int, tuple[int, ...]], np.ndarray] = {}
 
     def __call__(self, a: int, b: int, mates: list[int]) -> Support:
-        from .vision.cascade import hull_area, inlier_pairs, keypoint_support
+        from .vision.cascade import cell_share, inlier_pairs, keypoint_support
 
         fa, fb = self.analyses[a].features, self.analyses[b].features
         if fa.kind != "xfeat" or fb.kind != "xfeat":
@@ -425,7 +426,8 @@ class MachineSupport:
         seen = int((sup > 0).sum())
         if not len(ij):
             return Support(0, 0, seen, len(fb))
-        return Support(len(ij), int((sup[ij[:, 1]] > 0).sum()), seen, len(fb), hull_area(fb.xy[ij[:, 1]], fb.size))
+        return Support(len(ij), int((sup[ij[:, 1]] > 0).sum()), seen, len(fb),
+                       cell_share(fb.xy[ij[:, 1]], fb.size, 8, min_count=2))
 
 
 class Thorough:

@@ -269,7 +269,7 @@ def evaluate(out: Path, thorough: bool, subsets, json_out: str | None) -> dict:
 
     pipe = Pipeline()
     pipe.analyzer.load_models()
-    modes = [("fast", None), ("thorough", "on")] if thorough else [("fast", None)]
+    modes = [("fast", "off"), ("thorough", "on")] if thorough else [("fast", "off")]
     result: dict = {}
     for name in subsets:
         folders = sorted(p for p in (out / name).iterdir() if (p / "truth.json").is_file())

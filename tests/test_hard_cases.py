@@ -1,5 +1,5 @@
 """The hard cases of issue 11 on synthetic photos (no eval data needed): capture times days
-apart, the mutual-best bonus without evidence of its own."""
+apart, the mutual-best bonus without evidence of its own, one machine in two spots."""
 
 from datetime import datetime, timedelta
 
@@ -7,7 +7,7 @@ import numpy as np
 
 from edge_app import grouping
 from photo_files import jpeg
-from scenes import views_of
+from scenes import scene, views_of
 
 DAY = datetime(2026, 5, 4, 9, 0, 0)
 SEOUL = (37.5665, 126.9780)
@@ -66,3 +66,32 @@ def test_mutual_best_bonus_needs_geometry_of_its_own():
     P2 = grouping.same_spot_probability(cos, matches, inl_h, inl_f, zeros, m, batch=True)
     alone2 = grouping.same_spot_probability(cos, matches, inl_h, inl_f, zeros, m)
     assert P2[0, 1] > alone2[0, 1]
+
+
+def test_one_machine_in_two_spots_does_not_join_them(tmp_path, pipeline):
+    """The same "machine" (a textured patch of a third scene) in one photo of spot A (two
+    photos) and in the only photo of spot B: the fast path joins B to A on that pair alone;
+    the thorough pass finds that A's other photo does not show what the pair matched on, and
+    keeps B apart. A third spot is left as it was."""
+    machine = scene(99)[200:380, 300:540]
+
+    def paste(img, x, y):
+        img = img.copy()
+        img[y:y + machine.shape[0], x:x + machine.shape[1]] = machine
+        return img
+
+    a, b, c = views_of(11, 2), views_of(22, 1), views_of(33, 3)
+    files = {"a0.jpg": paste(a[0], 200, 260), "a1.jpg": a[1], "b0.jpg": paste(b[0], 120, 240),
+             "c0.jpg": c[0], "c1.jpg": c[1], "c2.jpg": c[2]}
+    for name, img in files.items():
+        (tmp_path / name).write_bytes(jpeg(img))
+    fast = pipeline.group_folder(tmp_path)
+    got = {p.name: lab for p, lab in zip(fast.paths, fast.labels)}
+    assert got["b0.jpg"] == got["a0.jpg"]  # what the thorough pass is for
+    res = pipeline.group_folder(tmp_path, thorough="on")
+    got = {p.name: lab for p, lab in zip(res.paths, res.labels)}
+    assert got["a0.jpg"] == got["a1.jpg"] is not None and got["b0.jpg"] is None
+    assert got["c0.jpg"] == got["c1.jpg"] == got["c2.jpg"] is not None
+    names = [p.name for p in res.paths]
+    assert [(names[i], names[j]) for i, j, *_ in res.result.discounted] == [("a0.jpg", "b0.jpg")]
+    assert res.timings["thorough_s"] > 0

@@ -1,0 +1,141 @@
+"""The thorough pass (edge_app/refine.py) on stored evidence: what the cascade may change, the
+band, the site app's add-only rule, the machine discount."""
+
+import numpy as np
+
+from edge_app.config import Settings
+from edge_app.pairs import SessionPhotos, group_pairs
+from edge_app.refine import SessionChecks, Support, band_pairs, machine_pairs
+from edge_app.vision.cascade import CascadeScore
+from edge_app.vision.verify import PairScore
+
+
+def two_spots_and_a_hard_pair():
+    """Spot A = photos 0-2, spot B = 3-5 (strong geometry inside each), and photo 6, which
+    shows spot A from far away: its look is close to A's, its geometry with A weak."""
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(2, 32))
+    E = np.concatenate([base[0] + 0.3 * rng.normal(size=(3, 32)), base[1] + 0.3 * rng.normal(size=(3, 32)),
+                        base[0] + 0.6 * rng.normal(size=(1, 32))])
+    E /= np.linalg.norm(E, axis=1, keepdims=True)
+    n = len(E)
+    photos = SessionPhotos(E, np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan), np.zeros(n, bool))
+    strong = PairScore(300, 200, 220, 0.7, 0.6, 0.6)
+    weak = PairScore(40, 10, 22, 0.3, 0.1, 0.1)  # a few inliers beyond chance: undecided
+    none = PairScore(30, 5, 8, 0.1, 0.0, 0.0)
+
+    def verify(pairs):
+        out = {}
+        for i, j in pairs:
+            same = (i < 3 and j < 3) or (3 <= i < 6 and 3 <= j < 6)
+            out[(i, j)] = strong if same else weak if (j == 6 and i < 3) else none
+        return out
+
+    return photos, verify
+
+
+class FakeCascade:
+    def __init__(self, link=(), review=()):
+        self.link, self.review, self.asked = set(link), set(review), []
+
+    def __call__(self, pairs):
+        self.asked += pairs
+        return {ij: CascadeScore("fake", links=ij in self.link, review=ij in self.review) for ij in pairs}
+
+
+def test_the_cascade_only_adds_links_and_its_band_is_the_undecided_pairs():
+    s = Settings()
+    photos, verify = two_spots_and_a_hard_pair()
+    fast, *_ = group_pairs(photos, verify, s)
+    assert fast[6] is None and fast[0] == fast[1] == fast[2] != fast[3]
+    one = SessionChecks(stronger=FakeCascade(link={(0, 6)}))
+    labels, *_ = group_pairs(photos, verify, s, thorough=one)
+    assert labels[6] is None  # one strong link does not carry a photo into a group of three
+    fake = FakeCascade(link={(0, 6), (1, 6), (2, 6)})
+    checks = SessionChecks(stronger=fake)
+    labels, known, _, timings = group_pairs(photos, verify, s, thorough=checks)
+    assert labels[6] == labels[0] and labels[3] != labels[0]
+    assert sorted(checks.outcome.links) == [(0, 6), (1, 6), (2, 6)] and timings["thorough_cascade_links"] == 3
+    assert (0, 1) not in fake.asked and (3, 4) not in fake.asked  # sure pairs are not undecided
+    p = dict(zip(zip(known.i.tolist(), known.j.tolist()), known.p.tolist()))
+    assert min(p[(0, 6)], p[(1, 6)], p[(2, 6)]) >= s.cascade_p
+
+
+def test_the_cascade_skips_a_session_over_its_budget_and_flags_review_pairs():
+    s = Settings()
+    photos, verify = two_spots_and_a_hard_pair()
+    fake = FakeCascade(link={(0, 6), (1, 6), (2, 6)})
+    over = SessionChecks(stronger=fake, estimate=lambda pairs: 99.0, budget_s=2.0)
+    labels, *_ = group_pairs(photos, verify, s, thorough=over)
+    assert labels[6] is None and not fake.asked and "budget" in over.outcome.skipped
+    flag = SessionChecks(stronger=FakeCascade(review={(0, 6)}))
+    labels, *_ = group_pairs(photos, verify, s, thorough=flag)
+    assert labels[6] is None and flag.outcome.review == [(0, 6)]
+
+
+def test_band_pairs_order_and_limits():
+    from edge_app.pairs import KnownPairs
+
+    s = Settings(cascade_max_pairs=2)
+    E = np.eye(4)
+    photos = SessionPhotos(E, np.full(4, np.nan), np.full(4, np.nan), np.full(4, np.nan), np.zeros(4, bool))
+    known = KnownPairs(np.array([0, 0, 1, 2]), np.array([1, 2, 3, 3]), np.array([0.95, 0.3, 0.6, 0.05]),
+                       np.ones(4, bool))
+    labels = [0, 0, None, 1]
+    # (0, 1) is sure, (2, 3) too weak; (1, 3) ungrouped with p 0.6 comes before (0, 2) at 0.3
+    assert band_pairs(photos, labels, known, s) == [(1, 3), (0, 2)]
+    assert band_pairs(photos, labels, known, s.replace(cascade_max_pairs=1)) == [(1, 3)]
+
+
+def test_machine_pairs_are_photos_that_hang_on_one_link():
+    from edge_app.pairs import KnownPairs
+
+    # group 0 = photos 0, 1, 2, 3; photo 3 is linked to photo 0 only
+    pairs = {(0, 1): 0.99, (0, 2): 0.98, (1, 2): 0.97, (0, 3): 0.99, (1, 3): 0.02, (2, 3): 0.03}
+    known = KnownPairs(*(np.array(x) for x in zip(*[(i, j, p) for (i, j), p in pairs.items()])),
+                       np.ones(len(pairs), bool))
+    got = machine_pairs([0, 0, 0, 0], known, 0.5)
+    assert got == [(3, 0, [1, 2])]
+    s = Settings()
+    machine = Support(inliers=80, supported=2, seen=300, keypoints=1000, area=0.15)
+    view = Support(inliers=80, supported=30, seen=300, keypoints=1000, area=0.15)  # the mates see it too
+    wide = Support(inliers=80, supported=2, seen=300, keypoints=1000, area=0.6)  # a view only two photos share
+    blind = Support(inliers=80, supported=0, seen=5, keypoints=1000, area=0.15)  # the mates see nothing of b
+    assert machine.rests_on_one_shot(s)
+    assert not view.rests_on_one_shot(s) and not wide.rests_on_one_shot(s) and not blind.rests_on_one_shot(s)
+
+
+def test_the_site_app_never_lowers_a_probability():
+    """add_only: a link that rests on a machine is flagged for review, not cut; and no pair
+    ends below its p of the fast grouping."""
+    s = Settings()
+    photos, verify = two_spots_and_a_hard_pair()
+
+    def verify_machine(pairs):
+        """Spot A is photos 0 and 1 only (photo 2 shows nothing they do); photo 6 joins A on one
+        strong pair with photo 0 (a machine in both)."""
+        out = verify(pairs)
+        for i, j in out:
+            if 2 in (i, j) and not (3 <= i < 6 or 3 <= j < 6):
+                out[(i, j)] = PairScore(30, 5, 8, 0.1, 0.0, 0.0)
+            if (i, j) == (0, 6):
+                out[(i, j)] = PairScore(300, 200, 220, 0.7, 0.2, 0.2)
+        return out
+
+    fast, known_fast, *_ = group_pairs(photos, verify_machine, s)
+    assert fast[6] == fast[0]
+
+    def support(a, b, mates):
+        if {a, b} == {0, 6}:  # the machine: photo 1 does not show it
+            return Support(inliers=80, supported=1, seen=300, keypoints=1000, area=0.15)
+        return Support(inliers=200, supported=150, seen=300, keypoints=1000, area=0.6)
+
+    cut = SessionChecks(support=support)
+    labels, *_ = group_pairs(photos, verify_machine, s, thorough=cut)
+    assert labels[6] is None and [d[:2] for d in cut.outcome.discounted] == [(0, 6)]
+    keep = SessionChecks(support=support, add_only=True)
+    labels, known, *_ = group_pairs(photos, verify_machine, s, thorough=keep)
+    assert labels[6] == labels[0] and keep.outcome.review == [(0, 6)]
+    before = dict(zip(zip(known_fast.i.tolist(), known_fast.j.tolist()), known_fast.p.tolist()))
+    after = dict(zip(zip(known.i.tolist(), known.j.tolist()), known.p.tolist()))
+    assert all(after[ij] >= p - 1e-12 for ij, p in before.items())
