@@ -49,7 +49,10 @@ class PairModel:
     gps_scale_m: metres over which GPS distance lowers the logit by ``gps_weight``
                  (only when both photos have a GPS fix).
     gps_weight: logit penalty per ``gps_scale_m`` of distance.
-    context_weight, context_margin, context_floor: see :func:`mutual_best_bonus`.
+    context_weight, context_margin, context_floor: see :func:`mutual_best_bonus`. The
+                 floor is a floor of real evidence: the pair's own log-odds must reach it
+                 (-1.5: p 0.18; it was -6, p 0.0025, when the bonus joined two sites whose
+                 own evidence was p 0.17 on unseen photos, issue 11).
     context_min_excess: the bonus raises only pairs whose own homography or epipolar
                  inliers exceed chance by at least this many (:func:`geometric_excess`):
                  being each other's best says nothing when neither photo has a real
@@ -63,7 +66,7 @@ class PairModel:
     weights: tuple[float, ...] = (-10.177, 6.926, 1.229, 1.196, 1.681)
     context_weight: float = 2.516
     context_margin: float = 0.688
-    context_floor: float = -6.0
+    context_floor: float = -1.5
     context_min_excess: float = 1.0
     gps_scale_m: float = 50.0
     gps_weight: float = 1.0

@@ -47,9 +47,11 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
 
 from edge_app.decode import decode_image  # noqa: E402
 from edge_app.evaluate import EvalSet, score_grouping, summarise  # noqa: E402
+from photo_files import exif  # noqa: E402  (tests/photo_files.py: EXIF capture time and GPS)
 
 SUBSETS = ("zoom", "oblique", "daynight", "days", "machines")
 SIDE = 1024
@@ -70,24 +72,9 @@ def rgb_of(es: EvalSet, f: str) -> np.ndarray:
 
 
 def write_jpeg(path: Path, rgb: np.ndarray, when: datetime | None = None, gps=None) -> None:
-    ex = Image.Exif()
-    if when is not None:
-        s = when.strftime("%Y:%m:%d %H:%M:%S")
-        ex[0x0132] = s
-        ex.get_ifd(0x8769)[0x9003] = s
-    if gps is not None:
-        g = ex.get_ifd(0x8825)
-        g[1], g[2] = "N", _dms(gps[0])
-        g[3], g[4] = "E", _dms(gps[1])
     buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, "JPEG", quality=90, exif=ex.tobytes())
+    Image.fromarray(rgb).save(buf, "JPEG", quality=90, exif=exif(when, gps))
     path.write_bytes(buf.getvalue())
-
-
-def _dms(deg: float) -> tuple[float, float, float]:
-    d = int(deg)
-    m = int((deg - d) * 60)
-    return float(d), float(m), round((deg - d - m / 60) * 3600, 4)
 
 
 def close_up(rgb: np.ndarray, rng: random.Random) -> np.ndarray:

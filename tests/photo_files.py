@@ -19,9 +19,16 @@ def exif(when: datetime | None = None, gps: tuple[float, float] | None = None) -
         ex.get_ifd(0x8769)[0x9003] = s
     if gps is not None:
         g = ex.get_ifd(0x8825)
-        g[1], g[2] = "N", (abs(gps[0]), 0.0, 0.0)
-        g[3], g[4] = "E", (abs(gps[1]), 0.0, 0.0)
+        g[1], g[2] = "N", _dms(abs(gps[0]))
+        g[3], g[4] = "E", _dms(abs(gps[1]))
     return ex.tobytes()
+
+
+def _dms(deg: float) -> tuple[float, float, float]:
+    """Degrees as EXIF (degrees, minutes, seconds)."""
+    d = int(deg)
+    m = int((deg - d) * 60)
+    return float(d), float(m), round((deg - d - m / 60) * 3600, 4)
 
 
 def jpeg(img, when=None, gps=None, quality=90) -> bytes:
