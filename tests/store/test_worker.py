@@ -117,6 +117,44 @@ def test_a_visit_days_later_without_gps_joins_its_site_by_look(tmp_path, models_
     assert other_site != site
 
 
+def test_the_thorough_pass_flags_a_spot_joined_by_a_machine_and_moves_no_one(tmp_path, models_worker):
+    """One machine in a photo of spot A and in the only photo of spot B: the fast regroup puts
+    B's photo into A's spot; the thorough pass (run when nothing waits) may not take it out
+    (the site app only adds links), so it flags the spot for a person, with a chip on the
+    page; a spot a person touched is never flagged."""
+    from photo_files import jpeg
+    from scenes import scene, views_of
+
+    machine = scene(99)[200:380, 300:540]
+
+    def paste(img, x, y):
+        img = img.copy()
+        img[y:y + machine.shape[0], x:x + machine.shape[1]] = machine
+        return img
+
+    a, b, c = views_of(11, 2), views_of(22, 1), views_of(33, 3)
+    files = [("a0.jpg", jpeg(paste(a[0], 200, 260), DAY)), ("a1.jpg", jpeg(a[1], DAY)),
+             ("b0.jpg", jpeg(paste(b[0], 120, 240), DAY)), *[(f"c{k}.jpg", jpeg(x, DAY)) for k, x in enumerate(c)]]
+    st = open_store(tmp_path)
+    add_batch(st, files)
+    w = worker_for(models_worker, tmp_path)
+    w.thorough = False
+    w.run_until_idle()
+    before = groups(st, 1)
+    assert frozenset({"a0.jpg", "a1.jpg", "b0.jpg"}) in before[0]
+    w.thorough = True
+    assert w.regroup(1, thorough=True)["review"] == 1
+    assert groups(st, 1) == before  # nothing moved
+    v = views.site_view(st, 1)
+    flagged = {frozenset(p["name"] for p in sp["photos"]): sp["review"] for sp in v["spots"]}
+    assert flagged[frozenset({"a0.jpg", "a1.jpg", "b0.jpg"})] == "machine"
+    assert flagged[frozenset({"c0.jpg", "c1.jpg", "c2.jpg"})] is None
+    spot = next(sp["id"] for sp in v["spots"] if sp["review"])
+    spots.rename(st, spot, "A", who="lead")  # a person touched it: never flagged, never shown
+    w.regroup(1, thorough=True)
+    assert all(sp["review"] is None for sp in views.site_view(st, 1)["spots"])
+
+
 def test_automatic_regrouping_never_changes_a_persons_edit(tmp_path, models_worker):
     st = open_store(tmp_path)
     files = spot_photos(11, 4, DAY) + spot_photos(22, 4, DAY) + spot_photos(33, 3, DAY) + spot_photos(44, 3, DAY)

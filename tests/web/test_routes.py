@@ -157,6 +157,25 @@ def test_actions_from_the_site_page(app, lead):
     st.close()
 
 
+def test_a_spot_flagged_for_review_shows_a_chip(app, lead):
+    """The thorough pass's review flag (spots.review, set by the worker on engine spots) is a
+    chip on the site page, in Korean by default; a spot a person touched shows none."""
+    upload(lead, spot_photos(11, 3, DAY) + spot_photos(22, 3, DAY))
+    Worker(app.config["DATA_DIR"]).run_until_idle()
+    st = open_store(app.config["DATA_DIR"])
+    a, b = (sp["id"] for sp in views.site_view(st, 1)["spots"])
+    with st.write():
+        st.conn.execute("UPDATE spots SET review = 'machine' WHERE id = ?", (a,))
+        st.conn.execute("UPDATE spots SET review = 'shared' WHERE id = ?", (b,))
+    page = lead.get("/sites/1").text
+    assert 'data-review="machine"' in page and "장비 때문에 묶였는지 확인" in page
+    assert 'data-review="shared"' in page
+    lead.post(f"/spots/{b}/rename", data={"csrf": lead.csrf, "name": "B"})
+    page = lead.get("/sites/1").text
+    assert 'data-review="machine"' in page and 'data-review="shared"' not in page
+    st.close()
+
+
 def test_english_and_korean_follow_the_browser_and_the_switch(app, lead):
     assert "사진 추가" in lead.get("/").text  # Korean by default
     assert "Add photos" in lead.get("/", headers={"Accept-Language": "en-US,en;q=0.9"}).text
