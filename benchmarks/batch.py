@@ -9,6 +9,12 @@ seconds to regroup from the feature cache (what the app does after ingest), seco
 the whole CLI process (cold: start-up + model loading included), and peak RSS: of this
 process (it holds two pipelines, one with a feature cache) and of the CLI process (what an
 app process weighs). Medians: the machine is shared and noisy.
+
+All of that is the fast path (``thorough="off"``, ``edge-app cluster --no-cascade``). The
+thorough pass (issue 11) is timed apart, on the largest batch: its extra seconds with the
+cascade's features computed anew (a new batch) and with them in memory (a regroup), what it
+checked, and what ``edge-app cluster`` would decide by default (the estimate against
+``Settings.thorough_budget_s``).
 """
 
 from __future__ import annotations
@@ -113,6 +119,42 @@ def main(argv=None) -> int:
               f"          {stages.get('decode', 0):6.1f} {stages.get('mask', 0):6.1f} "
               f"{stages.get('embed', 0):6.1f} {stages.get('features', 0):6.1f}")
 
+    # the thorough pass, apart from the fast path: a fresh pipeline, so the cascade's features
+    # are computed anew in the first run (a new batch) and are in memory in the later ones
+    n = sizes[-1]
+    th = Pipeline()
+    th.analyzer.load_models()
+    if th.cascade() is None:
+        print(f"thorough pass: no cascade ({th.cascade_error})")
+    else:
+        th.group_paths(photos[:4], thorough="on")  # warm-up of ALIKED / LightGlue
+        th.cascade()._mem.clear()
+        runs = []
+        for _ in range(max(2, args.repeats)):
+            th.pair_cache.clear()
+            res = th.group_paths(photos[:n], thorough="on")
+            t = res.result.timings
+            runs.append({"thorough_s": round(res.timings["thorough_s"], 3),
+                         "fast_group_s": round(res.timings["group_s"], 3),
+                         "check_s": round(t.get("thorough_check_s", 0), 3), "cascade_s": round(t.get("thorough_cascade_s", 0), 3),
+                         "machines_s": round(t.get("thorough_machines_s", 0), 3),
+                         "checked_pairs": int(t.get("thorough_checked_pairs", 0)),
+                         "band_pairs": int(t.get("thorough_band_pairs", 0)), "links": len(res.result.cascade_links)})
+        first, later = runs[0], runs[1:]
+        warm = statistics.median(r["thorough_s"] for r in later)
+        th.cascade()._mem.clear()  # the default on a batch not seen before
+        th.pair_cache.clear()
+        auto = th.group_paths(photos[:n], thorough="auto").result.timings
+        out["thorough"] = {"photos": n, "first_run": first, "warm_thorough_s": round(warm, 3),
+                           "auto_skipped": auto.get("thorough_skipped", ""), "all_runs": runs}
+        print(f"thorough pass on {n} photos (apart from the fast path): {first['thorough_s']:.2f} s with the "
+              f"cascade's features computed anew, {warm:.2f} s with them in memory; {first['checked_pairs']} more "
+              f"pairs checked ({first['check_s']:.2f} s), {first['band_pairs']} undecided pairs through the cascade "
+              f"({first['cascade_s']:.2f} s, {first['links']} linked), machine check {first['machines_s']:.2f} s")
+        print(f"  edge-app cluster by default (budget {th.settings.thorough_budget_s:.1f} s): "
+              + (f"cascade skipped: {out['thorough']['auto_skipped']}" if out["thorough"]["auto_skipped"]
+                 else "cascade run"))
+
     # regrouping from the feature cache (the app analyses each photo once, at ingest)
     with tempfile.TemporaryDirectory() as cache_dir:
         cached = Pipeline(cache_dir=cache_dir)
@@ -152,7 +194,7 @@ def main(argv=None) -> int:
         colds, peaks = [], []
         for _ in range(max(1, args.repeats - 1)):
             t = time.perf_counter()
-            peaks.append(run_watching_memory(cmd + ["cluster", d, "--no-cache", "-q"]))
+            peaks.append(run_watching_memory(cmd + ["cluster", d, "--no-cache", "--no-cascade", "-q"]))
             colds.append(time.perf_counter() - t)
     out["cold_cli_s"] = round(statistics.median(colds), 3)
     out["peak_rss_cold_mb"] = round(max(peaks), 1)

@@ -38,6 +38,7 @@ import io
 import logging
 import threading
 import time
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -280,6 +281,9 @@ class Cascade:
     DECODE_SIDE = 1280
     #: Measured on the 2-core dev CPU, two photos or pairs at a time (docs/quality.md).
     CPU_SECONDS = (0.31, 0.063)
+    #: Photos whose features stay in memory (0.27 MB each); older ones are read from the disk
+    #: cache again, or computed again without one.
+    MEMORY = 256
 
     def __init__(self, matcher, image_of: Callable[[PhotoAnalysis], np.ndarray | None],
                  cache_dir: str | Path | None = None, workers: int = 1):
@@ -287,7 +291,7 @@ class Cascade:
         self.image_of = image_of
         self.workers = max(1, workers)
         self.cache_dir = Path(cache_dir) / matcher.fingerprint if cache_dir else None
-        self._mem: dict[str, object] = {}
+        self._mem: OrderedDict[str, object] = OrderedDict()  # the MEMORY most recent photos' features
         self._lock = threading.Lock()
         per_photo, per_pair = self.CPU_SECONDS if matcher.provider == "CPUExecutionProvider" else (0.05, 0.01)
         self.seconds_per_photo, self.seconds_per_pair = per_photo, per_pair
@@ -307,6 +311,8 @@ class Cascade:
 
         with self._lock:
             f = self._mem.get(a.key)
+            if f is not None:
+                self._mem.move_to_end(a.key)
         if f is not None:
             return f
         p = self._path(a.key)
@@ -337,12 +343,9 @@ class Cascade:
                     log.warning("cascade feature cache not written: %s", e)
         with self._lock:
             self._mem[a.key] = f
+            while len(self._mem) > self.MEMORY:
+                self._mem.popitem(last=False)
         return f
-
-    def forget(self, keep: set[str]) -> None:
-        """Drop the in-memory features of photos not in ``keep``."""
-        with self._lock:
-            self._mem = {k: v for k, v in self._mem.items() if k in keep}
 
     # -- pairs ----------------------------------------------------------------------------
     def estimate(self, analyses: Sequence[PhotoAnalysis], pairs: Pairs) -> float:
