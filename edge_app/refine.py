@@ -160,26 +160,32 @@ def band_pairs(photos: SessionPhotos, labels: Sequence[int | None], known: Known
     return [(int(known.i[k]), int(known.j[k])) for k in idx[: s.cascade_max_pairs]]
 
 
-def machine_pairs(labels: Sequence[int | None], known: KnownPairs, threshold: float) -> list[tuple[int, int, list[int]]]:
+def machine_pairs(labels: Sequence[int | None], known: KnownPairs, threshold: float,
+                  most_mates: int = 8) -> list[tuple[int, int, list[int]]]:
     """(a, b, mates): each photo ``a`` of a group of 3 or more that hangs in it on one pair:
-    ``b`` is its only partner in the group with p >= ``threshold`` (``mates``: the group
-    without a and b; unknown pairs count as 0). Such a link may rest on a machine present in
-    a and b only; photos with several likely partners do not."""
+    ``b`` is its only partner in the group with p >= ``threshold`` (unknown pairs count as
+    0); ``mates``: b's ``most_mates`` likeliest partners in the group besides a (what b's
+    spot looks like without a). Such a link may rest on a machine present in a and b only;
+    photos with several likely partners do not."""
     members: dict[int, list[int]] = {}
     for i, lab in enumerate(labels):
         if lab is not None:
             members.setdefault(lab, []).append(i)
     where = _pair_index(known)
+
+    def p(x, y) -> float:
+        k = where.get((min(x, y), max(x, y)))
+        return 0.0 if k is None else float(known.p[k])
+
     out = []
     for g in members.values():
         if len(g) < 3:
             continue
         for a in g:
-            ps = {x: float(known.p[where[(min(a, x), max(a, x))]]) if (min(a, x), max(a, x)) in where else 0.0
-                  for x in g if x != a}
+            ps = {x: p(a, x) for x in g if x != a}
             b = max(ps, key=lambda x: (ps[x], -x))
-            mates = [x for x in g if x not in (a, b)]
-            if ps[b] >= threshold and max(ps[x] for x in mates) < threshold:
+            if ps[b] >= threshold and sum(v >= threshold for v in ps.values()) == 1:
+                mates = sorted((x for x in g if x not in (a, b)), key=lambda x: (-p(b, x), x))[:most_mates]
                 out.append((a, b, mates))
     return out
 
