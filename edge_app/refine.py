@@ -278,24 +278,28 @@ class Cascade:
     photo's sha256 and the models' hashes).
 
     image_of: PhotoAnalysis -> uint8 RGB (long side about ``DECODE_SIDE``) or None when the
-    photo cannot be read any more. seconds_per_photo / seconds_per_pair: what the estimate
-    assumes; updated from the times measured here (the mean of the runs so far).
+    photo cannot be read any more. workers: pairs matched side by side; photo_workers: photos
+    through ALIKED side by side (1: its activations are 0.6 GB an inference, so the app runs
+    one photo at a time on every core). seconds_per_photo / seconds_per_pair: what the
+    estimate assumes; updated from the times measured here (the mean of the runs so far).
     """
 
     #: The photo is decoded at about this long side, then resized to ALIKED's 640x480 input
     #: (as measured in docs/cascade.md).
     DECODE_SIDE = 1280
-    #: Measured on the 2-core dev CPU, two photos or pairs at a time (docs/quality.md).
-    CPU_SECONDS = (0.31, 0.063)
+    #: Measured on the 2-core dev CPU: a photo through ALIKED on both cores, a pair on one
+    #: core with two pairs at a time (docs/quality.md).
+    CPU_SECONDS = (0.47, 0.063)
     #: Photos whose features stay in memory (0.27 MB each); older ones are read from the disk
     #: cache again, or computed again without one.
     MEMORY = 256
 
     def __init__(self, matcher, image_of: Callable[[PhotoAnalysis], np.ndarray | None],
-                 cache_dir: str | Path | None = None, workers: int = 1):
+                 cache_dir: str | Path | None = None, workers: int = 1, photo_workers: int | None = None):
         self.matcher = matcher
         self.image_of = image_of
         self.workers = max(1, workers)
+        self.photo_workers = max(1, photo_workers or workers)
         self.cache_dir = Path(cache_dir) / matcher.fingerprint if cache_dir else None
         self._mem: OrderedDict[str, object] = OrderedDict()  # the MEMORY most recent photos' features
         self._lock = threading.Lock()
@@ -357,9 +361,9 @@ class Cascade:
     def estimate(self, analyses: Sequence[PhotoAnalysis], pairs: Pairs) -> float:
         """Expected seconds for ``pairs`` (indices into ``analyses``): features of the photos
         not yet computed, and one match per pair, on ``workers`` threads."""
-        for k, key in (("photo", "seconds_per_photo"), ("pair", "seconds_per_pair")):
+        for k, key, w in (("photo", "seconds_per_photo", self.photo_workers), ("pair", "seconds_per_pair", self.workers)):
             if self._measured[k]:
-                setattr(self, key, float(np.mean(self._measured[k][-20:])) / self.workers)
+                setattr(self, key, float(np.mean(self._measured[k][-20:])) / w)
         photos = {i for ij in pairs for i in ij}
         new = sum(not self.has_features(analyses[i]) for i in photos)
         return new * self.seconds_per_photo + len(pairs) * self.seconds_per_pair
@@ -370,7 +374,7 @@ class Cascade:
         from .vision.cascade import stronger_evidence
 
         need = sorted({i for ij in pairs for i in ij})
-        with ThreadPoolExecutor(self.workers) as ex:
+        with ThreadPoolExecutor(self.photo_workers) as ex:
             feats = dict(zip(need, ex.map(lambda i: self.features(analyses[i]), need)))
 
         def one(ij):

@@ -106,10 +106,10 @@ class StoredCascade:
         from edge_app.refine import Cascade
         from edge_app.vision.cascade import AlikedLightGlue
 
-        matcher = AlikedLightGlue.from_manifest(threads=1)
+        matcher = AlikedLightGlue.from_manifest(threads=workers, matcher_threads=1)  # as the app runs it
         self.paths: dict[str, Path] = {}
         self.cascade = Cascade(matcher, lambda a: decode_image(self.paths[a.key], Cascade.DECODE_SIDE).rgb,
-                               cache_dir / "cascade-features", workers)
+                               cache_dir / "cascade-features", workers, photo_workers=1)
         self.file = cache_dir / f"cascade-pairs-{matcher.fingerprint}.pkl"
         self.memo = pickle.loads(self.file.read_bytes()) if self.file.is_file() else {}
         self.pickle = pickle

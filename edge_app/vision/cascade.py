@@ -240,10 +240,13 @@ class AlikedLightGlue:
 
     @classmethod
     def from_manifest(cls, models_dir: str | Path | None = None, keypoints: int = 512, threads: int | None = None,
-                      providers=None) -> "AlikedLightGlue":
+                      providers=None, matcher_threads: int | None = None) -> "AlikedLightGlue":
         """The shipped models (``models/manifest.json`` roles ``cascade_features``, one entry per
         input size, and ``cascade_matcher``), each checked against its sha256 and opened on the
-        first execution provider that runs it (:func:`edge_app.vision.models.load_model`)."""
+        first execution provider that runs it (:func:`edge_app.vision.models.load_model`).
+        threads: ALIKED's intra-op threads (run one photo at a time: its activations are
+        0.6 GB, and without a memory arena they are given back after each photo);
+        matcher_threads: LightGlue's (small; pairs may run side by side), default ``threads``."""
         import hashlib
 
         from .models import ModelError, default_models_dir, load_model
@@ -252,18 +255,20 @@ class AlikedLightGlue:
         entries = cascade_entries(d)
         feats = [e for e in entries if e["role"] == FEATURES_ROLE]
         match = [e for e in entries if e["role"] == MATCHER_ROLE]
+        # no memory arena: ALIKED's activations at 640x480 are 0.6 GB, which an arena would
+        # keep for good per session (1.6-2.2 GB for the two orientations, measured)
         if not feats or not match:
             raise ModelError(f"no cascade models ({FEATURES_ROLE}, {MATCHER_ROLE}) in {d / 'manifest.json'}")
         self = cls.__new__(cls)
         aliked = {}
         provider = "CPUExecutionProvider"
         for e in feats:
-            m = load_model(name=e["name"], models_dir=d, providers=providers, threads=threads)
+            m = load_model(name=e["name"], models_dir=d, providers=providers, threads=threads, arena=False)
             hh, ww = (int(v) for v in m.session.get_inputs()[0].shape[2:])
             aliked[(ww, hh)] = m.session
             provider = m.provider
         lg = load_model(name=([e for e in match if e.get("default")] or match)[0]["name"], models_dir=d,
-                        providers=providers, threads=threads)
+                        providers=providers, threads=matcher_threads or threads)
         stamp = hashlib.sha256("|".join(sorted(e.get("sha256", "") for e in feats + [lg.entry])).encode()).hexdigest()
         self._setup(aliked, lg.session, "int8" in lg.entry["name"], keypoints, provider, stamp)
         self.models_dir = d
