@@ -23,7 +23,7 @@ from typing import Callable, Hashable, Sequence
 from .analyze import AnalysisError, Analyzer, FeatureCache, FeatureSpill, PhotoAnalysis
 from .assign import Assignment, assign_new
 from .config import Settings
-from .decode import ImageError, decode_image, scan_folder
+from .decode import scan_folder
 from .pairs import GroupResult
 from .sites import group_sessions
 from .vision.verify import PairScore
@@ -82,6 +82,9 @@ class Pipeline:
         self.cascade_error: str | None = None
         #: Where each photo (by sha256) can be read again: the cascade decodes it anew.
         self.paths: dict[str, Path] = {}
+        #: The cascade's ALIKED features in a short-lived child process (needs ``cache_dir``):
+        #: a long-lived process (the site app) never holds their 0.6 GB of activations.
+        self.cascade_in_child = False
 
     # -- the thorough pass ---------------------------------------------------------------
     def cascade(self):
@@ -98,26 +101,23 @@ class Pipeline:
             try:  # ALIKED: one photo at a time on every core (0.6 GB of activations an inference);
                 # LightGlue: one thread a pair, pairs side by side
                 matcher = AlikedLightGlue.from_manifest(self.models_dir, threads=self.analyzer.workers(),
-                                                        matcher_threads=1)
+                                                        matcher_threads=1, load_features=not self.cascade_in_child)
             except ModelError as e:
                 self.cascade_error = str(e)
                 log.warning("cascade unavailable: %s", e)
                 return None
             cache = self.cache_dir.parent / "cascade" if self.cache_dir else None
+            child = {"models_dir": str(self.models_dir) if self.models_dir else None,
+                     "threads": self.analyzer.workers()} if self.cascade_in_child else None
             self._cascade = Cascade(matcher, self._image_of, cache, workers=self.analyzer.workers(),
-                                    photo_workers=1)
+                                    photo_workers=1, child=child, path_of=lambda a: self.paths.get(a.key))
         return self._cascade
 
     def _image_of(self, a: PhotoAnalysis):
-        from .refine import Cascade
+        from .refine import cascade_image
 
         path = self.paths.get(a.key)
-        if path is None:
-            return None
-        try:
-            return decode_image(path, Cascade.DECODE_SIDE).rgb
-        except (ImageError, OSError):
-            return None
+        return cascade_image(path) if path is not None else None
 
     def thorough(self, mode: str = "on", add_only: bool = False):
         """An :class:`edge_app.refine.Thorough` for ``mode`` (:data:`THOROUGH_MODES`; None for

@@ -35,7 +35,10 @@ stored evidence exactly as the app does.
 from __future__ import annotations
 
 import io
+import json
 import logging
+import subprocess
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -272,6 +275,44 @@ def refine_session(
 
 # ----------------------------------------------------------------------------- the app's checks
 
+def cascade_image(path: str | Path) -> np.ndarray | None:
+    """A photo as the cascade reads it: uint8 RGB [H, W, 3] with a long side of about
+    :attr:`Cascade.DECODE_SIDE` (None when it cannot be read any more)."""
+    from .decode import ImageError, decode_image
+
+    try:
+        return decode_image(path, Cascade.DECODE_SIDE).rgb
+    except (ImageError, OSError):
+        return None
+
+
+def save_features(path: Path, f) -> None:
+    """Write one photo's cascade features (a :class:`~edge_app.vision.cascade.PhotoFeatures`)
+    to ``path`` atomically; a failure to write is logged, not raised (it is a cache)."""
+    from .fileio import write_atomic
+
+    buf = io.BytesIO()
+    v = f.views[0]
+    np.savez(buf, xy=v.xy, desc=v.desc, scores=f.scores, size=np.array(f.size))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, buf.getvalue())
+    except OSError as e:
+        log.warning("cascade feature cache not written: %s", e)
+
+
+def load_features(path: Path, kind: str):
+    """:func:`save_features`'s file back (None when it is missing or damaged)."""
+    from .vision.cascade import PhotoFeatures, ScaleFeatures
+
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return PhotoFeatures(tuple(int(v) for v in z["size"]), [ScaleFeatures(z["xy"], z["desc"], 1.0)],
+                                 kind, z["scores"])
+    except Exception:  # noqa: BLE001 - a damaged cache entry is a miss
+        return None
+
+
 class Cascade:
     """ALIKED + LightGlue on photos of the engine (:class:`edge_app.vision.cascade.AlikedLightGlue`),
     with each photo's features kept in memory and, given ``cache_dir``, on disk (keyed by the
@@ -282,6 +323,13 @@ class Cascade:
     through ALIKED side by side (1: its activations are 0.6 GB an inference, so the app runs
     one photo at a time on every core). seconds_per_photo / seconds_per_pair: what the
     estimate assumes; updated from the times measured here (the mean of the runs so far).
+
+    child: compute missing features in a short-lived child process
+    (``python -m edge_app.cascade_child``) that writes them to ``cache_dir`` and exits, so
+    ALIKED's 0.6 GB of activations never count against a long-lived process (the site app's
+    serve stays within its memory budget); needs ``cache_dir`` and ``path_of`` (where a photo
+    can be read). child is ``{"models_dir": ..., "threads": n}``. A photo the child could not
+    do counts as unreadable (it is not computed in this process).
     """
 
     #: The photo is decoded at about this long side, then resized to ALIKED's 640x480 input
@@ -295,9 +343,12 @@ class Cascade:
     MEMORY = 256
 
     def __init__(self, matcher, image_of: Callable[[PhotoAnalysis], np.ndarray | None],
-                 cache_dir: str | Path | None = None, workers: int = 1, photo_workers: int | None = None):
+                 cache_dir: str | Path | None = None, workers: int = 1, photo_workers: int | None = None,
+                 child: dict | None = None, path_of: Callable[[PhotoAnalysis], Path | None] | None = None):
         self.matcher = matcher
         self.image_of = image_of
+        self.child = child if cache_dir and path_of else None
+        self.path_of = path_of
         self.workers = max(1, workers)
         self.photo_workers = max(1, photo_workers or workers)
         self.cache_dir = Path(cache_dir) / matcher.fingerprint if cache_dir else None
@@ -315,10 +366,9 @@ class Cascade:
         p = self._path(a.key)
         return a.key in self._mem or (p is not None and p.is_file())
 
-    def features(self, a: PhotoAnalysis):
-        """ALIKED features of one photo (None when its image cannot be read)."""
-        from .vision.cascade import PhotoFeatures, ScaleFeatures
-
+    def features(self, a: PhotoAnalysis, compute: bool = True):
+        """ALIKED features of one photo (None when its image cannot be read, or when it is
+        not in memory or on disk and ``compute`` is False)."""
         with self._lock:
             f = self._mem.get(a.key)
             if f is not None:
@@ -327,35 +377,50 @@ class Cascade:
             return f
         p = self._path(a.key)
         if p is not None and p.is_file():
-            try:
-                with np.load(p, allow_pickle=False) as z:
-                    f = PhotoFeatures(tuple(int(v) for v in z["size"]), [ScaleFeatures(z["xy"], z["desc"], 1.0)],
-                                      self.matcher.kind, z["scores"])
-            except Exception:  # noqa: BLE001 - a damaged cache entry is a miss
-                f = None
+            f = load_features(p, self.matcher.kind)
         if f is None:
-            rgb = self.image_of(a)
+            rgb = self.image_of(a) if compute else None
             if rgb is None:
                 return None
             t = time.perf_counter()
             f = self.matcher.features(rgb)
             self._measured["photo"].append(time.perf_counter() - t)
             if p is not None:
-                from .fileio import write_atomic
-
-                buf = io.BytesIO()
-                v = f.views[0]
-                np.savez(buf, xy=v.xy, desc=v.desc, scores=f.scores, size=np.array(f.size))
-                try:
-                    p.parent.mkdir(parents=True, exist_ok=True)
-                    write_atomic(p, buf.getvalue())
-                except OSError as e:
-                    log.warning("cascade feature cache not written: %s", e)
+                save_features(p, f)
         with self._lock:
             self._mem[a.key] = f
             while len(self._mem) > self.MEMORY:
                 self._mem.popitem(last=False)
         return f
+
+    def features_in_child(self, analyses: Sequence[PhotoAnalysis]) -> int:
+        """Compute the features of ``analyses`` not yet on disk in a child process (see
+        ``child``); returns how many it wrote."""
+        todo = [(a.key, str(self.path_of(a))) for a in analyses
+                if not self.has_features(a) and self.path_of(a) is not None]
+        if not todo or self.child is None:
+            return 0
+        job = {"models_dir": self.child.get("models_dir"), "threads": self.child.get("threads"),
+               "cache_dir": str(self.cache_dir), "fingerprint": self.matcher.fingerprint, "photos": todo}
+        try:
+            out = subprocess.run([sys.executable, "-m", "edge_app.cascade_child"], input=json.dumps(job),
+                                 capture_output=True, text=True, timeout=60 + 30 * len(todo))
+        except (OSError, subprocess.TimeoutExpired) as e:
+            log.warning("cascade features: the child process failed: %s", e)
+            return 0
+        done = 0
+        for line in out.stdout.splitlines():
+            try:
+                r = json.loads(line)
+            except ValueError:
+                continue
+            if r.get("seconds") is not None:
+                self._measured["photo"].append(float(r["seconds"]))
+                done += 1
+        if out.returncode != 0:
+            log.warning("cascade features: the child process exited with %s: %s", out.returncode,
+                        out.stderr.strip()[-500:])
+        return done
 
     # -- pairs ----------------------------------------------------------------------------
     def estimate(self, analyses: Sequence[PhotoAnalysis], pairs: Pairs) -> float:
@@ -374,8 +439,11 @@ class Cascade:
         from .vision.cascade import stronger_evidence
 
         need = sorted({i for ij in pairs for i in ij})
+        if self.child is not None:
+            self.features_in_child([analyses[i] for i in need])
+        compute = self.child is None
         with ThreadPoolExecutor(self.photo_workers) as ex:
-            feats = dict(zip(need, ex.map(lambda i: self.features(analyses[i]), need)))
+            feats = dict(zip(need, ex.map(lambda i: self.features(analyses[i], compute), need)))
 
         def one(ij):
             fa, fb = feats[ij[0]], feats[ij[1]]

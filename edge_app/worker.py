@@ -19,7 +19,7 @@ import math
 import os
 import threading
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,10 +27,11 @@ from typing import Sequence
 
 import numpy as np
 
-from .analyze import PhotoAnalysis
+from .analyze import FeatureShelf, PhotoAnalysis
+from .vision.features import LocalFeatures
 from .config import Settings
 from .decode import ImageError
-from .metadata import PhotoMeta
+from .metadata import PhotoMeta, haversine_m_arrays
 from .assign import assign_new
 from .pairs import group_analyses
 from .pipeline import Pipeline
@@ -57,6 +58,11 @@ HEARTBEAT_S = 2.0
 #: How many of the newest analysed photos a photo without any metadata is compared with
 #: to find its site.
 PLACE_BY_LOOK_RECENT = 2000
+#: Analyses kept in memory between steps (least recently used first out; the rest are read
+#: back from the feature cache on disk). Their local features live on a
+#: :class:`~edge_app.analyze.FeatureShelf` (48 MB of them in memory), so one costs a few kB:
+#: a 3000-photo site held with its features was about 0.8 GB.
+ANALYSES_KEPT = 20000
 
 
 @dataclass
@@ -111,8 +117,13 @@ class Worker:
     def __init__(self, data_dir: str | Path, settings: Settings | None = None, models_dir=None, thorough: bool = True):
         self.root = Path(data_dir)
         self.pipeline = Pipeline(settings, cache_dir=self.root / "cache" / "features", models_dir=models_dir)
+        # the cascade's ALIKED (0.6 GB of activations a photo) runs in a child process, so
+        # serve's own memory stays within its budget between and during thorough passes
+        self.pipeline.cascade_in_child = True
         self.settings = self.pipeline.settings
-        self._analyses: dict[str, PhotoAnalysis] = {}
+        self._analyses: OrderedDict[str, PhotoAnalysis] = OrderedDict()
+        cache = self.pipeline.analyzer.cache
+        self._shelf = FeatureShelf(cache, self._recover_features) if cache is not None else None
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -121,6 +132,8 @@ class Worker:
         #: Sites regrouped by the fast path whose thorough pass has not run yet (it runs when
         #: no photo is waiting; ``thorough=False`` turns it off).
         self.refine_pending: set[int] = set()
+        self.refining: int | None = None
+        self._pending_lock = threading.Lock()  # the heartbeat thread reads both
         self.thorough = thorough
 
     # -- the store of the worker's own thread ----------------------------------------
@@ -152,10 +165,29 @@ class Worker:
         if self._thread is not None:
             self._thread.join(timeout)
 
+    def checking(self) -> list[int]:
+        """Sites the thorough pass is going over now or will next (the page says so)."""
+        with self._pending_lock:
+            return sorted(self.refine_pending | ({self.refining} if self.refining is not None else set()))
+
+    def _beat_forever(self) -> None:
+        """The heartbeat on a thread of its own: a long step (a thorough pass takes seconds
+        to minutes) must not make ``edge-app add`` think no worker is running."""
+        st = open_store(self.root)
+        try:
+            while not self._stop.wait(HEARTBEAT_S):
+                try:
+                    self._heartbeat(st)
+                except Exception:  # noqa: BLE001 - a busy store now and then; beat again next time
+                    log.warning("worker heartbeat not written", exc_info=True)
+        finally:
+            st.close()
+
     def run_forever(self, poll_s: float = HEARTBEAT_S) -> None:
         self.pipeline.analyzer.load_models()
+        self._heartbeat()
+        threading.Thread(target=self._beat_forever, name="edge-app-heartbeat", daemon=True).start()
         while not self._stop.is_set():
-            self._heartbeat()
             try:
                 busy = self.step().busy
                 self.last_error = None
@@ -184,8 +216,9 @@ class Worker:
             self.pipeline.pair_cache.flush()
         return total
 
-    def _heartbeat(self) -> None:
-        store_settings.put(self.st, "worker.heartbeat", {"t": time.time(), "pid": os.getpid()})
+    def _heartbeat(self, st: Store | None = None) -> None:
+        store_settings.put(st or self.st, "worker.heartbeat",
+                           {"t": time.time(), "pid": os.getpid(), "checking": self.checking()})
 
     # -- one step ------------------------------------------------------------------------
     def step(self, finish_idle_batches_after: float = BATCH_IDLE_S) -> StepReport:
@@ -211,13 +244,19 @@ class Worker:
                 self.regroup(s)
                 rep.regrouped_sites.append(s)
                 if self.thorough:
-                    self.refine_pending.add(s)
+                    with self._pending_lock:
+                        self.refine_pending.add(s)
             with st.write():
                 st.conn.execute("UPDATE batches SET regrouped_at = ? WHERE id = ?", (now_iso(), batch_id))
         if not rep.busy and self.refine_pending:  # idle: the thorough pass, one site a step
-            site = resolve(st, min(self.refine_pending))
-            self.refine_pending.discard(min(self.refine_pending))
-            self.regroup(site, thorough=True)
+            with self._pending_lock:
+                first = min(self.refine_pending)
+                self.refine_pending.discard(first)
+                site = self.refining = resolve(st, first)
+            try:
+                self.regroup(site, thorough=True)
+            finally:
+                self.refining = None
             rep.refined_sites.append(site)
         return rep
 
@@ -241,7 +280,7 @@ class Worker:
                                     ("original damaged on disk", r["sha256"]))
                     rep.failed += 1
                     continue
-                self._analyses[a.key] = a
+                self._remember(a.key, a)
                 st.conn.execute("UPDATE photos SET state = 'analysed', state_reason = NULL, transient = ? "
                                 "WHERE sha256 = ?", (float(a.transient), a.key))
                 done.append(a.key)
@@ -251,14 +290,36 @@ class Worker:
     def analysis(self, sha: str) -> PhotoAnalysis | None:
         """The photo's analysis: memory, then the feature cache, then the original."""
         a = self._analyses.get(sha)
-        if a is None and self.pipeline.analyzer.cache is not None:
+        if a is not None:
+            self._analyses.move_to_end(sha)
+            return a
+        if self.pipeline.analyzer.cache is not None:
             a = self.pipeline.analyzer.cache.get(sha)
         if a is None:
             try:
                 a = self.pipeline.analyzer.analyze_path(store_photos.original_path(self.st, sha))
             except (ImageError, OSError):
                 return None
+        return self._remember(sha, a)
+
+    def _recover_features(self, sha: str) -> LocalFeatures | None:
+        """The features of a photo whose feature-cache entry is gone: analysed again from its
+        original (any thread: no store connection needed)."""
+        found = sorted((self.root / "originals" / sha[:2]).glob(f"{sha}.*"))
+        try:
+            return self.pipeline.analyzer.analyze_path(found[0]).features if found else None
+        except (ImageError, OSError):
+            return None
+
+    def _remember(self, sha: str, a: PhotoAnalysis) -> PhotoAnalysis:
+        """Keep an analysis in memory (features on the shelf), the :data:`ANALYSES_KEPT` most
+        recently used only."""
+        if self._shelf is not None:
+            a = self._shelf.shelve(a)
         self._analyses[sha] = a
+        self._analyses.move_to_end(sha)
+        while len(self._analyses) > ANALYSES_KEPT:
+            self._analyses.popitem(last=False)
         return a
 
     # -- sites -----------------------------------------------------------------------------
@@ -323,7 +384,7 @@ class Worker:
                 for i in members:
                     m = metas[i]
                     if m.gps is not None and len(old):
-                        d = _haversine_m(m.gps[0], m.gps[1], o_lat, o_lon)
+                        d = haversine_m_arrays(m.gps[0], m.gps[1], o_lat, o_lon)
                         for k in np.flatnonzero(d <= s.site_radius_m):
                             votes[o_site[k]] += 1
                 if not votes:
@@ -412,8 +473,9 @@ class Worker:
         """Place one new photo with the engine's online assignment (fast, before regrouping)."""
         st = self.st
         a = self.analysis(sha)
-        rows = [r for r in self._site_photos(site_id, exclude=sha) if self.analysis(r["sha256"]) is not None]
-        analyses = [self.analysis(r["sha256"]) for r in rows]
+        found = [(r, self.analysis(r["sha256"])) for r in self._site_photos(site_id, exclude=sha)]
+        rows = [r for r, b in found if b is not None]
+        analyses = [b for r, b in found if b is not None]
         labels = [r["spot_id"] for r in rows]
         res = assign_new(a, analyses, labels, self.settings, self.pair_cache())
         with st.write():
@@ -592,10 +654,3 @@ def _age_s(iso: str) -> float:
     t = datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
     return time.time() - t.timestamp()
 
-
-def _haversine_m(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
-    """float64 [N] metres from (lat, lon) to each point (NaN where unknown)."""
-    la1, lo1 = math.radians(lat), math.radians(lon)
-    la2, lo2 = np.radians(lats), np.radians(lons)
-    h = np.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * np.cos(la2) * np.sin((lo2 - lo1) / 2) ** 2
-    return 2 * 6_371_008.8 * np.arcsin(np.minimum(1.0, np.sqrt(h)))

@@ -240,13 +240,16 @@ class AlikedLightGlue:
 
     @classmethod
     def from_manifest(cls, models_dir: str | Path | None = None, keypoints: int = 512, threads: int | None = None,
-                      providers=None, matcher_threads: int | None = None) -> "AlikedLightGlue":
+                      providers=None, matcher_threads: int | None = None,
+                      load_features: bool = True) -> "AlikedLightGlue":
         """The shipped models (``models/manifest.json`` roles ``cascade_features``, one entry per
         input size, and ``cascade_matcher``), each checked against its sha256 and opened on the
         first execution provider that runs it (:func:`edge_app.vision.models.load_model`).
         threads: ALIKED's intra-op threads (run one photo at a time: its activations are
         0.6 GB, and without a memory arena they are given back after each photo);
-        matcher_threads: LightGlue's (small; pairs may run side by side), default ``threads``."""
+        matcher_threads: LightGlue's (small; pairs may run side by side), default ``threads``.
+        load_features: False opens the matcher only (features come from elsewhere, e.g. a
+        child process: :mod:`edge_app.cascade_child`); :meth:`features` then raises."""
         import hashlib
 
         from .models import ModelError, default_models_dir, load_model
@@ -262,13 +265,15 @@ class AlikedLightGlue:
         self = cls.__new__(cls)
         aliked = {}
         provider = "CPUExecutionProvider"
-        for e in feats:
+        for e in feats if load_features else []:
             m = load_model(name=e["name"], models_dir=d, providers=providers, threads=threads, arena=False)
             hh, ww = (int(v) for v in m.session.get_inputs()[0].shape[2:])
             aliked[(ww, hh)] = m.session
             provider = m.provider
         lg = load_model(name=([e for e in match if e.get("default")] or match)[0]["name"], models_dir=d,
                         providers=providers, threads=matcher_threads or threads)
+        if not load_features:
+            provider = lg.provider
         stamp = hashlib.sha256("|".join(sorted(e.get("sha256", "") for e in feats + [lg.entry])).encode()).hexdigest()
         self._setup(aliked, lg.session, "int8" in lg.entry["name"], keypoints, provider, stamp)
         self.models_dir = d
@@ -297,6 +302,9 @@ class AlikedLightGlue:
     def features(self, rgb: np.ndarray, mask: np.ndarray | None = None) -> PhotoFeatures:
         """rgb: uint8 [H, W, 3]. The photo is resized to the graph's input (each axis on its own)."""
         from .features import _keep_static
+
+        if not self.aliked:
+            raise RuntimeError("ALIKED not loaded here (load_features=False): its features come from elsewhere")
 
         if rgb.ndim == 2:
             rgb = np.repeat(rgb[..., None], 3, 2)

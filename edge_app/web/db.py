@@ -36,6 +36,12 @@ def worker_error() -> str | None:
     return getattr(w, "last_error", None)
 
 
+def worker_checking() -> list[int]:
+    """Sites the worker's thorough pass is going over or will go over next."""
+    w = current_app.extensions.get("edge_worker")
+    return w.checking() if w is not None else []
+
+
 def init_app(app: Flask) -> None:
     with contextlib.closing(open_app_store(app)):  # create / migrate once at start
         pass

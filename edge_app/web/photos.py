@@ -16,7 +16,7 @@ from ..store import photos as store_photos
 from ..store import views
 from ..store.sites import list_sites
 from .auth import who
-from .db import get_store, wake_worker, worker_error
+from .db import get_store, wake_worker, worker_checking, worker_error
 from .i18n import reason_text, translate
 
 bp = Blueprint("photos", __name__)
@@ -74,7 +74,8 @@ def _home_context(st) -> dict:
         done_sites = [s for s in sites if s["id"] in ids]
     return {"sites": sites, "batch": batch, "progress": progress, "done_sites": done_sites,
             "refused": store_photos.refusals(st, batch if batch is not None else last_batch, limit=100),
-            "failed": views.failed_photos(st), "waiting": views.waiting_count(st), "worker_error": worker_error()}
+            "failed": views.failed_photos(st), "waiting": views.waiting_count(st), "worker_error": worker_error(),
+            "checking": worker_checking()}
 
 
 @bp.route("/")

@@ -1,11 +1,13 @@
 """The background worker with the real models: analysis, sites, online placement, regrouping
 that never undoes a person's edit."""
 
+from collections import OrderedDict
 from datetime import datetime, timedelta
 
 import pytest
 
 from edge_app.store import open_store, photos, spots, views
+from edge_app.analyze import SpilledFeatures
 from edge_app.worker import Worker, engine_phases
 from photo_files import spot_photos
 
@@ -25,8 +27,8 @@ def models_worker(tmp_path_factory):
 def worker_for(models_worker, root) -> Worker:
     w = Worker.__new__(Worker)
     w.__dict__.update(models_worker.__dict__)
-    w.root, w._st, w._analyses, w.refine_pending = root, None, {}, set()
-    w.pipeline.analyzer.cache = None
+    w.root, w._st, w._analyses, w.refine_pending = root, None, OrderedDict(), set()
+    w.pipeline.analyzer.cache = w._shelf = None
     w.pipeline.pair_cache = {}
     return w
 
@@ -72,6 +74,55 @@ def test_photos_are_analysed_placed_and_grouped_by_spot(tmp_path, models_worker)
     spots_, tray = groups(st, 1)
     assert spots_ == {names("spot11", 4), names("spot22", 3), names("spot33", 3)} and tray == set()
     assert views.status(st)["waiting"] == 0
+
+
+def test_the_worker_keeps_features_on_disk_and_recovers_a_lost_cache_entry(tmp_path):
+    """A long-lived worker holds a photo's embedding, not its 0.27 MB of keypoints: those are
+    read back from the feature cache when a regroup needs them; an entry lost from the cache
+    is analysed again from the stored original, and the grouping is the same."""
+    st = open_store(tmp_path)
+    add_batch(st, spot_photos(11, 3, DAY) + spot_photos(22, 3, DAY + timedelta(minutes=10)))
+    w = Worker(tmp_path, thorough=False)
+    w.run_until_idle()
+    first = groups(st, 1)
+    assert first[0] == {names("spot11", 3), names("spot22", 3)}
+    held = list(w._analyses.values())
+    assert len(held) == 6 and all(isinstance(a.features, SpilledFeatures) for a in held)
+    lost = held[0].key
+    (entry,) = (tmp_path / "cache" / "features").glob(f"*/{lost[:2]}/{lost}.npz")
+    entry.unlink()
+    w._shelf.forget()
+    kept = w.analysis(lost)  # still held, its features on the shelf
+    assert kept.features.xy.shape == (len(held[0].features), 2)  # analysed again from its original
+    assert entry.is_file()
+    entry.unlink()
+    w2 = Worker(tmp_path, thorough=False)  # a restarted service: nothing in memory
+    w2.pipeline.analyzer = w.pipeline.analyzer
+    w2.regroup(1)
+    assert groups(st, 1) == first
+    assert entry.is_file()  # analysed again and cached
+    assert len(w2.analysis(lost).features) == len(held[0].features) > 0
+
+
+def test_the_cascades_features_are_computed_in_a_child_process(tmp_path):
+    """The site app never loads ALIKED (0.6 GB of activations a photo) into serve: a child
+    process writes the features of a thorough pass to the cascade's disk cache and exits;
+    serve only matches them (LightGlue)."""
+    st = open_store(tmp_path)
+    add_batch(st, spot_photos(11, 3, DAY))
+    w = Worker(tmp_path, thorough=False)
+    w.run_until_idle()
+    c = w.pipeline.cascade()
+    assert c.child is not None and c.matcher.aliked == {}
+    rows = w._site_photos(1)
+    analyses = [w.analysis(r["sha256"]) for r in rows]
+    for r in rows:
+        w.pipeline.paths[r["sha256"]] = photos.original_path(st, r["sha256"])
+    assert c.features_in_child(analyses) == 3
+    assert len(list((tmp_path / "cache" / "cascade").glob("*/*/*.npz"))) == 3
+    scores = c.check(analyses, [(0, 1), (1, 2)])
+    assert set(scores) == {(0, 1), (1, 2)} and all(sc.geometry.inliers > 0 for sc in scores.values())
+    assert c.features_in_child(analyses) == 0  # already on disk
 
 
 def test_photos_far_apart_go_to_different_sites_and_a_later_visit_joins_its_site(tmp_path, models_worker):

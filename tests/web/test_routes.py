@@ -176,6 +176,28 @@ def test_a_spot_flagged_for_review_shows_a_chip(app, lead):
     st.close()
 
 
+def test_the_home_page_says_while_the_background_check_is_going_on(tmp_path):
+    """After a batch's grouping is shown, the worker's thorough pass takes a closer look in
+    the background; the home page says so (and keeps polling) until it is done."""
+    from edge_app.web import create_app
+
+    w = Worker(tmp_path / "data")
+    app = create_app({"DATA_DIR": str(tmp_path / "data"), "TESTING": True}, worker=w)
+    c = app.test_client()
+    tok = csrf_of(c.get("/setup").text)
+    c.post("/setup", data={"pin": PIN, "pin2": PIN, "csrf": tok, "name": "김반장"})
+    c.csrf = csrf_of(c.get("/").text)
+    b, _ = upload(c, spot_photos(11, 3, DAY) + spot_photos(22, 3, DAY))
+    while not w.step(finish_idle_batches_after=0.0).regrouped_sites:
+        pass
+    assert w.checking() == [1]
+    page = c.get(f"/live?batch={b}").text
+    assert 'data-checking="1"' in page and "더 자세히 비교하는 중" in page and 'hx-trigger="every 2s"' in page
+    w.run_until_idle()
+    page = c.get(f"/live?batch={b}").text
+    assert w.checking() == [] and "data-checking" not in page and "hx-trigger" not in page
+
+
 def test_english_and_korean_follow_the_browser_and_the_switch(app, lead):
     assert "사진 추가" in lead.get("/").text  # Korean by default
     assert "Add photos" in lead.get("/", headers={"Accept-Language": "en-US,en;q=0.9"}).text

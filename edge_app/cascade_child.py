@@ -1,0 +1,54 @@
+"""The cascade's ALIKED features computed in a short-lived process (``python -m
+edge_app.cascade_child``), for :meth:`edge_app.refine.Cascade.features_in_child`.
+
+ALIKED's activations at 640x480 are about 0.6 GB an inference. The site app's serve runs
+for weeks within a small memory budget, so its worker hands the photos of a thorough pass to
+this process, which writes each photo's features to the cascade's disk cache and exits; the
+memory goes with it.
+
+Standard input: one JSON object ``{"models_dir": str | null, "threads": int, "cache_dir": str,
+"fingerprint": str, "photos": [[sha256, path], ...]}``; ``cache_dir`` is the cascade's cache
+folder of this model set, whose ``fingerprint`` the child checks against the models it loads.
+Standard output: one JSON line per photo, ``{"key": sha256, "seconds": s}`` when written,
+``{"key": sha256, "error": why}`` when not. Exit status 0, or 2 when the models cannot be used.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+
+def main() -> int:
+    from .refine import cascade_image, save_features
+    from .vision.cascade import AlikedLightGlue
+    from .vision.models import ModelError
+
+    job = json.loads(sys.stdin.read())
+    try:
+        matcher = AlikedLightGlue.from_manifest(job.get("models_dir"), threads=job.get("threads") or None)
+    except ModelError as e:
+        print(f"cascade models unavailable: {e}", file=sys.stderr)
+        return 2
+    if matcher.fingerprint != job["fingerprint"]:
+        print(f"cascade models differ from the parent's ({matcher.fingerprint} != {job['fingerprint']})",
+              file=sys.stderr)
+        return 2
+    cache = Path(job["cache_dir"])
+    for key, path in job["photos"]:
+        rgb = cascade_image(path)
+        if rgb is None:
+            print(json.dumps({"key": key, "error": "cannot be read"}), flush=True)
+            continue
+        t = time.perf_counter()
+        f = matcher.features(rgb)
+        seconds = time.perf_counter() - t
+        save_features(cache / key[:2] / f"{key}.npz", f)
+        print(json.dumps({"key": key, "seconds": seconds}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
