@@ -6,11 +6,13 @@ for weeks within a small memory budget, so its worker hands the photos of a thor
 this process, which writes each photo's features to the cascade's disk cache and exits; the
 memory goes with it.
 
-Standard input: one JSON object ``{"models_dir": str | null, "threads": int, "cache_dir": str,
-"fingerprint": str, "photos": [[sha256, path], ...]}``; ``cache_dir`` is the cascade's cache
-folder of this model set, whose ``fingerprint`` the child checks against the models it loads.
-Standard output: one JSON line per photo, ``{"key": sha256, "seconds": s}`` when written,
-``{"key": sha256, "error": why}`` when not. Exit status 0, or 2 when the models cannot be used.
+Standard input, one JSON value a line: first ``{"models_dir": str | null, "threads": int,
+"cache_dir": str, "fingerprint": str}`` (``cache_dir`` is the cascade's cache folder of this
+model set, whose ``fingerprint`` the child checks against the models it loads), then one
+``[sha256, path]`` per photo. Standard output: one JSON line per photo as soon as it is done,
+``{"key": sha256, "seconds": s}`` when written, ``{"key": sha256, "error": why}`` when not.
+The parent may stop sending at any time (new photos came in); the child exits at the end of
+its input. Exit status 0, or 2 when the models cannot be used.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ def main() -> int:
     from .vision.cascade import AlikedLightGlue
     from .vision.models import ModelError
 
-    job = json.loads(sys.stdin.read())
+    job = json.loads(sys.stdin.readline() or "{}")
     try:
         matcher = AlikedLightGlue.from_manifest(job.get("models_dir"), threads=job.get("threads") or None)
     except ModelError as e:
@@ -37,7 +39,8 @@ def main() -> int:
               file=sys.stderr)
         return 2
     cache = Path(job["cache_dir"])
-    for key, path in job["photos"]:
+    for line in sys.stdin:
+        key, path = json.loads(line)
         rgb = cascade_image(path)
         if rgb is None:
             print(json.dumps({"key": key, "error": "cannot be read"}), flush=True)

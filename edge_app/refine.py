@@ -37,8 +37,10 @@ from __future__ import annotations
 import io
 import json
 import logging
+import select
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import OrderedDict
@@ -55,6 +57,11 @@ from .pairs import KnownPairs, LookTop, Pairs, SessionPhotos, link_session, prob
 from .vision.verify import PairScore
 
 log = logging.getLogger(__name__)
+
+
+class Interrupted(Exception):
+    """The thorough pass gave way (its ``should_stop`` said so): nothing of it was applied;
+    the features it computed stay in the cascade's cache for the next try."""
 
 
 @dataclass
@@ -341,6 +348,11 @@ class Cascade:
     #: Photos whose features stay in memory (0.27 MB each); older ones are read from the disk
     #: cache again, or computed again without one.
     MEMORY = 256
+    #: Photos computed in this process between two questions to ``should_stop`` (about 3 s on
+    #: a 2-core CPU; the child process is asked before each photo).
+    STOP_EVERY = 6
+    #: A child process that has not answered for a photo within this long is ended.
+    CHILD_TIMEOUT_S = 120.0
 
     def __init__(self, matcher, image_of: Callable[[PhotoAnalysis], np.ndarray | None],
                  cache_dir: str | Path | None = None, workers: int = 1, photo_workers: int | None = None,
@@ -393,33 +405,57 @@ class Cascade:
                 self._mem.popitem(last=False)
         return f
 
-    def features_in_child(self, analyses: Sequence[PhotoAnalysis]) -> int:
-        """Compute the features of ``analyses`` not yet on disk in a child process (see
-        ``child``); returns how many it wrote."""
+    def features_in_child(self, analyses: Sequence[PhotoAnalysis],
+                          should_stop: Callable[[], bool] | None = None) -> int:
+        """Compute the features of ``analyses`` not yet on disk in one child process (see
+        ``child``), a photo at a time; returns how many it wrote. should_stop: asked before
+        each photo; True ends the child and raises :class:`Interrupted` (what it wrote stays)."""
         todo = [(a.key, str(self.path_of(a))) for a in analyses
                 if not self.has_features(a) and self.path_of(a) is not None]
         if not todo or self.child is None:
             return 0
-        job = {"models_dir": self.child.get("models_dir"), "threads": self.child.get("threads"),
-               "cache_dir": str(self.cache_dir), "fingerprint": self.matcher.fingerprint, "photos": todo}
-        try:
-            out = subprocess.run([sys.executable, "-m", "edge_app.cascade_child"], input=json.dumps(job),
-                                 capture_output=True, text=True, timeout=60 + 30 * len(todo))
-        except (OSError, subprocess.TimeoutExpired) as e:
-            log.warning("cascade features: the child process failed: %s", e)
-            return 0
+        head = {"models_dir": self.child.get("models_dir"), "threads": self.child.get("threads"),
+                "cache_dir": str(self.cache_dir), "fingerprint": self.matcher.fingerprint}
         done = 0
-        for line in out.stdout.splitlines():
+        with tempfile.TemporaryFile("w+") as err:
             try:
-                r = json.loads(line)
-            except ValueError:
-                continue
-            if r.get("seconds") is not None:
-                self._measured["photo"].append(float(r["seconds"]))
-                done += 1
-        if out.returncode != 0:
-            log.warning("cascade features: the child process exited with %s: %s", out.returncode,
-                        out.stderr.strip()[-500:])
+                proc = subprocess.Popen([sys.executable, "-m", "edge_app.cascade_child"], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=err, text=True, bufsize=1)
+            except OSError as e:
+                log.warning("cascade features: the child process did not start: %s", e)
+                return 0
+            try:
+                proc.stdin.write(json.dumps(head) + "\n")
+                for key, path in todo:
+                    if should_stop is not None and should_stop():
+                        raise Interrupted()
+                    proc.stdin.write(json.dumps([key, path]) + "\n")
+                    proc.stdin.flush()
+                    ready, _, _ = select.select([proc.stdout], [], [], self.CHILD_TIMEOUT_S)
+                    line = proc.stdout.readline() if ready else ""
+                    if not line:  # it died (the models, memory) or hangs: the rest count as unreadable
+                        log.warning("cascade features: the child process stopped answering")
+                        break
+                    r = json.loads(line)
+                    if r.get("seconds") is not None:
+                        self._measured["photo"].append(float(r["seconds"]))
+                        done += 1
+            except (OSError, ValueError) as e:
+                log.warning("cascade features: the child process failed: %s", e)
+            finally:
+                try:
+                    proc.stdin.close()
+                except OSError:
+                    pass
+                try:
+                    proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+                if proc.returncode:
+                    err.seek(0)
+                    log.warning("cascade features: the child process exited with %s: %s", proc.returncode,
+                                err.read().strip()[-500:])
         return done
 
     # -- pairs ----------------------------------------------------------------------------
@@ -433,17 +469,28 @@ class Cascade:
         new = sum(not self.has_features(analyses[i]) for i in photos)
         return new * self.seconds_per_photo + len(pairs) * self.seconds_per_pair
 
-    def check(self, analyses: Sequence[PhotoAnalysis], pairs: Pairs) -> dict:
+    def check(self, analyses: Sequence[PhotoAnalysis], pairs: Pairs,
+              should_stop: Callable[[], bool] | None = None) -> dict:
         """{pair: CascadeScore} for ``pairs`` (indices into ``analyses``); a pair whose photo
-        cannot be read is left out."""
+        cannot be read is left out. should_stop: asked every ``STOP_EVERY`` photos or pairs;
+        True raises :class:`Interrupted`."""
         from .vision.cascade import stronger_evidence
+
+        def stop_here() -> None:
+            if should_stop is not None and should_stop():
+                raise Interrupted()
 
         need = sorted({i for ij in pairs for i in ij})
         if self.child is not None:
-            self.features_in_child([analyses[i] for i in need])
+            self.features_in_child([analyses[i] for i in need], should_stop)
+        feats = {}
         compute = self.child is None
         with ThreadPoolExecutor(self.photo_workers) as ex:
-            feats = dict(zip(need, ex.map(lambda i: self.features(analyses[i], compute), need)))
+            for k in range(0, len(need), self.STOP_EVERY):
+                part = need[k:k + self.STOP_EVERY]
+                stop_here()
+                feats |= dict(zip(part, ex.map(lambda i: self.features(analyses[i], compute), part)))
+        stop_here()
 
         def one(ij):
             fa, fb = feats[ij[0]], feats[ij[1]]
@@ -522,17 +569,20 @@ class Thorough:
     """
 
     def __init__(self, cascade: Cascade | None, budget_s: float | None = None, add_only: bool = False,
-                 machines: bool = True):
+                 machines: bool = True, should_stop: Callable[[], bool] | None = None):
         self.cascade = cascade
         self.budget_s = budget_s
         self.add_only = add_only
         self.machines = machines
+        #: asked between the cascade's steps (a few photos at a time); True raises
+        #: :class:`Interrupted` (the site app: new photos are waiting, they come first)
+        self.should_stop = should_stop
         self.outcomes: list[tuple[list[int], Outcome]] = []
 
     def for_session(self, analyses: Sequence[PhotoAnalysis]) -> SessionChecks:
         c = self.cascade
         return SessionChecks(
-            stronger=(lambda pairs: c.check(analyses, pairs)) if c is not None else None,
+            stronger=(lambda pairs: c.check(analyses, pairs, self.should_stop)) if c is not None else None,
             estimate=(lambda pairs: c.estimate(analyses, pairs)) if c is not None else None,
             support=MachineSupport(analyses) if self.machines else None,
             budget_s=self.budget_s, add_only=self.add_only)

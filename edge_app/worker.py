@@ -34,6 +34,7 @@ from .decode import ImageError
 from .metadata import PhotoMeta, haversine_m_arrays
 from .assign import assign_new
 from .pairs import group_analyses
+from .refine import Interrupted
 from .pipeline import Pipeline
 from .sites import split_sessions
 from .store import Store, now_iso, open_store
@@ -63,6 +64,11 @@ PLACE_BY_LOOK_RECENT = 2000
 #: :class:`~edge_app.analyze.FeatureShelf` (48 MB of them in memory), so one costs a few kB:
 #: a 3000-photo site held with its features was about 0.8 GB.
 ANALYSES_KEPT = 20000
+
+
+class RegroupStale(Exception):
+    """A person changed the site while the engine was regrouping it: the engine's answer
+    was computed from an older state and is not written (a person's edit always wins)."""
 
 
 @dataclass
@@ -241,7 +247,12 @@ class Worker:
             sites = [r[0] for r in st.query(
                 "SELECT DISTINCT site_id FROM photos WHERE batch_id = ? AND site_id IS NOT NULL", (batch_id,))]
             for s in sorted({resolve(st, s) for s in sites}):
-                self.regroup(s)
+                for attempt in range(3):
+                    try:
+                        self.regroup(s)
+                        break
+                    except RegroupStale:
+                        log.info("site %s changed while it was regrouped; again (%d)", s, attempt + 1)
                 rep.regrouped_sites.append(s)
                 if self.thorough:
                     with self._pending_lock:
@@ -255,9 +266,13 @@ class Worker:
                 site = self.refining = resolve(st, first)
             try:
                 self.regroup(site, thorough=True)
+                rep.refined_sites.append(site)
+            except (RegroupStale, Interrupted) as e:  # new photos or a person's edit first; later again
+                log.info("thorough pass on site %s put off (%s)", site, type(e).__name__)
+                with self._pending_lock:
+                    self.refine_pending.add(site)
             finally:
                 self.refining = None
-            rep.refined_sites.append(site)
         return rep
 
     def _analyse(self, rows, rep: StepReport) -> list[str]:
@@ -459,6 +474,11 @@ class Worker:
                 sites.append(decided[i])
 
     # -- placing ----------------------------------------------------------------------------
+    def _photos_waiting(self) -> bool:
+        """New photos wait (or the service stops): the background pass gives way."""
+        return self._stop.is_set() or self.st.scalar(
+            "SELECT 1 FROM photos WHERE state = 'waiting' AND removed_at IS NULL LIMIT 1") is not None
+
     def _site_photos(self, site_id: int, exclude: str | None = None):
         """Analysed photos of a site with their current place and their spot's flags."""
         rows = self.st.query("""
@@ -512,6 +532,7 @@ class Worker:
         subjects) instead of splitting it. Returns {"moved": n, "spots": k, "links": l,
         "review": r}."""
         st = self.st
+        seen = [tuple(r) for r in self._site_photos(site_id)]
         rows = [r for r in self._site_photos(site_id) if not (r["by"] == "person" and r["spot_id"] is None)]
         rows = [r for r in rows if self.analysis(r["sha256"]) is not None]
         if not rows:
@@ -526,6 +547,7 @@ class Worker:
             for r in rows:
                 self.pipeline.paths[r["sha256"]] = store_photos.original_path(st, r["sha256"])
             th = self.pipeline.thorough("on", add_only=True)
+            th.should_stop = self._photos_waiting
         res = group_analyses(analyses, self.settings, locked, self.pair_cache(),
                              self.pipeline.analyzer.workers(), th)
         clusters: dict[int, list[int]] = defaultdict(list)
@@ -563,6 +585,8 @@ class Worker:
         moved = 0
         changed_spots: set[int] = set()
         with st.write():
+            if [tuple(r) for r in self._site_photos(site_id)] != seen:
+                raise RegroupStale(site_id)
             for lab in free_clusters:
                 if lab not in target:
                     target[lab] = create_spot(st, site_id, "engine")

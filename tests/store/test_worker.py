@@ -8,6 +8,7 @@ import pytest
 
 from edge_app.store import open_store, photos, spots, views
 from edge_app.analyze import SpilledFeatures
+from edge_app.refine import Interrupted
 from edge_app.worker import Worker, engine_phases
 from photo_files import spot_photos
 
@@ -118,7 +119,16 @@ def test_the_cascades_features_are_computed_in_a_child_process(tmp_path):
     analyses = [w.analysis(r["sha256"]) for r in rows]
     for r in rows:
         w.pipeline.paths[r["sha256"]] = photos.original_path(st, r["sha256"])
-    assert c.features_in_child(analyses) == 3
+    asked = []
+
+    def new_photos_after_the_first():  # the background pass gives way to new photos
+        asked.append(1)
+        return len(asked) > 1
+
+    with pytest.raises(Interrupted):
+        c.features_in_child(analyses, new_photos_after_the_first)
+    assert len(list((tmp_path / "cache" / "cascade").glob("*/*/*.npz"))) == 1  # kept for the next try
+    assert c.features_in_child(analyses) == 2
     assert len(list((tmp_path / "cache" / "cascade").glob("*/*/*.npz"))) == 3
     scores = c.check(analyses, [(0, 1), (1, 2)])
     assert set(scores) == {(0, 1), (1, 2)} and all(sc.geometry.inliers > 0 for sc in scores.values())
@@ -252,3 +262,33 @@ def test_automatic_regrouping_never_changes_a_persons_edit(tmp_path, models_work
     # person rows were never rewritten by the engine
     assert st.scalar("SELECT count(*) FROM memberships WHERE by = 'person' AND ended_at IS NOT NULL "
                      "AND id NOT IN (SELECT id FROM memberships WHERE edit_id IS NOT NULL)") == 0
+
+
+def test_an_edit_made_while_the_engine_regroups_wins(tmp_path, models_worker):
+    """The engine reads a site, computes for a while (seconds, for the thorough pass), then
+    writes. A person who moves a photo in between wins: the engine's answer, computed from the
+    older state, is not written (RegroupStale), and the step does it again from the new one."""
+    from edge_app.worker import RegroupStale
+
+    st = open_store(tmp_path)
+    add_batch(st, spot_photos(11, 3, DAY) + spot_photos(22, 3, DAY))
+    w = worker_for(models_worker, tmp_path)
+    w.run_until_idle()
+    v = views.site_view(st, 1)
+    sha = {p["name"]: p["sha256"] for sp in v["spots"] for p in sp["photos"]}
+    spot_of = {p["name"]: sp["id"] for sp in v["spots"] for p in sp["photos"]}
+    real_analysis = w.analysis
+    edited = []
+
+    def analysis_then_a_person_edits(key):
+        # the crew lead's tablet, between the engine's read and its write
+        if not edited:
+            edited.append(spots.move(open_store(tmp_path), [sha["spot11_0.jpg"]], spot_of["spot22_0.jpg"], who="lead"))
+        return real_analysis(key)
+
+    w.analysis = analysis_then_a_person_edits
+    with pytest.raises(RegroupStale):
+        w.regroup(1)
+    w.analysis = real_analysis
+    w.regroup(1)  # from the state with the edit: it stands
+    assert "spot11_0.jpg" in next(g for g in groups(st, 1)[0] if "spot22_0.jpg" in g)
