@@ -45,7 +45,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "checking_closer": ("더 자세히 비교하는 중입니다 (백그라운드). 놓친 사진이 같은 지점에 합쳐질 수 있습니다. 사람이 고친 것은 바뀌지 않습니다.",
                         "Taking a closer look in the background: missed photos may still join their spot. "
                         "Nothing a person changed will move."),
-    "new_photos_placed": ("새 사진이 정리되었습니다. 눌러서 보기", "New photos were sorted. Tap to show"),
+    "new_photos_placed": ("사진 정리가 새로 바뀌었습니다. 눌러서 보기", "The grouping was updated. Tap to show"),
     "open_site": ("열기", "Open"),
     "refused_files": ("받지 않은 파일", "Files not taken"),
     "failed_photos": ("분석하지 못한 사진", "Photos that could not be analysed"),

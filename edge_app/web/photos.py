@@ -140,7 +140,7 @@ def progress():
     version = _site_version(st, site) if site is not None else None
     return render_template("photos/_progress.html", waiting=views.waiting_count(st), site=site, version=version,
                            changed=site is not None and seen is not None and version != seen,
-                           worker_error=worker_error())
+                           worker_error=worker_error(), checking=site is not None and site in worker_checking())
 
 
 def _site_version(st, site_id: int) -> int:

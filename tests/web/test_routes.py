@@ -193,9 +193,11 @@ def test_the_home_page_says_while_the_background_check_is_going_on(tmp_path):
     assert w.checking() == [1]
     page = c.get(f"/live?batch={b}").text
     assert 'data-checking="1"' in page and "더 자세히 비교하는 중" in page and 'hx-trigger="every 2s"' in page
+    assert 'data-checking="1"' in c.get("/sites/1").text  # the site page says it too
     w.run_until_idle()
     page = c.get(f"/live?batch={b}").text
     assert w.checking() == [] and "data-checking" not in page and "hx-trigger" not in page
+    assert "data-checking" not in c.get("/progress?site=1").text
 
 
 def test_english_and_korean_follow_the_browser_and_the_switch(app, lead):
