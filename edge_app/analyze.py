@@ -253,6 +253,9 @@ class _KeptFeatures:
                 self._kept.move_to_end(ref)
             return hit
 
+    def __len__(self) -> int:
+        return len(self._kept)
+
     def clear(self) -> None:
         with self._lock:
             self._kept.clear()
