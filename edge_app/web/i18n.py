@@ -42,9 +42,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "all_analysed": ("모든 사진이 정리되었습니다", "All photos are sorted"),
     "waiting_n": ("분석 대기 {n}장", "{n} waiting for analysis"),
     "grouping": ("지점별로 묶는 중…", "Grouping by spot…"),
-    "checking_closer": ("더 자세히 비교하는 중입니다 (백그라운드). 놓친 사진이 같은 지점에 합쳐질 수 있습니다. 사람이 고친 것은 바뀌지 않습니다.",
-                        "Taking a closer look in the background: missed photos may still join their spot. "
-                        "Nothing a person changed will move."),
+    "checking_closer": ("사진을 한 번 더 비교하는 중… 손으로 고친 것은 그대로 둡니다.",
+                        "Comparing the photos once more… nothing you changed will move."),
+    "checking_site": ("{site}: 사진을 한 번 더 비교하는 중…", "{site}: comparing the photos once more…"),
+    "checked_closer": ("한 번 더 비교를 마쳤습니다.", "Second look done."),
     "new_photos_placed": ("사진 정리가 새로 바뀌었습니다. 눌러서 보기", "The grouping was updated. Tap to show"),
     "open_site": ("열기", "Open"),
     "refused_files": ("받지 않은 파일", "Files not taken"),

@@ -8,6 +8,8 @@ retried) and the page shows "uploading 12 of 30".
 
 from __future__ import annotations
 
+import zlib
+
 from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
 
 from ..decode import MAX_FILE_BYTES
@@ -132,22 +134,30 @@ def batch_finish(batch_id: int):
 
 @bp.route("/progress")
 def progress():
-    """Polled fragment of the site page: photos still waiting, and a refresh offer once
-    the site's photos got new places."""
+    """Polled fragment of the site page: photos still waiting, the background check going
+    over this site (then "done", in the same place, so nothing below jumps), and a refresh
+    offer once the site changed since the page was drawn (``v``: its version then)."""
     st = get_store()
     site = request.args.get("site", type=int)
     seen = request.args.get("v", type=int)
     version = _site_version(st, site) if site is not None else None
-    return render_template("photos/_progress.html", waiting=views.waiting_count(st), site=site, version=version,
+    checking = site is not None and site in worker_checking()
+    return render_template("photos/_progress.html", waiting=views.waiting_count(st), site=site,
+                           version=seen if seen is not None else version,
                            changed=site is not None and seen is not None and version != seen,
-                           worker_error=worker_error(), checking=site is not None and site in worker_checking())
+                           worker_error=worker_error(), checking=checking,
+                           checked=not checking and request.args.get("c") == "1")
 
 
 def _site_version(st, site_id: int) -> int:
-    """Changes whenever a photo of the site gets a new place (the page offers a refresh)."""
-    return int(st.scalar("""SELECT coalesce(max(m.id), 0) + count(*) FROM photos p
-                            JOIN memberships m ON m.photo = p.sha256 AND m.ended_at IS NULL
-                            WHERE p.site_id = ?""", (site_id,)) or 0)
+    """Changes whenever a photo of the site gets a new place or a spot's review flag changes
+    (the page offers a refresh)."""
+    places = int(st.scalar("""SELECT coalesce(max(m.id), 0) + count(*) FROM photos p
+                              JOIN memberships m ON m.photo = p.sha256 AND m.ended_at IS NULL
+                              WHERE p.site_id = ?""", (site_id,)) or 0)
+    flags = st.scalar("SELECT group_concat(id || ':' || review, ',') FROM spots WHERE site_id = ? "
+                      "AND review IS NOT NULL AND removed_at IS NULL", (site_id,)) or ""
+    return places * 4096 + zlib.crc32(flags.encode()) % 4096
 
 
 def _image(jpeg: bytes) -> Response:

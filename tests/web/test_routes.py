@@ -192,12 +192,22 @@ def test_the_home_page_says_while_the_background_check_is_going_on(tmp_path):
         pass
     assert w.checking() == [1]
     page = c.get(f"/live?batch={b}").text
-    assert 'data-checking="1"' in page and "더 자세히 비교하는 중" in page and 'hx-trigger="every 2s"' in page
-    assert 'data-checking="1"' in c.get("/sites/1").text  # the site page says it too
+    assert 'data-checking="1"' in page and "사진을 한 번 더 비교하는 중" in page and 'hx-trigger="every 2s"' in page
+    site_page = c.get("/sites/1").text  # the site page says it too, and polls
+    assert 'data-checking="1"' in site_page
+    v = int(site_page.split("/progress?site=1&amp;v=")[1].split("&")[0])
     w.run_until_idle()
     page = c.get(f"/live?batch={b}").text
     assert w.checking() == [] and "data-checking" not in page and "hx-trigger" not in page
-    assert "data-checking" not in c.get("/progress?site=1").text
+    # the open site page: "done" takes the line's place; a new review flag is a change to show
+    done = c.get(f"/progress?site=1&v={v}&c=1").text
+    assert "data-checking" not in done and 'data-checked="1"' in done and "한 번 더 비교를 마쳤습니다" in done
+    st = open_store(tmp_path / "data")
+    with st.write():
+        st.conn.execute("UPDATE spots SET review = 'shared' WHERE id = (SELECT min(id) FROM spots)")
+    st.close()
+    offer = c.get(f"/progress?site=1&v={v}&c=1").text
+    assert "사진 정리가 새로 바뀌었습니다" in offer and f"v={v}" in offer  # stays offered until the page reloads
 
 
 def test_english_and_korean_follow_the_browser_and_the_switch(app, lead):
