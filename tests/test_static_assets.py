@@ -145,6 +145,17 @@ def test_ttf_covers_the_glyph_set(path, ttf_cmaps):
     assert not {c for c in cps if 0x4E00 <= c <= 0x9FFF}, "Hanja should be subset away"
 
 
+@pytest.mark.parametrize("path", TTFS, ids=lambda p: p.name)
+def test_every_word_of_the_ui_has_its_glyphs(path, ttf_cmaps):
+    """Every character of the page's texts (Korean and English) is in the shipped font, so
+    a new message never falls back to whatever font a tablet happens to have."""
+    from edge_app.web.i18n import CATALOGUE
+
+    used = {c for ko, en in CATALOGUE.values() for c in ko + en if not c.isspace()}
+    missing = sorted(c for c in used if ord(c) not in ttf_cmaps[path.name])
+    assert not missing, missing
+
+
 def test_regular_and_bold_have_the_same_code_points(ttf_cmaps):
     a, b = (ttf_cmaps[p.name] for p in TTFS)
     assert a == b

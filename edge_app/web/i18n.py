@@ -45,6 +45,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "checking_closer": ("사진을 한 번 더 비교하는 중… 손으로 고친 것은 그대로 둡니다.",
                         "Comparing the photos once more… nothing you changed will move."),
     "checking_site": ("{site}: 사진을 한 번 더 비교하는 중…", "{site}: comparing the photos once more…"),
+    "ledger_preparing": ("사진대지를 만드는 중입니다… 사진이 많으면 1분쯤 걸릴 수 있습니다. 다시 누르지 마세요.",
+                         "Preparing the ledger… with many photos this can take a minute. No need to tap again."),
     "checked_closer": ("한 번 더 비교를 마쳤습니다.", "Second look done."),
     "new_photos_placed": ("사진 정리가 새로 바뀌었습니다. 눌러서 보기", "The grouping was updated. Tap to show"),
     "open_site": ("열기", "Open"),

@@ -147,4 +147,7 @@ def export(site_id: int):
     except OSError:
         resp.call_on_close(lambda: path.unlink(missing_ok=True))
     resp.headers["Cache-Control"] = "no-store"
+    token = request.args.get("token", "")
+    if token.isalnum() and len(token) <= 32:  # the page's script waits for it: "the file is on its way"
+        resp.set_cookie("ledger_done", token, max_age=120, samesite="Strict", httponly=False)
     return resp

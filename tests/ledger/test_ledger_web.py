@@ -52,6 +52,7 @@ def test_the_site_page_has_the_ledger_fields_export_and_suggestions(app, lead):
     assert 'name="stage_words" value="construction" checked' in page
     assert "확인된 지점 3곳" in page and "미확인 1곳은 빠짐" in page
     assert 'enterkeyhint="next"' in page and "ledger.js" in page
+    assert 'name="token"' in page and "data-ledger-busy hidden" in page and "사진대지를 만드는 중" in page
     assert "사진대지" in page and lead.get("/static/ledger.js").status_code == 200
     lead.get("/lang/en")
     en = lead.get(f"/sites/{info['site']}").text
@@ -97,8 +98,10 @@ def test_the_export_buttons_download_the_files_and_leave_nothing_behind(app, lea
     assert r.status_code == 200 and r.mimetype == "application/pdf" and r.data[:5] == b"%PDF-"
     cd = r.headers["Content-Disposition"]
     assert cd.startswith("attachment") and "사진대지_2026년_○○공원_제초작업.pdf" in unquote(cd)
-    r = lead.get(f"/sites/{info['site']}/ledger?format=xlsx&all=1&unconfirmed=1")
+    r = lead.get(f"/sites/{info['site']}/ledger?format=xlsx&all=1&unconfirmed=1&token=17330001234")
     assert r.status_code == 200 and r.data[:2] == b"PK"
+    # the page's script shows "preparing..." and keeps the buttons off until this cookie comes
+    assert "ledger_done=17330001234" in r.headers["Set-Cookie"]
     r = lead.get(f"/sites/{info['site']}/ledger?format=zip")
     with zipfile.ZipFile(io.BytesIO(r.data)) as z:
         assert len(z.namelist()) == 10  # 3 spots x 3 originals + the index
