@@ -402,6 +402,19 @@ def test_crew_lead_day_in_chromium(photos, artefacts, browser, server):
     page.reload()
     assert state(page) == left
     snap("site_ko_landscape_confirmed", full_page=True)
+
+    # the photo ledger of the confirmed spot: "preparing..." and the buttons off until the file
+    # comes, then back (a tired lead does not start three exports)
+    page.evaluate("""() => { const b = document.querySelector('[data-ledger-busy]'); window.__busySeen = false;
+        new MutationObserver(() => { if (!b.hidden) window.__busySeen = true; }).observe(b, {attributes: true}); }""")
+    pdf_button = page.locator("form[data-ledger-export] button[value=pdf]")
+    pdf_button.scroll_into_view_if_needed()
+    with page.expect_download() as dl:
+        pdf_button.click()
+    assert dl.value.suggested_filename.endswith(".pdf") and Path(dl.value.path()).read_bytes()[:5] == b"%PDF-"
+    page.wait_for_function("""() => document.querySelector('[data-ledger-busy]').hidden &&
+        ![...document.querySelectorAll('form[data-ledger-export] button')].some(b => b.disabled)""")
+    assert page.evaluate("window.__busySeen")
     ui_problems += covered_targets(page, ["[data-phase-button]", ".photo .zoom", ".spot-actions .btn", "#undo"],
                                    "site, landscape")
 
