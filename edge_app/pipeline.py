@@ -152,13 +152,15 @@ class Pipeline:
         return res
 
     def group_analysed(self, paths: Sequence[Path], analyses: Sequence[PhotoAnalysis], locked=None,
-                       thorough: str = "off") -> FolderResult:
-        """Group photos already analysed (``paths[i]`` holds ``analyses[i]``)."""
+                       thorough="off") -> FolderResult:
+        """Group photos already analysed (``paths[i]`` holds ``analyses[i]``). thorough: a mode
+        of :data:`THOROUGH_MODES`, or an :class:`edge_app.refine.Thorough` of one's own (e.g.
+        without the cascade: ``Thorough(None)``)."""
         for p, a in zip(paths, analyses):
             self.paths[a.key] = Path(p)
         t0 = time.perf_counter()
-        res = group_sessions(list(analyses), self.settings, locked, self.pair_cache, self.analyzer.workers(),
-                             self.thorough(thorough))
+        th = self.thorough(thorough) if isinstance(thorough, str) else thorough
+        res = group_sessions(list(analyses), self.settings, locked, self.pair_cache, self.analyzer.workers(), th)
         dt = time.perf_counter() - t0
         extra = float(res.timings.get("thorough_s", 0.0))
         return FolderResult(list(paths), list(analyses), res, [],

@@ -1,7 +1,7 @@
 """Hard-case subsets of issue 11, built from the dev photos in a temporary folder, and scored.
 
     .venv/bin/python scripts/hard_cases.py build OUT [--eval ../shared/eval] [--batches 10] [--seed 5]
-    .venv/bin/python scripts/hard_cases.py eval OUT [--thorough | --fast-only] [--json RESULT]
+    .venv/bin/python scripts/hard_cases.py eval OUT [--thorough] [--json RESULT]
 
 ``build`` writes, for each subset, ``OUT/<subset>/<batch>/`` (JPEG photos) and ``truth.json``
 ({file: spot, or null for a lone photo}). The photos are made from ``../shared/eval`` at
@@ -25,8 +25,9 @@ photos of several spots, plus lone photos of spots not in the batch:
 
 ``eval`` groups every batch as a fresh folder with the app's :class:`edge_app.pipeline.Pipeline`
 (models loaded once, no feature cache): the fast path, and (``--thorough``) the thorough pass
-with the shipped cascade; prints ARI / precision / recall per subset, as ``edge-app eval``
-scores them, and the thorough pass's extra seconds.
+without the cascade ("checks": every pair checked, the machine check) and with the shipped
+cascade ("thorough"); prints ARI / precision / recall per subset, as ``edge-app eval`` scores
+them, and the thorough pass's extra seconds.
 """
 
 from __future__ import annotations
@@ -253,10 +254,12 @@ def build(root: Path, out: Path, n: int, seed: int, subsets) -> None:
 
 def evaluate(out: Path, thorough: bool, subsets, json_out: str | None) -> dict:
     from edge_app.pipeline import Pipeline
+    from edge_app.refine import Thorough
 
     pipe = Pipeline()
     pipe.analyzer.load_models()
-    modes = [("fast", "off"), ("thorough", "on")] if thorough else [("fast", "off")]
+    # the thorough pass without the cascade (more pairs checked, machines) and with it
+    modes = [("fast", "off"), ("checks", Thorough(None)), ("thorough", "on")] if thorough else [("fast", "off")]
     result: dict = {}
     for name in subsets:
         folders = sorted(p for p in (out / name).iterdir() if (p / "truth.json").is_file())
@@ -285,7 +288,7 @@ def evaluate(out: Path, thorough: bool, subsets, json_out: str | None) -> dict:
             print(f"{name:9s} {m:9s} ARI {s['ari']:.3f}  precision {s['precision']:.3f}  recall {s['recall']:.3f}  "
                   f"moves {s['moves']:.2f}  exact {s['exact']:.2f}  s/batch {s['seconds']:.2f}"
                   + (f"  thorough {s['thorough_s']:.2f} s, band {s['band']:.1f}, links {s['links']:.2f}"
-                     if m == "thorough" else ""), flush=True)
+                     if m != "fast" else ""), flush=True)
     if json_out:
         Path(json_out).write_text(json.dumps(result, indent=1))
     return result

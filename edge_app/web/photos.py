@@ -77,7 +77,7 @@ def _home_context(st) -> dict:
     return {"sites": sites, "batch": batch, "progress": progress, "done_sites": done_sites,
             "refused": store_photos.refusals(st, batch if batch is not None else last_batch, limit=100),
             "failed": views.failed_photos(st), "waiting": views.waiting_count(st), "worker_error": worker_error(),
-            "checking": worker_checking()}
+            "checking": worker_checking(), "checked": request.args.get("c") == "1"}
 
 
 @bp.route("/")

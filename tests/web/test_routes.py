@@ -197,8 +197,9 @@ def test_the_home_page_says_while_the_background_check_is_going_on(tmp_path):
     assert 'data-checking="1"' in site_page
     v = int(site_page.split("/progress?site=1&amp;v=")[1].split("&")[0])
     w.run_until_idle()
-    page = c.get(f"/live?batch={b}").text
+    page = c.get(f"/live?batch={b}&c=1").text  # as the page polls it after a check
     assert w.checking() == [] and "data-checking" not in page and "hx-trigger" not in page
+    assert "한 번 더 비교를 마쳤습니다" in page  # in the line's place: nothing below jumps
     # the open site page: "done" takes the line's place; a new review flag is a change to show
     done = c.get(f"/progress?site=1&v={v}&c=1").text
     assert "data-checking" not in done and 'data-checked="1"' in done and "한 번 더 비교를 마쳤습니다" in done
