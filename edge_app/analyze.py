@@ -320,7 +320,8 @@ class FeatureShelf:
     stand-in (the embedding and metadata stay in memory: a few kB a photo, against 0.27 MB
     with the features). ``keep_bytes`` of recently used features stay in memory.
     recover(key): the features again when the cache entry is gone or damaged (e.g. the
-    photo analysed anew); without it such a photo counts as having no keypoints.
+    photo analysed anew); without them the photo's keypoints match nothing (its stand-in
+    keeps its length: callers size arrays by it).
     """
 
     def __init__(self, cache: FeatureCache, recover: Callable[[str], LocalFeatures | None] | None = None,
@@ -353,11 +354,23 @@ class FeatureShelf:
             log.warning("features of %s missing from the cache", h.ref[:12])
         if f is None or len(f) != h.n:
             f = self.recover(h.ref) if self.recover is not None else None
-            if f is None:
-                f = LocalFeatures(np.zeros((0, 2), np.float32), np.zeros((0, h.dim), np.dtype(h.dtype)),
-                                  h.size, h.kind)
+            f = _exactly(f, h)
         self._kept.put(h.ref, f)
         return f
+
+
+def _exactly(f: LocalFeatures | None, h: SpilledFeatures) -> LocalFeatures:
+    """``f`` with exactly the ``h.n`` keypoints its stand-in promised (callers size arrays by
+    ``len``): cut to the best ``h.n``, or filled up with zero descriptors, which match nothing;
+    none at all when ``f`` is None (the photo has no usable features any more)."""
+    dtype = np.dtype(h.dtype)
+    if f is None:
+        return LocalFeatures(np.zeros((h.n, 2), np.float32), np.zeros((h.n, h.dim), dtype), h.size, h.kind)
+    if len(f) >= h.n:
+        return f.head(h.n)
+    pad = h.n - len(f)
+    return LocalFeatures(np.concatenate([np.asarray(f.xy, np.float32), np.zeros((pad, 2), np.float32)]),
+                         np.concatenate([np.asarray(f.desc, dtype), np.zeros((pad, h.dim), dtype)]), h.size, h.kind)
 
 
 class Analyzer:

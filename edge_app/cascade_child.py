@@ -41,14 +41,18 @@ def main() -> int:
     cache = Path(job["cache_dir"])
     for line in sys.stdin:
         key, path = json.loads(line)
-        rgb = cascade_image(path)
-        if rgb is None:
-            print(json.dumps({"key": key, "error": "cannot be read"}), flush=True)
+        try:  # one photo's failure is that photo's: the rest still get their features
+            rgb = cascade_image(path)
+            if rgb is None:
+                print(json.dumps({"key": key, "error": "cannot be read"}), flush=True)
+                continue
+            t = time.perf_counter()
+            f = matcher.features(rgb)
+            seconds = time.perf_counter() - t
+            save_features(cache / key[:2] / f"{key}.npz", f)
+        except Exception as e:  # noqa: BLE001 - answered as an error line; the parent goes on
+            print(json.dumps({"key": key, "error": f"{type(e).__name__}: {e}"[:300]}), flush=True)
             continue
-        t = time.perf_counter()
-        f = matcher.features(rgb)
-        seconds = time.perf_counter() - t
-        save_features(cache / key[:2] / f"{key}.npz", f)
         print(json.dumps({"key": key, "seconds": seconds}), flush=True)
     return 0
 

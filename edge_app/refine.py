@@ -58,6 +58,9 @@ from .vision.verify import PairScore
 
 log = logging.getLogger(__name__)
 
+#: Pairs step 1 verifies between two questions to ``should_stop`` (about 0.5 s on 2 cores).
+CHUNK_PAIRS = 256
+
 
 class Interrupted(Exception):
     """The thorough pass gave way (its ``should_stop`` said so): nothing of it was applied;
@@ -99,6 +102,8 @@ class SessionChecks:
     budget_s:  the cascade runs only when ``estimate`` is within this (None: always).
     add_only:  the site app: never lower a p (a machine link is flagged for review instead),
                and no pair ends below its p of the fast grouping.
+    should_stop: asked between the pass's steps and chunks of its work; True raises
+               :class:`Interrupted` (the site app: new photos wait, they come first).
     outcome:   filled by :func:`refine_session`.
     """
 
@@ -107,7 +112,13 @@ class SessionChecks:
     support: Callable[[int, int, list[int]], "Support"] | None = None
     budget_s: float | None = None
     add_only: bool = False
+    should_stop: Callable[[], bool] | None = None
     outcome: Outcome = field(default_factory=Outcome)
+
+    def stop_here(self) -> None:
+        """Raise :class:`Interrupted` when ``should_stop`` says so."""
+        if self.should_stop is not None and self.should_stop():
+            raise Interrupted()
 
 
 def _pair_index(known: KnownPairs) -> dict[tuple[int, int], int]:
@@ -223,12 +234,15 @@ def refine_session(
         raise_to = dict(zip(zip(known.i.tolist(), known.j.tolist()), known.p.tolist()))
     # 1. more pairs checked
     wide = wider_pairs(photos, scores, top, s)
+    for k in range(0, len(wide), CHUNK_PAIRS):
+        checks.stop_here()
+        scores.update(verify(wide[k:k + CHUNK_PAIRS]))
     if wide:
-        scores.update(verify(wide))
         labels, known, _ = link_session(photos, scores, top, verify, s, locked, raise_to, lower_to)
     out.checked = len(wide)
     t1 = time.perf_counter()
     # 2-3. the undecided band through the cascade
+    checks.stop_here()
     if checks.stronger is not None:
         band = band_pairs(photos, labels, known, s)
         out.estimate_s = float(checks.estimate(band)) if checks.estimate is not None and band else 0.0
@@ -252,7 +266,9 @@ def refine_session(
     # 4. machines: links that rest on something one shot of the spot shows
     if checks.support is not None:
         where = _pair_index(known)
-        for a, b, mates in machine_pairs(labels, known, s.group_threshold):
+        for n, (a, b, mates) in enumerate(machine_pairs(labels, known, s.group_threshold)):
+            if n % 16 == 0:
+                checks.stop_here()
             ij = (min(a, b), max(a, b))
             if ij in out.links or ij not in scores:  # the cascade saw the subject itself
                 continue
@@ -348,8 +364,8 @@ class Cascade:
     #: Photos whose features stay in memory (0.27 MB each); older ones are read from the disk
     #: cache again, or computed again without one.
     MEMORY = 256
-    #: Photos computed in this process between two questions to ``should_stop`` (about 3 s on
-    #: a 2-core CPU; the child process is asked before each photo).
+    #: Photos computed in this process, or pairs matched, between two questions to
+    #: ``should_stop`` (about 3 s / 0.2 s on a 2-core CPU; the child is asked before each photo).
     STOP_EVERY = 6
     #: A child process that has not answered for a photo within this long is ended.
     CHILD_TIMEOUT_S = 120.0
@@ -361,6 +377,7 @@ class Cascade:
         self.image_of = image_of
         self.child = child if cache_dir and path_of else None
         self.path_of = path_of
+        self._child_bad: set[str] = set()  # photos the child died or hung on (not handed over again)
         self.workers = max(1, workers)
         self.photo_workers = max(1, photo_workers or workers)
         self.cache_dir = Path(cache_dir) / matcher.fingerprint if cache_dir else None
@@ -411,9 +428,11 @@ class Cascade:
         ``child``), a photo at a time; returns how many it wrote. should_stop: asked before
         each photo; True ends the child and raises :class:`Interrupted` (what it wrote stays)."""
         todo = [(a.key, str(self.path_of(a))) for a in analyses
-                if not self.has_features(a) and self.path_of(a) is not None]
+                if not self.has_features(a) and self.path_of(a) is not None and a.key not in self._child_bad]
         if not todo or self.child is None:
             return 0
+        if should_stop is not None and should_stop():
+            raise Interrupted()
         head = {"models_dir": self.child.get("models_dir"), "threads": self.child.get("threads"),
                 "cache_dir": str(self.cache_dir), "fingerprint": self.matcher.fingerprint}
         done = 0
@@ -433,20 +452,24 @@ class Cascade:
                     proc.stdin.flush()
                     ready, _, _ = select.select([proc.stdout], [], [], self.CHILD_TIMEOUT_S)
                     line = proc.stdout.readline() if ready else ""
-                    if not line:  # it died (the models, memory) or hangs: the rest count as unreadable
-                        log.warning("cascade features: the child process stopped answering")
+                    if not line:  # it died on this photo (memory?) or hangs: never hand it over again
+                        log.warning("cascade features: the child process stopped answering on %s", key[:12])
+                        self._child_bad.add(key)
                         break
                     r = json.loads(line)
                     if r.get("seconds") is not None:
                         self._measured["photo"].append(float(r["seconds"]))
                         done += 1
+                    elif r.get("error"):
+                        log.info("cascade features of %s: %s", key[:12], r["error"])
             except (OSError, ValueError) as e:
                 log.warning("cascade features: the child process failed: %s", e)
             finally:
-                try:
-                    proc.stdin.close()
-                except OSError:
-                    pass
+                for pipe in (proc.stdin, proc.stdout):
+                    try:
+                        pipe.close()
+                    except OSError:
+                        pass
                 try:
                     proc.wait(5)
                 except subprocess.TimeoutExpired:
@@ -500,8 +523,12 @@ class Cascade:
             self._measured["pair"].append(sc.seconds)
             return ij, sc
 
+        out = {}
         with ThreadPoolExecutor(self.workers) as ex:
-            return {ij: sc for ij, sc in ex.map(one, pairs) if sc is not None}
+            for k in range(0, len(pairs), self.STOP_EVERY):
+                stop_here()
+                out |= {ij: sc for ij, sc in ex.map(one, pairs[k:k + self.STOP_EVERY]) if sc is not None}
+        return out
 
 
 @dataclass
@@ -585,4 +612,4 @@ class Thorough:
             stronger=(lambda pairs: c.check(analyses, pairs, self.should_stop)) if c is not None else None,
             estimate=(lambda pairs: c.estimate(analyses, pairs)) if c is not None else None,
             support=MachineSupport(analyses) if self.machines else None,
-            budget_s=self.budget_s, add_only=self.add_only)
+            budget_s=self.budget_s, add_only=self.add_only, should_stop=self.should_stop)

@@ -59,6 +59,8 @@ HEARTBEAT_S = 2.0
 #: How many of the newest analysed photos a photo without any metadata is compared with
 #: to find its site.
 PLACE_BY_LOOK_RECENT = 2000
+#: After a person's edit put a thorough pass off, it waits this long before trying again.
+REFINE_AFTER_EDIT_S = 30.0
 #: Analyses kept in memory between steps (least recently used first out; the rest are read
 #: back from the feature cache on disk). Their local features live on a
 #: :class:`~edge_app.analyze.FeatureShelf` (48 MB of them in memory), so one costs a few kB:
@@ -139,6 +141,7 @@ class Worker:
         #: no photo is waiting; ``thorough=False`` turns it off).
         self.refine_pending: set[int] = set()
         self.refining: int | None = None
+        self._refine_after = 0.0  # monotonic time before which no thorough pass starts
         self._pending_lock = threading.Lock()  # the heartbeat thread reads both
         self.thorough = thorough
 
@@ -192,7 +195,8 @@ class Worker:
     def run_forever(self, poll_s: float = HEARTBEAT_S) -> None:
         self.pipeline.analyzer.load_models()
         self._heartbeat()
-        threading.Thread(target=self._beat_forever, name="edge-app-heartbeat", daemon=True).start()
+        beat = threading.Thread(target=self._beat_forever, name="edge-app-heartbeat", daemon=True)
+        beat.start()
         while not self._stop.is_set():
             try:
                 busy = self.step().busy
@@ -204,6 +208,7 @@ class Worker:
             if not busy:
                 self._wake.wait(poll_s)
                 self._wake.clear()
+        beat.join(2 * HEARTBEAT_S)  # its last beat must not land after this one
         store_settings.put(self.st, "worker.heartbeat", None)
 
     def run_until_idle(self, max_steps: int = 100000) -> StepReport:
@@ -246,6 +251,7 @@ class Worker:
         for batch_id in self._complete_batches():
             sites = [r[0] for r in st.query(
                 "SELECT DISTINCT site_id FROM photos WHERE batch_id = ? AND site_id IS NOT NULL", (batch_id,))]
+            done = True
             for s in sorted({resolve(st, s) for s in sites}):
                 for attempt in range(3):
                     try:
@@ -253,13 +259,19 @@ class Worker:
                         break
                     except RegroupStale:
                         log.info("site %s changed while it was regrouped; again (%d)", s, attempt + 1)
+                else:  # a person is busy on this site: the batch is regrouped on a later step
+                    log.warning("site %s kept changing while it was regrouped; trying later", s)
+                    done = False
+                    continue
                 rep.regrouped_sites.append(s)
                 if self.thorough:
                     with self._pending_lock:
                         self.refine_pending.add(s)
-            with st.write():
-                st.conn.execute("UPDATE batches SET regrouped_at = ? WHERE id = ?", (now_iso(), batch_id))
-        if not rep.busy and self.refine_pending:  # idle: the thorough pass, one site a step
+            if done:
+                with st.write():
+                    st.conn.execute("UPDATE batches SET regrouped_at = ? WHERE id = ?", (now_iso(), batch_id))
+        if not rep.busy and self.refine_pending and time.monotonic() >= self._refine_after:
+            # idle: the thorough pass, one site a step
             with self._pending_lock:
                 first = min(self.refine_pending)
                 self.refine_pending.discard(first)
@@ -271,6 +283,8 @@ class Worker:
                 log.info("thorough pass on site %s put off (%s)", site, type(e).__name__)
                 with self._pending_lock:
                     self.refine_pending.add(site)
+                if isinstance(e, RegroupStale):  # a person is editing: let them finish first
+                    self._refine_after = time.monotonic() + REFINE_AFTER_EDIT_S
             finally:
                 self.refining = None
         return rep
@@ -493,12 +507,28 @@ class Worker:
         """Place one new photo with the engine's online assignment (fast, before regrouping)."""
         st = self.st
         a = self.analysis(sha)
-        found = [(r, self.analysis(r["sha256"])) for r in self._site_photos(site_id, exclude=sha)]
-        rows = [r for r, b in found if b is not None]
-        analyses = [b for r, b in found if b is not None]
-        labels = [r["spot_id"] for r in rows]
-        res = assign_new(a, analyses, labels, self.settings, self.pair_cache())
+        for _ in range(3):
+            seen = self._site_photos(site_id, exclude=sha)
+            found = [(r, self.analysis(r["sha256"])) for r in seen]
+            rows = [r for r, b in found if b is not None]
+            analyses = [b for r, b in found if b is not None]
+            labels = [r["spot_id"] for r in rows]
+            res = assign_new(a, analyses, labels, self.settings, self.pair_cache())
+            try:
+                self._place_new(st, site_id, sha, a, res, rows, seen)
+                break
+            except RegroupStale:  # a person changed the site meanwhile: judge again from the new state
+                continue
+        else:
+            with st.write():
+                place(st, sha, None, "engine")  # the tray; the batch's regroup places it
+        self.pair_cache().flush()
+
+    def _place_new(self, st, site_id: int, sha: str, a, res, rows, seen) -> None:
+        """Write what :meth:`_assign_online` decided, unless the site changed since ``seen``."""
         with st.write():
+            if [tuple(r) for r in self._site_photos(site_id, exclude=sha)] != [tuple(r) for r in seen]:
+                raise RegroupStale(site_id)
             if a is None:
                 place(st, sha, None, "engine")
                 return
@@ -516,7 +546,6 @@ class Worker:
                 self._set_phases(spot_id)
             else:
                 place(st, sha, None, "engine", score=res.score)
-        self.pair_cache().flush()
 
     def regroup(self, site_id: int, thorough: bool = False) -> dict:
         """Regroup a site with the full engine, keeping every person's edit.
@@ -532,8 +561,9 @@ class Worker:
         subjects) instead of splitting it. Returns {"moved": n, "spots": k, "links": l,
         "review": r}."""
         st = self.st
-        seen = [tuple(r) for r in self._site_photos(site_id)]
-        rows = [r for r in self._site_photos(site_id) if not (r["by"] == "person" and r["spot_id"] is None)]
+        snapshot = self._site_photos(site_id)
+        seen = [tuple(r) for r in snapshot]
+        rows = [r for r in snapshot if not (r["by"] == "person" and r["spot_id"] is None)]
         rows = [r for r in rows if self.analysis(r["sha256"]) is not None]
         if not rows:
             return {"moved": 0, "spots": 0}

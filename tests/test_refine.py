@@ -139,3 +139,24 @@ def test_the_site_app_never_lowers_a_probability():
     before = dict(zip(zip(known_fast.i.tolist(), known_fast.j.tolist()), known_fast.p.tolist()))
     after = dict(zip(zip(known.i.tolist(), known.j.tolist()), known.p.tolist()))
     assert all(after[ij] >= p - 1e-12 for ij, p in before.items())
+
+
+def test_the_pass_gives_way_when_asked_and_changes_nothing():
+    """The site app asks the pass to stop when new photos arrive: it raises Interrupted
+    between its steps, before the cascade is asked anything."""
+    import pytest
+
+    from edge_app.refine import Interrupted
+
+    s = Settings()
+    photos, verify = two_spots_and_a_hard_pair()
+    fake = FakeCascade(link={(0, 6), (1, 6), (2, 6)})
+    asked = []
+
+    def new_photos_wait():
+        asked.append(1)
+        return True
+
+    with pytest.raises(Interrupted):
+        group_pairs(photos, verify, s, thorough=SessionChecks(stronger=fake, should_stop=new_photos_wait))
+    assert asked and not fake.asked

@@ -149,5 +149,5 @@ def export(site_id: int):
     resp.headers["Cache-Control"] = "no-store"
     token = request.args.get("token", "")
     if token.isalnum() and len(token) <= 32:  # the page's script waits for it: "the file is on its way"
-        resp.set_cookie("ledger_done", token, max_age=120, samesite="Strict", httponly=False)
+        resp.set_cookie(f"ledger_done_{token}", "1", max_age=60, samesite="Strict", httponly=False)
     return resp

@@ -103,6 +103,13 @@ def test_the_worker_keeps_features_on_disk_and_recovers_a_lost_cache_entry(tmp_p
     assert groups(st, 1) == first
     assert entry.is_file()  # analysed again and cached
     assert len(w2.analysis(lost).features) == len(held[0].features) > 0
+    # the entry and the original both gone: the photo's keypoints match nothing, and keep
+    # the length its stand-in promised (arrays are sized by it)
+    entry.unlink()
+    w2._shelf.forget()
+    w2._shelf.recover = None
+    gone = w2.analysis(lost).features
+    assert gone.xy.shape == (len(held[0].features), 2) and not gone.desc.any()
 
 
 def test_the_cascades_features_are_computed_in_a_child_process(tmp_path):
@@ -121,9 +128,9 @@ def test_the_cascades_features_are_computed_in_a_child_process(tmp_path):
         w.pipeline.paths[r["sha256"]] = photos.original_path(st, r["sha256"])
     asked = []
 
-    def new_photos_after_the_first():  # the background pass gives way to new photos
+    def new_photos_after_the_first():  # asked before the child starts and before each photo
         asked.append(1)
-        return len(asked) > 1
+        return len(asked) > 2
 
     with pytest.raises(Interrupted):
         c.features_in_child(analyses, new_photos_after_the_first)
@@ -292,3 +299,34 @@ def test_an_edit_made_while_the_engine_regroups_wins(tmp_path, models_worker):
     w.analysis = real_analysis
     w.regroup(1)  # from the state with the edit: it stands
     assert "spot11_0.jpg" in next(g for g in groups(st, 1)[0] if "spot22_0.jpg" in g)
+
+
+def test_an_edit_made_while_a_new_photo_is_placed_wins(tmp_path, models_worker):
+    """The same for one new photo's online placement. A lone photo waits in the tray; a second
+    photo of its spot arrives, and the engine would open a spot for the two. Meanwhile the lead
+    puts the lone photo into another spot by hand: that stays, the engine judges again."""
+    st = open_store(tmp_path)
+    add_batch(st, spot_photos(11, 3, DAY) + spot_photos(22, 3, DAY) + spot_photos(33, 1, DAY))
+    w = worker_for(models_worker, tmp_path)
+    w.run_until_idle()
+    v = views.site_view(st, 1)
+    assert {p["name"] for p in v["unassigned"]} == {"spot33_0.jpg"}
+    lone = v["unassigned"][0]["sha256"]
+    spot22 = next(sp["id"] for sp in v["spots"] if "spot22_0.jpg" in {p["name"] for p in sp["photos"]})
+    real_analysis = w.analysis
+    calls = []
+
+    def analysis_then_a_person_edits(key):
+        calls.append(key)
+        if len(calls) == 2:  # the engine has read the site and judges the new photo
+            spots.move(open_store(tmp_path), [lone], spot22, who="lead")
+        return real_analysis(key)
+
+    w.analysis = analysis_then_a_person_edits
+    add_batch(st, spot_photos(33, 2, DAY, prefix="new")[1:])
+    w.step(finish_idle_batches_after=3600.0)  # analyse and place the new photo; no regroup yet
+    w.analysis = real_analysis
+    assert len(calls) > 2
+    spots_, tray = groups(st, 1)
+    assert "spot33_0.jpg" in next(g for g in spots_ if "spot22_0.jpg" in g)  # where the lead put it
+    assert "new_1.jpg" in tray  # its partner is a person's now: the engine does not move it

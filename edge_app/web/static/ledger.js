@@ -33,7 +33,7 @@
       if (busy) busy.hidden = false;
       var started = Date.now();
       var timer = setInterval(function () {
-        var done = document.cookie.indexOf("ledger_done=" + token) >= 0;
+        var done = (";" + document.cookie.replace(/\s/g, "")).indexOf(";ledger_done_" + token + "=") >= 0;
         if (done || Date.now() - started > 300000) {
           clearInterval(timer);
           buttons.forEach(function (b) { b.disabled = false; });
