@@ -196,7 +196,10 @@ def index():
     f = {k: (request.args.get(k) or None) for k in ("device", "site", "from", "to")}
     rows = latest_versions(c, f["device"], f["site"], f["from"], f["to"])
     sites = c.query("SELECT DISTINCT device, site_id, site_name FROM spot_versions ORDER BY device, site_id")
-    return render_template("hq/index.html", rows=rows, devices=list_devices(c), sites=sites, f=f)
+    from ..ledger import templates as ledger_templates
+
+    return render_template("hq/index.html", rows=rows, devices=list_devices(c), sites=sites, f=f,
+                           tpl=ledger_templates.info(current_app.config["HQ_DATA"]))
 
 
 @bp.route("/spots/<device>/<int:spot_id>")
@@ -250,6 +253,7 @@ def site_ledger(device: str, site_id: int):
     """The photo ledger (사진대지) of a device's site, from the newest version of each spot
     head office received: ?format=pdf|xlsx|zip[&all=1]."""
     from ..ledger import build_ledger, write
+    from ..ledger import templates as ledger_templates
     from ..ledger.hq_source import HeadOfficeSource
     from ..web.ledger import FORMATS, MIMETYPES, download_name
 
@@ -268,7 +272,7 @@ def site_ledger(device: str, site_id: int):
     os.close(fd)
     path = Path(name)
     try:
-        write(ledger, fmt, path)
+        write(ledger, fmt, path, ledger_templates.current(root) if fmt == "xlsx" else None)
         fh = open(path, "rb")
     finally:
         path.unlink(missing_ok=True)  # the open file is still sent (POSIX); nothing is left behind
@@ -276,6 +280,19 @@ def site_ledger(device: str, site_id: int):
                      max_age=0)
     resp.headers["Cache-Control"] = "no-store"
     return resp
+
+
+@bp.route("/ledger-template", methods=["POST"])
+def ledger_template():
+    """The company's XLSX ledger layout for head office's exports: upload, or ``remove``."""
+    from ..web.ledger import template_remove, template_upload
+
+    root = current_app.config["HQ_DATA"]
+    if request.form.get("remove"):
+        template_remove(root, g.lang)
+    else:
+        template_upload(root, g.lang)
+    return redirect(url_for("pages.index", site=request.form.get("site") or None) + "#ledger-template")
 
 
 @bp.route("/blobs/<sha>/thumb")

@@ -64,9 +64,26 @@ class LedgerSpot:
     photos: list[LedgerPhoto]
 
     def stage_photos(self, stage: str) -> list[LedgerPhoto]:
-        """The photos of a stage, the cover first when it is one of them, then by capture time."""
-        ph = [p for p in self.photos if p.stage == stage]
+        """The photos of a stage, the cover first when it is one of them, then by capture time.
+        A photo without a stage (no capture time, nobody set one: e.g. sent through a
+        messenger that strips EXIF) is printed in a column no photo of the spot claims
+        (:meth:`loose_stages`), so it is never left out of the ledger."""
+        loose = self.loose_stages()
+        ph = [p for p in self.photos if (p.stage or loose.get(p.sha256)) == stage]
         return sorted(ph, key=lambda p: p.sha256 != self.cover)  # stable: capture order otherwise
+
+    def loose_stages(self) -> dict[str, str]:
+        """{sha256: stage} for the photos without a stage, in their order: to the stages no
+        photo has, preferring before, then after, then during, kept in that time order (one
+        photo: before; two: before and after; three: all three); more photos than free
+        stages join the last one chosen (or "during" when every stage is taken)."""
+        loose = [p for p in self.photos if p.stage is None]
+        if not loose:
+            return {}
+        taken = {p.stage for p in self.photos if p.stage is not None}
+        free = [st for st in ("before", "after", "during") if st not in taken][: len(loose)]
+        chosen = [st for st in STAGES if st in free] or ["during"]
+        return {p.sha256: chosen[min(k, len(chosen) - 1)] for k, p in enumerate(loose)}
 
     def first_last(self) -> tuple[str | None, str | None]:
         times = sorted(p.taken_local for p in self.photos if p.taken_local)

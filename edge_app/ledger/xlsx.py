@@ -320,18 +320,16 @@ def _copy_block(ws, r0: int, r1: int, off: int, last_col: int, merges: list) -> 
 # --------------------------------------------------------------------------- writing
 
 
-def write_xlsx(ledger: Ledger, out: str | Path, template: str | Path | None = None) -> dict:
-    """Write the ledger to ``out`` (atomically), filling ``template`` (a company's .xlsx with
-    the names above) or the built-in layout. Returns {"spots", "photos", "pages", "blocks":
-    [{"spot", "part", "rows": (first, last)}], "breaks": [rows], "notes": [unreadable photos]}."""
-    out = Path(out)
-    if template:
-        try:
-            wb = load_workbook(template)
-        except Exception as e:  # noqa: BLE001 - zipfile, XML and openpyxl errors alike
-            raise TemplateError(f"not an XLSX workbook openpyxl can read ({type(e).__name__}: {e})") from None
-    else:
-        wb = default_template(ledger)
+def _load_template(path: str | Path):
+    try:
+        return load_workbook(path)
+    except Exception as e:  # noqa: BLE001 - zipfile, XML and openpyxl errors alike
+        raise TemplateError(f"not an XLSX workbook openpyxl can read ({type(e).__name__}: {e})") from None
+
+
+def _layout(wb):
+    """(names, sheet, first and last row of the spot block, last column, merged ranges of the
+    block) of a template; raises :class:`TemplateError` saying what is wrong."""
     names = _names(wb)
     photo_names = [n for n in ("PHOTO_BEFORE", "PHOTO_DURING", "PHOTO_AFTER") if n in names]
     if not photo_names:
@@ -350,6 +348,22 @@ def write_xlsx(ledger: Ledger, out: str | Path, template: str | Path | None = No
     for row in ws.iter_rows(min_row=r1 + 1, max_row=ws.max_row):
         if any(c.value is not None for c in row):
             raise TemplateError(f"the spot block (rows {r0}-{r1}) must be the template's last rows")
+    return names, ws, r0, r1, last_col, merges
+
+
+def check_template(path: str | Path) -> list[str]:
+    """The names a company's template fills (sorted); raises :class:`TemplateError` when the
+    export could not fill it, saying why."""
+    return sorted(_layout(_load_template(path))[0])
+
+
+def write_xlsx(ledger: Ledger, out: str | Path, template: str | Path | None = None) -> dict:
+    """Write the ledger to ``out`` (atomically), filling ``template`` (a company's .xlsx with
+    the names above) or the built-in layout. Returns {"spots", "photos", "pages", "blocks":
+    [{"spot", "part", "rows": (first, last)}], "breaks": [rows], "notes": [unreadable photos]}."""
+    out = Path(out)
+    wb = _load_template(template) if template else default_template(ledger)
+    names, ws, r0, r1, last_col, merges = _layout(wb)
     height = r1 - r0 + 1
 
     # header

@@ -13,9 +13,11 @@ from __future__ import annotations
 import os
 import uuid
 
-from flask import Blueprint, abort, flash, g, redirect, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, request, send_file, url_for
 
 from ..ledger import FORMATS, build_ledger, write
+from ..ledger import templates as ledger_templates
+from ..ledger.xlsx import TemplateError
 from ..ledger.words import STAGE_WORDS, safe_file_part
 from ..store import StoreError
 from ..store import ledger_fields
@@ -74,7 +76,39 @@ def _ctx():
     lang = getattr(g, "lang", "ko")
     choices = [(k, " · ".join(v["ko" if lang == "ko" else "en"])) for k, v in STAGE_WORDS.items()]
     return {"ledger_spot": ledger_spot, "ledger_site": ledger_site, "ledger_suggest": ledger_suggest,
-            "ledger_stage_choices": choices, "ledger_formats": FORMATS}
+            "ledger_stage_choices": choices, "ledger_formats": FORMATS,
+            "ledger_template": lambda: ledger_templates.info(current_app.config["DATA_DIR"])}
+
+
+def template_upload(root, lang: str) -> None:
+    """The company-template form's POST (the site app's and head office's): save the file or
+    flash why it cannot be used."""
+    f = request.files.get("template")
+    if f is None or not f.filename:
+        flash(translate(lang, "no_file_chosen"), "info")
+        return
+    try:
+        names = ledger_templates.save(root, f.read(ledger_templates.MAX_BYTES + 1), f.filename)
+        flash(translate(lang, "ledger_template_saved", name=f.filename, n=len(names)), "ok")
+    except TemplateError as e:
+        flash(translate(lang, "ledger_template_refused", e=str(e)[:300]), "error")
+
+
+def template_remove(root, lang: str) -> None:
+    if ledger_templates.remove(root):
+        flash(translate(lang, "ledger_template_removed"), "ok")
+
+
+@bp.route("/sites/<int:site_id>/ledger-template", methods=["POST"])
+def site_template(site_id: int):
+    """Upload (or, with ``remove``, take out) the company's XLSX template; it serves every
+    site of this device."""
+    root = current_app.config["DATA_DIR"]
+    if request.form.get("remove"):
+        template_remove(root, g.lang)
+    else:
+        template_upload(root, g.lang)
+    return _back(site_id, "ledger")
 
 
 @bp.route("/sites/<int:site_id>/ledger-fields", methods=["POST"])
@@ -133,7 +167,7 @@ def export(site_id: int):
     st.tmp.mkdir(exist_ok=True)
     path = st.tmp / f"ledger-{uuid.uuid4().hex}.{fmt}"
     try:
-        write(ledger, fmt, path)
+        write(ledger, fmt, path, ledger_templates.current(st.root) if fmt == "xlsx" else None)
         fh = open(path, "rb")
     except Exception as e:  # noqa: BLE001 - a person gets a reason, the page stays
         if path.exists():

@@ -13,6 +13,9 @@ from datetime import datetime, timedelta
 
 import cv2
 import numpy as np
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.workbook.defined_name import DefinedName
 from PIL import Image
 
 from edge_app.store import ledger_fields, photos, sites, spots
@@ -177,3 +180,29 @@ def build_site(st, n_spots: int = 6, *, unconfirmed: int = 1, extra_before: int 
     out["site"] = site_id
     out["spots"] = spot_ids
     return out
+
+
+def company_template(path):
+    """A landscape template: before / after only (no 'during'), merged photo cells, the asset
+    number in a cell of its own, static labels in the block, a logo line above."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "현장 사진"
+    ws["A1"] = "㈜한빛조경 품질관리팀 · 준공사진첩"
+    ws["A1"].font = Font(bold=True, size=14)
+    ws["A2"], ws["D2"] = "공사명", "기간"
+    for col, width in zip("ABCDE", (12, 30, 30, 30, 30)):
+        ws.column_dimensions[col].width = width
+    ws.row_dimensions[3].height = 200
+    ws.merge_cells("B3:C3")
+    ws.merge_cells("D3:E3")
+    ws["A3"], ws["A5"], ws["C5"] = "사진", "위치", "관리번호"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = 9
+    names = {"WORKS_NAME": "$B$2", "PERIOD": "$E$2", "PHOTO_BEFORE": "$B$3:$C$3", "PHOTO_AFTER": "$D$3",
+             "DATE_BEFORE": "$B$4", "DATE_AFTER": "$D$4", "LOCATION": "$B$5", "ASSET_NO": "$D$5",
+             "CAPTION": "$E$5", "SPOT_NO": "$A$4"}
+    for n, ref in names.items():
+        wb.defined_names[n] = DefinedName(n, attr_text=f"'현장 사진'!{ref}")
+    ws.print_title_rows = "1:2"
+    wb.save(path)

@@ -159,3 +159,25 @@ def test_pages_break_between_spots_and_only_a_spot_taller_than_a_page_is_cut():
     assert paginate([[1], [1, 1, 1, 1, 1, 1], [1]], 4, 4) == [[0, 1, 2, 3], [4, 5, 6, 7]]
     assert paginate([], 4, 4) == [[]]
     assert paginate([[1], [1]], 0.5, 4) == [[0], [1]]  # a first page too small still takes one
+
+
+def test_photos_without_a_stage_are_printed_in_the_columns_nobody_claims():
+    """Photos sent through a messenger lose their EXIF: no capture time, so no stage. They
+    still go into the ledger, in the columns no photo of the spot has: one is 'before', two
+    are before and after, three fill all three; a stage a person set is kept."""
+    from edge_app.ledger.model import LedgerPhoto, LedgerSpot
+
+    def spot(*stages):
+        photos = [LedgerPhoto(f"{k:064x}", f"IMG_{k}.jpg", st, None, None, Path(f"/x/{k}.jpg"))
+                  for k, st in enumerate(stages)]
+        return LedgerSpot(1, 1, "지점 1", "지점 1", "", "", True, None, photos)
+
+    def columns(sp):
+        return {st: [p.name for p in sp.stage_photos(st)] for st in ("before", "during", "after")}
+
+    assert columns(spot(None)) == {"before": ["IMG_0.jpg"], "during": [], "after": []}
+    assert columns(spot(None, None)) == {"before": ["IMG_0.jpg"], "during": [], "after": ["IMG_1.jpg"]}
+    assert columns(spot(None, None, None)) == {"before": ["IMG_0.jpg"], "during": ["IMG_1.jpg"], "after": ["IMG_2.jpg"]}
+    assert columns(spot("before", None)) == {"before": ["IMG_0.jpg"], "during": [], "after": ["IMG_1.jpg"]}
+    assert columns(spot("before", "during", "after", None)) == {
+        "before": ["IMG_0.jpg"], "during": ["IMG_1.jpg", "IMG_3.jpg"], "after": ["IMG_2.jpg"]}

@@ -124,3 +124,27 @@ def test_a_site_without_confirmed_spots_says_so_instead_of_an_empty_file(tmp_pat
     assert "사진대지에 넣을 확인된 지점이 없습니다" in c.get(r.headers["Location"]).text
     r = c.get(f"/sites/{info['site']}/ledger?format=pdf&unconfirmed=1")
     assert r.status_code == 200 and r.data[:5] == b"%PDF-"
+
+
+def test_a_company_layout_uploaded_from_the_page_fills_the_excel_export(app, lead, tmp_path):
+    from openpyxl import load_workbook
+
+    info = app.info
+    page = lead.get(f"/sites/{info['site']}").text
+    assert 'data-ledger-template="none"' in page and "기본 양식" in page
+    ledger_data.company_template(tmp_path / "c.xlsx")
+    r = lead.post(f"/sites/{info['site']}/ledger-template", content_type="multipart/form-data", follow_redirects=True,
+                  data={"csrf": lead.csrf, "template": (io.BytesIO((tmp_path / "c.xlsx").read_bytes()), "한빛.xlsx")})
+    assert "양식 한빛.xlsx을(를) 저장했습니다" in r.text and 'data-ledger-template="set"' in r.text
+    x = lead.get(f"/sites/{info['site']}/ledger?format=xlsx")
+    ws = load_workbook(io.BytesIO(x.data))["현장 사진"]
+    assert ws["A1"].value == "㈜한빛조경 품질관리팀 · 준공사진첩" and len(ws._images) > 0
+    r = lead.post(f"/sites/{info['site']}/ledger-template", content_type="multipart/form-data", follow_redirects=True,
+                  data={"csrf": lead.csrf, "template": (io.BytesIO(b"not a workbook"), "memo.xlsx")})
+    assert "이 양식은 쓸 수 없습니다" in r.text and 'data-ledger-template="set"' in r.text  # the good one stays
+    r = lead.post(f"/sites/{info['site']}/ledger-template", data={"csrf": lead.csrf, "remove": "1"},
+                  follow_redirects=True)
+    assert 'data-ledger-template="none"' in r.text
+    x = lead.get(f"/sites/{info['site']}/ledger?format=xlsx")
+    assert "현장 사진" not in load_workbook(io.BytesIO(x.data)).sheetnames  # the built-in layout again
+    assert lead.post(f"/sites/{info['site']}/ledger-template", data={"remove": "1"}).status_code in (302, 400)

@@ -6,8 +6,9 @@ import zipfile
 from datetime import datetime
 
 import pytest
+
+import ledger_data
 from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Font
 from openpyxl.workbook.defined_name import DefinedName
 from PIL import Image
 
@@ -127,36 +128,10 @@ def test_the_cover_photo_is_the_one_a_stage_shows(site, tmp_path):
     assert led.blocks()[0].photos["before"].sha256 == extra_before
 
 
-def _company_template(path):
-    """A landscape template: before / after only (no 'during'), merged photo cells, the asset
-    number in a cell of its own, static labels in the block, a logo line above."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "현장 사진"
-    ws["A1"] = "㈜한빛조경 품질관리팀 · 준공사진첩"
-    ws["A1"].font = Font(bold=True, size=14)
-    ws["A2"], ws["D2"] = "공사명", "기간"
-    for col, width in zip("ABCDE", (12, 30, 30, 30, 30)):
-        ws.column_dimensions[col].width = width
-    ws.row_dimensions[3].height = 200
-    ws.merge_cells("B3:C3")
-    ws.merge_cells("D3:E3")
-    ws["A3"], ws["A5"], ws["C5"] = "사진", "위치", "관리번호"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = 9
-    names = {"WORKS_NAME": "$B$2", "PERIOD": "$E$2", "PHOTO_BEFORE": "$B$3:$C$3", "PHOTO_AFTER": "$D$3",
-             "DATE_BEFORE": "$B$4", "DATE_AFTER": "$D$4", "LOCATION": "$B$5", "ASSET_NO": "$D$5",
-             "CAPTION": "$E$5", "SPOT_NO": "$A$4"}
-    for n, ref in names.items():
-        wb.defined_names[n] = DefinedName(n, attr_text=f"'현장 사진'!{ref}")
-    ws.print_title_rows = "1:2"
-    wb.save(path)
-
-
 def test_a_company_template_is_filled_through_its_named_cells(site, tmp_path):
     root, info = site
     tpl = tmp_path / "company.xlsx"
-    _company_template(tpl)
+    ledger_data.company_template(tpl)
     before = tpl.read_bytes()
     with open_store(root) as st:
         led = build_ledger(st, info["site"])

@@ -72,6 +72,26 @@ def test_the_pages_need_their_own_password_and_list_devices_spots_versions(recei
     xlsx = c.get("/sites/jetson-0/1/ledger?format=xlsx")
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
     assert c.get("/sites/jetson-0/99/ledger?format=pdf").status_code == 404
+    # the company's own Excel layout, uploaded once at head office, fills its XLSX exports
+    import sys
+    from pathlib import Path
+
+    from openpyxl import load_workbook
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ledger"))
+    import ledger_data
+
+    home = c.get("/?site=jetson-0:1").text
+    assert 'data-ledger-template="none"' in home
+    ledger_data.company_template(received.data / "company.xlsx")
+    r = c.post("/ledger-template", content_type="multipart/form-data", follow_redirects=True,
+               data={"csrf": csrf_of(home), "site": "jetson-0:1",
+                     "template": (io.BytesIO((received.data / "company.xlsx").read_bytes()), "본사양식.xlsx")})
+    assert 'data-ledger-template="set"' in r.text and "본사양식.xlsx" in r.text
+    ws = load_workbook(io.BytesIO(c.get("/sites/jetson-0/1/ledger?format=xlsx").data))["현장 사진"]
+    assert ws["A1"].value == "㈜한빛조경 품질관리팀 · 준공사진첩" and ws["B2"].value and len(ws._images) > 0
+    r = c.post("/ledger-template", data={"csrf": csrf_of(r.text), "remove": "1"}, follow_redirects=True)
+    assert 'data-ledger-template="none"' in r.text
     en = c.get("/", headers={"Accept-Language": "en"}).text
     assert "Received spots" in en and "last contact" in en
     other = app.test_client()
