@@ -53,13 +53,14 @@ def save(root: str | Path, data: bytes, name: str) -> list[str]:
     one moves to ``old/``. Returns the names it fills; raises :class:`TemplateError` saying
     why a file cannot be used (nothing changes then)."""
     if len(data) > MAX_BYTES:
-        raise TemplateError(f"larger than {MAX_BYTES >> 20} MB")
+        raise TemplateError(f"larger than {MAX_BYTES >> 20} MB", "too_big", mb=MAX_BYTES >> 20)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             if sum(i.file_size for i in z.infolist()) > MAX_UNPACKED_BYTES:
-                raise TemplateError(f"unpacks to more than {MAX_UNPACKED_BYTES >> 20} MB")
+                raise TemplateError(f"unpacks to more than {MAX_UNPACKED_BYTES >> 20} MB", "too_big",
+                                    mb=MAX_UNPACKED_BYTES >> 20)
     except zipfile.BadZipFile:
-        raise TemplateError("not an XLSX workbook (not a ZIP file)") from None
+        raise TemplateError("not an XLSX workbook (not a ZIP file)", "not_xlsx") from None
     d = folder(root)
     d.mkdir(parents=True, exist_ok=True)
     tmp = d / f"upload-{uuid.uuid4().hex}.xlsx"

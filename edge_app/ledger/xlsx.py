@@ -78,7 +78,13 @@ _ROW_PT = {1: 30.0, 2: 18.0, 3: 18.0, 4: 21.0, 5: 120.0, 6: 15.0, 7: 30.0}
 
 
 class TemplateError(ValueError):
-    """A template the export cannot fill; the message says what is missing."""
+    """A template the export cannot fill; the message says what is missing. ``key`` and
+    ``values``: the same for a page to say in its own language (``tpl_<key>`` in
+    :mod:`edge_app.web.i18n`)."""
+
+    def __init__(self, message: str, key: str | None = None, **values):
+        super().__init__(message)
+        self.key, self.values = key, values
 
 
 @dataclass
@@ -324,7 +330,7 @@ def _load_template(path: str | Path):
     try:
         return load_workbook(path)
     except Exception as e:  # noqa: BLE001 - zipfile, XML and openpyxl errors alike
-        raise TemplateError(f"not an XLSX workbook openpyxl can read ({type(e).__name__}: {e})") from None
+        raise TemplateError(f"not an XLSX workbook openpyxl can read ({type(e).__name__}: {e})", "not_xlsx") from None
 
 
 def _layout(wb):
@@ -333,11 +339,11 @@ def _layout(wb):
     names = _names(wb)
     photo_names = [n for n in ("PHOTO_BEFORE", "PHOTO_DURING", "PHOTO_AFTER") if n in names]
     if not photo_names:
-        raise TemplateError("the template has no PHOTO_BEFORE / PHOTO_DURING / PHOTO_AFTER named cell")
+        raise TemplateError("the template has no PHOTO_BEFORE / PHOTO_DURING / PHOTO_AFTER named cell", "no_photo")
     ws = names[photo_names[0]].ws
     block = {k: v for k, v in names.items() if k in BLOCK_NAMES}
     if any(v.ws is not ws for v in block.values()):
-        raise TemplateError("the spot block's named cells must all be on one sheet")
+        raise TemplateError("the spot block's named cells must all be on one sheet", "one_sheet")
     r0 = min(v.min_row for v in block.values())
     r1 = max(v.max_row for v in block.values())
     last_col = max(ws.max_column, max(v.max_col for v in block.values()))
@@ -347,7 +353,8 @@ def _layout(wb):
     r1 = max([r1] + [m[3] for m in merges])
     for row in ws.iter_rows(min_row=r1 + 1, max_row=ws.max_row):
         if any(c.value is not None for c in row):
-            raise TemplateError(f"the spot block (rows {r0}-{r1}) must be the template's last rows")
+            raise TemplateError(f"the spot block (rows {r0}-{r1}) must be the template's last rows", "last_rows",
+                                r0=r0, r1=r1)
     return names, ws, r0, r1, last_col, merges
 
 

@@ -42,11 +42,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "all_analysed": ("모든 사진이 정리되었습니다", "All photos are sorted"),
     "waiting_n": ("분석 대기 {n}장", "{n} waiting for analysis"),
     "grouping": ("지점별로 묶는 중…", "Grouping by spot…"),
-    "checking_closer": ("사진을 한 번 더 비교하는 중… 손으로 고친 것은 그대로 둡니다.",
-                        "Comparing the photos once more… nothing you changed will move."),
-    "checking_site": ("{site}: 사진을 한 번 더 비교하는 중…", "{site}: comparing the photos once more…"),
+    "checking_closer": ("놓친 사진이 없는지 한 번 더 보는 중… 손으로 고친 것은 그대로 둡니다.",
+                        "Taking a second look for missed photos… nothing you changed will move."),
+    "checking_site": ("{site}: 놓친 사진이 없는지 한 번 더 보는 중…", "{site}: taking a second look for missed photos…"),
     "ledger_preparing": ("사진대지를 만드는 중입니다… 사진이 많으면 1분쯤 걸릴 수 있습니다. 다시 누르지 마세요.",
                          "Preparing the ledger… with many photos this can take a minute. No need to tap again."),
+    "sync_off_pending": ("설정하면 확인된 지점 {n}곳을 보냅니다", "once set up, {n} confirmed spots will be sent"),
     "checked_closer": ("한 번 더 비교를 마쳤습니다.", "Second look done."),
     "new_photos_placed": ("사진 정리가 새로 바뀌었습니다. 눌러서 보기", "The grouping was updated. Tap to show"),
     "open_site": ("열기", "Open"),
@@ -193,7 +194,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "hq_last_contact": ("마지막 연결", "last contact"),
     "hq_never": ("없음", "never"),
     "hq_revoked": ("해지됨", "revoked"),
-    "hq_no_devices": ("등록된 장비가 없습니다 (edge-app hq add-device)", "No devices yet (edge-app hq add-device)"),
+    "hq_no_devices": ("등록된 장비가 없습니다. 관리자가 서버에서 'edge-app hq add-device 이름'으로 등록합니다.",
+                      "No devices yet. An administrator registers one on the server: 'edge-app hq add-device NAME'."),
     "hq_all_sites": ("모든 현장", "All sites"),
     "hq_all_devices": ("모든 장비", "All devices"),
     "hq_from": ("부터", "From"),
@@ -213,13 +215,27 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "ledger_xlsx": ("엑셀 받기 (작업용)", "Excel XLSX (to work in)"),
     "ledger_template": ("엑셀 양식", "Excel layout"),
     "ledger_template_builtin": ("기본 양식", "built-in"),
-    "ledger_template_hint": ("회사 양식(.xlsx)을 올리면 엑셀 받기가 그 양식을 채웁니다. 이름 붙인 셀(PHOTO_BEFORE, "
-                             "LOCATION 등)이 필요합니다. 이 기기의 모든 현장에 쓰입니다.",
-                             "Upload your company's .xlsx layout and the Excel export fills it. It needs named cells "
-                             "(PHOTO_BEFORE, LOCATION, ...). It serves every site here."),
+    "ledger_template_hint": ("회사 엑셀 양식(.xlsx)을 올리면 '엑셀 받기'가 그 양식에 사진과 내용을 채웁니다. 이 태블릿의 "
+                             "모든 현장에 쓰입니다. 양식은 보통 본사에서 만들어 줍니다.",
+                             "Upload your company's Excel layout (.xlsx) and 'Excel' fills it with the photos and "
+                             "details. It serves every site on this tablet. Head office usually provides it."),
+    "hq_ledger_template_hint": ("회사 엑셀 양식(.xlsx)을 올리면 본사에서 받는 모든 사진대지 엑셀이 그 양식을 채웁니다. "
+                                "양식의 칸에 이름을 붙여 두어야 합니다: 사진은 PHOTO_BEFORE / PHOTO_DURING / "
+                                "PHOTO_AFTER, 내용은 LOCATION, CAPTION, WORKS_NAME 등 (설명서: docs/ledger.md).",
+                                "Upload the company's Excel layout (.xlsx) and every ledger workbook exported here "
+                                "fills it. Its cells need names: PHOTO_BEFORE / PHOTO_DURING / PHOTO_AFTER for "
+                                "photos, LOCATION, CAPTION, WORKS_NAME and so on for text (see docs/ledger.md)."),
     "ledger_template_upload": ("양식 올리기", "Upload layout"),
     "ledger_template_remove": ("기본 양식으로 되돌리기", "Back to the built-in layout"),
-    "ledger_template_saved": ("양식 {name}을(를) 저장했습니다 (채울 칸 {n}개).", "Layout {name} saved ({n} named cells)."),
+    "ledger_template_saved": ("양식을 저장했습니다: {name} (채울 칸 {n}개). 이제 '엑셀 받기'가 이 양식을 씁니다.",
+                              "Layout saved: {name} ({n} named cells). 'Excel' now fills it."),
+    "tpl_not_xlsx": ("엑셀 파일(.xlsx)이 아닙니다", "not an Excel workbook (.xlsx)"),
+    "tpl_too_big": ("파일이 너무 큽니다 ({mb} MB 넘음)", "the file is too large (over {mb} MB)"),
+    "tpl_no_photo": ("사진 칸(PHOTO_BEFORE / PHOTO_DURING / PHOTO_AFTER 이름)이 없습니다",
+                     "it has no photo cell (named PHOTO_BEFORE / PHOTO_DURING / PHOTO_AFTER)"),
+    "tpl_one_sheet": ("지점 한 칸의 이름들이 여러 시트에 나뉘어 있습니다", "the spot block's named cells are on several sheets"),
+    "tpl_last_rows": ("지점 칸({r0}-{r1}행) 아래에 다른 내용이 있습니다. 지점 칸이 맨 아래에 있어야 합니다",
+                      "there is content below the spot block (rows {r0}-{r1}); it must be the last rows"),
     "ledger_template_refused": ("이 양식은 쓸 수 없습니다: {e}", "This layout cannot be used: {e}"),
     "ledger_template_removed": ("기본 양식으로 되돌렸습니다. 예전 양식은 보관됩니다.",
                                 "Back to the built-in layout; the previous one is kept."),

@@ -80,23 +80,25 @@ def _ctx():
             "ledger_template": lambda: ledger_templates.info(current_app.config["DATA_DIR"])}
 
 
-def template_upload(root, lang: str) -> None:
+def template_upload(root, lang: str, where: str = "") -> None:
     """The company-template form's POST (the site app's and head office's): save the file or
-    flash why it cannot be used."""
+    flash why it cannot be used (categories prefixed with ``where``: the site page shows
+    "ledger-" messages inside its ledger section, next to the form)."""
     f = request.files.get("template")
     if f is None or not f.filename:
-        flash(translate(lang, "no_file_chosen"), "info")
+        flash(translate(lang, "no_file_chosen"), where + "info")
         return
     try:
         names = ledger_templates.save(root, f.read(ledger_templates.MAX_BYTES + 1), f.filename)
-        flash(translate(lang, "ledger_template_saved", name=f.filename, n=len(names)), "ok")
+        flash(translate(lang, "ledger_template_saved", name=f.filename, n=len(names)), where + "ok")
     except TemplateError as e:
-        flash(translate(lang, "ledger_template_refused", e=str(e)[:300]), "error")
+        why = translate(lang, f"tpl_{e.key}", **e.values) if e.key else str(e)[:300]
+        flash(translate(lang, "ledger_template_refused", e=why), where + "error")
 
 
-def template_remove(root, lang: str) -> None:
+def template_remove(root, lang: str, where: str = "") -> None:
     if ledger_templates.remove(root):
-        flash(translate(lang, "ledger_template_removed"), "ok")
+        flash(translate(lang, "ledger_template_removed"), where + "ok")
 
 
 @bp.route("/sites/<int:site_id>/ledger-template", methods=["POST"])
@@ -105,9 +107,9 @@ def site_template(site_id: int):
     site of this device."""
     root = current_app.config["DATA_DIR"]
     if request.form.get("remove"):
-        template_remove(root, g.lang)
+        template_remove(root, g.lang, "ledger-")
     else:
-        template_upload(root, g.lang)
+        template_upload(root, g.lang, "ledger-")
     return _back(site_id, "ledger")
 
 

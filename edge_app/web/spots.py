@@ -15,6 +15,7 @@ from ..store import views
 from ..store.sites import list_sites
 from .auth import who
 from .db import get_store, wake_sync, worker_checking, worker_error
+from .sync import sync_state
 from .i18n import format_local, translate
 from .photos import _site_version
 
@@ -85,7 +86,8 @@ def site(site_id: int):
                            last_edit=edits.last_undoable(st, site_id), other_sites=others, waiting=waiting,
                            site=site_id, version=_site_version(st, site_id), worker_error=worker_error(),
                            history=edits.history(st, site_id, limit=15),
-                           sync_badges=outbox.spot_states(st, site_id), checking=site_id in worker_checking())
+                           sync_badges=outbox.spot_states(st, site_id) if sync_state(st)["configured"] else {},
+                           checking=site_id in worker_checking())
 
 
 def _site_of_spot(st, spot_id: int) -> int:

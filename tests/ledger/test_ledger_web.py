@@ -135,13 +135,16 @@ def test_a_company_layout_uploaded_from_the_page_fills_the_excel_export(app, lea
     ledger_data.company_template(tmp_path / "c.xlsx")
     r = lead.post(f"/sites/{info['site']}/ledger-template", content_type="multipart/form-data", follow_redirects=True,
                   data={"csrf": lead.csrf, "template": (io.BytesIO((tmp_path / "c.xlsx").read_bytes()), "한빛.xlsx")})
-    assert "양식 한빛.xlsx을(를) 저장했습니다" in r.text and 'data-ledger-template="set"' in r.text
+    # the answer is shown next to the form (the page opens at the ledger section), not at the top
+    assert 'data-ledger-msg="ok"' in r.text and "양식을 저장했습니다: 한빛.xlsx" in r.text
+    assert r.text.index("양식을 저장했습니다") > r.text.index('id="ledger"') and 'data-ledger-template="set"' in r.text
     x = lead.get(f"/sites/{info['site']}/ledger?format=xlsx")
     ws = load_workbook(io.BytesIO(x.data))["현장 사진"]
     assert ws["A1"].value == "㈜한빛조경 품질관리팀 · 준공사진첩" and len(ws._images) > 0
     r = lead.post(f"/sites/{info['site']}/ledger-template", content_type="multipart/form-data", follow_redirects=True,
                   data={"csrf": lead.csrf, "template": (io.BytesIO(b"not a workbook"), "memo.xlsx")})
-    assert "이 양식은 쓸 수 없습니다" in r.text and 'data-ledger-template="set"' in r.text  # the good one stays
+    assert "이 양식은 쓸 수 없습니다: 엑셀 파일(.xlsx)이 아닙니다" in r.text  # in Korean, not the library's words
+    assert 'data-ledger-template="set"' in r.text  # the good one stays
     r = lead.post(f"/sites/{info['site']}/ledger-template", data={"csrf": lead.csrf, "remove": "1"},
                   follow_redirects=True)
     assert 'data-ledger-template="none"' in r.text

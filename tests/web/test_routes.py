@@ -192,7 +192,7 @@ def test_the_home_page_says_while_the_background_check_is_going_on(tmp_path):
         pass
     assert w.checking() == [1]
     page = c.get(f"/live?batch={b}").text
-    assert 'data-checking="1"' in page and "사진을 한 번 더 비교하는 중" in page and 'hx-trigger="every 2s"' in page
+    assert 'data-checking="1"' in page and "놓친 사진이 없는지 한 번 더 보는 중" in page and 'hx-trigger="every 2s"' in page
     site_page = c.get("/sites/1").text  # the site page says it too, and polls
     assert 'data-checking="1"' in site_page
     v = int(site_page.split("/progress?site=1&amp;v=")[1].split("&")[0])
@@ -235,3 +235,19 @@ def test_upload_size_is_limited(app, lead):
     r = lead.post(f"/batches/{b}/photos", headers={"X-CSRF-Token": lead.csrf},
                   data={"photos": (io.BytesIO(b"\xff" * 5000), "big.jpg")}, content_type="multipart/form-data")
     assert r.status_code == 413
+
+
+def test_without_head_office_nothing_claims_to_wait_for_an_upload(app, lead):
+    """A site-only tablet (no head office set up): a confirmed spot gets no "waiting to send"
+    badge, and the status line says it will be sent once set up, not that it waits offline."""
+    from edge_app.store import spots as store_spots
+
+    upload(lead, spot_photos(11, 3, DAY))
+    Worker(app.config["DATA_DIR"]).run_until_idle()
+    st = open_store(app.config["DATA_DIR"])
+    (sp,) = views.site_view(st, 1)["spots"]
+    store_spots.confirm(st, sp["id"], who="김반장")
+    st.close()
+    page = lead.get("/sites/1").text
+    assert "data-sync-badge" not in page and 'data-sync="off"' in page
+    assert "본사 연결 설정 없음" in page and "설정하면 확인된 지점 1곳을 보냅니다" in page and "오프라인" not in page
