@@ -67,6 +67,12 @@ class Interrupted(Exception):
     the features it computed stay in the cascade's cache for the next try."""
 
 
+def give_way(should_stop: Callable[[], bool] | None) -> None:
+    """Raise :class:`Interrupted` when ``should_stop`` (if any) says so."""
+    if should_stop is not None and should_stop():
+        raise Interrupted()
+
+
 @dataclass
 class Outcome:
     """What the thorough pass did in one session (photo indices of the session).
@@ -114,11 +120,6 @@ class SessionChecks:
     add_only: bool = False
     should_stop: Callable[[], bool] | None = None
     outcome: Outcome = field(default_factory=Outcome)
-
-    def stop_here(self) -> None:
-        """Raise :class:`Interrupted` when ``should_stop`` says so."""
-        if self.should_stop is not None and self.should_stop():
-            raise Interrupted()
 
 
 def _pair_index(known: KnownPairs) -> dict[tuple[int, int], int]:
@@ -235,14 +236,14 @@ def refine_session(
     # 1. more pairs checked
     wide = wider_pairs(photos, scores, top, s)
     for k in range(0, len(wide), CHUNK_PAIRS):
-        checks.stop_here()
+        give_way(checks.should_stop)
         scores.update(verify(wide[k:k + CHUNK_PAIRS]))
     if wide:
         labels, known, _ = link_session(photos, scores, top, verify, s, locked, raise_to, lower_to)
     out.checked = len(wide)
     t1 = time.perf_counter()
     # 2-3. the undecided band through the cascade
-    checks.stop_here()
+    give_way(checks.should_stop)
     if checks.stronger is not None:
         band = band_pairs(photos, labels, known, s)
         out.estimate_s = float(checks.estimate(band)) if checks.estimate is not None and band else 0.0
@@ -268,7 +269,7 @@ def refine_session(
         where = _pair_index(known)
         for n, (a, b, mates) in enumerate(machine_pairs(labels, known, s.group_threshold)):
             if n % 16 == 0:
-                checks.stop_here()
+                give_way(checks.should_stop)
             ij = (min(a, b), max(a, b))
             if ij in out.links or ij not in scores:  # the cascade saw the subject itself
                 continue
@@ -431,8 +432,7 @@ class Cascade:
                 if not self.has_features(a) and self.path_of(a) is not None and a.key not in self._child_bad]
         if not todo or self.child is None:
             return 0
-        if should_stop is not None and should_stop():
-            raise Interrupted()
+        give_way(should_stop)
         head = {"models_dir": self.child.get("models_dir"), "threads": self.child.get("threads"),
                 "cache_dir": str(self.cache_dir), "fingerprint": self.matcher.fingerprint}
         done = 0
@@ -446,8 +446,7 @@ class Cascade:
             try:
                 proc.stdin.write(json.dumps(head) + "\n")
                 for key, path in todo:
-                    if should_stop is not None and should_stop():
-                        raise Interrupted()
+                    give_way(should_stop)
                     proc.stdin.write(json.dumps([key, path]) + "\n")
                     proc.stdin.flush()
                     ready, _, _ = select.select([proc.stdout], [], [], self.CHILD_TIMEOUT_S)
@@ -499,10 +498,6 @@ class Cascade:
         True raises :class:`Interrupted`."""
         from .vision.cascade import stronger_evidence
 
-        def stop_here() -> None:
-            if should_stop is not None and should_stop():
-                raise Interrupted()
-
         need = sorted({i for ij in pairs for i in ij})
         if self.child is not None:
             self.features_in_child([analyses[i] for i in need], should_stop)
@@ -511,9 +506,9 @@ class Cascade:
         with ThreadPoolExecutor(self.photo_workers) as ex:
             for k in range(0, len(need), self.STOP_EVERY):
                 part = need[k:k + self.STOP_EVERY]
-                stop_here()
+                give_way(should_stop)
                 feats |= dict(zip(part, ex.map(lambda i: self.features(analyses[i], compute), part)))
-        stop_here()
+        give_way(should_stop)
 
         def one(ij):
             fa, fb = feats[ij[0]], feats[ij[1]]
@@ -526,7 +521,7 @@ class Cascade:
         out = {}
         with ThreadPoolExecutor(self.workers) as ex:
             for k in range(0, len(pairs), self.STOP_EVERY):
-                stop_here()
+                give_way(should_stop)
                 out |= {ij: sc for ij, sc in ex.map(one, pairs[k:k + self.STOP_EVERY]) if sc is not None}
         return out
 

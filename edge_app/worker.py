@@ -439,12 +439,8 @@ class Worker:
         """{site: votes}: for each photo, the site of every recent photo among its ``knn``
         nearest by look that verification shows to be the same spot (p >= the assignment
         threshold). Empty when none is: the photos are of a new place."""
-        st = self.st
         s = self.settings
-        recent = st.query("SELECT sha256, site_id FROM photos WHERE site_id IS NOT NULL AND removed_at IS NULL "
-                          "AND state = 'analysed' ORDER BY added_at DESC LIMIT ?", (PLACE_BY_LOOK_RECENT,))
-        cand = [(self.analysis(r["sha256"]), resolve(st, r["site_id"])) for r in recent]
-        cand = [(a, site) for a, site in cand if a is not None]
+        cand = self._recent_photos()
         votes: dict[int, int] = defaultdict(int)
         if not cand:
             return votes
@@ -460,19 +456,21 @@ class Worker:
                 votes[cand[near[k]][1]] += 1
         return votes
 
-    def _place_by_look(self, new_rows, unplaced: list[int], decided: dict[int, int]) -> None:
-        """Photos without any metadata join the site of the photo they look most like."""
+    def _recent_photos(self) -> list[tuple[PhotoAnalysis, int]]:
+        """(analysis, site) of the :data:`PLACE_BY_LOOK_RECENT` photos added last that have a
+        site (photos that can no longer be analysed left out)."""
         st = self.st
         recent = st.query("SELECT sha256, site_id FROM photos WHERE site_id IS NOT NULL AND removed_at IS NULL "
                           "AND state = 'analysed' ORDER BY added_at DESC LIMIT ?", (PLACE_BY_LOOK_RECENT,))
-        cand = [(r["sha256"], resolve(st, r["site_id"])) for r in recent]
-        cand += [(new_rows[i]["sha256"], site) for i, site in decided.items()]
-        embs, sites = [], []
-        for sha, site in cand:
-            a = self.analysis(sha)
-            if a is not None:
-                embs.append(a.embedding)
-                sites.append(site)
+        cand = [(self.analysis(r["sha256"]), resolve(st, r["site_id"])) for r in recent]
+        return [(a, site) for a, site in cand if a is not None]
+
+    def _place_by_look(self, new_rows, unplaced: list[int], decided: dict[int, int]) -> None:
+        """Photos without any metadata join the site of the photo they look most like."""
+        st = self.st
+        cand = self._recent_photos() + [(self.analysis(new_rows[i]["sha256"]), site) for i, site in decided.items()]
+        embs = [a.embedding for a, _ in cand if a is not None]
+        sites = [site for a, site in cand if a is not None]
         fallback = None
         for i in unplaced:
             a = self.analysis(new_rows[i]["sha256"])
