@@ -68,3 +68,19 @@ def views_of(seed: int, n: int, out_size=(640, 480), strength: float = 0.06) -> 
     base = scene(seed)
     return [view(base, random_homography(rng, (base.shape[1], base.shape[0]), strength), out_size,
                  gain=float(rng.uniform(0.7, 1.2))) for _ in range(n)]
+
+
+def machine_in_two_spots() -> dict[str, np.ndarray]:
+    """{name: RGB}: spot A (a0, a1), spot B (b0 alone) and spot C (c0-c2); the same "machine"
+    (a textured patch of a third scene) stands in a0 and in b0, so that pair matches on the
+    machine alone."""
+    machine = scene(99)[200:380, 300:540]
+
+    def paste(img, x, y):
+        img = img.copy()
+        img[y:y + machine.shape[0], x:x + machine.shape[1]] = machine
+        return img
+
+    a, b, c = views_of(11, 2), views_of(22, 1), views_of(33, 3)
+    return {"a0.jpg": paste(a[0], 200, 260), "a1.jpg": a[1], "b0.jpg": paste(b[0], 120, 240),
+            "c0.jpg": c[0], "c1.jpg": c[1], "c2.jpg": c[2]}

@@ -7,7 +7,8 @@ import numpy as np
 
 from edge_app import grouping
 from photo_files import jpeg
-from scenes import scene, views_of
+from scenes import machine_in_two_spots
+from scenes import views_of
 
 DAY = datetime(2026, 5, 4, 9, 0, 0)
 SEOUL = (37.5665, 126.9780)
@@ -73,17 +74,7 @@ def test_one_machine_in_two_spots_does_not_join_them(tmp_path, pipeline):
     photos) and in the only photo of spot B: the fast path joins B to A on that pair alone;
     the thorough pass finds that A's other photo does not show what the pair matched on, and
     keeps B apart. A third spot is left as it was."""
-    machine = scene(99)[200:380, 300:540]
-
-    def paste(img, x, y):
-        img = img.copy()
-        img[y:y + machine.shape[0], x:x + machine.shape[1]] = machine
-        return img
-
-    a, b, c = views_of(11, 2), views_of(22, 1), views_of(33, 3)
-    files = {"a0.jpg": paste(a[0], 200, 260), "a1.jpg": a[1], "b0.jpg": paste(b[0], 120, 240),
-             "c0.jpg": c[0], "c1.jpg": c[1], "c2.jpg": c[2]}
-    for name, img in files.items():
+    for name, img in machine_in_two_spots().items():
         (tmp_path / name).write_bytes(jpeg(img))
     fast = pipeline.group_folder(tmp_path)
     got = {p.name: lab for p, lab in zip(fast.paths, fast.labels)}

@@ -191,18 +191,9 @@ def test_the_thorough_pass_flags_a_spot_joined_by_a_machine_and_moves_no_one(tmp
     (the site app only adds links), so it flags the spot for a person, with a chip on the
     page; a spot a person touched is never flagged."""
     from photo_files import jpeg
-    from scenes import scene, views_of
+    from scenes import machine_in_two_spots
 
-    machine = scene(99)[200:380, 300:540]
-
-    def paste(img, x, y):
-        img = img.copy()
-        img[y:y + machine.shape[0], x:x + machine.shape[1]] = machine
-        return img
-
-    a, b, c = views_of(11, 2), views_of(22, 1), views_of(33, 3)
-    files = [("a0.jpg", jpeg(paste(a[0], 200, 260), DAY)), ("a1.jpg", jpeg(a[1], DAY)),
-             ("b0.jpg", jpeg(paste(b[0], 120, 240), DAY)), *[(f"c{k}.jpg", jpeg(x, DAY)) for k, x in enumerate(c)]]
+    files = [(name, jpeg(img, DAY)) for name, img in machine_in_two_spots().items()]
     st = open_store(tmp_path)
     add_batch(st, files)
     w = worker_for(models_worker, tmp_path)
