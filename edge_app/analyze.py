@@ -179,6 +179,9 @@ class FeatureCache:
     def _path(self, key: str) -> Path:
         return self.dir / key[:2] / f"{key}.npz"
 
+    def has(self, key: str) -> bool:
+        return self._path(key).is_file()
+
     def get(self, key: str) -> PhotoAnalysis | None:
         p = self._path(key)
         if not p.is_file():
@@ -333,7 +336,7 @@ class FeatureShelf:
     def shelve(self, a: PhotoAnalysis) -> PhotoAnalysis:
         """``a`` with its features on the shelf; unchanged when the cache lacks its entry."""
         f = a.features
-        if isinstance(f, SpilledFeatures) or not self.cache._path(a.key).is_file():
+        if isinstance(f, SpilledFeatures) or not self.cache.has(a.key):
             return a
         return dataclasses.replace(a, features=SpilledFeatures(
             self, a.key, len(f), int(f.desc.shape[1]), f.desc.dtype.str, tuple(f.size), f.kind))
@@ -346,13 +349,10 @@ class FeatureShelf:
         hit = self._kept.get(h.ref)
         if hit is not None:
             return hit
-        f = None
-        try:
-            with np.load(self.cache._path(h.ref), allow_pickle=False) as z:
-                f = LocalFeatures(z["xy"], z["desc"], h.size, h.kind)
-        except Exception:  # noqa: BLE001 - a missing or damaged entry is recovered below
-            log.warning("features of %s missing from the cache", h.ref[:12])
+        a = self.cache.get(h.ref)
+        f = a.features if a is not None else None
         if f is None or len(f) != h.n:
+            log.warning("features of %s missing from the cache", h.ref[:12])
             f = self.recover(h.ref) if self.recover is not None else None
             f = _exactly(f, h)
         self._kept.put(h.ref, f)
