@@ -3,12 +3,15 @@
 Every scene is drawn from its own seed (rectangles, ellipses, lines, text-like strokes
 in random colours), so different scenes share no structure, while views of one scene
 are exact perspective warps of it, optionally with a light change and an occluder.
+Drawn by :mod:`raster` in numpy alone: the photos do not change with the OpenCV release
+the engine runs on.
 """
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
+
+import raster
 
 
 def scene(seed: int, size: tuple[int, int] = (960, 720)) -> np.ndarray:
@@ -21,25 +24,24 @@ def scene(seed: int, size: tuple[int, int] = (960, 720)) -> np.ndarray:
         kind = rng.integers(0, 4)
         x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
         if kind == 0:
-            cv2.rectangle(img, (x, y), (x + int(rng.integers(8, 90)), y + int(rng.integers(8, 90))), c, -1)
+            raster.fill_rect(img, x, y, x + int(rng.integers(8, 90)), y + int(rng.integers(8, 90)), c)
         elif kind == 1:
-            cv2.ellipse(img, (x, y), (int(rng.integers(4, 50)), int(rng.integers(4, 50))),
-                        float(rng.uniform(0, 180)), 0, 360, c, -1)
+            raster.fill_ellipse(img, x, y, int(rng.integers(4, 50)), int(rng.integers(4, 50)),
+                                float(rng.uniform(0, 180)), c)
         elif kind == 2:
-            cv2.line(img, (x, y), (x + int(rng.integers(-120, 120)), y + int(rng.integers(-120, 120))), c,
-                     int(rng.integers(1, 5)))
+            raster.thick_line(img, (x, y), (x + int(rng.integers(-120, 120)), y + int(rng.integers(-120, 120))), c,
+                              int(rng.integers(1, 5)))
         else:
-            cv2.putText(img, "".join(chr(int(v)) for v in rng.integers(65, 91, 4)), (x, y),
-                        cv2.FONT_HERSHEY_SIMPLEX, float(rng.uniform(0.6, 2.0)), c, 2)
-    return cv2.GaussianBlur(img, (3, 3), 0)
+            raster.text_strokes(img, rng.integers(0, 26, 4), x, y, float(rng.uniform(0.6, 2.0)), c)
+    return raster.blur3(img)
 
 
 def random_homography(rng: np.random.Generator, size: tuple[int, int], strength: float = 0.08) -> np.ndarray:
     """A mild viewpoint change: 3x3 homography moving the image corners by <= strength * size."""
     w, h = size
-    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    dst = src + rng.uniform(-strength, strength, (4, 2)).astype(np.float32) * np.float32([w, h])
-    return cv2.getPerspectiveTransform(src, dst)
+    src = np.float64([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = src + rng.uniform(-strength, strength, (4, 2)) * np.float64([w, h])
+    return raster.perspective_transform(src, dst)
 
 
 def view(
@@ -54,7 +56,7 @@ def view(
     w, h = out_size
     ih, iw = img.shape[:2]
     shift = np.array([[1, 0, -(iw - w) / 2], [0, 1, -(ih - h) / 2], [0, 0, 1]], np.float64)
-    out = cv2.warpPerspective(img, shift @ H, (w, h), borderMode=cv2.BORDER_REFLECT)
+    out = raster.warp_perspective(img, shift @ H, (w, h))
     out = np.clip(out.astype(np.float32) * gain, 0, 255).astype(np.uint8)
     if occluder is not None:
         x0, y0, x1, y1 = occluder
