@@ -331,3 +331,46 @@ def update_manifest(entries: Sequence[dict], models_dir: Path = MODELS_DIR, remo
     tmp.write_text(json.dumps(data, indent=2) + "\n")
     os.replace(tmp, path)
     return path
+
+
+# --------------------------------------------------------------------------- exact int8 on every CPU
+
+
+def unsigned_weights(path: Path | str) -> int:
+    """Store the signed int8 weights of ``path`` (an ONNX file, rewritten in place) as
+    uint8 with their zero points shifted by 128: the same numbers, (w + 128) - (zp + 128).
+
+    Why: onnxruntime multiplies uint8 activations by int8 weights on x86 with an
+    instruction that adds pairs of products in 16 bits; without VNNI (AVX2 laptops, older
+    servers) the sum saturates, so the same photo gives other outputs than on a VNNI CPU or
+    an ARM board (issue 21). uint8 x uint8 has no such step: exact everywhere. For QDQ
+    models TensorRT needs signed weights, so those keep them and the app asks onnxruntime
+    for the same shift at load time (``edge_app.vision.models.EXACT_INT8``); this is for the
+    CPU-only dynamic-quantized models (MatMulInteger), whose weights onnxruntime's own
+    shift cannot handle when one weight serves two MatMuls. Returns the tensors rewritten."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(path))
+    inits = {t.name: t for t in model.graph.initializer}
+    # (op, index of the weight, index of its zero point)
+    slots = {"MatMulInteger": (1, 3), "DequantizeLinear": (0, 2), "ConvInteger": (1, 3)}
+    done: set[str] = set()
+    for node in model.graph.node:
+        if node.op_type not in slots:
+            continue
+        w_at, zp_at = slots[node.op_type]
+        w = inits.get(node.input[w_at]) if len(node.input) > w_at else None
+        if w is None or w.data_type != onnx.TensorProto.INT8:
+            continue
+        zp = node.input[zp_at] if len(node.input) > zp_at and node.input[zp_at] else None
+        if zp is None or zp not in inits:
+            raise ValueError(f"{node.name}: int8 weight {w.name} without a zero-point initializer")
+        for name in (w.name, zp):
+            if name in done:
+                continue
+            shifted = numpy_helper.to_array(inits[name]).astype(np.int16) + 128
+            inits[name].CopyFrom(numpy_helper.from_array(shifted.astype(np.uint8), name))
+            done.add(name)
+    onnx.save(model, str(path))
+    return len(done)

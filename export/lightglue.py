@@ -352,6 +352,10 @@ def quantize_lightglue(out: Path) -> Path:
     quantize_dynamic(str(folded), str(dst), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm"],
                      extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     folded.unlink()
+    sys.path.insert(0, str(REPO / "export"))
+    import common
+
+    common.unsigned_weights(dst)  # exact on every CPU (issue 21)
     return dst
 
 
@@ -477,7 +481,8 @@ def install(out: Path, k: int) -> list[dict]:
                                "normalisation": "(xy - size / 2) / (max(size) / 2), size = the photo's"},
                      "output": {"scores": {"shape": [1, "N0+1", "N1+1"],
                                            "meaning": "log assignment matrix, last row / column unmatched"}},
-                     "quantization": {"method": "onnxruntime.quantization.quantize_dynamic", "weights": "int8",
+                     "quantization": {"method": "onnxruntime.quantization.quantize_dynamic", "weights":
+                                      "int8, stored as uint8 with zero point + 128 (exact on every CPU)",
                                       "ops": "every weight MatMul (shared-weight Identity copies folded first)"},
                      "parity": {"reference": "the fp32 graph (export/_work)", "note": "the same separation and "
                                 "groupings on the dev populations (docs/cascade.md)"}}

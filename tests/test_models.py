@@ -207,3 +207,49 @@ def test_manifest_without_role(tmp_path):
     (tmp_path / "manifest.json").write_text(json.dumps({"version": 1, "models": []}))
     with pytest.raises(ModelError, match="role 'embedding'"):
         load_model(role="embedding", models_dir=tmp_path)
+
+
+# --------------------------------------------------------------------------- the same numbers on every CPU
+
+
+def _export_common():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("export_common", REPO / "export" / "common.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("name", ["xfeat-int8", "embedding-lite0-224-int8", "segmentation-ssdlite-person-int8"])
+def test_int8_models_compute_exactly_on_this_cpu(tmp_path, manifest, name):
+    """The same photo gives the same features on every CPU (issue 21). The shipped model, run
+    as the app runs it, equals bit for bit its twin whose weights are stored unsigned (uint8 x
+    uint8 products have no 16-bit step to saturate; signed weights without the app's session
+    setting differ on an AVX2 CPU without VNNI, e.g. by 0.19 on XFeat's keypoint heatmap)."""
+    pytest.importorskip("onnx")
+    twin = tmp_path / f"{name}.onnx"
+    shutil.copyfile(MODELS / f"{name}.onnx", twin)
+    assert _export_common().unsigned_weights(twin) > 0
+    entry = find_entry(manifest, name=name)
+    shape = [1 if d == "N" else 480 if d == "H" else 640 if d == "W" else d for d in entry["input"]["shape"]]
+    x = np.random.default_rng(7).random(shape, dtype=np.float32) * (255.0 if name.startswith("segmentation") else 1.0)
+    app = load_model(name=name, threads=1, models_dir=MODELS)
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    plain = ort.InferenceSession(str(twin), so, providers=["CPUExecutionProvider"])
+    got = app.run(x)
+    want = plain.run(app.output_names, {app.input_name: x})
+    for g, w in zip(got, want):
+        assert np.array_equal(g, w)
+
+
+def test_the_cascade_matcher_ships_unsigned_weights(tmp_path):
+    """LightGlue's dynamic int8 MatMuls (one weight serves both images) are stored unsigned,
+    since onnxruntime's load-time shift refuses a weight used twice: nothing left to shift."""
+    pytest.importorskip("onnx")
+    if not (MODELS / "lightglue-aliked-int8.onnx").is_file():
+        pytest.skip("the cascade's optional models are not in models/")
+    copy = tmp_path / "lg.onnx"
+    shutil.copyfile(MODELS / "lightglue-aliked-int8.onnx", copy)
+    assert _export_common().unsigned_weights(copy) == 0

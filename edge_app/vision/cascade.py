@@ -37,6 +37,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .models import exact_int8
+
 # ----------------------------------------------------------------------------- features
 
 
@@ -221,7 +223,7 @@ class AlikedLightGlue:
         d = Path(models_dir) if models_dir else default_lightglue_dir()
         if not lightglue_available(d):
             raise FileNotFoundError(f"ALIKED/LightGlue ONNX files not found in {d} (run export/lightglue.py)")
-        opts = ort.SessionOptions()
+        opts = exact_int8(ort.SessionOptions())
         if threads:
             opts.intra_op_num_threads = threads
         prov = ["CPUExecutionProvider"]

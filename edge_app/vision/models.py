@@ -141,10 +141,27 @@ class LoadedModel:
         return self.session.run(self.output_names, {self.input_name: x})
 
 
+#: onnxruntime's session setting that computes int8 layers exactly on every x86 CPU.
+#: The models store signed int8 weights (TensorRT needs them so). On a CPU without VNNI
+#: (AVX2, AVX-512 without VNNI: most laptops and older servers) onnxruntime's default int8
+#: kernel adds pairs of uint8 x int8 products in 16 bits, which saturate: the same photo
+#: then gets other features and embeddings than on a VNNI CPU or an ARM board, and the
+#: grouping differs (dev sets, seed 7, fast path: ARI 0.833 saturated vs 0.854 exact on an
+#: AVX2 CPU; issue 21). With this set, such CPUs use the exact uint8 x uint8 kernels (the
+#: weights shifted by 128 at load time); CPUs that cannot saturate are not affected.
+EXACT_INT8 = ("session.x64quantprecision", "1")
+
+
+def exact_int8(so):
+    """``so`` (onnxruntime.SessionOptions) with :data:`EXACT_INT8` set; returned for chaining."""
+    so.add_session_config_entry(*EXACT_INT8)
+    return so
+
+
 def _session_options(threads: int | None, arena: bool = True):
     import onnxruntime as ort
 
-    so = ort.SessionOptions()
+    so = exact_int8(ort.SessionOptions())
     # Without the arena, what one inference allocates is given back after it (ALIKED holds
     # 0.6 GB of activations at 640x480: with the arena a session keeps 0.8-1.4 GB for good).
     so.enable_cpu_mem_arena = arena
