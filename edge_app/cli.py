@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import __version__
+from .versions import describe
 
 
 def _cache_dir(arg: str | None, disabled: bool) -> Path | None:
@@ -215,12 +215,25 @@ def cmd_models(args) -> int:
                 bad += 1
         print(f"{mark} {e['name']:38s} {e.get('role', ''):16s} {status}")
     print(f"models folder: {default_models_dir()}  (* = default for its role)")
+    print(describe())
     return 1 if bad else 0
+
+
+class _PrintVersions(argparse.Action):
+    """``--version``: one unwrapped line (argparse's own action wraps it)."""
+
+    def __init__(self, option_strings, dest, **kw):
+        super().__init__(option_strings, dest, nargs=0, **kw)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(describe())
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="edge-app", description="Group site photos that show the same spot.")
-    ap.add_argument("--version", action="version", version=f"edge-app {__version__}")
+    ap.add_argument("--version", action=_PrintVersions, help="edge-app's version and those of the libraries "
+                    "that feed the grouping")
     sub = ap.add_subparsers(dest="command", required=True)
 
     def common(p):

@@ -24,6 +24,8 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import adjusted_rand_score
 
+from .versions import describe, engine_versions
+
 
 def _as_partition(labels: Sequence[Hashable | None]) -> list:
     """Replace None (unassigned) by a unique singleton label."""
@@ -186,5 +188,7 @@ def run_eval(set_dirs, batches: int = 10, seed: int = 7, settings=None, progress
     if thorough != "off":
         lines.append(f"thorough pass ({thorough}): {overall['thorough_s']:.2f} s per batch on average, "
                      f"included in s/batch")
+    lines.append(f"measured with {describe()}")
     return {"rows": rows, "summary": {"sets": per, "overall": overall, "batches": batches, "seed": seed,
-                                      "thorough": thorough}, "text": "\n".join(lines)}
+                                      "thorough": thorough, "versions": engine_versions()},
+            "text": "\n".join(lines)}
