@@ -42,7 +42,7 @@ def sync_config_getter(args):
 
 def cmd_sync(args) -> int:
     from .cli_app import _open
-    from .sync import run_forever, run_once
+    from .sync import left_unsent, run_forever, run_now
 
     st = _open(args)
     conf = sync_config_getter(args)
@@ -50,10 +50,13 @@ def cmd_sync(args) -> int:
         print("error: no head office set (give --hq-url, --device and --secret, an --env-file, or set them on the "
               "settings page); the outbox is kept", file=sys.stderr)
         return 2
-    if args.once:
-        rep = run_once(st, conf(st))
+    if args.once:  # every unsent entry now, as "sync now" does; 0 only when none is left
+        rep = run_now(st, conf(st))
         print(json.dumps(rep))
-        return 0 if not rep["attention"] and not rep["failed"] else 1
+        why = left_unsent(st, rep)
+        if why:
+            print(f"error: {why}", file=sys.stderr)
+        return 1 if why else 0
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *a: stop.set())
     try:
@@ -174,7 +177,8 @@ def add_commands(sub, data_option) -> None:
                        description="Push the outbox to head office (what `serve` does in the background).",
                        epilog="example: edge-app sync --data edge-data --once --env-file /etc/edge-app/device.env")
     data_option(p)
-    p.add_argument("--once", action="store_true", help="one round, then exit (status 1 if something needs attention)")
+    p.add_argument("--once", action="store_true",
+                   help="try every unsent spot now, then exit (status 1 with the count and the reason if any is left)")
     sync_options(p)
     p.set_defaults(func=cmd_sync)
 

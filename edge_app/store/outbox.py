@@ -146,3 +146,48 @@ def retry_all(st: Store) -> int:
     with st.write():
         return st.conn.execute("UPDATE outbox SET next_attempt_at = 0, attempts = CASE WHEN state = 'attention' "
                                "THEN 0 ELSE attempts END, state = 'pending' WHERE state != 'sent'").rowcount
+
+
+# --------------------------------------------------------------------------- what head office holds
+
+
+def hq_holds(st: Store, sha256: str, hq: str) -> bool:
+    """Whether head office ``hq`` (its URL key) confirmed it holds the photo ``sha256``."""
+    return st.scalar("SELECT 1 FROM sync_blobs WHERE sha256 = ? AND hq = ?", (sha256, hq)) is not None
+
+
+def note_hq_holds(st: Store, sha256: str, hq: str) -> None:
+    """Record that head office ``hq`` holds the photo ``sha256`` (it answered HEAD 200 or PUT 201)."""
+    with st.write():
+        st.conn.execute("INSERT OR IGNORE INTO sync_blobs (sha256, hq, at) VALUES (?, ?, ?)", (sha256, hq, now_iso()))
+
+
+def forget_hq_holds(st: Store, shas: list[str], hq: str) -> int:
+    """Head office ``hq`` said it lacks these photos (a 409 with ``missing``, e.g. after it
+    was restored from an older backup): forget that it held them, so they are sent again.
+    Returns how many records were dropped."""
+    with st.write():
+        return sum(st.conn.execute("DELETE FROM sync_blobs WHERE sha256 = ? AND hq = ?", (s, hq)).rowcount
+                   for s in shas)
+
+
+def set_photos_done(st: Store, entry_id: int, done: int) -> None:
+    """Progress of the entry being sent: ``done`` of its photos are at head office."""
+    with st.write():
+        st.conn.execute("UPDATE outbox SET photos_done = ? WHERE id = ?", (done, entry_id))
+
+
+def mark_sent(st: Store, entry_id: int) -> None:
+    """Head office acknowledged the entry (201, or 200 for a key it already recorded)."""
+    with st.write():
+        st.conn.execute("UPDATE outbox SET state = 'sent', sent_at = ?, last_error = NULL WHERE id = ?",
+                        (now_iso(), entry_id))
+
+
+def unsent(st: Store) -> dict:
+    """{"count": entries not yet acknowledged (pending or needing attention), "last_error":
+    the most recent reason one of them gave, or None}: what ``edge-app sync --once`` reports."""
+    n = st.scalar("SELECT count(*) FROM outbox WHERE state != 'sent'")
+    err = st.scalar("SELECT last_error FROM outbox WHERE state != 'sent' AND last_error IS NOT NULL "
+                    "ORDER BY id DESC LIMIT 1")
+    return {"count": n, "last_error": err}

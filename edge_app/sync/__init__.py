@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..store import Store, now_iso, open_store
+from ..store import outbox
 from ..store import photos as store_photos
 from ..store import settings as store_settings
 from .transport import HQClient, Offline, Refused
@@ -108,32 +109,56 @@ def _note_failure(st: Store, entry_id: int, error: str, counted: bool) -> None:
                         (attempts, time.time() + wait, error[:500], entry_id))
 
 
-def _send_entry(st: Store, hq: HQClient, entry, report: dict) -> None:
-    m = json.loads(entry["manifest"])
-    done = 0
-    for p in m["photos"]:
+def _send_photos(st: Store, hq: HQClient, entry, m: dict, report: dict) -> None:
+    """Upload every photo of the manifest head office lacks (HEAD, then PUT), skipping those
+    it is recorded to hold; the entry's progress is written after each."""
+    key = hq_key(hq)
+    for done, p in enumerate(m["photos"], 1):
         sha = p["sha256"]
-        if st.scalar("SELECT 1 FROM sync_blobs WHERE sha256 = ? AND hq = ?", (sha, hq_key(hq))) is None:
+        if not outbox.hq_holds(st, sha, key):
             if hq.request("HEAD", f"/blobs/{sha}").status == 404:
                 path = store_photos.original_path(st, sha, p["ext"])
                 hq.request("PUT", f"/blobs/{sha}", body=path, body_sha256=sha,
                            headers={"Content-Type": "application/octet-stream"})
                 report["photos_sent"] += 1
                 report["bytes_sent"] += path.stat().st_size
-            with st.write():
-                st.conn.execute("INSERT OR IGNORE INTO sync_blobs (sha256, hq, at) VALUES (?, ?, ?)",
-                                (sha, hq_key(hq), now_iso()))
-        done += 1
-        with st.write():
-            st.conn.execute("UPDATE outbox SET photos_done = ? WHERE id = ?", (done, entry["id"]))
+            outbox.note_hq_holds(st, sha, key)
+        outbox.set_photos_done(st, entry["id"], done)
+
+
+def _missing(r, m: dict) -> list[str]:
+    """The photos of manifest ``m`` a 409 answer says head office lacks (others ignored)."""
+    try:
+        said = (r.json() or {}).get("missing") or []
+    except (ValueError, AttributeError):
+        return []
+    mine = {p["sha256"] for p in m["photos"]}
+    return [s for s in said if isinstance(s, str) and s in mine]
+
+
+def _send_entry(st: Store, hq: HQClient, entry, report: dict) -> None:
+    """Send one outbox entry: its photos, then its manifest. A 409 naming photos head office
+    lacks (it lost them: restored from an older backup) makes the sender forget it held
+    them and send them again, once, in the same round; a second 409 is a refusal."""
+    m = json.loads(entry["manifest"])
     body = json.dumps(m, ensure_ascii=False, sort_keys=True).encode("utf-8")
-    r = hq.request("POST", "/manifests", body=body, headers={"Idempotency-Key": entry["key"],
-                                                            "Content-Type": "application/json"})
-    if r.status == 409:
-        raise Refused(409, (r.json() or {}).get("error", "in flight"))
-    with st.write():
-        st.conn.execute("UPDATE outbox SET state = 'sent', sent_at = ?, last_error = NULL WHERE id = ?",
-                        (now_iso(), entry["id"]))
+    for resend in (False, True):
+        _send_photos(st, hq, entry, m, report)
+        r = hq.request("POST", "/manifests", body=body, headers={"Idempotency-Key": entry["key"],
+                                                                "Content-Type": "application/json"})
+        if r.status != 409:
+            break
+        missing = _missing(r, m)
+        if resend or not missing:
+            try:
+                error = (r.json() or {}).get("error", "in flight")
+            except (ValueError, AttributeError):
+                error = "in flight"
+            raise Refused(409, error + (f" ({len(missing)} photos missing)" if missing else ""))
+        log.warning("head office lacks %d photos it had; sending them again", len(missing))
+        outbox.forget_hq_holds(st, missing, hq_key(hq))
+        report["photos_resent"] += len(missing)
+    outbox.mark_sent(st, entry["id"])
     report["spots_sent"] += 1
 
 
@@ -142,10 +167,12 @@ def hq_key(hq: HQClient) -> str:
 
 
 def run_once(st: Store, conf: SyncConfig, now: float | None = None) -> dict:
-    """Send every due outbox entry. Returns {"spots_sent", "photos_sent", "bytes_sent" (photo
+    """Send every due outbox entry. Returns {"spots_sent", "photos_sent", "photos_resent" (named
+    missing by a 409 though recorded as held; sent again), "bytes_sent" (photo
     bytes), "wire_bytes" (everything sent: headers, HEADs, manifests), "offline", "failed",
     "pending", "attention"}."""
-    report = {"spots_sent": 0, "photos_sent": 0, "bytes_sent": 0, "wire_bytes": 0, "offline": False, "failed": 0}
+    report = {"spots_sent": 0, "photos_sent": 0, "photos_resent": 0, "bytes_sent": 0, "wire_bytes": 0,
+              "offline": False, "failed": 0}
     if conf.enabled:
         hq = HQClient(conf.hq_url, conf.device, conf.secret, conf.timeout_s)
         now = time.time() if now is None else now
@@ -169,6 +196,27 @@ def run_once(st: Store, conf: SyncConfig, now: float | None = None) -> dict:
     counts = {r["state"]: r["n"] for r in st.query("SELECT state, count(*) AS n FROM outbox GROUP BY state")}
     report.update(pending=counts.get("pending", 0), attention=counts.get("attention", 0))
     return report
+
+
+def run_now(st: Store, conf: SyncConfig) -> dict:
+    """What "sync now" on the page and ``edge-app sync --once`` do: every unsent entry is due
+    at once (back-off reset, those needing attention included), then one round of
+    :func:`run_once`."""
+    outbox.retry_all(st)
+    return run_once(st, conf)
+
+
+def left_unsent(st: Store, report: dict) -> str | None:
+    """None when head office has every entry; else one line saying how many are left and
+    why (head office unreachable, or the last error it answered)."""
+    left = outbox.unsent(st)
+    if not left["count"]:
+        return None
+    n = left["count"]
+    what = f"{n} spot version{'s' if n != 1 else ''} not sent"
+    if report.get("offline"):
+        return f"{what}: head office unreachable ({left['last_error'] or 'no answer'})"
+    return f"{what}: {left['last_error'] or 'not tried (not due)'}"
 
 
 def run_forever(data_dir: str | Path, conf: Callable[[Store], SyncConfig], stop: threading.Event,

@@ -1,0 +1,127 @@
+"""Issue 19, the device's side: probes against the real site app, store and a real head
+office on 127.0.0.1 that failed before the fix.
+
+* a 409 naming photos head office lacks (restored from an older backup) makes the sender
+  send them again, at once;
+* ``edge-app sync --once`` tries everything now and says, by its exit status, whether
+  anything is left;
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sync"))
+
+from edge_app.store import outbox, spots  # noqa: E402
+from edge_app.sync import SyncConfig, run_once  # noqa: E402
+from hq_process import HQ, device_with_spots  # noqa: E402
+from live_server import free_port  # noqa: E402
+
+
+def edge_app(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``edge-app ARGS`` as a child process (the real command line)."""
+    return subprocess.run([sys.executable, "-m", "edge_app.cli", *args], capture_output=True, text=True,
+                          timeout=120, env=env)
+
+
+def hq_spots(hq: HQ) -> list[dict]:
+    p = hq.cli("status", "--json")
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)["spots"]
+
+
+@pytest.fixture
+def hq(tmp_path):
+    h = HQ(tmp_path / "hq")
+    yield h
+    h.stop()
+
+
+# --------------------------------------------------------------------------- 6a
+
+
+def test_photos_head_office_lost_in_a_restore_are_sent_again_at_once(tmp_path, hq):
+    hq.start()
+    secret = hq.add_device("jetson-1")
+    hq.stop()
+    backup = tmp_path / "hq-backup"
+    shutil.copytree(hq.data, backup)  # head office's backup, before any photo arrived
+    hq.start()
+    st, site, ids = device_with_spots(tmp_path / "dev", 1, 3)
+    conf = SyncConfig(hq.url, "jetson-1", secret)
+    assert run_once(st, conf)["spots_sent"] == 1
+    hq.stop()
+    shutil.rmtree(hq.data)
+    shutil.copytree(backup, hq.data)  # restored from the older backup: the photos are gone
+    hq.start()
+    spots.rename(st, ids[0], "컨테이너 좌측", who="kim")  # a new version of the spot
+    r = run_once(st, conf)
+    assert r["failed"] == 0 and r["spots_sent"] == 1, r
+    assert r["photos_resent"] == 3 and r["photos_sent"] == 3
+    got = hq_spots(hq)
+    assert [(x["spot_id"], x["version"], x["name"]) for x in got] == [(ids[0], 2, "컨테이너 좌측")]
+    for p in got[0]["photos"]:
+        held = (hq.data / "blobs" / p["sha256"][:2] / p["sha256"]).read_bytes()
+        assert hashlib.sha256(held).hexdigest() == p["sha256"]
+    assert outbox.spot_states(st, site) == {ids[0]: "synced"}
+
+
+def test_sync_now_sends_an_entry_that_needed_attention_after_a_restore(tmp_path, hq):
+    hq.start()
+    secret = hq.add_device("jetson-1")
+    hq.stop()
+    backup = tmp_path / "hq-backup"
+    shutil.copytree(hq.data, backup)
+    hq.start()
+    st, site, ids = device_with_spots(tmp_path / "dev", 2, 2)
+    conf = SyncConfig(hq.url, "jetson-1", secret)
+    assert run_once(st, conf)["spots_sent"] == 2
+    hq.stop()
+    shutil.rmtree(hq.data)
+    shutil.copytree(backup, hq.data)
+    hq.start()
+    spots.rename(st, ids[1], "배수로 끝", who="kim")
+    with st.write():  # as the old sender left it: 8 refusals, "needs attention"
+        st.conn.execute("UPDATE outbox SET state = 'attention', attempts = 8, last_error = 'head office answered "
+                        "409: photos missing at head office' WHERE state = 'pending'")
+    p = edge_app("sync", "--data", str(tmp_path / "dev"), "--once", "--hq-url", hq.url, "--device", "jetson-1",
+                 "--secret", secret)
+    assert p.returncode == 0, p.stdout + p.stderr
+    rep = json.loads(p.stdout)
+    assert rep["pending"] == 0 and rep["attention"] == 0 and rep["photos_resent"] == 2
+    assert {(x["spot_id"], x["version"]) for x in hq_spots(hq)} == {(ids[1], 2)}
+
+
+# --------------------------------------------------------------------------- 6d
+
+
+def test_sync_once_says_when_head_office_is_unreachable_and_retries_what_waits_in_back_off(tmp_path, hq):
+    st, site, ids = device_with_spots(tmp_path / "dev", 2, 2)
+    hq.port = free_port()
+    args = ["sync", "--data", str(tmp_path / "dev"), "--once", "--hq-url", hq.url, "--device", "jetson-1"]
+    p = edge_app(*args, "--secret", "0" * 64)  # nobody listens there
+    assert p.returncode != 0 and "Traceback" not in p.stderr
+    line = p.stderr.strip().splitlines()[-1]
+    assert "2 spot versions not sent" in line and "unreachable" in line, p.stderr
+    assert st.scalar("SELECT max(next_attempt_at) FROM outbox") > 0  # the first one waits in back-off
+    # head office comes back; --once does not wait for the back-off to run out
+    hq.start()
+    secret = hq.add_device("jetson-1")
+    p = edge_app(*args, "--secret", secret)
+    assert p.returncode == 0, p.stdout + p.stderr
+    rep = json.loads(p.stdout)
+    assert rep["spots_sent"] == 2 and rep["pending"] == 0
+    assert {(x["spot_id"], x["version"]) for x in hq_spots(hq)} == {(ids[0], 1), (ids[1], 1)}
+    # a refusal (an unknown device) is non-zero with the count and head office's reason
+    spots.rename(st, ids[0], "새 이름", who="kim")
+    p = edge_app(*args, "--secret", "1" * 64)
+    assert p.returncode == 1
+    assert "1 spot version not sent" in p.stderr and "401" in p.stderr, p.stderr
