@@ -15,7 +15,6 @@ import getpass
 import json
 import os
 import signal
-import socket
 import sys
 import threading
 import time
@@ -62,20 +61,12 @@ def _settings(args):
     return engine_settings(args)
 
 
-def _lan_addresses() -> list[str]:
-    out = set()
-    try:
-        for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
-            out.add(info[4][0])
-    except OSError:
-        pass
-    try:  # the address used for outgoing traffic (no packet is sent)
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.connect(("10.255.255.255", 1))
-            out.add(s.getsockname()[0])
-    except OSError:
-        pass
-    return sorted(a for a in out if not a.startswith("127."))
+#: waitress's limits against slow clients (issue 19). waitress reads requests in its event
+#: loop, so a client dribbling its headers holds a connection, not a thread: the page stays
+#: answered while fewer than ``connection_limit`` such connections are open, and a
+#: connection silent for ``channel_timeout`` seconds is closed (an upload over a weak link
+#: still sends every few seconds). poll(), as select() cannot watch more than 1024 sockets.
+SLOW_CLIENT_LIMITS = {"connection_limit": 500, "channel_timeout": 60, "backlog": 1024, "asyncore_use_poll": True}
 
 
 def cmd_serve(args) -> int:
@@ -84,13 +75,16 @@ def cmd_serve(args) -> int:
     from .store import settings as store_settings
     from .watch import Watcher
     from .web import MAX_UPLOAD_BYTES, create_app
+    from .web.hosts import lan_addresses
     from .worker import Worker
 
     st = _open(args, create=True)
     has_pin = store_settings.has_pin(st)
     st.close()
     worker = Worker(args.data, _settings(args))
-    app = create_app({"DATA_DIR": args.data}, worker=worker)
+    everywhere = args.host in ("0.0.0.0", "::", "")
+    app = create_app({"DATA_DIR": args.data, "ALLOWED_HOSTS": [args.host, *args.allowed_host],
+                      "LOCAL_ADDRESSES": lan_addresses if everywhere else None}, worker=worker)
     worker.start()
     from .cli_sync import sync_config_getter
     from .sync import run_forever
@@ -110,9 +104,10 @@ def cmd_serve(args) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     host = args.host
-    shown = [f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{args.port}/"]
-    if host in ("0.0.0.0", "::", ""):
-        shown += [f"http://{a}:{args.port}/" for a in _lan_addresses()]
+    shown = [f"http://{'127.0.0.1' if everywhere else host}:{args.port}/"]
+    if everywhere:
+        shown += [f"http://{a}:{args.port}/" for a in lan_addresses()]
+    shown += [f"http://{a}:{args.port}/" for a in args.allowed_host if not a.startswith(".")]
     print(f"edge-app {Path(args.data).resolve()}: open " + "  or  ".join(shown), flush=True)
     if not has_pin:
         print("no PIN yet: the first visit to the page chooses it (or: edge-app set-pin)", flush=True)
@@ -121,7 +116,7 @@ def cmd_serve(args) -> int:
     try:
         waitress.serve(app, host=host, port=args.port, threads=args.http_threads, ident="edge-app",
                        max_request_body_size=MAX_UPLOAD_BYTES + (1 << 20), clear_untrusted_proxy_headers=True,
-                       channel_timeout=300, _quiet=True)
+                       **SLOW_CLIENT_LIMITS, _quiet=True)
     except KeyboardInterrupt:
         pass
     finally:
@@ -322,6 +317,11 @@ def add_commands(sub, common) -> None:
     p.add_argument("--watch", metavar="DIR", default=os.environ.get("EDGE_APP_WATCH") or None,
                    help="also take photos that appear in this folder (SD card, sync folder; or $EDGE_APP_WATCH)")
     p.add_argument("--http-threads", type=int, default=6, help="web server threads (default 6)")
+    p.add_argument("--allowed-host", action="append", metavar="NAME",
+                   default=[h.strip() for h in os.environ.get("EDGE_APP_ALLOWED_HOSTS", "").split(",") if h.strip()],
+                   help="a further name the page answers to (repeatable; .example.org: every name under it; "
+                        "or $EDGE_APP_ALLOWED_HOSTS, comma separated). Besides localhost and the addresses it "
+                        "listens on, every other Host gets 400 (DNS rebinding)")
     sync_options(p)
     common(p)
     p.set_defaults(func=cmd_serve)

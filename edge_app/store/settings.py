@@ -1,6 +1,9 @@
 """Settings kept in the store (JSON values), and the PIN that guards the page.
 
 The PIN is stored as a salted scrypt hash (``scrypt$n$r$p$salt$hash``), never as text.
+Beside it a session epoch: a session cookie carries the epoch it was made in, and a logout
+or a new PIN moves the epoch on, so every older cookie (one copied before, too) stops
+opening the page.
 """
 
 from __future__ import annotations
@@ -69,7 +72,36 @@ def verify_pin_hash(pin: str, stored: str) -> bool:
 
 
 def set_pin(st: Store, pin: str) -> None:
-    put(st, "auth.pin", hash_pin(check_pin_format(pin)))
+    """Set (or change) the PIN; every session made before ends."""
+    pin_hash = hash_pin(check_pin_format(pin))
+    with st.write():
+        put(st, "auth.pin", pin_hash)
+        end_sessions(st)
+
+
+def set_first_pin(st: Store, pin: str) -> bool:
+    """Set the PIN only if there is none yet (the first visit's setup page): False when
+    someone else chose one meanwhile (two tabs, or a second visitor), which is kept."""
+    pin_hash = hash_pin(check_pin_format(pin))
+    with st.write():
+        if has_pin(st):
+            return False
+        put(st, "auth.pin", pin_hash)
+        end_sessions(st)
+    return True
+
+
+def session_epoch(st: Store) -> int:
+    """The epoch a session must carry to be valid (see the module's docstring)."""
+    return int(get(st, "auth.epoch", 0))
+
+
+def end_sessions(st: Store) -> int:
+    """Move the session epoch on: every session made before ends. Returns the new epoch."""
+    with st.write():
+        epoch = session_epoch(st) + 1
+        put(st, "auth.epoch", epoch)
+    return epoch
 
 
 def has_pin(st: Store) -> bool:

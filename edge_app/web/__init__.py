@@ -18,6 +18,8 @@ from pathlib import Path
 from flask import Flask, g, render_template, request
 
 from . import i18n
+from .db import RecordId
+from .hosts import AllowedHosts
 
 #: Largest request body (one upload request; the page sends one photo per request).
 MAX_UPLOAD_BYTES = 256 * 1024 * 1024
@@ -36,6 +38,10 @@ def create_app(test_config: dict | None = None, worker=None) -> Flask:
         LOGIN_MAX_FAILURES=5,
         LOGIN_LOCK_S=30,
         SEND_FILE_MAX_AGE_DEFAULT=timedelta(days=1),
+        # Host names the page answers besides localhost (web/hosts.py); serve adds its address
+        ALLOWED_HOSTS=[],
+        # () -> the machine's addresses, when serve listens on every interface (None: fixed names)
+        LOCAL_ADDRESSES=None,
     )
     if test_config:
         app.config.update(test_config)
@@ -46,6 +52,7 @@ def create_app(test_config: dict | None = None, worker=None) -> Flask:
 
     from . import db
 
+    app.url_map.converters["int"] = RecordId  # <int:...> ids beyond SQLite's integers: 404, not 500
     db.init_app(app)
     app.extensions["edge_worker"] = worker
     if not app.config.get("SECRET_KEY"):
@@ -54,9 +61,13 @@ def create_app(test_config: dict | None = None, worker=None) -> Flask:
         with db.open_app_store(app) as st:
             app.config["SECRET_KEY"] = store_settings.secret_key(st)
 
+    hosts = AllowedHosts(app.config["ALLOWED_HOSTS"], app.config["LOCAL_ADDRESSES"])
+
     @app.before_request
     def _lang():
         g.lang = i18n.pick_lang()
+        if not hosts.allows(request.headers.get("Host", "")):  # before any other handler
+            return render_template("error.html", message=i18n.translate(g.lang, "host_not_allowed")), 400
 
     from . import auth, photos, spots, sync
 

@@ -6,6 +6,10 @@
   address waits ``LOGIN_LOCK_S`` seconds, doubling with each further failure.
 * Session cookies are HttpOnly and SameSite=Lax and expire after 12 idle hours. Every POST
   carries the session's CSRF token (form field ``csrf`` or header ``X-CSRF-Token``).
+* A session carries the store's session epoch (:func:`edge_app.store.settings.session_epoch`):
+  logging out, or a new PIN (the page or ``edge-app set-pin``), moves the epoch on and ends
+  every session made before, a cookie copied before included.
+* The page answers only the host names it is known by (:mod:`.hosts`, before this guard).
 * A page left open all day: its next action finds the session gone and leads to the PIN
   page, then back to where the lead was (htmx requests get an ``HX-Redirect``), never to
   a raw error.
@@ -110,7 +114,9 @@ def _guard():
     st = get_store()
     if not store_settings.has_pin(st):
         return redirect(url_for("auth.setup"))
-    if not session.get("auth"):
+    if not session.get("auth") or session.get("epoch") != store_settings.session_epoch(st):
+        if session.get("auth"):  # ended by a logout or a new PIN elsewhere
+            session.pop("auth", None)
         return _to_login("session_expired" if request.method == "POST" or session.get("was_in") else None)
     session.permanent = True
     if request.method == "POST":
@@ -154,14 +160,15 @@ def setup():
             error = translate(g.lang, "pins_differ")
         else:
             try:
-                store_settings.set_pin(st, pin)
+                first = store_settings.set_first_pin(st, pin)
             except StoreError as e:
                 error = str(e) if g.lang == "en" else "PIN 번호는 숫자 4~12자리입니다"
             else:
+                if not first:  # someone chose it meanwhile: theirs stands, log in with it
+                    return redirect(url_for("auth.login"))
                 session.clear()
-                session["auth"] = True
-                session["was_in"] = True
-                session["name"] = (request.form.get("name") or "").strip()[:40] or None
+                session.update(auth=True, was_in=True, epoch=store_settings.session_epoch(st),
+                               name=(request.form.get("name") or "").strip()[:40] or None)
                 session.permanent = True
                 flash(translate(g.lang, "pin_set"), "ok")
                 return redirect(url_for("photos.home"))
@@ -187,7 +194,8 @@ def login():
             name = (request.form.get("name") or "").strip()[:40] or None
             csrf = session.get("csrf")
             session.clear()
-            session.update(auth=True, was_in=True, name=name, csrf=csrf or secrets.token_urlsafe(24))
+            session.update(auth=True, was_in=True, name=name, csrf=csrf or secrets.token_urlsafe(24),
+                           epoch=store_settings.session_epoch(st))
             session.permanent = True
             return redirect(_safe_next(request.args.get("next")))
         else:
@@ -200,6 +208,7 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    store_settings.end_sessions(get_store())  # a copy of this cookie must not open the page either
     session.clear()
     return redirect(url_for("auth.login"))
 

@@ -143,6 +143,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "page_outdated": ("화면이 오래되어 새로 불러왔습니다. 다시 해 주세요.", "The page was out of date and was reloaded. Please try again."),
     "error": ("오류", "Error"),
     "not_found": ("찾을 수 없습니다", "Not found"),
+    "host_not_allowed": ("이 주소로는 열 수 없습니다. 기기에 표시된 주소로 여세요 (다른 이름은 edge-app serve "
+                         "--allowed-host 이름)", "This page does not answer to that address. Open the address the "
+                         "device prints (other names: edge-app serve --allowed-host NAME)"),
     "too_big_upload": ("파일이 너무 큽니다", "The upload is too large"),
     "analysing": ("분석 중", "Analysing"),
     "taken": ("촬영", "Taken"),

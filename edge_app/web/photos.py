@@ -17,8 +17,9 @@ from ..store import StoreError
 from ..store import photos as store_photos
 from ..store import views
 from ..store.sites import list_sites
+from ..ledger.words import safe_file_part
 from .auth import who
-from .db import get_store, wake_worker, worker_checking, worker_error
+from .db import get_store, record_id, wake_worker, worker_checking, worker_error
 from .i18n import reason_text, translate
 
 bp = Blueprint("photos", __name__)
@@ -61,7 +62,7 @@ def _add_files(st, batch_id: int) -> list:
 
 
 def _home_context(st) -> dict:
-    batch = request.args.get("batch", type=int)
+    batch = request.args.get("batch", type=record_id)
     progress = None
     if batch is not None:
         try:
@@ -138,8 +139,8 @@ def progress():
     over this site (then "done", in the same place, so nothing below jumps), and a refresh
     offer once the site changed since the page was drawn (``v``: its version then)."""
     st = get_store()
-    site = request.args.get("site", type=int)
-    seen = request.args.get("v", type=int)
+    site = request.args.get("site", type=record_id)
+    seen = request.args.get("v", type=record_id)
     version = _site_version(st, site) if site is not None else None
     checking = site is not None and site in worker_checking()
     return render_template("photos/_progress.html", waiting=views.waiting_count(st), site=site,
@@ -190,7 +191,8 @@ def original(sha: str):
         abort(404)
     from flask import send_file
 
-    return send_file(store_photos.original_path(st, sha, row["ext"]), as_attachment=True, download_name=row["name"])
+    return send_file(store_photos.original_path(st, sha, row["ext"]), as_attachment=True,
+                     download_name=safe_file_part(row["name"], "photo", 160))  # no CR/LF in a header
 
 
 @bp.route("/photos/<sha>")

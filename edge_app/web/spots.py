@@ -14,7 +14,7 @@ from ..store import spots as store_spots
 from ..store import views
 from ..store.sites import list_sites
 from .auth import who
-from .db import get_store, wake_sync, worker_checking, worker_error
+from .db import get_store, record_id, wake_sync, worker_checking, worker_error
 from .sync import sync_state
 from .i18n import format_local, translate
 from .photos import _site_version
@@ -115,7 +115,7 @@ def selection(site_id: int):
             elif not target.isdigit():
                 raise StoreError(translate(g.lang, "choose_target"))
             else:
-                store_spots.move(st, shas, int(target), who())
+                store_spots.move(st, shas, record_id(target), who())
                 return _back(site_id, f"spot-{target}")
         if action == "new":
             current = {store_spots.current(st, s)["spot_id"] if store_spots.current(st, s) else None for s in shas}
@@ -206,7 +206,7 @@ def merge(spot_id: int):
     st = get_store()
     site_id = _site_of_spot(st, spot_id)
     try:
-        other = int(request.form.get("other", ""))
+        other = record_id(request.form.get("other", ""))
         store_spots.merge(st, [other, spot_id], who())
         return _back(site_id, f"spot-{other}")
     except (StoreError, ValueError) as e:
@@ -254,7 +254,7 @@ def site_rename(site_id: int):
 @bp.route("/sites/<int:site_id>/merge", methods=["POST"])
 def site_merge(site_id: int):
     try:
-        other = int(request.form.get("other", ""))
+        other = record_id(request.form.get("other", ""))
         store_sites.merge(get_store(), [site_id, other], who())
     except (StoreError, ValueError) as e:
         _fail(StoreError(str(e)))
@@ -264,7 +264,7 @@ def site_merge(site_id: int):
 @bp.route("/sites/<int:site_id>/split", methods=["POST"])
 def site_split(site_id: int):
     try:
-        res = store_sites.split(get_store(), site_id, [int(s) for s in request.form.getlist("spot")],
+        res = store_sites.split(get_store(), site_id, [record_id(s) for s in request.form.getlist("spot")],
                                 request.form.getlist("photo"), who())
         return _back(res["site"])
     except (StoreError, ValueError) as e:
