@@ -111,7 +111,7 @@ def test_ids_beyond_64_bits_are_not_found_not_a_server_error(server):
                  f"/sites/{2**63}", f"/sites/{2**63 - 1}"):
         status, _ = status_of(c, path)
         assert status in (200, 404), (path, status)
-    for path, field in ((f"/sites/1/merge", "other"), ("/spots/1/merge", "other")):
+    for path, field in (("/sites/1/merge", "other"), ("/spots/1/merge", "other")):
         body = urllib.parse.urlencode({"csrf": c.csrf, field: HUGE}).encode()
         try:
             with c.opener.open(server.url + path, body, timeout=20) as r:
