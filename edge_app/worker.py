@@ -77,6 +77,8 @@ class RegroupStale(Exception):
 class StepReport:
     analysed: int = 0
     failed: int = 0
+    #: photos whose analysis failed for a passing cause (disk full, ...): tried again later
+    put_off: int = 0
     placed: int = 0
     regrouped_sites: list[int] = field(default_factory=list)
     #: sites the thorough pass went over (after their fast regroup was stored and shown)
@@ -84,7 +86,8 @@ class StepReport:
 
     @property
     def busy(self) -> bool:
-        return bool(self.analysed or self.failed or self.placed or self.regrouped_sites or self.refined_sites)
+        return bool(self.analysed or self.failed or self.put_off or self.placed or self.regrouped_sites
+                    or self.refined_sites)
 
 
 def worker_alive(st: Store) -> bool:
@@ -194,6 +197,7 @@ class Worker:
 
     def run_forever(self, poll_s: float = HEARTBEAT_S) -> None:
         self.pipeline.analyzer.load_models()
+        self._retry_put_off()
         self._heartbeat()
         beat = threading.Thread(target=self._beat_forever, name="edge-app-heartbeat", daemon=True)
         beat.start()
@@ -212,12 +216,15 @@ class Worker:
         store_settings.put(self.st, "worker.heartbeat", None)
 
     def run_until_idle(self, max_steps: int = 100000) -> StepReport:
-        """Steps until nothing is left to do (finishing open batches first)."""
+        """Steps until nothing is left to do (finishing open batches first). Photos put off
+        by an earlier run are tried again first."""
+        self._retry_put_off()
         total = StepReport()
         for _ in range(max_steps):
             r = self.step(finish_idle_batches_after=0.0)
             total.analysed += r.analysed
             total.failed += r.failed
+            total.put_off += r.put_off
             total.placed += r.placed
             total.regrouped_sites += r.regrouped_sites
             total.refined_sites += r.refined_sites
@@ -226,6 +233,13 @@ class Worker:
         if isinstance(self.pipeline.pair_cache, SqlitePairCache):
             self.pipeline.pair_cache.flush()
         return total
+
+    def _retry_put_off(self) -> None:
+        """At start: photos whose analysis failed for a passing cause (put off, or failed
+        after every try) are due now; space may have been freed meanwhile."""
+        n = store_photos.retry_put_off(self.st)
+        if n:
+            log.info("%d photos put off after a passing failure are tried again", n)
 
     def _heartbeat(self, st: Store | None = None) -> None:
         store_settings.put(st or self.st, "worker.heartbeat",
@@ -237,8 +251,7 @@ class Worker:
         batches that are complete. Returns what it did."""
         rep = StepReport()
         st = self.st
-        rows = st.query("SELECT sha256, ext, name FROM photos WHERE state = 'waiting' AND removed_at IS NULL "
-                        "ORDER BY added_at, rowid LIMIT ?", (STEP_PHOTOS,))
+        rows = store_photos.due_for_analysis(st, STEP_PHOTOS, time.time())
         if rows:
             new = self._analyse(rows, rep)
             if new:
@@ -290,31 +303,46 @@ class Worker:
         return rep
 
     def _analyse(self, rows, rep: StepReport) -> list[str]:
+        """Analyse ``rows`` (waiting photos) and write each outcome: analysed; failed, when the
+        photo itself is bad; put off and tried again later, when the cause passes (disk full,
+        out of memory). Returns the sha256 of those analysed."""
         st = self.st
         paths = [store_photos.original_path(st, r["sha256"], r["ext"]) for r in rows]
         analyses, errors = self.pipeline.analyzer.analyze_many(paths)
         failed = {str(e.path): e for e in errors}
         done = []
+        now = time.time()
         with st.write():
             for r, p, a in zip(rows, paths, analyses):
                 if a is None:
                     e = failed.get(str(p))
-                    reason = e.reason if e else "could not be analysed"
-                    st.conn.execute("UPDATE photos SET state = 'failed', state_reason = ? WHERE sha256 = ?",
-                                    (reason, r["sha256"]))
-                    rep.failed += 1
+                    self._failed(r["sha256"], e.reason if e else "could not be analysed",
+                                 e.detail if e else "", now, rep)
                     continue
                 if a.key != r["sha256"]:  # the original on disk is not what was stored
-                    st.conn.execute("UPDATE photos SET state = 'failed', state_reason = ? WHERE sha256 = ?",
-                                    ("original damaged on disk", r["sha256"]))
-                    rep.failed += 1
+                    self._failed(r["sha256"], "original damaged on disk", "", now, rep)
                     continue
                 self._remember(a.key, a)
-                st.conn.execute("UPDATE photos SET state = 'analysed', state_reason = NULL, transient = ? "
-                                "WHERE sha256 = ?", (float(a.transient), a.key))
+                store_photos.mark_analysed(st, a.key, float(a.transient))
                 done.append(a.key)
                 rep.analysed += 1
         return done
+
+    def _failed(self, sha: str, reason: str, detail: str, now: float, rep: StepReport) -> None:
+        """One photo's analysis failed: refused for good when the photo itself is bad, else
+        put off to be tried again (a full disk must not lose a photo the user was told was
+        taken)."""
+        if store_photos.is_photo_fault(reason):
+            store_photos.mark_failed(self.st, sha, reason)
+            rep.failed += 1
+        elif store_photos.put_off(self.st, sha, reason, now):
+            log.warning("analysis of %s put off (%s%s); tried again later", sha[:12], reason,
+                        f": {detail}" if detail else "")
+            rep.put_off += 1
+        else:
+            log.warning("analysis of %s failed %d times (%s%s)", sha[:12], store_photos.RETRY_TRIES, reason,
+                        f": {detail}" if detail else "")
+            rep.failed += 1
 
     def analysis(self, sha: str) -> PhotoAnalysis | None:
         """The photo's analysis: memory, then the feature cache, then the original."""

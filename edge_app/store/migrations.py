@@ -194,6 +194,15 @@ ALTER TABLE spots ADD COLUMN review TEXT        -- the engine asks a person to l
                                                 -- NULL: nothing; set on engine spots only
 """
 
+V_RETRY = """
+ALTER TABLE photos ADD COLUMN tries INTEGER NOT NULL DEFAULT 0;  -- analyses that failed for a passing cause
+                                                                   -- (disk full, out of memory); 0 after a success
+ALTER TABLE photos ADD COLUMN retry_at REAL;    -- Unix seconds: a waiting photo put off after such a failure is
+                                                -- not analysed before this; NULL: not put off
+UPDATE photos SET state = 'waiting', tries = 1 WHERE state = 'failed'
+    AND state_reason IN ('could not be analysed', 'too large to process', 'unreadable')
+"""
+
 #: (version, name, SQL script). Append only.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "core tables", V1_CORE),
@@ -201,6 +210,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (3, "outbox for head office", V_OUTBOX),
     (4, "photo ledger fields", V_LEDGER),
     (5, "review flag of a spot (the thorough pass)", V_REVIEW),
+    (6, "analysis retried after a passing failure (disk full, out of memory)", V_RETRY),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

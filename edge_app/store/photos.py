@@ -188,6 +188,7 @@ def add_bytes(st: Store, data: bytes, name: str, *, source: str, who: str, batch
     if st.scalar("SELECT 1 FROM photos WHERE sha256 = ?", (sha,)):
         a = Arrival(name, "duplicate", sha)
         with st.write():
+            retry_put_off(st, sha)  # one put off by a full disk is tried again now
             _record_arrival(st, a, batch_id, source, who)
         return a
     try:
@@ -275,6 +276,79 @@ def add_paths(st: Store, paths: Iterable[str | Path], *, source: str, who: str,
         if progress:
             progress(k + 1, len(items))
     return out
+
+
+# --------------------------------------------------------------------------- analysis outcomes
+
+#: Reasons that say the photo itself is bad (its bytes, or the decoder's guards refused it):
+#: analysing it again gives the same answer, so it is "failed" at once. Any other reason
+#: (disk full or a cache write refused: "could not be analysed"; out of memory: "too large
+#: to process"; the original unreadable for a moment) is a passing cause: the photo waits
+#: and is tried again (:func:`put_off`).
+PHOTO_FAULTS = frozenset({"not an image", "unsupported format", "truncated or corrupt", "too large", "too small",
+                          "too complex", "took too long", "empty file", "original damaged on disk"})
+#: Back-off of a photo put off: RETRY_BASE_S after the first failure, doubling, at most
+#: RETRY_MAX_S; after RETRY_TRIES failures it is "failed" until the worker starts again or
+#: the photo is added again (:func:`retry_put_off`).
+RETRY_BASE_S = 30.0
+RETRY_MAX_S = 3600.0
+RETRY_TRIES = 8
+
+
+def is_photo_fault(reason: str) -> bool:
+    """Whether an analysis failure with this reason is the photo's own (see :data:`PHOTO_FAULTS`)."""
+    return reason in PHOTO_FAULTS
+
+
+def due_for_analysis(st: Store, limit: int, now: float) -> list:
+    """Waiting photos to analyse now, oldest first: those not put off, and those whose
+    back-off has run out."""
+    return st.query("SELECT sha256, ext, name FROM photos WHERE state = 'waiting' AND removed_at IS NULL "
+                    "AND (retry_at IS NULL OR retry_at <= ?) ORDER BY added_at, rowid LIMIT ?", (now, limit))
+
+
+def mark_analysed(st: Store, sha256: str, transient: float) -> None:
+    """The photo was analysed (``transient``: its share covered by people)."""
+    with st.write():
+        st.conn.execute("UPDATE photos SET state = 'analysed', state_reason = NULL, transient = ?, tries = 0, "
+                        "retry_at = NULL WHERE sha256 = ?", (transient, sha256))
+
+
+def mark_failed(st: Store, sha256: str, reason: str) -> None:
+    """The photo itself cannot be analysed: shown as failed with ``reason``, never tried again."""
+    with st.write():
+        st.conn.execute("UPDATE photos SET state = 'failed', state_reason = ?, tries = 0, retry_at = NULL "
+                        "WHERE sha256 = ?", (reason, sha256))
+
+
+def put_off(st: Store, sha256: str, reason: str, now: float) -> bool:
+    """Analysis failed for a passing cause: the photo keeps waiting and is tried again after
+    a back-off (see :data:`RETRY_BASE_S`). Returns False when it has failed
+    :data:`RETRY_TRIES` times: then it is "failed" with ``reason`` (until :func:`retry_put_off`)."""
+    with st.write():
+        tries = (st.scalar("SELECT tries FROM photos WHERE sha256 = ?", (sha256,)) or 0) + 1
+        if tries >= RETRY_TRIES:
+            st.conn.execute("UPDATE photos SET state = 'failed', state_reason = ?, tries = ?, retry_at = NULL "
+                            "WHERE sha256 = ?", (reason, tries, sha256))
+            return False
+        wait = min(RETRY_MAX_S, RETRY_BASE_S * 2 ** (tries - 1))
+        st.conn.execute("UPDATE photos SET state = 'waiting', state_reason = ?, tries = ?, retry_at = ? "
+                        "WHERE sha256 = ?", (reason, tries, now + wait, sha256))
+        return True
+
+
+def retry_put_off(st: Store, sha256: str | None = None) -> int:
+    """Photos put off, or failed for a passing cause, are due now with a fresh count of
+    tries (the worker starting: space may have been freed; or the photo added again).
+    ``sha256``: that photo only. Returns how many."""
+    where = "((state = 'waiting' AND retry_at IS NOT NULL) OR (state = 'failed' AND tries > 0))"
+    args: tuple = ()
+    if sha256 is not None:
+        where += " AND sha256 = ?"
+        args = (sha256,)
+    with st.write():
+        return st.conn.execute(f"UPDATE photos SET state = 'waiting', tries = 0, retry_at = NULL WHERE {where}",
+                               args).rowcount
 
 
 # --------------------------------------------------------------------------- views

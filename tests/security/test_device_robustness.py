@@ -5,12 +5,16 @@ office on 127.0.0.1 that failed before the fix.
   send them again, at once;
 * ``edge-app sync --once`` tries everything now and says, by its exit status, whether
   anything is left;
+* a photo whose analysis failed because the disk was full (a real full file system: a
+  small tmpfs; the test skips where mounting is not allowed) is tried again, and placed;
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -20,10 +24,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sync"))
 
-from edge_app.store import outbox, spots  # noqa: E402
+from datetime import datetime  # noqa: E402
+
+from edge_app.store import open_store, outbox, photos, spots, views  # noqa: E402
 from edge_app.sync import SyncConfig, run_once  # noqa: E402
 from hq_process import HQ, device_with_spots  # noqa: E402
 from live_server import free_port  # noqa: E402
+from photo_files import spot_photos  # noqa: E402
 
 
 def edge_app(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -125,3 +132,76 @@ def test_sync_once_says_when_head_office_is_unreachable_and_retries_what_waits_i
     p = edge_app(*args, "--secret", "1" * 64)
     assert p.returncode == 1
     assert "1 spot version not sent" in p.stderr and "401" in p.stderr, p.stderr
+
+
+# --------------------------------------------------------------------------- 6b
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    """mount(FOLDER, size) -> a real tmpfs of ``size`` over FOLDER, unmounted at the end;
+    skips where this process may not mount."""
+    mounted = []
+
+    def mount(folder: Path, size: str = "2m") -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        p = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+                           capture_output=True, text=True)
+        if p.returncode:
+            pytest.skip(f"cannot mount a small tmpfs here ({p.stderr.strip()})")
+        mounted.append(folder)
+        return folder
+
+    yield mount
+    for folder in reversed(mounted):
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+def fill(folder: Path) -> Path:
+    """Write a file in ``folder`` until its file system is full (ENOSPC)."""
+    filler = folder / "filler"
+    with open(filler, "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError as e:
+            assert e.errno == errno.ENOSPC
+    return filler
+
+
+def test_photos_whose_analysis_hit_a_full_disk_are_tried_again_and_placed(tmp_path, small_fs):
+    from edge_app.worker import Worker
+
+    root = tmp_path / "data"
+    st = open_store(root)
+    filler = fill(small_fs(root / "cache"))  # the feature cache's disk is full
+    files = spot_photos(11, 4, datetime(2026, 5, 4, 9, 0))
+    batch = photos.start_batch(st, "cli", "t")
+    for name, data in files:
+        assert photos.add_bytes(st, data, name, source="cli", who="t", batch_id=batch).outcome == "added"
+    # and one photo that is itself bad: taken in whole, its original damaged on disk since
+    bad_name, bad_data = spot_photos(12, 1, datetime(2026, 5, 4, 9, 0), prefix="bad")[0]
+    bad = photos.add_bytes(st, bad_data, bad_name, source="cli", who="t", batch_id=batch).sha256
+    os.chmod(photos.original_path(st, bad), 0o644)
+    photos.original_path(st, bad).write_bytes(bad_data[:len(bad_data) // 2])
+    photos.finish_batch(st, batch)
+    rep = Worker(root).run_until_idle()
+    assert rep.failed == 1 and rep.put_off == 4 and rep.analysed == 0  # full disk: put off, not refused
+    assert views.status(st)["refused"] == [{"name": bad_name, "reason": "truncated or corrupt"}]
+    assert views.status(st)["waiting"] == 4
+    rows = st.query("SELECT state, tries, retry_at FROM photos WHERE sha256 != ?", (bad,))
+    assert all(r["state"] == "waiting" and r["tries"] == 1 and r["retry_at"] > 0 for r in rows)
+    # the lead uploads one again: "duplicate", and it is due again at once
+    again = photos.add_bytes(st, files[0][1], files[0][0], source="upload", who="t")
+    assert again.outcome == "duplicate"
+    assert st.scalar("SELECT retry_at FROM photos WHERE sha256 = ?", (again.sha256,)) is None
+    os.unlink(filler)  # space is freed; the app starts again (edge-app serve / add)
+    rep = Worker(root).run_until_idle()
+    assert rep.analysed == 4 and rep.failed == 0 and rep.put_off == 0  # the bad one is not tried again
+    assert photos.batch_progress(st, batch)["regrouped"]
+    v = views.status(st)
+    placed = [p["name"] for site in v["sites"] for sp in site["spots"] for p in sp["photos"]]
+    assert sorted(placed) == sorted(name for name, _ in files) and v["waiting"] == 0
+    assert v["refused"] == [{"name": bad_name, "reason": "truncated or corrupt"}]
+
