@@ -46,6 +46,10 @@ def _who() -> str:
 
 
 def _open(args, create: bool = False):
+    """The store of ``--data``; a folder that holds none, or that cannot be written (a
+    read-only file system, no permission, a full disk), ends the command with one line."""
+    import sqlite3
+
     from .store import StoreError, open_store
 
     try:
@@ -53,6 +57,30 @@ def _open(args, create: bool = False):
     except StoreError as e:
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
+    except (OSError, sqlite3.OperationalError) as e:
+        print(f"error: {_storage_problem(args.data, e)}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _storage_problem(data, e: Exception) -> str:
+    """One line saying why the data folder cannot be used (for an OSError or SQLite's
+    error while opening or writing it)."""
+    import errno
+
+    root = Path(data)
+    code = getattr(e, "errno", None)
+    why = getattr(e, "strerror", None) or str(e)
+    if code == errno.ENOSPC or "disk is full" in str(e):
+        return f"the disk of the data folder {root} is full ({why}); free some space and try again"
+    read_only = code == errno.EROFS
+    try:
+        read_only = read_only or bool(os.statvfs(root).f_flag & os.ST_RDONLY) or not os.access(root, os.W_OK)
+    except OSError:
+        pass
+    if read_only or code in (errno.EACCES, errno.EPERM):
+        return (f"the data folder {root} is read-only ({why}); edge-app writes its database and photos there: "
+                f"make it writable or give --data another folder")
+    return f"cannot use the data folder {root} ({why})"
 
 
 def _settings(args):
@@ -140,6 +168,8 @@ def _wait_for_worker(st, batch: int, timeout_s: float) -> bool:
 
 
 def cmd_add(args) -> int:
+    import sqlite3
+
     from .cli import Progress
     from .store import photos as store_photos
     from .worker import Worker, worker_alive
@@ -147,8 +177,12 @@ def cmd_add(args) -> int:
     st = _open(args, create=True)
     who = _who()
     batch = store_photos.start_batch(st, "cli", who)
-    arrivals = store_photos.add_paths(st, args.paths, source="cli", who=who, batch_id=batch,
-                                      progress=Progress("storing", args.quiet))
+    try:
+        arrivals = store_photos.add_paths(st, args.paths, source="cli", who=who, batch_id=batch,
+                                          progress=Progress("storing", args.quiet))
+    except (OSError, sqlite3.OperationalError) as e:  # the photos stored before it are kept
+        print(f"error: {_storage_problem(args.data, e)}", file=sys.stderr)
+        return 2
     store_photos.finish_batch(st, batch)
     added = sum(a.outcome == "added" for a in arrivals)
     dups = sum(a.outcome == "duplicate" for a in arrivals)

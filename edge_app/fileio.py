@@ -4,7 +4,9 @@ never half of one."""
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -45,3 +47,33 @@ def write_atomic(dest: str | Path, data: bytes, tmp_dir: str | Path | None = Non
         raise
     fsync_dir(dest.parent)
     return dest
+
+
+#: A temporary file of :func:`write_atomic` untouched for this long is left over from a
+#: write that was killed (a power cut, kill -9): a live write renames its file within
+#: seconds (even a 256 MB original), and every write moves the file's mtime on.
+STALE_TMP_S = 3600.0
+
+
+def remove_stale_temp(folder: str | Path, pattern: str = ".tmp-*", older_than_s: float = STALE_TMP_S,
+                      recursive: bool = False) -> int:
+    """Remove the files matching ``pattern`` in ``folder`` (and below it when ``recursive``)
+    not modified for ``older_than_s`` seconds: half-written temporary files of killed
+    writes. Younger ones may belong to a write in progress in another process and are kept.
+    Never raises (a read-only or vanished folder removes nothing). Returns how many."""
+    folder = Path(folder)
+    now = time.time()
+    n = 0
+    try:
+        found = list(folder.rglob(pattern) if recursive else folder.glob(pattern))
+    except OSError:
+        return 0
+    for p in found:
+        try:
+            st = p.lstat()
+            if stat.S_ISREG(st.st_mode) and now - st.st_mtime >= older_than_s:
+                p.unlink()
+                n += 1
+        except OSError:
+            continue
+    return n

@@ -13,7 +13,9 @@ tests all use these functions. Layout of the data folder::
     edge_app.db                 SQLite, WAL, synchronous=FULL, versioned migrations
     originals/ab/<sha256>.jpg   the photos as received, never modified
     cache/features/             the engine's per-photo feature cache
-    tmp/                        temporary files (same file system, for atomic renames)
+    tmp/                        temporary files (same file system, for atomic renames); those
+                                a killed write left are removed when a process first opens
+                                the store, once untouched for an hour (fileio.STALE_TMP_S)
 
 Writing: every change goes through :meth:`Store.write`, one short ``BEGIN IMMEDIATE``
 transaction under a per-process lock (one writer path; other processes wait on SQLite's
@@ -32,7 +34,7 @@ from typing import Iterator
 
 import sqlite_utils
 
-from ..fileio import fsync_dir
+from ..fileio import fsync_dir, remove_stale_temp
 
 from .migrations import SCHEMA_VERSION, migrate
 
@@ -129,6 +131,23 @@ class Store:
         self.close()
 
 
+_cleaned: set[str] = set()
+
+
+def _clean_once(root: Path) -> None:
+    """The first time this process opens ``root``: remove the temporary files that killed
+    writes left in ``tmp/`` and under ``cache/`` (only those untouched for
+    :data:`~edge_app.fileio.STALE_TMP_S`: a younger one may be another process's write in
+    progress)."""
+    key = str(root.resolve())
+    with _write_locks_guard:
+        if key in _cleaned:
+            return
+        _cleaned.add(key)
+    remove_stale_temp(root / "tmp")
+    remove_stale_temp(root / "cache", recursive=True)
+
+
 def open_store(root: str | Path, create: bool = True) -> Store:
     """Open (and create or migrate) the store in ``root``.
 
@@ -142,6 +161,7 @@ def open_store(root: str | Path, create: bool = True) -> Store:
         root.mkdir(parents=True, exist_ok=True)
     for sub in ("originals", "tmp", "cache"):
         (root / sub).mkdir(exist_ok=True)
+    _clean_once(root)
     st = Store(root)
     try:
         with st._lock:

@@ -7,6 +7,8 @@ office on 127.0.0.1 that failed before the fix.
   anything is left;
 * a photo whose analysis failed because the disk was full (a real full file system: a
   small tmpfs; the test skips where mounting is not allowed) is tried again, and placed;
+* temporary files a killed write left are removed when the store opens; a read-only data
+  folder is one clear line from every command, not a traceback.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -26,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sync"))
 
 from datetime import datetime  # noqa: E402
 
-from edge_app.store import open_store, outbox, photos, spots, views  # noqa: E402
+from edge_app.store import open_store, outbox, photos, sites, spots, views  # noqa: E402
 from edge_app.sync import SyncConfig, run_once  # noqa: E402
 from hq_process import HQ, device_with_spots  # noqa: E402
 from live_server import free_port  # noqa: E402
@@ -205,3 +208,51 @@ def test_photos_whose_analysis_hit_a_full_disk_are_tried_again_and_placed(tmp_pa
     assert sorted(placed) == sorted(name for name, _ in files) and v["waiting"] == 0
     assert v["refused"] == [{"name": bad_name, "reason": "truncated or corrupt"}]
 
+
+
+# --------------------------------------------------------------------------- 6c
+
+
+def test_temp_files_of_killed_writes_are_removed_when_the_store_opens_and_live_ones_kept(tmp_path):
+    root = tmp_path / "data"
+    st = open_store(root)
+    name, data = spot_photos(13, 1)[0]
+    photos.add_bytes(st, data, name, source="cli", who="t")
+    st.close()
+    hour_ago = time.time() - 2 * 3600
+    stale = [root / "tmp" / ".tmp-k1ll3d", root / "cache" / "features" / "ab" / ".tmp-h4lf"]
+    for p in stale:  # what a kill -9 in the middle of write_atomic leaves
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"\xff\xd8 half a photo")
+        os.utime(p, (hour_ago, hour_ago))
+    live = root / "tmp" / ".tmp-wr1t1ng"  # another process is writing it now
+    live.write_bytes(b"\xff\xd8 being written")
+    other = root / "tmp" / "keep.txt"
+    other.write_bytes(b"not ours")
+    os.utime(other, (hour_ago, hour_ago))
+    p = edge_app("status", "--data", str(root))
+    assert p.returncode == 0, p.stderr
+    assert not any(x.exists() for x in stale)
+    assert live.exists() and other.exists()
+
+
+def test_a_read_only_data_folder_is_one_clear_line_from_every_command(tmp_path, small_fs):
+    root = small_fs(tmp_path / "ro", "16m") / "data"
+    st = open_store(root)
+    with st.write():
+        site = sites.create_site(st, "engine", "3공구")
+    name, data = spot_photos(14, 1)[0]
+    photos.add_bytes(st, data, name, source="cli", who="t")
+    st.close()
+    p = subprocess.run(["mount", "-o", "remount,ro", str(tmp_path / "ro")], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    card = tmp_path / "card"
+    card.mkdir()
+    (card / "a.jpg").write_bytes(spot_photos(15, 1)[0][1])
+    for args in (["status"], ["add", str(card)], ["export", "--site", str(site), "--format", "zip", "--out",
+                                                  str(tmp_path / "o.zip")], ["serve", "--port", str(free_port())]):
+        p = edge_app(args[0], "--data", str(root), *args[1:])
+        assert p.returncode != 0, (args, p.stdout)
+        assert "Traceback" not in p.stderr, (args, p.stderr)
+        lines = p.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and "read-only" in lines[0], (args, p.stderr)
