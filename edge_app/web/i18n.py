@@ -90,6 +90,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "compare_hint": ("A(왼쪽)와 B(오른쪽)에 놓을 사진을 고르세요", "Choose the photos for A (left) and B (right)"),
     "choose_target": ("옮길 곳을 고르세요", "Choose where to move them"),
     "no_photos_chosen": ("먼저 사진을 고르세요", "Choose photos first"),
+    "device_full": ("기기 저장 공간이 가득 차서 사진을 저장하지 못했습니다. 이미 올라간 사진은 그대로 있습니다. 기기의 "
+                    "저장 공간을 비운 뒤 나머지 사진을 다시 올려 주세요.",
+                    "The device is full, so the photo was not stored. Photos already uploaded are kept. Free some "
+                    "space on the device, then upload the remaining photos again."),
     "selected_n": ("{n}장 선택", "{n} selected"),
     "select": ("선택", "Select"),
     "clear_selection": ("선택 해제", "Clear"),

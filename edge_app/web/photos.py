@@ -8,9 +8,11 @@ retried) and the page shows "uploading 12 of 30".
 
 from __future__ import annotations
 
+import errno
+import sqlite3
 import zlib
 
-from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, session, url_for
 
 from ..decode import MAX_FILE_BYTES
 from ..store import StoreError
@@ -99,9 +101,15 @@ def upload():
     if not any(f.filename for f in request.files.getlist("photos") + request.files.getlist("camera")):
         flash(translate(g.lang, "no_photos_chosen"), "info")
         return redirect(url_for("photos.home"))
-    batch = store_photos.start_batch(st, "upload", who())
-    _add_files(st, batch)
-    store_photos.finish_batch(st, batch)
+    try:
+        batch = store_photos.start_batch(st, "upload", who())
+        _add_files(st, batch)
+        store_photos.finish_batch(st, batch)
+    except (OSError, sqlite3.OperationalError) as e:
+        if not _disk_full(e):
+            raise
+        wake_worker()
+        return _device_full(json_door=False)
     wake_worker()
     return redirect(url_for("photos.home", batch=batch))
 
@@ -118,7 +126,30 @@ def batch_add(batch_id: int):
     row = st.one("SELECT finished_at FROM batches WHERE id = ?", (batch_id,))
     if row is None:
         abort(404)
-    return jsonify({"results": [_arrival_json(a) for a in _add_files(st, batch_id)]})
+    try:
+        return jsonify({"results": [_arrival_json(a) for a in _add_files(st, batch_id)]})
+    except (OSError, sqlite3.OperationalError) as e:
+        if not _disk_full(e):
+            raise
+        return _device_full(json_door=True)
+
+
+def _disk_full(e: Exception) -> bool:
+    """Whether a write failed because the device's disk is full (the original's file or SQLite)."""
+    return (getattr(e, "errno", None) == errno.ENOSPC or getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+            or "disk is full" in str(e))
+
+
+def _device_full(json_door: bool):
+    """The answer to an upload the full disk stopped (507): the device is full and what to
+    do. Photos acknowledged before it stay stored; the one that failed was not acknowledged.
+    The message also waits on the home page the script goes to when the upload ends."""
+    msg = translate(g.lang, "device_full")
+    if not json_door:
+        return render_template("error.html", message=msg), 507
+    if ("error", msg) not in [tuple(x) for x in session.get("_flashes", [])]:
+        flash(msg, "error")
+    return jsonify({"error": "device full", "message": msg}), 507
 
 
 @bp.route("/batches/<int:batch_id>/finish", methods=["POST"])

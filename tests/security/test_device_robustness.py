@@ -8,7 +8,9 @@ office on 127.0.0.1 that failed before the fix.
 * a photo whose analysis failed because the disk was full (a real full file system: a
   small tmpfs; the test skips where mounting is not allowed) is tried again, and placed;
 * temporary files a killed write left are removed when the store opens; a read-only data
-  folder is one clear line from every command, not a traceback.
+  folder is one clear line from every command, not a traceback;
+* an upload to a full device is answered 507 with what to do, and nothing acknowledged
+  is lost.
 """
 
 from __future__ import annotations
@@ -32,7 +34,10 @@ from datetime import datetime  # noqa: E402
 from edge_app.store import open_store, outbox, photos, sites, spots, views  # noqa: E402
 from edge_app.sync import SyncConfig, run_once  # noqa: E402
 from hq_process import HQ, device_with_spots  # noqa: E402
-from live_server import free_port  # noqa: E402
+import urllib.error  # noqa: E402
+import uuid  # noqa: E402
+
+from live_server import Client, Server, free_port  # noqa: E402
 from photo_files import spot_photos  # noqa: E402
 
 
@@ -163,11 +168,10 @@ def small_fs(tmp_path):
 def fill(folder: Path) -> Path:
     """Write a file in ``folder`` until its file system is full (ENOSPC)."""
     filler = folder / "filler"
-    with open(filler, "wb") as f:
+    with open(filler, "wb", buffering=0) as f:  # unbuffered: nothing left to flush on close
         try:
             while True:
                 f.write(b"\0" * 65536)
-                f.flush()
         except OSError as e:
             assert e.errno == errno.ENOSPC
     return filler
@@ -256,3 +260,55 @@ def test_a_read_only_data_folder_is_one_clear_line_from_every_command(tmp_path, 
         assert "Traceback" not in p.stderr, (args, p.stderr)
         lines = p.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: ") and "read-only" in lines[0], (args, p.stderr)
+
+
+# --------------------------------------------------------------------------- 7 (disk full on upload)
+
+
+def form_upload(c: Client, name: str, data: bytes) -> tuple[int, str]:
+    """The no-JavaScript door: one multipart POST to /upload; (status, page)."""
+    boundary = uuid.uuid4().hex
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{c.csrf}\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"photos\"; filename=\"{name}\"\r\n"
+            f"Content-Type: image/jpeg\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    req = urllib.request.Request(c.base + "/upload", data=body, method="POST", headers={
+        "X-CSRF-Token": c.csrf, "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    try:
+        with c.opener.open(req, timeout=60) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def test_an_upload_to_a_full_device_says_so_and_loses_nothing_acknowledged(tmp_path, small_fs):
+    disk = small_fs(tmp_path / "disk", "24m")
+    data = disk / "data"
+    p = subprocess.run([sys.executable, "-m", "edge_app.cli", "set-pin", "--data", str(data)], input="482913\n",
+                       text=True, capture_output=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    files = spot_photos(16, 4, datetime(2026, 5, 4, 9, 0))
+    srv = Server(data).start()
+    try:
+        c = Client(srv.url)
+        c.login("482913")
+        batch = c.post_json("/batches")["id"]
+        acked = [c.upload(batch, name, body)["results"][0] for name, body in files[:2]]
+        assert [a["outcome"] for a in acked] == ["added", "added"]
+        filler = fill(disk)
+        with pytest.raises(urllib.error.HTTPError) as e:
+            c.upload(batch, *files[2])
+        assert e.value.code == 507
+        answer = json.loads(e.value.read())
+        assert answer["error"] == "device full" and "저장 공간" in answer["message"], answer
+        status, page = form_upload(c, *files[3])  # the form door (no JavaScript) likewise
+        assert status == 507 and "저장 공간이 가득" in page and "Internal Server Error" not in page
+        os.unlink(filler)  # space freed: the rest goes in
+        assert c.upload(batch, *files[2])["results"][0]["outcome"] == "added"
+        assert form_upload(c, *files[3])[0] == 200
+    finally:
+        srv.stop()
+    st = open_store(data)
+    held = {r["sha256"]: r["ext"] for r in st.query("SELECT sha256, ext FROM photos")}
+    assert {a["sha256"] for a in acked} <= set(held) and len(held) == 4
+    for sha, ext in held.items():  # every original whole
+        assert hashlib.sha256(photos.original_path(st, sha, ext).read_bytes()).hexdigest() == sha
