@@ -73,39 +73,39 @@ def _hq_db(args):
 
 
 def cmd_hq_serve(args) -> int:
+    """Head office under cheroot (:mod:`edge_app.hq.server`: timeouts, threads, header deadline)."""
     import logging
 
-    from cheroot import wsgi
-
     from .hq import create_hq_app
+    from .hq.hosts import shown_names
+    from .hq.server import make_server, serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    app = create_hq_app({"HQ_DATA": args.data, "HQ_DB_URL": args.db or os.environ.get("EDGE_APP_HQ_DB") or None})
+    if bool(args.cert) != bool(args.key):
+        print("error: --cert and --key go together", file=sys.stderr)
+        return 2
+    app = create_hq_app({"HQ_DATA": args.data, "HQ_DB_URL": args.db or os.environ.get("EDGE_APP_HQ_DB") or None,
+                         "HQ_LISTEN": args.host, "HQ_ALLOWED_HOSTS": args.allowed_host or ()})
     if args.proxy:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)
-    server = wsgi.Server((args.host, args.port), app, numthreads=args.threads, server_name="edge-app-hq",
-                         timeout=120)
+    server = make_server(app, args.host, args.port, threads=args.threads, header_timeout_s=args.header_timeout)
     scheme = "http"
-    if args.cert or args.key:
-        if not (args.cert and args.key):
-            print("error: --cert and --key go together", file=sys.stderr)
-            return 2
+    if args.cert:
         from cheroot.ssl.builtin import BuiltinSSLAdapter
 
         server.ssl_adapter = BuiltinSSLAdapter(args.cert, args.key)
         scheme = "https"
     print(f"edge-app hq {Path(args.data).resolve()} ({app.config['HQ_DB'].describe()}): "
           f"{scheme}://{args.host}:{args.port}/", flush=True)
+    print("answers the Host names: " + ", ".join(shown_names(args.host, args.allowed_host or ())), flush=True)
+
     def interrupt(*_):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)
-    try:
-        server.start()
-    except KeyboardInterrupt:
-        server.stop()
+    serve(server)
     return 0
 
 
@@ -201,7 +201,13 @@ def add_commands(sub, data_option) -> None:
     p.add_argument("--key", default=env("EDGE_APP_HQ_KEY"), help="TLS private key (PEM)")
     p.add_argument("--proxy", action="store_true", default=bool(env("EDGE_APP_HQ_PROXY")),
                    help="behind a reverse proxy: trust its X-Forwarded-* headers ($EDGE_APP_HQ_PROXY=1)")
-    p.add_argument("--threads", type=int, default=16)
+    p.add_argument("--allowed-host", action="append", metavar="NAME",
+                   help="a name head office is reached by (repeatable; also $EDGE_APP_HQ_ALLOWED_HOSTS, comma "
+                        "separated); other Host headers get 400. Always: localhost and the addresses it listens on")
+    p.add_argument("--threads", type=int, default=32, help="worker threads (default 32)")
+    p.add_argument("--header-timeout", type=float, default=10.0, metavar="S",
+                   help="close a connection whose request line and headers are not complete after S seconds "
+                        "(default 10)")
     p.set_defaults(func=cmd_hq_serve)
 
     p = hq.add_parser("add-device", help="register a device; prints its secret as one line",

@@ -16,9 +16,20 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, g
+from werkzeug.routing import IntegerConverter
 
 from ..web import i18n
 from .db import HQDatabase
+from .hosts import HostCheck, allowed_hosts
+
+
+class Id64Converter(IntegerConverter):
+    """``<id64:x>``: an id the database can hold (a 64-bit integer); beyond it the route does
+    not match, so 404 rather than an overflow inside the database driver (500)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_hq_app(test_config: dict | None = None) -> Flask:
@@ -32,6 +43,8 @@ def create_hq_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_NAME="edge_hq_session",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         MAX_CONTENT_LENGTH=None,  # blobs are checked against their own limit, streamed
+        HQ_LISTEN=None,  # the address `hq serve` listens on (its Host names are allowed)
+        HQ_ALLOWED_HOSTS=(),  # more names (--allowed-host), besides $EDGE_APP_HQ_ALLOWED_HOSTS
     )
     if test_config:
         app.config.update(test_config)
@@ -46,6 +59,8 @@ def create_hq_app(test_config: dict | None = None) -> Flask:
 
     from . import api, pages
 
+    app.url_map.converters["id64"] = Id64Converter
+    api.clean_temp(root)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     if not app.config.get("SECRET_KEY"):
@@ -57,6 +72,8 @@ def create_hq_app(test_config: dict | None = None) -> Flask:
         return {"lang": lang, "t": lambda key, **kw: i18n.translate(lang, key, **kw),
                 "when": lambda s, with_time=True: i18n.format_local(lang, s, with_time),
                 "when_iso": lambda s: i18n.format_iso(lang, s)}
+
+    app.wsgi_app = HostCheck(app.wsgi_app, allowed_hosts(app.config["HQ_LISTEN"], app.config["HQ_ALLOWED_HOSTS"]))
 
     @app.after_request
     def _headers(resp):

@@ -10,9 +10,11 @@ devices, bad signatures, stale timestamps and replayed nonces get 401.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
+import math
 import os
 import random
 import re
@@ -22,7 +24,7 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from ..sync.signing import H_DEVICE, H_NONCE, H_TIME, MAX_SKEW_S, verify
+from ..sync.signing import H_BODY, H_DEVICE, H_NONCE, H_TIME, MAX_SKEW_S, verify
 from .db import Conn, now_iso
 from .devices import NAME_RE, active_secret
 
@@ -61,15 +63,19 @@ def _signed_path() -> str:
     return request.script_root + request.path + (f"?{qs}" if qs else "")
 
 
-def _authenticate(body_sha256: str):
-    """The device name when the request is signed by an active device, else a 401 response."""
+def _authenticate(body_sha256: str | None = None):
+    """The device name when the request line and headers are signed by an active device,
+    else a 401 response. ``body_sha256`` None: the signed ``X-Edge-Content-SHA256`` is taken
+    as the body's hash, which the caller then checks while reading the body
+    (:func:`_read_signed_body`): nothing of an unauthenticated body is read."""
     device = request.headers.get(H_DEVICE, "")
     c = conn()
     secret = active_secret(c, Path(current_app.config["HQ_DATA"]), device) if NAME_RE.match(device) else None
     if secret is None:
         log.warning("refused %s %s: unknown or revoked device %r", request.method, request.path, device[:64])
         return None, _err(401, "unknown or revoked device")
-    why = verify(secret, request.method, _signed_path(), request.headers, body_sha256)
+    claimed = request.headers.get(H_BODY, "") if body_sha256 is None else body_sha256
+    why = verify(secret, request.method, _signed_path(), request.headers, claimed)
     if why:
         log.warning("refused %s %s from %s: %s", request.method, request.path, device, why)
         return None, _err(401, why)
@@ -84,6 +90,26 @@ def _authenticate(body_sha256: str):
         c.execute("UPDATE devices SET last_seen_at = ?, last_address = ? WHERE name = ?",
                   (now_iso(), request.remote_addr, device))
     return device, None
+
+
+def _read_signed_body(limit: int):
+    """The body of an authenticated request, read up to ``limit`` bytes (by its declared or
+    its streamed length), else an error response: 413 beyond the limit, 401 when the bytes
+    do not match the signed hash."""
+    stream, h, parts, got = request.stream, hashlib.sha256(), [], 0
+    while True:
+        chunk = stream.read(min(1 << 16, limit + 1 - got))
+        if not chunk:
+            break
+        got += len(chunk)
+        if got > limit:
+            return None, _err(413, "manifest too large")
+        h.update(chunk)
+        parts.append(chunk)
+    if h.hexdigest() != request.headers.get(H_BODY):
+        log.warning("refused %s %s: body does not match its hash", request.method, request.path)
+        return None, _err(401, "body does not match its hash")
+    return b"".join(parts), None
 
 
 @bp.teardown_app_request
@@ -116,7 +142,7 @@ def blob_put(sha: str):
     if length > MAX_BLOB_BYTES:
         return _err(413, "photo too large")
     # the signature covers the claimed hash; the bytes are checked against it below
-    device, fail = _authenticate(request.headers.get("X-Edge-Content-SHA256", ""))
+    device, fail = _authenticate()
     if fail:
         return fail
     if request.headers.get("X-Edge-Content-SHA256") != sha:
@@ -164,6 +190,39 @@ def blob_put(sha: str):
     return jsonify({"sha256": sha, "bytes": got}), 201
 
 
+def clean_temp(root: Path) -> list[str]:
+    """Remove the half-written files of writes killed mid-way (``tmp/blob-*``, ``tmp/ledger-*``)
+    in head office's data folder; the names removed. Run at start. A second process serving
+    the same folder keeps its temp files: every process holds a shared lock on
+    ``tmp/.in-use`` for its lifetime, and only one that can take it exclusively (so is
+    alone) removes files younger than a day."""
+    tmpdir = Path(root) / "tmp"
+    tmpdir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(tmpdir / ".in-use", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        alone = True
+    except OSError:
+        alone = False
+    fcntl.flock(fd, fcntl.LOCK_SH)  # held (fd left open) until the process ends
+    _IN_USE.append(fd)
+    cutoff = time.time() - (0 if alone else 86400)
+    removed = []
+    for p in [*tmpdir.glob("blob-*"), *tmpdir.glob("ledger-*")]:
+        try:
+            if p.stat().st_mtime <= cutoff:
+                p.unlink()
+                removed.append(p.name)
+        except OSError:
+            pass
+    if removed:
+        log.info("removed %d half-written temp file(s) in %s", len(removed), tmpdir)
+    return removed
+
+
+_IN_USE: list[int] = []
+
+
 def _fsync_dir(path: Path) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -175,16 +234,69 @@ def _fsync_dir(path: Path) -> None:
         pass
 
 
+#: Integers the database stores as BIGINT (ids) and INTEGER (versions): SQLite and PostgreSQL alike.
+INT64_MAX = 2**63 - 1
+INT32_MAX = 2**31 - 1
+#: The fields head office copies into its own columns, with the type each must have
+#: (None always allowed): a wrong type is 422 before the database, on SQLite as on PostgreSQL.
+SPOT_FIELDS = {"name": str, "confirmed_at": str, "cover": str, "lat": float, "lon": float}
+SITE_FIELDS = {"id": int, "name": str}
+PHOTO_FIELDS = {"taken_local": str, "phase": str}
+
+
+def _is_int(v, top: int = INT64_MAX) -> bool:
+    """An integer (not a bool) the database can hold."""
+    return isinstance(v, int) and not isinstance(v, bool) and -top - 1 <= v <= top
+
+
+def _is_text(v) -> bool:
+    """A string PostgreSQL's TEXT and SQLite's UTF-8 both take (no NUL, no lone surrogate)."""
+    if not isinstance(v, str) or "\x00" in v:
+        return False
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _fits(v, kind) -> bool:
+    if v is None:
+        return True
+    if kind is int:
+        return _is_int(v)
+    if kind is float:
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    return _is_text(v)
+
+
+def _bad_field(obj: dict, fields: dict, where: str) -> str | None:
+    for key, kind in fields.items():
+        if not _fits(obj.get(key), kind):
+            return f"{where}.{key} must be {'a number' if kind is float else kind.__name__} or null"
+    return None
+
+
 def _validate(m) -> str | None:
+    """Why a manifest cannot be recorded (422), or None."""
     if not isinstance(m, dict) or not isinstance(m.get("spot"), dict) or not isinstance(m.get("photos"), list):
         return "manifest needs spot and photos"
-    if not isinstance(m["spot"].get("id"), int) or not isinstance(m["spot"].get("version"), int):
+    if not isinstance(m.get("site") or {}, dict):
+        return "site must be an object"
+    spot = m["spot"]
+    if not _is_int(spot.get("id")) or not _is_int(spot.get("version"), INT32_MAX):
         return "spot needs an integer id and version"
     if not m["photos"]:
         return "a spot without photos"
+    why = _bad_field(spot, SPOT_FIELDS, "spot") or _bad_field(m.get("site") or {}, SITE_FIELDS, "site")
+    if why:
+        return why
     for p in m["photos"]:
-        if not isinstance(p, dict) or not SHA_RE.match(str(p.get("sha256", ""))) or not isinstance(p.get("name"), str):
+        if not isinstance(p, dict) or not SHA_RE.match(str(p.get("sha256", ""))) or not _is_text(p.get("name")):
             return "every photo needs a sha256 and a name"
+        why = _bad_field(p, PHOTO_FIELDS, "photos[]")
+        if why:
+            return why
     return None
 
 
@@ -195,11 +307,13 @@ def manifest_post():
         return _err(400, "Idempotency-Key header required (8-128 of A-Z a-z 0-9 _ . : -)")
     if (request.content_length or 0) > MAX_MANIFEST_BYTES:
         return _err(413, "manifest too large")
-    body = request.get_data(cache=False)
-    body_sha = hashlib.sha256(body).hexdigest()
-    device, fail = _authenticate(body_sha)
+    device, fail = _authenticate()  # the request line and headers; not one byte of the body yet
     if fail:
         return fail
+    body, fail = _read_signed_body(MAX_MANIFEST_BYTES)
+    if fail:
+        return fail
+    body_sha = hashlib.sha256(body).hexdigest()
     c = conn()
     now = time.time()
     with c.tx():
@@ -229,8 +343,8 @@ def _store_manifest(c: Conn, device: str, key: str, body: bytes) -> tuple[int, d
     """Validate and record one spot version; the idempotency row becomes 'done' in the
     same transaction. A retryable refusal (missing photos) releases the key."""
     try:
-        m = json.loads(body)
-    except ValueError:
+        m = json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, nested beyond reason
         m = None
     why = _validate(m)
     if why:

@@ -20,9 +20,10 @@ from flask import (Blueprint, abort, current_app, flash, g, redirect, render_tem
 
 from ..store.settings import hash_pin, verify_pin_hash
 from ..web.i18n import translate
-from .api import SHA_RE, blob_path, conn
+from .api import INT64_MAX, SHA_RE, blob_path, conn
 from .db import HQDatabase, now_iso
 from .devices import list_devices
+from .throttle import Throttle
 
 bp = Blueprint("pages", __name__, template_folder="templates")
 
@@ -36,9 +37,7 @@ def _setting(c, key: str):
 
 
 def _put_setting(c, key: str, value) -> None:
-    with c.tx():
-        c.execute("INSERT INTO hq_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = "
-                  "excluded.value", (key, json.dumps(value)))
+    _put_settings(c, {key: value})
 
 
 def secret_key(db: HQDatabase) -> str:
@@ -54,13 +53,39 @@ def secret_key(db: HQDatabase) -> str:
 
 
 def set_password(db: HQDatabase, password: str) -> None:
+    """A new password; every session made before it ends (a new session epoch)."""
     if len(password or "") < PASSWORD_MIN:
         raise ValueError(f"the password needs at least {PASSWORD_MIN} characters")
     c = db.connect()
     try:
-        _put_setting(c, "auth.password", hash_pin(password))
+        _put_settings(c, {"auth.password": hash_pin(password), "auth.epoch": secrets.token_hex(16)})
     finally:
         c.close()
+
+
+def _put_settings(c, values: dict) -> None:
+    """Several settings in one transaction (the password hash and its session epoch)."""
+    with c.tx():
+        for key, value in values.items():
+            c.execute("INSERT INTO hq_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = "
+                      "excluded.value", (key, json.dumps(value)))
+
+
+def session_epoch(c) -> str:
+    """The current session epoch: a session made under another one opens nothing."""
+    return _setting(c, "auth.epoch") or "-"
+
+
+def end_all_sessions(c) -> None:
+    """Logout: a new epoch, so every session cookie made before now (a copy kept by whoever
+    saw it, another browser) stops working."""
+    _put_settings(c, {"auth.epoch": secrets.token_hex(16)})
+
+
+def _start_session() -> None:
+    csrf = session.get("csrf")
+    session.clear()
+    session.update(hq_auth=True, hq_epoch=session_epoch(conn()), csrf=csrf or secrets.token_urlsafe(24))
 
 
 def csrf_token() -> str:
@@ -84,13 +109,20 @@ def _guard():
         return None
     if _setting(conn(), "auth.password") is None:
         return redirect(url_for("pages.setup"))
-    if not session.get("hq_auth"):
+    if not session.get("hq_auth") or not secrets.compare_digest(str(session.get("hq_epoch", "")),
+                                                                 session_epoch(conn())):
+        session.pop("hq_auth", None)
         return redirect(url_for("pages.login", next=request.full_path if request.method == "GET" else "/"))
     session.permanent = True
     if request.method == "POST" and not secrets.compare_digest(request.form.get("csrf", ""), session.get("csrf", "-")):
         flash(translate(g.lang, "page_outdated"), "info")
         return redirect(url_for("pages.index"))
     return None
+
+
+def id64(text: str) -> int:
+    """A decimal id the database can hold, else -1 (matches nothing)."""
+    return int(text) if text.isdigit() and len(text) <= 19 and int(text) <= INT64_MAX else -1
 
 
 def _next() -> str:
@@ -113,12 +145,14 @@ def setup():
             except ValueError as e:
                 error = str(e)
             else:
-                session.update(hq_auth=True)
+                _start_session()
                 return redirect(url_for("pages.index"))
     return render_template("hq/login.html", setup=True, error=error), 400 if error else 200
 
 
-_fails: dict[str, int] = {}
+def _throttle() -> Throttle:
+    """This app's password throttle (per client address, and for the one account)."""
+    return current_app.extensions.setdefault("hq_throttle", Throttle({"addr": (5, 300.0), "account": (20, 60.0)}))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -127,27 +161,23 @@ def login():
     stored = _setting(c, "auth.password")
     if stored is None:
         return redirect(url_for("pages.setup"))
-    error = None
-    status = 200
-    if request.method == "POST":
-        who = request.remote_addr or "?"
-        if _fails.get(who, 0) >= 5:
-            import time
-
-            time.sleep(min(10, _fails[who] - 4))  # slow down a guesser
-        if verify_pin_hash(request.form.get("password", ""), stored):
-            _fails.pop(who, None)
-            csrf = session.get("csrf")
-            session.clear()
-            session.update(hq_auth=True, csrf=csrf or secrets.token_urlsafe(24))
-            return redirect(_next())
-        _fails[who] = _fails.get(who, 0) + 1
-        error, status = translate(g.lang, "wrong_pin"), 401
-    return render_template("hq/login.html", setup=False, error=error), status
+    if request.method == "GET":
+        return render_template("hq/login.html", setup=False, error=None)
+    keys = {"addr": request.remote_addr or "?", "account": "hq"}
+    wait = _throttle().begin(keys)
+    if wait:  # answered at once: a guesser never holds a worker thread
+        page = render_template("hq/login.html", setup=False, error=translate(g.lang, "too_many_tries", s=wait))
+        return page, 429, {"Retry-After": str(wait)}
+    if not verify_pin_hash(request.form.get("password", ""), stored):
+        return render_template("hq/login.html", setup=False, error=translate(g.lang, "wrong_pin")), 401
+    _throttle().succeeded(keys)
+    _start_session()
+    return redirect(_next())
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    end_all_sessions(conn())
     session.clear()
     return redirect(url_for("pages.login"))
 
@@ -171,7 +201,7 @@ def latest_versions(c, device: str | None = None, site: str | None = None, day_f
     if site:
         dev, _, sid = site.partition(":")
         where.append("v.device = ? AND v.site_id = ?")
-        args += [dev, int(sid) if sid.isdigit() else -1]
+        args += [dev, id64(sid)]
     if day_from:
         where.append("coalesce(v.last_taken, v.confirmed_at) >= ?")
         args.append(day_from)
@@ -202,7 +232,7 @@ def index():
                            tpl=ledger_templates.info(current_app.config["HQ_DATA"]))
 
 
-@bp.route("/spots/<device>/<int:spot_id>")
+@bp.route("/spots/<device>/<id64:spot_id>")
 def spot(device: str, spot_id: int):
     c = conn()
     versions = c.query("SELECT * FROM spot_versions WHERE device = ? AND spot_id = ? ORDER BY version DESC",
@@ -216,7 +246,7 @@ def spot(device: str, spot_id: int):
     return render_template("hq/spot.html", versions=versions, cur=cur, photos=photos, manifest=manifest)
 
 
-@bp.route("/spots/<device>/<int:spot_id>/v<int:version>.zip")
+@bp.route("/spots/<device>/<id64:spot_id>/v<id64:version>.zip")
 def spot_zip(device: str, spot_id: int, version: int):
     """The originals of one spot version, byte-identical, names kept (UTF-8 in the ZIP)."""
     c = conn()
@@ -248,7 +278,7 @@ def _safe_zip_name(name: str) -> str:
     return out[:150] or "photo"
 
 
-@bp.route("/sites/<device>/<int:site_id>/ledger")
+@bp.route("/sites/<device>/<id64:site_id>/ledger")
 def site_ledger(device: str, site_id: int):
     """The photo ledger (사진대지) of a device's site, from the newest version of each spot
     head office received: ?format=pdf|xlsx|zip[&all=1]."""
@@ -325,7 +355,7 @@ def original(sha: str):
     if not SHA_RE.match(sha) or not blob_path(sha).is_file():
         abort(404)
     name = conn().scalar("SELECT name FROM spot_photos WHERE sha256 = ? LIMIT 1", (sha,)) or sha
-    return send_file(blob_path(sha), as_attachment=True, download_name=name)
+    return send_file(blob_path(sha), as_attachment=True, download_name=_safe_zip_name(name))
 
 
 def status(db: HQDatabase) -> dict:

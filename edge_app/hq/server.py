@@ -1,0 +1,126 @@
+"""cheroot set up for head office (``edge-app hq serve``), so that slow or hostile clients
+do not starve it (issue 19).
+
+* ``timeout``: a read of the request (line, headers, body) that gets nothing for
+  ``READ_TIMEOUT_S`` ends the connection;
+* a header deadline: cheroot's timeout counts per read, so a client sending one byte every
+  few seconds would hold a worker thread for ever; :class:`HeaderDeadline` closes any
+  connection still sending its request line and headers ``header_timeout_s`` after it
+  began;
+* enough worker threads (32 by default) and a bounded accept queue (beyond it: 503 at
+  once, never an unbounded backlog);
+* a body head office did not read (a refused upload, an unsigned request) is never read
+  afterwards to keep the connection alive: the connection is closed instead;
+* ``max_request_body_size``: beyond the largest photo, 413 before the application runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+
+from cheroot import server as cheroot_server
+from cheroot import wsgi
+
+from .api import MAX_BLOB_BYTES
+
+log = logging.getLogger("edge_app.hq")
+
+READ_TIMEOUT_S = 20
+HEADER_TIMEOUT_S = 10.0
+THREADS = 32
+
+
+class HeaderDeadline:
+    """Connections in the middle of their request line and headers, each with a deadline;
+    a watcher thread shuts the socket of any that passes it (its worker thread's read then
+    ends at once)."""
+
+    def __init__(self, limit_s: float):
+        self.limit_s = limit_s
+        self._lock = threading.Lock()
+        self._open: dict[socket.socket, float] = {}
+        self.cut = 0
+
+    def begin(self, sock) -> None:
+        with self._lock:
+            self._open[sock] = time.monotonic() + self.limit_s
+
+    def end(self, sock) -> None:
+        with self._lock:
+            self._open.pop(sock, None)
+
+    def expire(self) -> int:
+        """Shut every connection past its deadline; how many."""
+        now = time.monotonic()
+        with self._lock:
+            late = [s for s, deadline in self._open.items() if deadline <= now]
+            for s in late:
+                del self._open[s]
+        for s in late:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.cut += len(late)
+        return len(late)
+
+    def watch(self, stop: threading.Event, every_s: float = 0.5) -> threading.Thread:
+        """Start the watcher thread (until ``stop`` is set)."""
+        def loop():
+            while not stop.wait(every_s):
+                if self.expire():
+                    log.info("closed slow connections (headers unfinished after %.0f s); %d so far", self.limit_s,
+                             self.cut)
+        t = threading.Thread(target=loop, name="hq-header-deadline", daemon=True)
+        t.start()
+        return t
+
+
+class _Request(cheroot_server.HTTPRequest):
+    """cheroot's request with the header deadline, and without reading a body the
+    application left unread."""
+
+    def parse_request(self):
+        deadline: HeaderDeadline = self.server.header_deadline
+        deadline.begin(self.conn.socket)
+        try:
+            return super().parse_request()
+        finally:
+            deadline.end(self.conn.socket)
+
+    def send_headers(self):
+        if self.chunked_read or getattr(self.rfile, "remaining", 0) > 0:
+            self.close_connection = True  # else cheroot would read the rest (into memory) to keep it alive
+        return super().send_headers()
+
+
+class _Connection(cheroot_server.HTTPConnection):
+    RequestHandlerClass = _Request
+
+
+def make_server(app, host: str, port: int, threads: int = THREADS,
+                header_timeout_s: float = HEADER_TIMEOUT_S) -> wsgi.Server:
+    """A cheroot server for ``app`` on ``host:port`` with the limits above; call
+    :func:`serve` to run it."""
+    server = wsgi.Server((host, port), app, numthreads=threads, server_name="edge-app-hq", timeout=READ_TIMEOUT_S,
+                         request_queue_size=128, accepted_queue_size=threads * 8, accepted_queue_timeout=1,
+                         shutdown_timeout=5)
+    server.ConnectionClass = _Connection
+    server.header_deadline = HeaderDeadline(header_timeout_s)
+    server.max_request_body_size = MAX_BLOB_BYTES + (1 << 20)
+    return server
+
+
+def serve(server: wsgi.Server) -> None:
+    """Run until KeyboardInterrupt (SIGTERM is turned into one by the command)."""
+    stop = threading.Event()
+    server.header_deadline.watch(stop)
+    try:
+        server.start()
+    except KeyboardInterrupt:
+        server.stop()
+    finally:
+        stop.set()
