@@ -103,3 +103,11 @@ def status(st: Store) -> dict:
         "SELECT name, reason FROM arrivals WHERE outcome = 'refused' ORDER BY id")]
     refused += [{"name": r["name"], "reason": r["reason"] or "could not be analysed"} for r in failed_photos(st)]
     return {"sites": out_sites, "waiting": waiting_count(st), "refused": refused}
+
+
+def spot_brief(st: Store, spot_id: int) -> dict:
+    """{"id", "name", "number"} of one spot (``number`` as in :func:`site_view`: its stable
+    rank among every spot its site ever had), for a message that names it."""
+    row = st.one("SELECT id, site_id, name FROM spots WHERE id = ?", (spot_id,))
+    number = st.scalar("SELECT count(*) FROM spots WHERE site_id = ? AND id <= ?", (row["site_id"], spot_id))
+    return {"id": row["id"], "name": row["name"], "number": number}

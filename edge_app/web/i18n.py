@@ -147,6 +147,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "page_outdated": ("화면이 오래되어 새로 불러왔습니다. 다시 해 주세요.", "The page was out of date and was reloaded. Please try again."),
     "error": ("오류", "Error"),
     "not_found": ("찾을 수 없습니다", "Not found"),
+    "confirmed_locked": ("확인된 지점({names})은 바뀌지 않았습니다. 고치려면 먼저 '다시 열기'를 누르세요.",
+                         "Nothing changed: {names} is confirmed. Tap 'Reopen' first to change it."),
+    "reopen_q": ("확인된 지점을 다시 열고 고칠까요? 다시 확인하면 본사에 새로 보냅니다.",
+                 "Reopen the confirmed spot to change it? Confirm it again to send the new version."),
+    "reopened": ("{name}을(를) 다시 열었습니다", "{name} reopened"),
+    "reopen": ("다시 열기", "Reopen"),
     "host_not_allowed": ("이 주소로는 열 수 없습니다. 기기에 표시된 주소로 여세요 (다른 이름은 edge-app serve "
                          "--allowed-host 이름)", "This page does not answer to that address. Open the address the "
                          "device prints (other names: edge-app serve --allowed-host NAME)"),

@@ -46,6 +46,27 @@ def _fail(e: StoreError) -> None:
     flash(str(e), "error")
 
 
+def _spots_of_photos(st, shas) -> set[int]:
+    """The spots the photos ``shas`` are in now (the tray left out)."""
+    return {m["spot_id"] for m in (store_spots.current(st, s) for s in shas) if m and m["spot_id"] is not None}
+
+
+def _open_for_edit(st, spot_ids) -> None:
+    """A confirmed spot is a record (issue 17): an edit that touches one goes ahead only when
+    the lead agreed to reopen it (the page asks, and sends ``reopen=1``); then each is
+    reopened first, an audited edit of its own, in the caller's transaction. Without it:
+    StoreError in the lead's words, and nothing changes."""
+    ids = sorted({int(i) for i in spot_ids if i is not None})
+    locked = [i for i in ids if store_spots.spot(st, i)["confirmed_at"]] if ids else []
+    if not locked:
+        return
+    if request.form.get("reopen") != "1":
+        names = ", ".join(spot_label(g.lang, views.spot_brief(st, i)) for i in locked)
+        raise StoreError(translate(g.lang, "confirmed_locked", names=names))
+    for i in locked:
+        store_spots.unconfirm(st, i, who())
+
+
 def _edit_text(lang: str, e: dict | None) -> str:
     if not e:
         return ""
@@ -104,41 +125,48 @@ def selection(site_id: int):
     shas = request.form.getlist("photo")
     action = request.form.get("action", "")
     try:
-        if not shas:
-            raise StoreError(translate(g.lang, "select_hint"))
-        if action == "move":
-            target = request.form.get("target", "")
-            if target == "new":
-                action = "new"
-            elif target == "none":
-                action = "none"
-            elif not target.isdigit():
-                raise StoreError(translate(g.lang, "choose_target"))
-            else:
-                store_spots.move(st, shas, record_id(target), who())
-                return _back(site_id, f"spot-{target}")
-        if action == "new":
-            current = {store_spots.current(st, s)["spot_id"] if store_spots.current(st, s) else None for s in shas}
-            if len(current) == 1 and None not in current:
-                spot_id = current.pop()
-                inside = store_spots.members(st, spot_id)
-                if len(inside) > len(shas):
-                    res = store_spots.split(st, spot_id, shas, who())
-                    return _back(site_id, f"spot-{res['spot']}")
-            res = store_spots.move(st, shas, store_spots.NEW, who())
-            return _back(site_id, f"spot-{res['spot']}")
-        if action == "none":
-            store_spots.move(st, shas, None, who())
-            return _back(site_id, "unassigned")
-        if action.startswith("phase-"):
-            ph = action[6:]
-            store_spots.set_phase(st, shas, None if ph == "none" else ph, who())
-        elif action == "remove":
-            store_spots.remove_photos(st, shas, who())
-        else:
-            abort(400)
+        with st.write():  # a reopen and the edit it was for: both or neither
+            return _selection(st, site_id, shas, action)
     except (StoreError, ValueError) as e:
         _fail(StoreError(str(e)))
+    return _back(site_id)
+
+
+def _selection(st, site_id: int, shas: list[str], action: str):
+    if not shas:
+        raise StoreError(translate(g.lang, "select_hint"))
+    target = request.form.get("target", "") if action == "move" else ""
+    _open_for_edit(st, _spots_of_photos(st, shas) | ({record_id(target)} if target.isdigit() else set()))
+    if action == "move":
+        if target == "new":
+            action = "new"
+        elif target == "none":
+            action = "none"
+        elif not target.isdigit():
+            raise StoreError(translate(g.lang, "choose_target"))
+        else:
+            store_spots.move(st, shas, record_id(target), who())
+            return _back(site_id, f"spot-{target}")
+    if action == "new":
+        current = {store_spots.current(st, s)["spot_id"] if store_spots.current(st, s) else None for s in shas}
+        if len(current) == 1 and None not in current:
+            spot_id = current.pop()
+            inside = store_spots.members(st, spot_id)
+            if len(inside) > len(shas):
+                res = store_spots.split(st, spot_id, shas, who())
+                return _back(site_id, f"spot-{res['spot']}")
+        res = store_spots.move(st, shas, store_spots.NEW, who())
+        return _back(site_id, f"spot-{res['spot']}")
+    if action == "none":
+        store_spots.move(st, shas, None, who())
+        return _back(site_id, "unassigned")
+    if action.startswith("phase-"):
+        ph = action[6:]
+        store_spots.set_phase(st, shas, None if ph == "none" else ph, who())
+    elif action == "remove":
+        store_spots.remove_photos(st, shas, who())
+    else:
+        abort(400)
     return _back(site_id)
 
 
@@ -154,7 +182,9 @@ def phase(sha: str):
         order = list(store_spots.PHASES)
         want = order[(order.index(row["phase"]) + 1) % 3] if row["phase"] in order else "before"
     try:
-        store_spots.set_phase(st, [sha], want or None, who())
+        with st.write():
+            _open_for_edit(st, _spots_of_photos(st, [sha]))
+            store_spots.set_phase(st, [sha], want or None, who())
     except StoreError as e:
         _fail(e)
     if request.form.get("back") == "photo":
@@ -168,7 +198,9 @@ def rename(spot_id: int):
     st = get_store()
     site_id = _site_of_spot(st, spot_id)
     try:
-        store_spots.rename(st, spot_id, request.form.get("name"), who())
+        with st.write():
+            _open_for_edit(st, [spot_id])
+            store_spots.rename(st, spot_id, request.form.get("name"), who())
     except StoreError as e:
         _fail(e)
     return _back(site_id, f"spot-{spot_id}")
@@ -179,7 +211,9 @@ def cover(spot_id: int):
     st = get_store()
     site_id = _site_of_spot(st, spot_id)
     try:
-        store_spots.set_cover(st, spot_id, request.form.get("photo", ""), who())
+        with st.write():
+            _open_for_edit(st, [spot_id])
+            store_spots.set_cover(st, spot_id, request.form.get("photo", ""), who())
     except StoreError as e:
         _fail(e)
     if request.form.get("back") == "photo":
@@ -189,13 +223,26 @@ def cover(spot_id: int):
 
 @bp.route("/spots/<int:spot_id>/confirm", methods=["POST"])
 def confirm(spot_id: int):
+    """Confirm a spot. Named requests, each safe to repeat (issue 17): a second tap on 확인
+    (a double tap, a resent form) confirms nothing more, and never takes it back."""
     st = get_store()
     site_id = _site_of_spot(st, spot_id)
     try:
-        if request.form.get("undo"):
+        store_spots.confirm(st, spot_id, who())
+    except StoreError as e:
+        _fail(e)
+    return _back(site_id, f"spot-{spot_id}")
+
+
+@bp.route("/spots/<int:spot_id>/reopen", methods=["POST"])
+def reopen(spot_id: int):
+    """Take a confirmation back (an audited edit); a spot that is open stays as it is."""
+    st = get_store()
+    site_id = _site_of_spot(st, spot_id)
+    try:
+        if store_spots.spot(st, spot_id)["confirmed_at"]:
             store_spots.unconfirm(st, spot_id, who())
-        else:
-            store_spots.confirm(st, spot_id, who())
+            flash(translate(g.lang, "reopened", name=spot_label(g.lang, views.spot_brief(st, spot_id))), "ok")
     except StoreError as e:
         _fail(e)
     return _back(site_id, f"spot-{spot_id}")
@@ -207,7 +254,9 @@ def merge(spot_id: int):
     site_id = _site_of_spot(st, spot_id)
     try:
         other = record_id(request.form.get("other", ""))
-        store_spots.merge(st, [other, spot_id], who())
+        with st.write():
+            _open_for_edit(st, [other, spot_id])
+            store_spots.merge(st, [other, spot_id], who())
         return _back(site_id, f"spot-{other}")
     except (StoreError, ValueError) as e:
         _fail(StoreError(str(e)))

@@ -12,10 +12,46 @@
       window.addEventListener("load", function () { window.scrollTo(0, saved.y); });
     }
   } catch (e) { /* private mode */ }
+  // ---- a confirmed spot is a record: an edit that touches one asks to reopen it first --------
+  function spotConfirmed(id) {
+    var sec = id && document.getElementById("spot-" + id);
+    return !!(sec && sec.getAttribute("data-confirmed") === "true");
+  }
+  function touchesConfirmed(f, button) {
+    if (f.id === "sel") {
+      var hit = false;
+      document.querySelectorAll('input[type=checkbox][form=sel]:checked').forEach(function (b) {
+        var sec = b.closest("section.spot");
+        if (sec && sec.getAttribute("data-confirmed") === "true") hit = true;
+      });
+      var target = document.getElementById("move-target");
+      return hit || (button && button.value === "move" && target && spotConfirmed(target.value));
+    }
+    var where = (button && button.hasAttribute("data-phase-button")) ? button : f;
+    var own = where.closest("section.spot");
+    var other = f.querySelector("select[name=other]");
+    return !!(own && own.getAttribute("data-confirmed") === "true") || !!(other && spotConfirmed(other.value));
+  }
+  function askReopen(ev, f) {
+    var button = ev.submitter || null;
+    var edits = f.hasAttribute("data-edits-spot") || (button && button.hasAttribute("data-phase-button"));
+    if (!edits || !touchesConfirmed(f, button)) return true;
+    var q = document.querySelector("[data-reopen-q]");
+    if (!window.confirm(q ? q.getAttribute("data-reopen-q") : "Reopen?")) return false;
+    var flag = f.querySelector("input[name=reopen]");
+    if (!flag) {
+      flag = document.createElement("input");
+      flag.type = "hidden"; flag.name = "reopen";
+      f.appendChild(flag);
+    }
+    flag.value = "1";
+    return true;
+  }
   document.addEventListener("submit", function (ev) {
     var f = ev.target;
     var ask = f.getAttribute("data-confirm");
     if (ask && !window.confirm(ask)) { ev.preventDefault(); return; }
+    if (!askReopen(ev, f)) { ev.preventDefault(); return; }
     try { sessionStorage.setItem(KEY, JSON.stringify({path: location.pathname, y: window.scrollY, t: Date.now()})); }
     catch (e) { /* ignore */ }
   }, true);
@@ -44,6 +80,14 @@
     refreshSelection();
   });
   refreshSelection();
+  // Back (or a reload) must not bring back a selection the bar does not show: the browser
+  // restores ticks by position, so a photo never tapped could ride along on the next move
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll('input[type=checkbox][form=sel]').forEach(function (b) { b.checked = false; });
+    var target = document.getElementById("move-target");
+    if (target) target.selectedIndex = 0;
+    refreshSelection();
+  });
 
   // ---- before / after slider -----------------------------------------------------------------
   document.querySelectorAll("[data-slider]").forEach(function (box) {

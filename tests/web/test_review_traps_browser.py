@@ -1,0 +1,120 @@
+"""The traps a tired crew lead fell into (issue 17), in real Chromium on a touch tablet
+against a real ``edge-app serve``: a double tap on 확인, an edit of a confirmed spot, and
+Back bringing back a selection the bar does not show. Each checks what the page then
+claims against what is stored."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime
+
+import pytest
+
+from edge_app.store import open_store, views
+from photo_files import spot_photos, write
+from test_browser import CHROMIUM_ARGS, LANDSCAPE, PIN, Server, browser, playwright_api, state  # noqa: F401
+
+DAY = datetime(2026, 5, 4, 9, 0, 0)
+
+
+@pytest.fixture
+def site(tmp_path):
+    """A served site of two spots (3 + 3 synthetic photos), PIN set, grouping done."""
+    data = tmp_path / "data"
+    files = write(tmp_path / "in", spot_photos(11, 3, DAY) + spot_photos(22, 3, DAY))
+    subprocess.run([sys.executable, "-m", "edge_app.cli", "add", "--data", str(data), *map(str, files)],
+                   check=True, capture_output=True, timeout=300)
+    subprocess.run([sys.executable, "-m", "edge_app.cli", "set-pin", "--data", str(data)], input=PIN + "\n",
+                   text=True, check=True, capture_output=True)
+    srv = Server(data, tmp_path / "serve.log")
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def page(browser, site):  # noqa: F811
+    ctx = browser.new_context(viewport=LANDSCAPE, has_touch=True, locale="ko-KR")
+    p = ctx.new_page()
+    p.goto(site.url + "/login")
+    p.fill("input[name=pin]", PIN)
+    with p.expect_navigation():
+        p.click("form button.primary")
+    p.goto(site.url + "/sites/1")
+    yield p
+    ctx.close()
+
+
+def stored(site) -> dict:
+    st = open_store(site.data)
+    try:
+        v = views.site_view(st, 1)
+        return {"spots": {str(sp["id"]): frozenset(p["name"] for p in sp["photos"]) for sp in v["spots"]},
+                "confirmed": {str(sp["id"]) for sp in v["spots"] if sp["confirmed"]}}
+    finally:
+        st.close()
+
+
+def test_a_double_tap_on_confirm_leaves_the_spot_confirmed(site, page):
+    spot = page.locator("section[data-spot]").first.get_attribute("data-spot")
+    # the page as it is after any action on the spot (scrolled to it), so the confirm
+    # button stands where the reloaded page will put its spot again
+    page.goto(f"{site.url}/sites/1#spot-{spot}")
+    button = page.locator(f"section[data-spot='{spot}'] [data-action=confirm]")
+    box = button.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    with page.expect_navigation():
+        page.touchscreen.tap(x, y)
+    page.touchscreen.tap(x, y)  # the second tap of the double tap lands on the new page
+    page.wait_for_load_state("load")
+    page.wait_for_timeout(500)
+    page.wait_for_load_state("load")
+    shown = state(page)
+    assert spot in shown["confirmed"]
+    assert stored(site)["confirmed"] == {spot}
+    assert {k: v for k, v in shown["spots"].items()} == stored(site)["spots"]
+
+
+def test_an_edit_of_a_confirmed_spot_asks_first_and_nothing_changes_on_no(site, page):
+    a, b = (s.get_attribute("data-spot") for s in page.locator("section[data-spot]").all()[:2])
+    with page.expect_navigation():
+        page.locator(f"section[data-spot='{a}'] [data-action=confirm]").tap()
+    before = stored(site)
+    asked = []
+
+    def answer(dialog, accept):
+        asked.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda d: answer(d, False))
+    name = page.locator(f"section[data-spot='{a}'] [data-photo]").first.get_attribute("data-name")
+    page.locator(f"section[data-spot='{a}'] [data-photo][data-name='{name}'] .pick").tap()
+    page.select_option("#move-target", b)
+    page.locator("#move-btn").tap()
+    page.wait_for_timeout(500)
+    assert asked and "다시 열" in asked[0]
+    assert stored(site) == before  # "no": nothing was sent
+    page.once("dialog", lambda d: answer(d, True))
+    with page.expect_navigation():
+        page.locator("#move-btn").tap()
+    after = stored(site)
+    assert name in after["spots"][b] and a not in after["confirmed"]
+    shown = state(page)
+    assert shown["spots"] == after["spots"] and shown["confirmed"] == after["confirmed"]
+
+
+def test_back_does_not_bring_back_a_hidden_selection(site, page):
+    tile = page.locator("section[data-spot] [data-photo]").first
+    tile.locator(".pick").tap()
+    assert tile.locator("input[type=checkbox]").is_checked()
+    with page.expect_navigation():
+        page.locator("section[data-spot] a[href*='/compare']").first.tap()
+    assert "/compare" in page.url
+    page.go_back(wait_until="commit")
+    page.wait_for_load_state("load")
+    assert page.url.endswith("/sites/1")
+    checked = page.locator("input[type=checkbox][form=sel]:checked").count()
+    assert checked == 0
+    assert page.locator("#sel").get_attribute("class").split().count("none-selected") == 1
+    assert page.locator("#move-target").input_value() == ""

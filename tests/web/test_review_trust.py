@@ -1,0 +1,96 @@
+"""A page a tired crew lead can trust (issue 17): a confirmed spot is a record (an edit that
+touches it happens only after the lead agreed to reopen it), confirm and reopen are separate
+requests that are safe to repeat, and nothing of a selection survives a reload."""
+
+from datetime import datetime
+
+from edge_app.store import open_store, views
+from edge_app.worker import Worker
+from photo_files import spot_photos
+from test_routes import upload
+
+DAY = datetime(2026, 5, 4, 9, 0, 0)
+
+
+def two_spots(app, lead):
+    upload(lead, spot_photos(11, 3, DAY) + spot_photos(22, 3, DAY))
+    Worker(app.config["DATA_DIR"]).run_until_idle()
+    st = open_store(app.config["DATA_DIR"])
+    a, b = views.site_view(st, 1)["spots"]
+    return st, a, b
+
+
+def layout(st) -> dict[int, frozenset]:
+    return {sp["id"]: frozenset(p["sha256"] for p in sp["photos"]) for sp in views.site_view(st, 1)["spots"]}
+
+
+def confirmed(st, spot_id) -> bool:
+    return st.scalar("SELECT confirmed_at FROM spots WHERE id = ?", (spot_id,)) is not None
+
+
+def test_a_double_tap_on_confirm_confirms_once_and_never_takes_it_back(app, lead):
+    st, a, _ = two_spots(app, lead)
+    post = lambda url, **d: lead.post(url, data={"csrf": lead.csrf, **d})  # noqa: E731
+    for _ in range(3):  # a double tap, then a resent form
+        assert post(f"/spots/{a['id']}/confirm").status_code == 302
+    assert confirmed(st, a["id"])
+    assert st.scalar("SELECT count(*) FROM edits WHERE action = 'confirm'") == 1
+    # the old form's "undo" field no longer turns a confirm into its opposite
+    post(f"/spots/{a['id']}/confirm", undo="1")
+    assert confirmed(st, a["id"])
+    page = lead.get("/sites/1").text
+    section = page.split(f'id="spot-{a["id"]}"')[1].split("</section>")[0]
+    assert 'data-action="confirmed"' in section and "disabled" in section
+    assert section.index('data-action="confirmed"') < section.index('data-action="reopen"')  # not in its place
+    # reopening is its own request, also safe to repeat
+    for _ in range(2):
+        post(f"/spots/{a['id']}/reopen")
+    assert not confirmed(st, a["id"])
+    assert st.scalar("SELECT count(*) FROM edits WHERE action = 'unconfirm'") == 1
+    st.close()
+
+
+def test_an_edit_that_touches_a_confirmed_spot_needs_the_lead_to_reopen_it(app, lead):
+    st, a, b = two_spots(app, lead)
+    post = lambda url, **d: lead.post(url, data={"csrf": lead.csrf, **d})  # noqa: E731
+    post(f"/spots/{a['id']}/confirm")
+    before = layout(st)
+    a0, b0 = a["photos"][0]["sha256"], b["photos"][0]["sha256"]
+    edits_before = st.scalar("SELECT count(*) FROM edits")
+    # out of it, into it, its phase, its name, its cover, a merge with it, a removal
+    attempts = [("/sites/1/selection", {"photo": [a0], "action": "move", "target": str(b["id"])}),
+                ("/sites/1/selection", {"photo": [b0], "action": "move", "target": str(a["id"])}),
+                ("/sites/1/selection", {"photo": [a0], "action": "phase-after"}),
+                ("/sites/1/selection", {"photo": [a0], "action": "remove"}),
+                (f"/photos/{a0}/phase", {}),
+                (f"/spots/{a['id']}/rename", {"name": "정문"}),
+                (f"/spots/{a['id']}/cover", {"photo": a["photos"][1]["sha256"]}),
+                (f"/spots/{b['id']}/merge", {"other": str(a["id"])})]
+    for url, data in attempts:
+        r = post(url, **data)
+        assert r.status_code == 302, url
+        page = lead.get(r.headers["Location"]).text
+        assert "다시 열기" in page and "바뀌지 않았습니다" in page, url  # said in the lead's words
+    assert layout(st) == before and confirmed(st, a["id"])
+    assert st.scalar("SELECT count(*) FROM edits") == edits_before
+    assert st.scalar("SELECT phase_by FROM photos WHERE sha256 = ?", (a0,)) != "person"
+    # the lead agreed: reopened (its own audited edit), then moved; one undo puts the photo back
+    post("/sites/1/selection", photo=[a0], action="move", target=str(b["id"]), reopen="1")
+    assert not confirmed(st, a["id"]) and a0 in layout(st)[b["id"]]
+    last_two = [r["action"] for r in st.query("SELECT action FROM edits ORDER BY id DESC LIMIT 2")]
+    assert last_two == ["move", "unconfirm"]
+    post("/sites/1/undo")
+    post("/sites/1/undo")
+    assert layout(st) == before and confirmed(st, a["id"])
+    st.close()
+
+
+def test_the_selection_does_not_come_back_with_a_reload(app, lead):
+    """The browser restores form fields by position on Back and reload; the page's ticks and
+    move target opt out of that (and its script clears them on every page show)."""
+    st, _, _ = two_spots(app, lead)
+    page = lead.get("/sites/1").text
+    boxes = [tag for tag in page.split("<input") if 'form="sel"' in tag and 'type="checkbox"' in tag]
+    assert boxes and all('autocomplete="off"' in tag for tag in boxes)
+    assert 'id="move-target" aria-label' in page and 'autocomplete="off">' in page.split('id="move-target"')[1][:120]
+    st.close()
