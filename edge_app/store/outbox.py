@@ -121,8 +121,10 @@ def enqueue_changed(st: Store, changes: list[dict]) -> list[int]:
 
 def summary(st: Store) -> dict:
     """{"pending", "attention", "sent", "photos_total", "photos_done", "last_sent_at",
-    "last_error"}: what the tablet page shows about sync."""
-    counts = {r["state"]: r["n"] for r in st.query("SELECT state, count(*) AS n FROM outbox GROUP BY state")}
+    "last_error"}: what the tablet page shows about sync. The counts are of *spots* (a spot
+    edited after its confirm has several versions in the outbox; the lead counts spots)."""
+    counts = {r["state"]: r["n"] for r in st.query(
+        "SELECT state, count(DISTINCT spot_id) AS n FROM outbox GROUP BY state")}
     cur = st.one("SELECT photos_total, photos_done FROM outbox WHERE state = 'pending' ORDER BY id LIMIT 1")
     err = st.one("SELECT last_error FROM outbox WHERE state = 'attention' ORDER BY id DESC LIMIT 1")
     return {"pending": counts.get("pending", 0), "attention": counts.get("attention", 0),

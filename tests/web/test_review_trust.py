@@ -94,3 +94,17 @@ def test_the_selection_does_not_come_back_with_a_reload(app, lead):
     assert boxes and all('autocomplete="off"' in tag for tag in boxes)
     assert 'id="move-target" aria-label' in page and 'autocomplete="off">' in page.split('id="move-target"')[1][:120]
     st.close()
+
+
+def test_the_head_office_line_counts_spots_not_versions(app, lead):
+    """A confirmed spot edited twice has three versions waiting; the line says one spot."""
+    from edge_app.store import spots as store_spots
+
+    st, a, _ = two_spots(app, lead)
+    store_spots.confirm(st, a["id"], who="김반장")
+    store_spots.rename(st, a["id"], "정문", who="김반장")
+    store_spots.rename(st, a["id"], "정문 좌측", who="김반장")
+    assert st.scalar("SELECT count(*) FROM outbox WHERE spot_id = ?", (a["id"],)) == 3
+    page = lead.get("/sites/1").text
+    assert "설정하면 확인된 지점 1곳을 보냅니다" in page
+    st.close()
