@@ -13,7 +13,7 @@ The rules the engine reads (``worker.py``), so that a person's edit always wins:
 * a *confirmed* spot is locked: the engine neither adds nor removes photos (a new photo
   that looks like it goes to the tray with a suggestion).
 
-Person edits: :func:`move`, :func:`merge`, :func:`split`, :func:`rename`, :func:`set_cover`,
+Person edits: :func:`move`, :func:`each_new`, :func:`merge`, :func:`split`, :func:`rename`, :func:`set_cover`,
 :func:`set_phase`, :func:`confirm`, :func:`unconfirm`, :func:`confirm_all`,
 :func:`remove_photos`, :func:`restore_photos`. Each is one transaction and one audit row.
 """
@@ -143,6 +143,37 @@ def move(st: Store, shas: Sequence[str], target: int | str | None, who: str) -> 
         names = [_photo(st, s)["name"] for s in shas]
         edit = record(st, "move", who, site_id, {"photos": names, "to": target}, ch)
     return {"edit": edit, "spot": target}
+
+
+def each_new(st: Store, shas: Sequence[str], who: str) -> dict:
+    """Put each photo in a spot of its own ("각각 새 지점": 11 lone photos are one action, not
+    22 taps), one edit that one undo takes back. A photo already alone in its spot stays.
+    Returns {"edit", "spots": [spot id per photo, in the order given]}."""
+    shas = list(dict.fromkeys(shas))
+    if not shas:
+        raise StoreError("no photos selected")
+    with st.write():
+        site_id = _site_of(st, shas)
+        if site_id is None:
+            raise StoreError("these photos have no site yet (still being analysed)")
+        ch = Changes(st)
+        out, left = [], set()
+        for sha in shas:
+            cur = current(st, sha)
+            if cur is not None and cur["spot_id"] is not None and members(st, cur["spot_id"]) == [sha]:
+                out.append(cur["spot_id"])
+                continue
+            target = create_spot(st, site_id, who)
+            ch.inserted("spots", target)
+            left |= _move_into(st, ch, [sha], target)
+            _touch(ch, target)
+            out.append(target)
+        for s in left:
+            _touch(ch, s)
+            _retire_if_empty(st, ch, s)
+        names = [_photo(st, s)["name"] for s in shas]
+        edit = record(st, "each_new", who, site_id, {"photos": names, "spots": out}, ch)
+    return {"edit": edit, "spots": out}
 
 
 def merge(st: Store, spot_ids: Sequence[int], who: str) -> dict:

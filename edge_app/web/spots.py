@@ -136,6 +136,8 @@ def _selection(st, site_id: int, shas: list[str], action: str):
     if not shas:
         raise StoreError(translate(g.lang, "select_hint"))
     target = request.form.get("target", "") if action == "move" else ""
+    if action.startswith("to-"):  # a tap on a spot's "여기로" while photos are selected: one tap per fix
+        action, target = "move", action[3:]
     _open_for_edit(st, _spots_of_photos(st, shas) | ({record_id(target)} if target.isdigit() else set()))
     if action == "move":
         if target == "new":
@@ -165,6 +167,9 @@ def _selection(st, site_id: int, shas: list[str], action: str):
         store_spots.set_phase(st, shas, None if ph == "none" else ph, who())
     elif action == "remove":
         store_spots.remove_photos(st, shas, who())
+    elif action == "each":
+        res = store_spots.each_new(st, shas, who())
+        return _back(site_id, f"spot-{res['spots'][0]}")
     else:
         abort(400)
     return _back(site_id)

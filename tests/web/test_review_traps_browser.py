@@ -13,7 +13,7 @@ import pytest
 
 from edge_app.store import open_store, views
 from photo_files import spot_photos, write
-from test_browser import CHROMIUM_ARGS, LANDSCAPE, PIN, Server, browser, playwright_api, state  # noqa: F401
+from test_browser import LANDSCAPE, PIN, PORTRAIT, Server, artefacts, browser, playwright_api, state  # noqa: F401
 
 DAY = datetime(2026, 5, 4, 9, 0, 0)
 
@@ -118,3 +118,36 @@ def test_back_does_not_bring_back_a_hidden_selection(site, page):
     assert checked == 0
     assert page.locator("#sel").get_attribute("class").split().count("none-selected") == 1
     assert page.locator("#move-target").input_value() == ""
+
+
+def test_one_tap_on_a_spot_moves_the_selected_photo_there(site, browser, artefacts):  # noqa: F811
+    """Select, then tap the other spot's '여기로': two taps for a misplaced photo (was four,
+    with a list of names to remember). Screenshots of the offer, both orientations."""
+    for lang, viewport, tag in (("ko-KR", LANDSCAPE, "ko_landscape"), ("en-US", PORTRAIT, "en_portrait")):
+        ctx = browser.new_context(viewport=viewport, has_touch=True, locale=lang)
+        p = ctx.new_page()
+        p.goto(site.url + "/login")
+        p.fill("input[name=pin]", PIN)
+        with p.expect_navigation():
+            p.click("form button.primary")
+        p.goto(site.url + "/sites/1")
+        a, b = (s.get_attribute("data-spot") for s in p.locator("section[data-spot]").all()[:2])
+        assert not p.locator(f"section[data-spot='{b}'] [data-move-here]").is_visible()  # only with a selection
+        name = p.locator(f"section[data-spot='{a}'] [data-photo]").first.get_attribute("data-name")
+        p.locator(f"[data-photo][data-name='{name}'] .pick").tap()
+        here = p.locator(f"section[data-spot='{b}'] [data-move-here]")
+        assert here.is_visible()
+        box = here.bounding_box()
+        assert box["width"] >= 48 and box["height"] >= 48
+        p.screenshot(path=str(artefacts / f"site_{tag}_move_here.png"))
+        with p.expect_navigation():
+            here.tap()
+        shown, kept = state(p), stored(site)
+        assert name in kept["spots"][b] and shown["spots"] == kept["spots"]
+        ctx.close()
+        # put it back for the next round
+        st = open_store(site.data)
+        from edge_app.store import edits
+
+        edits.undo(st, "test", site_id=1)
+        st.close()

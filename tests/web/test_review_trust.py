@@ -108,3 +108,26 @@ def test_the_head_office_line_counts_spots_not_versions(app, lead):
     page = lead.get("/sites/1").text
     assert "설정하면 확인된 지점 1곳을 보냅니다" in page
     st.close()
+
+
+def test_one_tap_on_a_spot_moves_the_selection_there_and_each_photo_can_get_its_own_spot(app, lead):
+    st, a, b = two_spots(app, lead)
+    post = lambda url, **d: lead.post(url, data={"csrf": lead.csrf, **d})  # noqa: E731
+    a0, a1, a2 = (p["sha256"] for p in a["photos"])
+    page = lead.get("/sites/1").text
+    assert f'value="to-{b["id"]}"' in page and 'value="to-none"' in page and 'id="each-btn"' in page
+    # the selection, then one tap on spot b's "여기로"
+    post("/sites/1/selection", photo=[a0], action=f"to-{b['id']}")
+    assert a0 in layout(st)[b["id"]]
+    post("/sites/1/selection", photo=[a1], action="to-none")
+    assert a1 in {p["sha256"] for p in views.site_view(st, 1)["unassigned"]}
+    # "각각 새 지점": three photos, three spots, one edit, one undo
+    before = layout(st)
+    post("/sites/1/selection", photo=[a0, a1, a2], action="each")
+    after = layout(st)
+    alone = [ids for ids in after.values() if len(ids) == 1]
+    assert {next(iter(ids)) for ids in alone} >= {a0, a1, a2}
+    assert st.scalar("SELECT action FROM edits ORDER BY id DESC LIMIT 1") == "each_new"
+    post("/sites/1/undo")
+    assert layout(st) == before
+    st.close()

@@ -25,6 +25,7 @@
         if (sec && sec.getAttribute("data-confirmed") === "true") hit = true;
       });
       var target = document.getElementById("move-target");
+      if (button && button.value.indexOf("to-") === 0) return hit || spotConfirmed(button.value.slice(3));
       return hit || (button && button.value === "move" && target && spotConfirmed(target.value));
     }
     var where = (button && button.hasAttribute("data-phase-button")) ? button : f;
@@ -70,6 +71,7 @@
     var c = document.getElementById("sel-count");
     if (c) c.textContent = n ? c.getAttribute("data-tpl").replace("{n}", n) : c.getAttribute("data-none");
     bar.classList.toggle("none-selected", n === 0);
+    document.body.classList.toggle("has-selection", n > 0);  // each spot offers "여기로"
   }
   document.addEventListener("change", function (ev) {
     if (ev.target.matches && ev.target.matches('input[type=checkbox][form=sel]')) refreshSelection();
