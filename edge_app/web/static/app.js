@@ -129,6 +129,9 @@
         if (r.status === 401 || r.status === 403) {
           return r.json().then(function (j) { location.href = j.login || "/login"; throw new Error("login"); });
         }
+        if (r.status === 507) {  // the device's disk is full: retrying cannot help, say so at once
+          return r.json().then(function (j) { var e = new Error("full"); e.text = j.message; throw e; });
+        }
         if (r.status >= 500) throw new Error("server " + r.status);
         return r.json();
       });
@@ -137,7 +140,7 @@
     var fd = new FormData();
     fd.append("photos", file, file.name);
     return post("/batches/" + batch + "/photos", fd).catch(function (e) {
-      if (e.message === "login" || attempt >= 4) throw e;
+      if (e.message === "login" || e.message === "full" || attempt >= 4) throw e;
       status.textContent = T.retry;
       return new Promise(function (res) { setTimeout(res, 800 * Math.pow(2, attempt)); })
         .then(function () { return sendOne(batch, file, attempt + 1); });
@@ -166,7 +169,7 @@
           (res.results || []).forEach(function (x) {
             if (x.outcome === "added") counts.a++; else if (x.outcome === "duplicate") counts.d++; else counts.r++;
           });
-        }, function (e) { if (e.message === "login") throw e; lost++; }).then(function () {
+        }, function (e) { if (e.message === "login" || e.message === "full") throw e; lost++; }).then(function () {
           done++;
           status.firstChild.textContent = fmt(T.up, {n: done, m: list.length});
           bar.value = done;
@@ -180,6 +183,7 @@
         location.href = fin.next;
       });
     }).catch(function (e) {
+      if (e.message === "full") { status.textContent = e.text; button.disabled = false; return; }
       if (e.message !== "login") { status.textContent = fmt(T.failed, {n: list.length - done}); button.disabled = false; }
     });
   });
