@@ -239,9 +239,10 @@ def _dribble_until_cut(slow: list[socket.socket], line: bytes, k: int, until: fl
 # 4. bodies of unauthenticated requests ----------------------------------------------------
 
 
-def rss_mb(pid: int) -> float:
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident memory so far (VmHWM), MB."""
     for row in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if row.startswith("VmRSS:"):
+        if row.startswith("VmHWM:"):
             return int(row.split()[1]) / 1024
     return 0.0
 
@@ -273,7 +274,7 @@ def push_body(port: int, head: str, total: int, chunked: bool) -> tuple[int | No
 
 def test_a_large_unsigned_or_badly_signed_body_is_refused_without_reading_it(hq):
     host = f"Host: 127.0.0.1:{hq.port}\r\n"
-    rss0 = rss_mb(hq.proc.pid)
+    rss0 = peak_rss_mb(hq.proc.pid)
     status, sent = push_body(hq.port, f"POST /manifests HTTP/1.1\r\n{host}Idempotency-Key: probe-unsigned-1\r\n"
                              "Transfer-Encoding: chunked\r\n\r\n", 64 * MB, chunked=True)
     assert status == 401 and sent < 16 * MB, (status, sent)
@@ -282,8 +283,8 @@ def test_a_large_unsigned_or_badly_signed_body_is_refused_without_reading_it(hq)
     status, sent = push_body(hq.port, f"PUT /blobs/{'c' * 64} HTTP/1.1\r\n{host}{head}Content-Length: {64 * MB}\r\n"
                              "\r\n", 64 * MB, chunked=False)
     assert status == 401 and sent < 16 * MB, (status, sent)
-    grown = rss_mb(hq.proc.pid) - rss0
-    assert grown < 24, f"RSS {rss0:.0f} MB -> +{grown:.0f} MB"
+    grown = peak_rss_mb(hq.proc.pid) - rss0
+    assert grown < 24, f"peak RSS {rss0:.0f} MB -> +{grown:.0f} MB"
     assert not list((hq.data / "tmp").glob("blob-*")) if (hq.data / "tmp").is_dir() else True
 
 
