@@ -103,7 +103,7 @@ def cmd_serve(args) -> int:
     from .store import settings as store_settings
     from .watch import Watcher
     from .web import MAX_UPLOAD_BYTES, create_app
-    from .web.hosts import lan_addresses
+    from .access.hosts import lan_addresses
     from .worker import Worker
 
     st = _open(args, create=True)

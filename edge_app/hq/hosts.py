@@ -7,7 +7,7 @@ listens on all of them), ``localhost`` and the loopback addresses, and names giv
 ``--allowed-host`` / ``$EDGE_APP_HQ_ALLOWED_HOSTS``; anything else gets 400 before any
 route runs. Behind a reverse proxy (``--proxy``) both the ``Host`` the proxy sends and the
 ``X-Forwarded-Host`` it passes on must be allowed. The rules (ports, ``.example.org`` for
-every name under it) are the site app's: :class:`edge_app.web.hosts.AllowedHosts`.
+every name under it) are the site app's: :class:`edge_app.access.hosts.AllowedHosts`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 
-from ..web.hosts import AllowedHosts, lan_addresses
+from ..access.hosts import AllowedHosts, lan_addresses
 
 log = logging.getLogger("edge_app.hq")
 

@@ -23,7 +23,7 @@ from ..web.i18n import translate
 from .api import INT64_MAX, SHA_RE, blob_path, conn
 from .db import HQDatabase, now_iso
 from .devices import list_devices
-from .throttle import Throttle
+from ..access.throttle import Throttle
 
 bp = Blueprint("pages", __name__, template_folder="templates")
 

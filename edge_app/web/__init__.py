@@ -19,7 +19,7 @@ from flask import Flask, g, render_template, request
 
 from . import i18n
 from .db import RecordId
-from .hosts import AllowedHosts
+from ..access.hosts import AllowedHosts
 
 #: Largest request body (one upload request; the page sends one photo per request).
 MAX_UPLOAD_BYTES = 256 * 1024 * 1024
@@ -36,9 +36,10 @@ def create_app(test_config: dict | None = None, worker=None) -> Flask:
         SESSION_COOKIE_NAME="edge_app_session",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         LOGIN_MAX_FAILURES=5,
+        LOGIN_MAX_FAILURES_ALL=30,
         LOGIN_LOCK_S=30,
         SEND_FILE_MAX_AGE_DEFAULT=timedelta(days=1),
-        # Host names the page answers besides localhost (web/hosts.py); serve adds its address
+        # Host names the page answers besides localhost (access/hosts.py); serve adds its address
         ALLOWED_HOSTS=[],
         # () -> the machine's addresses, when serve listens on every interface (None: fixed names)
         LOCAL_ADDRESSES=None,

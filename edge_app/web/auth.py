@@ -3,13 +3,16 @@
 * No PIN yet: every page leads to ``/setup``, where the first visitor chooses it (or
   ``edge-app set-pin``). It is stored as a salted scrypt hash.
 * Wrong PINs are rate-limited per client address: after ``LOGIN_MAX_FAILURES`` failures the
-  address waits ``LOGIN_LOCK_S`` seconds, doubling with each further failure.
+  address waits ``LOGIN_LOCK_S`` seconds, doubling with each further failure; and for the
+  one PIN from every address together (``LOGIN_MAX_FAILURES_ALL``: a guesser with many
+  addresses). A locked try is answered at once, 429 with ``Retry-After``: no request thread
+  ever sleeps.
 * Session cookies are HttpOnly and SameSite=Lax and expire after 12 idle hours. Every POST
   carries the session's CSRF token (form field ``csrf`` or header ``X-CSRF-Token``).
 * A session carries the store's session epoch (:func:`edge_app.store.settings.session_epoch`):
   logging out, or a new PIN (the page or ``edge-app set-pin``), moves the epoch on and ends
   every session made before, a cookie copied before included.
-* The page answers only the host names it is known by (:mod:`.hosts`, before this guard).
+* The page answers only the host names it is known by (:mod:`edge_app.access.hosts`, before this guard).
 * A page left open all day: its next action finds the session gone and leads to the PIN
   page, then back to where the lead was (htmx requests get an ``HX-Redirect``), never to
   a raw error.
@@ -33,6 +36,10 @@ from .i18n import LANGS, translate
 bp = Blueprint("auth", __name__)
 
 _OPEN_ENDPOINTS = {"auth.login", "auth.setup", "auth.set_lang", "static"}
+#: The throttle's key for every address together (the site app has one PIN).
+ACCOUNT = "*every address*"
+#: The longest a lock lasts (a guesser locking the PIN for everyone cannot lock it for days).
+LOCK_CAP_S = 900
 
 
 class _Throttle:
@@ -52,7 +59,8 @@ class _Throttle:
         with self._lock:
             n, _ = self._fails.get(who, (0, 0.0))
             n += 1
-            until = time.monotonic() + lock_s * 2 ** (n - max_failures) if n >= max_failures else 0.0
+            lock = min(LOCK_CAP_S, lock_s * 2 ** min(n - max_failures, 30))
+            until = time.monotonic() + lock if n >= max_failures else 0.0
             self._fails[who] = (n, until)
 
     def ok(self, who: str) -> None:
@@ -183,14 +191,16 @@ def login():
     error = None
     client = request.remote_addr or "?"
     thr = _throttle()
-    status = 200
+    cfg = current_app.config
+    status, wait = 200, 0
     if request.method == "POST":
-        wait = thr.wait_s(client)
+        wait = max(thr.wait_s(client), thr.wait_s(ACCOUNT))
         if wait:
             error = translate(g.lang, "too_many_tries", s=wait)
             status = 429
         elif store_settings.check_pin(st, request.form.get("pin", "")):
             thr.ok(client)
+            thr.ok(ACCOUNT)  # the lead got in: the crew's typos are forgotten
             name = (request.form.get("name") or "").strip()[:40] or None
             csrf = session.get("csrf")
             session.clear()
@@ -199,11 +209,15 @@ def login():
             session.permanent = True
             return redirect(_safe_next(request.args.get("next")))
         else:
-            thr.failed(client, current_app.config["LOGIN_MAX_FAILURES"], current_app.config["LOGIN_LOCK_S"])
-            wait = thr.wait_s(client)
+            thr.failed(client, cfg["LOGIN_MAX_FAILURES"], cfg["LOGIN_LOCK_S"])
+            thr.failed(ACCOUNT, cfg["LOGIN_MAX_FAILURES_ALL"], cfg["LOGIN_LOCK_S"])
+            wait = max(thr.wait_s(client), thr.wait_s(ACCOUNT))
             error = translate(g.lang, "too_many_tries", s=wait) if wait else translate(g.lang, "wrong_pin")
             status = 429 if wait else 401
-    return render_template("auth/login.html", error=error), status
+    resp = make_response(render_template("auth/login.html", error=error), status)
+    if status == 429:
+        resp.headers["Retry-After"] = str(wait)
+    return resp
 
 
 @bp.route("/logout", methods=["POST"])

@@ -165,3 +165,26 @@ def test_clients_that_dribble_their_headers_do_not_starve_the_page(server):
     finally:
         for s in socks:
             s.close()
+
+
+def test_the_pin_throttle_answers_at_once_per_address_and_for_every_address(tmp_path):
+    """Wrong PINs: a locked try is 429 with Retry-After at once (no thread sleeps); 30 wrong
+    PINs from many addresses lock the one PIN for all of them too."""
+    from edge_app.store import open_store
+    from edge_app.store import settings as store_settings
+    from edge_app.web import create_app
+
+    app = create_app({"DATA_DIR": str(tmp_path / "data"), "TESTING": True, "LOGIN_LOCK_S": 30})
+    with open_store(tmp_path / "data") as st:
+        store_settings.set_pin(st, PIN)
+    c = app.test_client()
+    tok = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text).group(1)
+    codes = []
+    for k in range(40):  # a new address every try: the per-address limit never bites
+        t0 = time.monotonic()
+        r = c.post("/login", data={"pin": "0000", "csrf": tok}, environ_base={"REMOTE_ADDR": f"10.9.{k // 250}.{k % 250}"})
+        assert time.monotonic() - t0 < 1.0
+        codes.append(r.status_code)
+    assert codes[:29] == [401] * 29 and set(codes[29:]) == {429}
+    r = c.post("/login", data={"pin": PIN, "csrf": tok}, environ_base={"REMOTE_ADDR": "10.9.9.9"})
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1

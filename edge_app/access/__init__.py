@@ -1,0 +1,5 @@
+"""Who may reach the site app and head office, shared by both (neither imports the other):
+
+* :mod:`.hosts`: the ``Host:`` names a server answers (DNS rebinding);
+* :mod:`.throttle`: a password throttle that answers "wait" instead of making a thread wait.
+"""
