@@ -8,14 +8,16 @@ Layout::
 Every photo of every spot in the ledger is there (not only the one a sheet shows),
 byte-identical to the original as received (stored, not recompressed; the extension is
 the original's). ``<stage>`` is the site's stage word without spaces (시공전, 작업중, 준공;
-미지정 when a photo has none), ``<n>`` counts the photos of that spot and stage in capture
-order, and a photo without a capture time gets ``00000000-000000``. Names keep their Korean
+단계미상 when a photo has none: the stage the PDF and the XLSX print, see
+:func:`.model.place_photos`), ``<n>`` counts the photos of that spot and stage in ledger
+order (:meth:`.model.LedgerSpot.ordered_photos`), and a photo without a capture time gets ``00000000-000000``. Names keep their Korean
 (NFC) and are safe on Windows: no ``<>:"/\\|?*`` or control characters, no trailing dots,
 no device names, short enough for the 260-character path limit; Python's zipfile sets the
 UTF-8 flag (bit 11) on every non-ASCII name.
 
 ``index.csv`` (UTF-8 with a BOM, so Excel reads the Korean) lists every file with its
-sha256, spot, stage, capture time and GPS. Entries are written one by one from the
+sha256, spot, stage, 사진번호 (``photo_no``, as printed in the ledger), capture time
+and GPS. Entries are written one by one from the
 original files in 1 MB chunks: memory does not grow with the site.
 """
 
@@ -34,7 +36,7 @@ from .model import Ledger
 from .words import csv_cell, parse_local, safe_file_part
 
 INDEX_COLUMNS = ("path", "sha256", "bytes", "spot_no", "spot_id", "location", "asset_no", "caption", "stage",
-                 "stage_word", "taken_local", "lat", "lon", "alt", "original_name", "confirmed")
+                 "stage_word", "taken_local", "lat", "lon", "alt", "original_name", "confirmed", "photo_no")
 CHUNK = 1 << 20
 
 
@@ -51,7 +53,7 @@ def _zip_time(taken_local: str | None) -> tuple[int, int, int, int, int, int]:
 
 
 def entries(ledger: Ledger) -> list[dict]:
-    """What the ZIP holds, in order: [{"path", "photo", "spot", "stage_word"}]."""
+    """What the ZIP holds, in order: [{"path", "photo", "spot", "stage_word", "photo_no"}]."""
     site = safe_file_part(ledger.title_name, fallback=f"site-{ledger.site_id}", max_len=60)
     out = []
     for sp in ledger.spots:
@@ -59,7 +61,8 @@ def entries(ledger: Ledger) -> list[dict]:
         folder = f"{site}/{sp.number:03d}_{loc}"
         counts: dict[str, int] = {}
         used: set[str] = set()
-        for p in sp.photos:
+        numbers = sp.photo_numbers()
+        for p in sp.ordered_photos():
             word = safe_file_part(ledger.stage_word(p.stage).replace(" ", ""), fallback="stage", max_len=20)
             counts[word] = counts.get(word, 0) + 1
             ext = p.suffix if re.fullmatch(r"\.[a-z0-9]{1,6}", p.suffix) else ".jpg"
@@ -69,7 +72,8 @@ def entries(ledger: Ledger) -> list[dict]:
                 n += 1
                 name = f"{loc}_{word}_{_stamp(p.taken_local)}_{n}{ext}"
             used.add(name)
-            out.append({"path": f"{folder}/{name}", "photo": p, "spot": sp, "stage_word": word})
+            out.append({"path": f"{folder}/{name}", "photo": p, "spot": sp, "stage_word": word,
+                        "photo_no": numbers[p.sha256]})
     return out
 
 
@@ -101,7 +105,7 @@ def write_zip(ledger: Ledger, out: str | Path) -> dict:
                              "lat": "" if p.lat is None else f"{p.lat:.7f}",
                              "lon": "" if p.lon is None else f"{p.lon:.7f}",
                              "alt": "" if p.alt is None else f"{p.alt:.1f}", "original_name": p.name,
-                             "confirmed": "yes" if sp.confirmed else "no"})
+                             "confirmed": "yes" if sp.confirmed else "no", "photo_no": it["photo_no"]})
             buf = io.StringIO()
             w = csv.writer(buf, lineterminator="\r\n")
             w.writerow(INDEX_COLUMNS)

@@ -8,10 +8,26 @@ never query a database. A ledger is built from any *source* with the three metho
 
 Which spots go in: confirmed spots, in the order of the site page (first photo's capture
 time); unconfirmed spots only when asked (``include_unconfirmed``), marked as such;
-photos in the unassigned tray never. Which photo a stage shows: the spot's cover photo
-when it is of that stage, else the stage's first photo by capture time; with
-``all_photos`` every photo of the stage, one *block* (a row of before / during / after)
-per photo, so a spot with three "before" photos takes three blocks.
+photos in the unassigned tray never.
+
+Which photo stands in which cell is decided in one place, :func:`place_photos`, for the
+PDF, the XLSX and the ZIP alike (the ZIP's names and ``index.csv`` carry the same stage
+and the same photo number):
+
+- a photo is printed only under the stage it was given (by a person, or by the engine from
+  its capture time); among the photos of a stage the spot's cover comes first, then the
+  photos whose stage a person set, then the engine's, in capture order;
+- a photo without a stage never displaces a staged one and is never printed under a stage:
+  it gets a row of its own, each cell marked "단계 미상" (stage unknown); one such row per
+  spot (as many photos as there are columns), the rest with ``all_photos``;
+- with ``all_photos`` every photo is printed: a spot with three "before" photos takes three
+  rows.
+
+Every photo of a spot has a number (사진번호 ``3-2``: spot 3, photo 2) from that order
+(before, during, after, then stage unknown), the same in every document.
+
+Columns: before / during / after, or before / after when no spot of the ledger has a
+"during" photo (``keep_during`` keeps it).
 """
 
 from __future__ import annotations
@@ -41,6 +57,7 @@ class LedgerPhoto:
     lon: float | None = None
     alt: float | None = None
     ext: str | None = None          # the original's extension ('.jpg', '.heic'), when known
+    stage_by: str | None = None     # who set the stage: 'person' | 'engine' | None
 
     @property
     def suffix(self) -> str:
@@ -64,26 +81,27 @@ class LedgerSpot:
     photos: list[LedgerPhoto]
 
     def stage_photos(self, stage: str) -> list[LedgerPhoto]:
-        """The photos of a stage, the cover first when it is one of them, then by capture time.
-        A photo without a stage (no capture time, nobody set one: e.g. sent through a
-        messenger that strips EXIF) is printed in a column no photo of the spot claims
-        (:meth:`loose_stages`), so it is never left out of the ledger."""
-        loose = self.loose_stages()
-        ph = [p for p in self.photos if (p.stage or loose.get(p.sha256)) == stage]
-        return sorted(ph, key=lambda p: p.sha256 != self.cover)  # stable: capture order otherwise
+        """The photos given ``stage``, in the order they are printed: the cover first when it
+        is one of them, then those whose stage a person set, then the engine's, each in
+        capture order. Photos without a stage are never among them (:meth:`unknown_photos`)."""
+        ph = [p for p in self.photos if p.stage == stage]
+        return sorted(ph, key=lambda p: (p.sha256 != self.cover, p.stage_by != "person"))  # stable
 
-    def loose_stages(self) -> dict[str, str]:
-        """{sha256: stage} for the photos without a stage, in their order: to the stages no
-        photo has, preferring before, then after, then during, kept in that time order (one
-        photo: before; two: before and after; three: all three); more photos than free
-        stages join the last one chosen (or "during" when every stage is taken)."""
-        loose = [p for p in self.photos if p.stage is None]
-        if not loose:
-            return {}
-        taken = {p.stage for p in self.photos if p.stage is not None}
-        free = [st for st in ("before", "after", "during") if st not in taken][: len(loose)]
-        chosen = [st for st in STAGES if st in free] or ["during"]
-        return {p.sha256: chosen[min(k, len(chosen) - 1)] for k, p in enumerate(loose)}
+    def unknown_photos(self) -> list[LedgerPhoto]:
+        """The photos without a stage (no capture time and nobody set one: e.g. sent through
+        a messenger that strips EXIF), the cover first, then in capture order."""
+        return sorted((p for p in self.photos if p.stage not in STAGES), key=lambda p: p.sha256 != self.cover)
+
+    def ordered_photos(self) -> list[LedgerPhoto]:
+        """Every photo of the spot in ledger order: before, during, after, then stage unknown."""
+        return [p for st in STAGES for p in self.stage_photos(st)] + self.unknown_photos()
+
+    def photo_numbers(self) -> dict[str, str]:
+        """{sha256: 사진번호} ("3-1", "3-2", ...) in :meth:`ordered_photos` order."""
+        return {p.sha256: f"{self.number}-{k}" for k, p in enumerate(self.ordered_photos(), 1)}
+
+    def photo_no(self, photo: LedgerPhoto) -> str:
+        return self.photo_numbers().get(photo.sha256, "")
 
     def first_last(self) -> tuple[str | None, str | None]:
         times = sorted(p.taken_local for p in self.photos if p.taken_local)
@@ -105,6 +123,16 @@ class Ledger:
     unconfirmed_left_out: int = 0
     unconfirmed_included: int = 0
     all_photos: bool = False
+    keep_during: bool = False
+    client: str = ""            # 발주처
+    contract_no: str = ""       # 계약번호
+    contract_period: str = ""   # 공사기간, as entered
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The stage columns printed: before / during / after, or before / after when no spot
+        has a "during" photo and ``keep_during`` is not set."""
+        return STAGES
 
     @property
     def stage_words(self) -> tuple[str, str, str]:
@@ -132,29 +160,58 @@ class Ledger:
         return sum(len(s.photos) for s in self.spots)
 
     def blocks(self) -> list["Block"]:
-        """The rows of the ledger in order (see :class:`Block`)."""
+        """The rows of the ledger in order (see :class:`Block` and :func:`place_photos`)."""
         out = []
         for s in self.spots:
-            per_stage = {st: s.stage_photos(st) for st in STAGES}
-            parts = max(1, max(len(v) for v in per_stage.values())) if self.all_photos else 1
-            for k in range(parts):
-                out.append(Block(s, k, parts, {st: (v[k] if k < len(v) else None) for st, v in per_stage.items()}))
+            out.extend(place_photos(s, self.columns, self.all_photos))
         return out
 
 
 @dataclass
 class Block:
-    """One row of the ledger: a spot's before / during / after photos (None: no photo), its
-    part ``part`` of ``parts`` (more than one only with all photos)."""
+    """One row of the ledger: a spot's photos per column (None: no photo), its part
+    ``part`` of ``parts``. ``unknown``: a row of photos without a stage (each cell is
+    marked "단계 미상"; the keys of ``photos`` are then only the columns they fill)."""
 
     spot: LedgerSpot
     part: int
     parts: int
     photos: dict[str, LedgerPhoto | None] = field(default_factory=dict)
+    unknown: bool = False
 
     @property
     def number_text(self) -> str:
-        return str(self.spot.number) if self.parts == 1 else f"{self.spot.number}-{self.part + 1}"
+        return str(self.spot.number)
+
+
+def place_photos(spot: LedgerSpot, columns: Sequence[str] = STAGES, all_photos: bool = False) -> list[Block]:
+    """THE rule for which photo stands in which cell (PDF and XLSX; the ZIP names the same
+    stages and numbers). Rows of ``columns`` (stage keys):
+
+    - stage rows: in each column the photos given that stage (:meth:`LedgerSpot.stage_photos`:
+      the cover, then a person's, then the engine's); one row, or with ``all_photos`` as
+      many as the column with the most photos; none when the spot has no staged photo;
+    - then rows of the photos without a stage, one per cell from the left, each cell marked
+      "단계 미상": one row (as many photos as columns), or with ``all_photos`` all of them.
+
+    A photo is never placed under a stage it was not given, and a photo without a stage
+    never takes a staged photo's place."""
+    per_stage = {st: spot.stage_photos(st) for st in columns}
+    rows: list[tuple[bool, dict]] = []
+    n = max((len(v) for v in per_stage.values()), default=0)
+    for k in range(min(n, 1) if not all_photos else n):
+        rows.append((False, {st: (v[k] if k < len(v) else None) for st, v in per_stage.items()}))
+    unknown = spot.unknown_photos()
+    width = len(columns)
+    if unknown:
+        if not all_photos:
+            unknown = unknown[:width]
+        for k in range(0, len(unknown), width):
+            chunk = unknown[k:k + width]
+            rows.append((True, {columns[j]: p for j, p in enumerate(chunk)}))
+    if not rows:  # a spot whose only photos are in columns not printed (cannot happen with the columns above)
+        rows.append((False, {st: None for st in columns}))
+    return [Block(spot, k, len(rows), photos, unknown=u) for k, (u, photos) in enumerate(rows)]
 
 
 class LedgerSource(Protocol):
@@ -204,8 +261,8 @@ class StoreSource:
             photos = []
             for p in sp["photos"]:
                 d = detail[p["sha256"]]
-                photos.append({**{k: p[k] for k in ("sha256", "name", "phase", "taken_local", "taken_at",
-                                                    "width", "height")},
+                photos.append({**{k: p.get(k) for k in ("sha256", "name", "phase", "phase_by", "taken_local",
+                                                        "taken_at", "width", "height")},
                                **{k: d[k] for k in ("bytes", "lat", "lon", "alt", "ext")}})
             out.append({"id": sp["id"], "name": sp["name"], "location": e["location"], "asset_no": e["asset_no"],
                         "caption": e["caption"], "cover": sp["cover"], "confirmed": sp["confirmed"],
@@ -230,11 +287,12 @@ def site_display_name(site: Mapping, lang: str) -> str:
 
 
 def build_ledger(source, site_id: int, *, lang: str = "ko", include_unconfirmed: bool = False,
-                 all_photos: bool = False, spot_ids: Sequence[int] | None = None) -> Ledger:
+                 all_photos: bool = False, spot_ids: Sequence[int] | None = None, keep_during: bool = False) -> Ledger:
     """Read a site's ledger from ``source`` (a :class:`LedgerSource`, or a Store).
 
     ``spot_ids``: only these spots (still in page order). The spot numbers of the ledger
-    are 1, 2, ... over the spots it holds."""
+    are 1, 2, ... over the spots it holds. ``keep_during``: print the "during" column even
+    when no spot has a "during" photo."""
     if not hasattr(source, "ledger_spots"):
         source = StoreSource(source)
     lang = words.lang_of(lang)
@@ -257,7 +315,7 @@ def build_ledger(source, site_id: int, *, lang: str = "ko", include_unconfirmed:
                               else None, taken_local=p.get("taken_local"), taken_at=p.get("taken_at"),
                               path=_path(source, p), width=p.get("width"), height=p.get("height"),
                               bytes=p.get("bytes"), lat=p.get("lat"), lon=p.get("lon"), alt=p.get("alt"),
-                              ext=p.get("ext"))
+                              ext=p.get("ext"), stage_by=p.get("phase_by"))
                   for p in sp["photos"]]
         spots.append(LedgerSpot(id=sp["id"], number=len(spots) + 1, label=label,
                                 location=clean_text(sp.get("location")) or label,
@@ -267,7 +325,10 @@ def build_ledger(source, site_id: int, *, lang: str = "ko", include_unconfirmed:
                   works_name=clean_text(site.get("works_name")), company=clean_text(site.get("company")),
                   work_type=clean_text(site.get("work_type")),
                   stage_words_key=site.get("stage_words") or words.DEFAULT_STAGE_WORDS, lang=lang, spots=spots,
-                  unconfirmed_left_out=left_out, unconfirmed_included=included_open, all_photos=all_photos)
+                  unconfirmed_left_out=left_out, unconfirmed_included=included_open, all_photos=all_photos,
+                  keep_during=keep_during, client=clean_text(site.get("client")),
+                  contract_no=clean_text(site.get("contract_no")),
+                  contract_period=clean_text(site.get("contract_period")))
 
 
 def _path(source, p: Mapping) -> Path:

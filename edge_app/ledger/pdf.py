@@ -29,7 +29,7 @@ from fpdf import FPDF
 
 from .images import ImageError, print_image
 from .model import Block, Ledger, paginate
-from .words import STAGES, format_date, format_period
+from .words import format_date, format_period
 
 FONT_DIR = Path(__file__).resolve().parents[1] / "web" / "static" / "fonts"
 FONT_REGULAR = FONT_DIR / "NanumGothic-Regular.subset.ttf"
@@ -41,6 +41,13 @@ MARGIN_X, MARGIN_TOP, MARGIN_BOTTOM = 10.0, 10.0, 12.0
 CONTENT_W = PAGE_W - 2 * MARGIN_X                  # 190
 NO_W = 10.0                                        # 번호 column
 PHOTO_W = (CONTENT_W - NO_W) / 3                   # 60
+
+
+def photo_w(columns: int) -> float:
+    """The width of a photo column when ``columns`` stage columns are printed (mm)."""
+    return (CONTENT_W - NO_W) / columns
+
+
 TITLE_H, INFO_H, COLHEAD_H = 10.0, 6.0, 7.0
 HEAD_H = TITLE_H + 2 * INFO_H + COLHEAD_H          # 29
 PHOTO_H, DATE_H, CAPTION_H = 45.0, 5.5, 10.5
@@ -51,6 +58,7 @@ PAGE_ROOM = PAGE_H - MARGIN_TOP - MARGIN_BOTTOM - HEAD_H
 GRID = (90, 90, 90)
 HEAD_FILL = (232, 232, 226)
 MUTED = (90, 90, 90)
+UNKNOWN_INK = (170, 80, 0)  # "단계 미상": a photo without a stage
 
 #: Characters the font lacks, and what is printed instead.
 SUBSTITUTES = {"\u2713": "\u221a", "\u2714": "\u221a", "\u2715": "\u00d7", "\u2717": "\u00d7", "\u2718": "\u00d7",
@@ -172,9 +180,21 @@ def _header(doc: _Doc) -> float:
     doc.label_value(x + half, y, half, INFO_H, led.label("period"), led.period_text())
     y += INFO_H
     doc.text_box(x, y, NO_W, COLHEAD_H, led.label("no"), size=8.5, bold=True, fill=True)
-    for k, word in enumerate(led.stage_words):
+    for k, word in enumerate(led.stage_word(c) for c in led.columns):
         doc.text_box(x + NO_W + k * PHOTO_W, y, PHOTO_W, COLHEAD_H, word, size=10, bold=True, fill=True)
     return y + COLHEAD_H
+
+
+def photo_line(led: Ledger, b: Block, p) -> str:
+    """The line under a photo: its 사진번호 and capture time; in a row of photos without a
+    stage, "단계 미상" before the time."""
+    if p is None:
+        return ""
+    parts = [b.spot.photo_no(p)]
+    if b.unknown:
+        parts.append(led.stage_word(None))
+    parts.append(format_date(p.taken_local, led.lang))
+    return "  ".join(x for x in parts if x)
 
 
 def _block(doc: _Doc, b: Block, y: float, notes: list[str]) -> None:
@@ -182,16 +202,17 @@ def _block(doc: _Doc, b: Block, y: float, notes: list[str]) -> None:
     sp = b.spot
     x = MARGIN_X
     doc.text_box(x, y, NO_W, BLOCK_H, b.number_text, size=10 if b.parts == 1 else 8, bold=True)
-    for k, stage in enumerate(STAGES):
+    for k, stage in enumerate(led.columns):
         px = x + NO_W + k * PHOTO_W
         doc.rect(px, y, PHOTO_W, PHOTO_H)
         p = b.photos.get(stage)
         if p is None:
-            doc.text_box(px, y, PHOTO_W, PHOTO_H, led.label("no_photo"), size=9, border=False, color=(150, 150, 150))
+            doc.text_box(px, y, PHOTO_W, PHOTO_H, "" if b.unknown else led.label("no_photo"), size=9, border=False,
+                         color=(150, 150, 150))
         elif not _photo(doc, p, px, y, PHOTO_W, PHOTO_H, notes):
             doc.text_box(px, y, PHOTO_W, PHOTO_H, led.label("unreadable"), size=9, border=False, color=(164, 22, 26))
-        doc.text_box(px, y + PHOTO_H, PHOTO_W, DATE_H, format_date(p.taken_local, led.lang) if p else "",
-                     size=7.5, color=MUTED)
+        doc.text_box(px, y + PHOTO_H, PHOTO_W, DATE_H, photo_line(led, b, p), size=7.5,
+                     color=UNKNOWN_INK if b.unknown and p else MUTED)
     cy = y + PHOTO_H + DATE_H
     location = sp.location + ("" if sp.confirmed else f" ({led.label('unconfirmed')})")
     if sp.asset_no:
@@ -228,7 +249,7 @@ def _cover(doc: _Doc, notes: list[str]) -> None:
     # the first spot's finished state as the cover picture (its "after", else its last photo)
     first = led.spots[0] if led.spots else None
     if first is not None:
-        pick = (first.stage_photos("after") or first.photos[-1:])[0]
+        pick = (first.stage_photos("after") or first.ordered_photos()[-1:])[0]
         box_w, box_h = 140.0, 105.0
         _photo(doc, pick, (PAGE_W - box_w) / 2, y + 10, box_w, box_h, notes)
         doc.text_box(MARGIN_X, y + 10 + box_h + 1, CONTENT_W, 6,
@@ -259,10 +280,11 @@ def write_pdf(ledger: Ledger, out: str | Path) -> dict:
         for i in page:
             b = blocks[i]
             _block(doc, b, y, notes)
-            for k, stage in enumerate(STAGES):
+            for k, stage in enumerate(ledger.columns):
                 if b.photos.get(stage) is not None:
-                    layout.append({"page": doc.page_no(), "spot": b.spot.id, "part": b.part, "stage": stage,
-                                   "sha256": b.photos[stage].sha256,
+                    layout.append({"page": doc.page_no(), "spot": b.spot.id, "part": b.part,
+                                   "stage": None if b.unknown else stage, "sha256": b.photos[stage].sha256,
+                                   "photo_no": b.spot.photo_no(b.photos[stage]),
                                    "box": (MARGIN_X + NO_W + k * PHOTO_W, y, PHOTO_W, PHOTO_H)})
             y += BLOCK_H
     tmp = out.with_name(f".{out.name}.part")

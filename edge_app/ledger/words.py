@@ -40,7 +40,7 @@ LABELS: dict[str, dict[str, str]] = {
         "spots": "지점", "spots_value": "{n}곳", "photos": "사진", "photos_value": "대지 {shown}장 / 원본 {total}장",
         "stage_words": "단계 표기", "prepared": "작성일", "unconfirmed": "미확인",
         "unconfirmed_note": "미확인 지점 {n}곳 포함", "skipped_note": "미확인 지점 {n}곳은 빠짐",
-        "site_auto": "현장 {id}", "unset_stage": "미지정", "page": "{n} / {total}",
+        "site_auto": "현장 {id}", "unset_stage": "단계 미상", "page": "{n} / {total}",
     },
     "en": {
         "title": "Photo ledger", "works_name": "Works", "company": "Company", "work_type": "Work type",
@@ -49,7 +49,7 @@ LABELS: dict[str, dict[str, str]] = {
         "spots": "Spots", "spots_value": "{n}", "photos": "Photos", "photos_value": "{shown} in the ledger / {total} originals",
         "stage_words": "Stage words", "prepared": "Prepared", "unconfirmed": "unconfirmed",
         "unconfirmed_note": "{n} unconfirmed spots included", "skipped_note": "{n} unconfirmed spots left out",
-        "site_auto": "Site {id}", "unset_stage": "unset", "page": "{n} / {total}",
+        "site_auto": "Site {id}", "unset_stage": "stage unknown", "page": "{n} / {total}",
     },
 }
 

@@ -48,8 +48,8 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.pagebreak import Break
 
 from .images import ImageError, print_image
-from .model import Ledger, paginate
-from .words import STAGES, format_period, parse_local
+from .model import Ledger, paginate, place_photos
+from .words import format_period, parse_local
 
 HEADER_NAMES = ("WORKS_NAME", "COMPANY", "WORK_TYPE", "PERIOD", "SITE_NAME", "PREPARED", "STAGE_BEFORE",
                 "STAGE_DURING", "STAGE_AFTER")
@@ -294,7 +294,9 @@ def _names(wb) -> dict[str, _Named]:
     return out
 
 
-def _set(ws, col: int, row: int, value, fmt: str | None = None) -> None:
+def _set(ws, col: int, row: int, value, fmt: str | None = None, prefix: str | None = None) -> None:
+    """Write ``value``; ``fmt``: its number format unless the template's cell has its own;
+    ``prefix``: text shown before a date (the 사진번호), put in front of whichever format."""
     c = ws.cell(row=row, column=col)
     if isinstance(c, MergedCell):
         c0, r0, _, _ = _merged_range(ws, col, row)
@@ -305,6 +307,14 @@ def _set(ws, col: int, row: int, value, fmt: str | None = None) -> None:
         c.data_type = "s"  # text typed on a tablet is never a formula
     if fmt and value is not None and template_format in ("General", "@"):
         c.number_format = fmt  # the template's own format wins
+    if prefix and isinstance(value, datetime):
+        c.number_format = '"' + prefix.replace('"', "") + '"' + c.number_format
+
+
+def _photo_label(led: Ledger, b, p) -> str:
+    """사진번호, and "단계 미상" in a row of photos without a stage (see :func:`.pdf.photo_line`)."""
+    label = b.spot.photo_no(p)
+    return f"{label}  {led.stage_word(None)}" if b.unknown else label
 
 
 def _copy_block(ws, r0: int, r1: int, off: int, last_col: int, merges: list) -> None:
@@ -378,8 +388,7 @@ def write_xlsx(ledger: Ledger, out: str | Path, template: str | Path | None = No
     header = {"WORKS_NAME": led.works_name or led.site_name, "COMPANY": led.company, "WORK_TYPE": led.work_type,
               "PERIOD": led.period_text(), "SITE_NAME": led.site_name,
               "PREPARED": datetime.now().replace(microsecond=0),
-              "STAGE_BEFORE": led.stage_words[0], "STAGE_DURING": led.stage_words[1],
-              "STAGE_AFTER": led.stage_words[2]}
+              **{f"STAGE_{c.upper()}": led.stage_word(c) for c in led.columns}}
     for key, value in header.items():
         if key in names:
             n = names[key]
@@ -389,7 +398,9 @@ def write_xlsx(ledger: Ledger, out: str | Path, template: str | Path | None = No
     if led.company:
         wb.properties.subject = led.company
 
-    blocks = led.blocks()
+    # the stage columns this layout prints (a company's may lack "during")
+    columns = tuple(c for c in led.columns if f"PHOTO_{c.upper()}" in names)
+    blocks = [b for sp in led.spots for b in place_photos(sp, columns, led.all_photos)]
     for k in range(1, len(blocks)):
         _copy_block(ws, r0, r1, k * height, last_col, merges)
 
@@ -409,17 +420,20 @@ def write_xlsx(ledger: Ledger, out: str | Path, template: str | Path | None = No
             location = sp.location + ("" if sp.confirmed else f" ({led.label('unconfirmed')})")
             if sp.asset_no and "ASSET_NO" not in names:
                 location += f" / {led.label('asset_no')} {sp.asset_no}"
-            put("SPOT_NO", sp.number if b.parts == 1 else b.number_text)
+            put("SPOT_NO", sp.number)
             put("LOCATION", location)
             put("ASSET_NO", sp.asset_no or None)
             put("CAPTION", sp.caption or None)
             put("DATES", format_period(*sp.first_last(), led.lang) or None)
-            for stage in STAGES:
+            for stage in columns:
                 p = b.photos.get(stage)
                 key = stage.upper()
-                put(f"DATE_{key}", parse_local(p.taken_local) if p is not None else None, DATE_FORMAT)
-                if p is None or f"PHOTO_{key}" not in names:
-                    if p is None and f"PHOTO_{key}" in names:
+                if p is not None and f"DATE_{key}" in names:
+                    when, label = parse_local(p.taken_local), _photo_label(led, b, p)
+                    n = names[f"DATE_{key}"]
+                    _set(ws, n.min_col, n.min_row + off, when or label, DATE_FORMAT, prefix=label + "  ")
+                if p is None:
+                    if not b.unknown:
                         put(f"PHOTO_{key}", led.label("no_photo"))
                     continue
                 n = names[f"PHOTO_{key}"]

@@ -206,3 +206,23 @@ def company_template(path):
         wb.defined_names[n] = DefinedName(n, attr_text=f"'현장 사진'!{ref}")
     ws.print_title_rows = "1:2"
     wb.save(path)
+
+
+def add_to_spot(st, site_id: int, spot_id: int, shots) -> list[str]:
+    """Add photos to a spot as the worker would: ``shots`` [(seed, stage drawn, when or None,
+    phase or None, by: 'person' | 'engine')]; a photo without ``when`` has no EXIF time (a
+    messenger's copy). Returns their sha256s in order."""
+    out = []
+    for k, (seed, drawn, when, phase, by) in enumerate(shots):
+        data = jpeg(np.ascontiguousarray(np.roll(scene(seed, drawn), 40 * (k + 1), axis=1)), when, GPS)
+        a = photos.add_bytes(st, data, f"KakaoTalk_{spot_id}_{k}.jpg", source="cli", who="test")
+        out.append(a.sha256)
+        with st.write():
+            st.conn.execute("UPDATE photos SET site_id = ?, state = 'analysed' WHERE sha256 = ?", (site_id, a.sha256))
+            spots.place(st, a.sha256, spot_id, "engine", score=0.9)
+        if phase is not None and by == "person":
+            spots.set_phase(st, [a.sha256], phase, who="kim")
+        elif phase is not None:
+            with st.write():
+                st.conn.execute("UPDATE photos SET phase = ?, phase_by = 'engine' WHERE sha256 = ?", (phase, a.sha256))
+    return out

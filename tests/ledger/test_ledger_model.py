@@ -161,23 +161,50 @@ def test_pages_break_between_spots_and_only_a_spot_taller_than_a_page_is_cut():
     assert paginate([[1], [1]], 0.5, 4) == [[0], [1]]  # a first page too small still takes one
 
 
-def test_photos_without_a_stage_are_printed_in_the_columns_nobody_claims():
-    """Photos sent through a messenger lose their EXIF: no capture time, so no stage. They
-    still go into the ledger, in the columns no photo of the spot has: one is 'before', two
-    are before and after, three fill all three; a stage a person set is kept."""
+def _spot(*stages, cover=None, by=None):
     from edge_app.ledger.model import LedgerPhoto, LedgerSpot
 
-    def spot(*stages):
-        photos = [LedgerPhoto(f"{k:064x}", f"IMG_{k}.jpg", st, None, None, Path(f"/x/{k}.jpg"))
-                  for k, st in enumerate(stages)]
-        return LedgerSpot(1, 1, "지점 1", "지점 1", "", "", True, None, photos)
+    by = by or {}
+    photos = [LedgerPhoto(f"{k:064x}", f"IMG_{k}.jpg", st, None, None, Path(f"/x/{k}.jpg"), stage_by=by.get(k))
+              for k, st in enumerate(stages)]
+    return LedgerSpot(1, 3, "지점 1", "지점 1", "", "", True, cover, photos)
 
-    def columns(sp):
-        return {st: [p.name for p in sp.stage_photos(st)] for st in ("before", "during", "after")}
 
-    assert columns(spot(None)) == {"before": ["IMG_0.jpg"], "during": [], "after": []}
-    assert columns(spot(None, None)) == {"before": ["IMG_0.jpg"], "during": [], "after": ["IMG_1.jpg"]}
-    assert columns(spot(None, None, None)) == {"before": ["IMG_0.jpg"], "during": ["IMG_1.jpg"], "after": ["IMG_2.jpg"]}
-    assert columns(spot("before", None)) == {"before": ["IMG_0.jpg"], "during": [], "after": ["IMG_1.jpg"]}
-    assert columns(spot("before", "during", "after", None)) == {
-        "before": ["IMG_0.jpg"], "during": ["IMG_1.jpg", "IMG_3.jpg"], "after": ["IMG_2.jpg"]}
+def _rows(sp, all_photos=False, columns=("before", "during", "after")):
+    from edge_app.ledger.model import place_photos
+
+    return [("?" if b.unknown else "") + " ".join(f"{st[0]}:{p.name[4:-4] if p else '-'}" for st, p in b.photos.items())
+            for b in place_photos(sp, columns, all_photos)]
+
+
+def test_a_photo_is_printed_only_under_the_stage_it_was_given():
+    """Photos sent through a messenger lose their EXIF: no capture time, so no stage. They
+    are printed in a row of their own marked 단계 미상, never under a stage, and never in
+    place of a staged photo (issue 18: the lead's 시공 중 was replaced)."""
+    assert _rows(_spot(None)) == ["?b:0"]
+    assert _rows(_spot(None, None)) == ["?b:0 d:1"]
+    assert _rows(_spot("before", None)) == ["b:0 d:- a:-", "?b:1"]
+    # every stage taken and one without a stage: the staged ones stay, the loose one gets its row
+    assert _rows(_spot(None, "before", "during", "after")) == ["b:1 d:2 a:3", "?b:0"]
+    # more loose photos than columns: one row, the rest with all photos
+    assert _rows(_spot("after", None, None, None, None)) == ["b:- d:- a:0", "?b:1 d:2 a:3"]
+    assert _rows(_spot("after", None, None, None, None), all_photos=True) == [
+        "b:- d:- a:0", "?b:1 d:2 a:3", "?b:4"]
+    assert _rows(_spot(None, None, "after"), columns=("before", "after")) == ["b:- a:2", "?b:0 a:1"]
+
+
+def test_a_persons_stage_wins_then_the_cover_then_capture_order():
+    # photos 1 and 2 both "during": the engine's first in capture order, the person's wins
+    sp = _spot("before", "during", "during", "after", by={2: "person", 1: "engine"})
+    assert _rows(sp) == ["b:0 d:2 a:3"]
+    assert _rows(sp, all_photos=True) == ["b:0 d:2 a:3", "b:- d:1 a:-"]
+    # the cover, when it is of that stage, first
+    sp = _spot("before", "during", "during", "after", cover=f"{1:064x}", by={2: "person"})
+    assert _rows(sp) == ["b:0 d:1 a:3"]
+
+
+def test_every_photo_has_one_number_in_ledger_order():
+    sp = _spot(None, "after", "before", "during", "before", by={4: "person"})
+    assert [p.name for p in sp.ordered_photos()] == ["IMG_4.jpg", "IMG_2.jpg", "IMG_3.jpg", "IMG_1.jpg", "IMG_0.jpg"]
+    assert list(sp.photo_numbers().values()) == ["3-1", "3-2", "3-3", "3-4", "3-5"]
+    assert sp.photo_no(sp.photos[0]) == "3-5"

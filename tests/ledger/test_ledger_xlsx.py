@@ -67,7 +67,7 @@ def test_headers_captions_and_dates_are_in_their_cells(site, exported):
     assert ws.cell(r, 1).value == 1
     assert [ws.cell(r + 1, c).value for c in (2, 3, 4)] == [
         datetime(2026, 5, 4, 9, 0), datetime(2026, 5, 7, 10, 0), datetime(2026, 5, 12, 14, 0)]
-    assert ws.cell(r + 1, 2).number_format == "yyyy.mm.dd hh:mm"
+    assert ws.cell(r + 1, 2).number_format == '"1-1  "yyyy.mm.dd hh:mm'  # 사진번호 before the time
     assert ws.cell(r + 2, 2).value == "컨테이너 좌측" and ws.cell(r + 2, 2).number_format == '"위치: "@'
     assert ws.cell(r + 2, 3).value == "제초 작업 (예초기)"
     assert ws.cell(r + 2, 4).value == "2026.05.04 ~ 2026.05.12"
@@ -101,7 +101,8 @@ def test_all_photos_gives_a_block_per_photo_and_never_breaks_inside_a_spot(site,
     first = info["spots"][0]
     parts = [b for b in rep["blocks"] if b["spot"] == first]
     assert len(parts) == 3  # three "before" photos
-    assert [ws.cell(p["rows"][0], 1).value for p in parts] == ["1-1", "1-2", "1-3"]
+    assert [ws.cell(p["rows"][0], 1).value for p in parts] == [1, 1, 1]  # the spot; each photo has its number
+    assert [ws.cell(p["rows"][0] + 1, 2).number_format[:7] for p in parts] == ['"1-1  "', '"1-2  "', '"1-3  "']
     assert rep["photos"] == 20
     starts = {b["rows"][0]: b["spot"] for b in rep["blocks"]}
     ends = {b["rows"][1]: b["spot"] for b in rep["blocks"]}
@@ -154,7 +155,7 @@ def test_a_company_template_is_filled_through_its_named_cells(site, tmp_path):
         assert (r, 4) in imgs
     assert ws["B5"].value == "컨테이너 좌측" and ws["B8"].value == "STA.0+120"  # the asset number has its own cell
     assert ws["D8"].value == "T-102" and ws["E8"].value == "잡초 제거 및 정리"
-    assert ws["B4"].value == datetime(2026, 5, 4, 9, 0) and ws["B4"].number_format == "yyyy.mm.dd hh:mm"
+    assert ws["B4"].value == datetime(2026, 5, 4, 9, 0) and ws["B4"].number_format == '"1-1  "yyyy.mm.dd hh:mm'
     # landscape A4 with 1 inch margins holds one 230 pt block a page: breaks after each block
     assert len(rep["breaks"]) == 5 and all((row - 2) % 3 == 0 for row in rep["breaks"])
 
