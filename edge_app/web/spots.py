@@ -36,9 +36,28 @@ def spot_label(lang: str, sp: dict) -> str:
     return sp["name"] or translate(lang, "spot_auto_name", n=sp["number"])
 
 
+@bp.before_request
+def _note_last_edit():
+    """Before an action: the newest edit so far, so :func:`_back` can say what this one did."""
+    if request.method == "POST":
+        g.edits_before = get_store().scalar("SELECT coalesce(max(id), 0) FROM edits")
+
+
+def _say_done(site_id: int) -> None:
+    """The line that answers an action in place ("사진 1장 옮김 · 되돌리기", shown in the
+    action bar until the next action): the newest edit this request made on the site."""
+    before = g.get("edits_before")
+    if before is None:
+        return
+    last = edits.last_undoable(get_store(), site_id)
+    if last is not None and last["id"] > before:
+        flash(_edit_text(g.lang, last), "done")
+
+
 def _back(site_id: int | None, anchor: str | None = None):
     if site_id is None:
         return redirect(url_for("photos.home"))
+    _say_done(site_id)
     return redirect(url_for("spots.site", site_id=site_id) + (f"#{anchor}" if anchor else ""))
 
 

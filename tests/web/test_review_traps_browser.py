@@ -144,6 +144,10 @@ def test_one_tap_on_a_spot_moves_the_selected_photo_there(site, browser, artefac
             here.tap()
         shown, kept = state(p), stored(site)
         assert name in kept["spots"][b] and shown["spots"] == kept["spots"]
+        # the answer stays in sight (the bar at the bottom), with its undo one tap away
+        done = p.locator("#done-line")
+        assert done.is_visible() and done.locator("#done-undo").is_visible()
+        p.screenshot(path=str(artefacts / f"site_{tag}_done_line.png"))
         ctx.close()
         # put it back for the next round
         st = open_store(site.data)

@@ -131,3 +131,20 @@ def test_one_tap_on_a_spot_moves_the_selection_there_and_each_photo_can_get_its_
     post("/sites/1/undo")
     assert layout(st) == before
     st.close()
+
+
+def test_each_action_says_what_it_did_with_its_undo_next_to_it(app, lead):
+    st, a, b = two_spots(app, lead)
+    a0 = a["photos"][0]["sha256"]
+    r = lead.post("/sites/1/selection", data={"csrf": lead.csrf, "photo": [a0], "action": f"to-{b['id']}"})
+    page = lead.get(r.headers["Location"]).text
+    line = page.split('id="done-line"')[1].split("</p>")[0]
+    assert "사진 1장 옮김" in line and 'form="undo-form"' in line and 'id="undo-form"' in page
+    assert 'id="done-line"' not in lead.get("/sites/1").text  # said once, until the next action
+    # a refused action says why, and claims nothing done
+    lead.post(f"/spots/{a['id']}/confirm", data={"csrf": lead.csrf})
+    lead.get("/sites/1")
+    r = lead.post(f"/spots/{a['id']}/rename", data={"csrf": lead.csrf, "name": "x"})
+    page = lead.get(r.headers["Location"]).text
+    assert 'id="done-line"' not in page and "바뀌지 않았습니다" in page
+    st.close()
