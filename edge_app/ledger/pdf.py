@@ -50,10 +50,16 @@ def photo_w(columns: int) -> float:
 
 TITLE_H, INFO_H, COLHEAD_H = 10.0, 6.0, 7.0
 HEAD_H = TITLE_H + 2 * INFO_H + COLHEAD_H          # 29
-PHOTO_H, DATE_H, CAPTION_H = 45.0, 5.5, 10.5
-BLOCK_H = PHOTO_H + DATE_H + CAPTION_H             # 61: four blocks a page
+PHOTO_H, DATE_H, CAPTION_H = 45.0, 5.0, 5.5         # a caption row's least height
+BLOCK_H = PHOTO_H + DATE_H + 2 * CAPTION_H         # 61: four blocks a page (short texts)
 PAD = 1.2                                          # photo inside its box
 PAGE_ROOM = PAGE_H - MARGIN_TOP - MARGIN_BOTTOM - HEAD_H
+#: Font sizes (pt): body text never below BODY_PT, 공사명 never below WORKS_PT; longer text wraps.
+BODY_PT, WORKS_PT, SMALL_PT = 9.0, 11.0, 8.0
+LINE = 0.42                                        # line height, mm per pt
+TEXT_PAD, V_PAD = 1.0, 0.6                         # text inside its box (mm)
+LABEL_W = 12.0                                     # 위치 / 내용 / 일자 labels
+DATES_W = 58.0                                     # the 일자 cell beside 위치
 
 GRID = (90, 90, 90)
 HEAD_FILL = (232, 232, 226)
@@ -113,45 +119,54 @@ class _Doc(FPDF):
         self.set_text_color(0, 0, 0)
 
     # -- text helpers ------------------------------------------------------------------
-    def text_box(self, x, y, w, h, text, size=9.0, bold=False, align="C", max_lines=1, min_size=6.0,
+    def fit_text(self, text, w, size=BODY_PT, bold=False, max_lines=1, min_size=BODY_PT):
+        """(size, lines) of ``text`` in a box ``w`` mm wide: shrunk from ``size`` down to
+        ``min_size`` pt (never below: :data:`BODY_PT`, :data:`WORKS_PT`) until it takes at most
+        ``max_lines`` lines, then wrapped onto as many lines as it needs. Nothing is cut."""
+        text = printable(text or "")
+        if not text:
+            return size, []
+        style = "B" if bold else ""
+        while True:
+            self.set_font(FONT, style, size)
+            lines = self.multi_cell(w - 2 * TEXT_PAD, size * LINE, text, dry_run=True, output="LINES")
+            if len(lines) <= max_lines or size <= min_size:
+                return size, lines
+            size = max(min_size, size - 0.5)
+
+    def text_height(self, text, w, size=BODY_PT, bold=False, max_lines=1, min_size=BODY_PT, min_h=0.0):
+        """The height (mm) a box ``w`` mm wide needs to hold ``text`` (:meth:`fit_text`)."""
+        size, lines = self.fit_text(text, w, size, bold, max_lines, min_size)
+        return max(min_h, len(lines) * size * LINE + 2 * V_PAD)
+
+    def text_box(self, x, y, w, h, text, size=BODY_PT, bold=False, align="C", max_lines=1, min_size=BODY_PT,
                  fill=False, border=True, color=None):
-        """``text`` inside the box (x, y, w, h): shrunk down to ``min_size`` pt to fit
-        ``max_lines`` lines, then cut with an ellipsis; centred vertically."""
+        """``text`` inside the box (x, y, w, h), centred vertically: shrunk down to
+        ``min_size`` pt to fit ``max_lines`` lines, then wrapped (:meth:`fit_text`). The box
+        must be as high as :meth:`text_height` says; text is never cut."""
         if fill:
             self.set_fill_color(*HEAD_FILL)
         if border or fill:
             self.rect(x, y, w, h, style=("DF" if fill else "D") if border else "F")
-        text = printable(text or "")
-        if not text:
+        size, lines = self.fit_text(text, w, size, bold, max_lines, min_size)
+        if not lines:
             return
-        style = "B" if bold else ""
-        inner = w - 2.0
-        lines = None
-        while True:
-            self.set_font(FONT, style, size)
-            lines = self.multi_cell(inner, size * 0.42, text, dry_run=True, output="LINES")
-            if len(lines) <= max_lines or size <= min_size:
-                break
-            size = max(min_size, size - 0.5)
-        if len(lines) > max_lines:
-            lines = lines[:max_lines]
-            last = lines[-1]
-            while last and self.get_string_width(last + "…") > inner:
-                last = last[:-1]
-            lines[-1] = last + "…"
-        lh = size * 0.42
+        self.set_font(FONT, "B" if bold else "", size)
+        lh = size * LINE
         top = y + (h - lh * len(lines)) / 2
         if color:
             self.set_text_color(*color)
         for k, line in enumerate(lines):
-            self.set_xy(x + 1.0, top + k * lh)
-            self.cell(inner, lh, line, align=align)
+            self.set_xy(x + TEXT_PAD, top + k * lh)
+            self.cell(w - 2 * TEXT_PAD, lh, line, align=align)
         if color:
             self.set_text_color(0, 0, 0)
 
-    def label_value(self, x, y, w, h, lab, value, label_w=18.0, size=9.0, max_lines=1):
-        self.text_box(x, y, label_w, h, lab, size=size, bold=True, fill=True)
-        self.text_box(x + label_w, y, w - label_w, h, value, size=size, align="L", max_lines=max_lines)
+    def label_value(self, x, y, w, h, lab, value, label_w=18.0, size=BODY_PT, max_lines=1, min_size=BODY_PT,
+                    bold=False):
+        self.text_box(x, y, label_w, h, lab, size=min(size, BODY_PT + 1), bold=True, fill=True, min_size=BODY_PT)
+        self.text_box(x + label_w, y, w - label_w, h, value, size=size, align="L", max_lines=max_lines,
+                      min_size=min_size, bold=bold)
 
 
 def _photo(doc: _Doc, photo, x, y, w, h, notes: list[str]) -> bool:
@@ -167,21 +182,35 @@ def _photo(doc: _Doc, photo, x, y, w, h, notes: list[str]) -> bool:
     return True
 
 
+def _header_rows(doc: _Doc) -> list:
+    """The page header's info rows: [(height, [(x, w, label, value, size, min_size)])]."""
+    led = doc.ledger
+    x, half = MARGIN_X, CONTENT_W / 2
+    works = led.works_name or led.site_name
+    h1 = doc.text_height(works, CONTENT_W - 18.0, WORKS_PT, min_size=WORKS_PT, min_h=INFO_H)
+    h2 = max(doc.text_height(v, half - 18.0, min_h=INFO_H) for v in (led.company, led.work_type))
+    return [(h1, [(x, CONTENT_W, led.label("works_name"), works, WORKS_PT, WORKS_PT)]),
+            (h2, [(x, half, led.label("company"), led.company, BODY_PT, BODY_PT),
+                  (x + half, half, led.label("work_type"), led.work_type, BODY_PT, BODY_PT)])]
+
+
+def header_height(doc: _Doc) -> float:
+    return TITLE_H + sum(h for h, _ in _header_rows(doc)) + COLHEAD_H
+
+
 def _header(doc: _Doc) -> float:
     led = doc.ledger
     x, y = MARGIN_X, MARGIN_TOP
-    doc.text_box(x, y, CONTENT_W, TITLE_H, led.label("title"), size=15, bold=True, border=False)
+    doc.text_box(x, y, CONTENT_W, TITLE_H, led.label("title"), size=15, bold=True, border=False, min_size=15)
     y += TITLE_H
-    half = CONTENT_W / 2
-    doc.label_value(x, y, half, INFO_H, led.label("works_name"), led.works_name or led.site_name)
-    doc.label_value(x + half, y, half, INFO_H, led.label("company"), led.company)
-    y += INFO_H
-    doc.label_value(x, y, half, INFO_H, led.label("work_type"), led.work_type)
-    doc.label_value(x + half, y, half, INFO_H, led.label("period"), led.period_text())
-    y += INFO_H
-    doc.text_box(x, y, NO_W, COLHEAD_H, led.label("no"), size=8.5, bold=True, fill=True)
+    for h, cells in _header_rows(doc):
+        for cx, w, lab, value, size, min_size in cells:
+            doc.label_value(cx, y, w, h, lab, value, size=size, min_size=min_size, max_lines=1)
+        y += h
+    pw = photo_w(len(led.columns))
+    doc.text_box(x, y, NO_W, COLHEAD_H, led.label("no"), size=8.5, bold=True, fill=True, min_size=8.5)
     for k, word in enumerate(led.stage_word(c) for c in led.columns):
-        doc.text_box(x + NO_W + k * PHOTO_W, y, PHOTO_W, COLHEAD_H, word, size=10, bold=True, fill=True)
+        doc.text_box(x + NO_W + k * pw, y, pw, COLHEAD_H, word, size=10, bold=True, fill=True)
     return y + COLHEAD_H
 
 
@@ -197,39 +226,66 @@ def photo_line(led: Ledger, b: Block, p) -> str:
     return "  ".join(x for x in parts if x)
 
 
-def _block(doc: _Doc, b: Block, y: float, notes: list[str]) -> None:
-    led = doc.ledger
-    sp = b.spot
-    x = MARGIN_X
-    doc.text_box(x, y, NO_W, BLOCK_H, b.number_text, size=10 if b.parts == 1 else 8, bold=True)
-    for k, stage in enumerate(led.columns):
-        px = x + NO_W + k * PHOTO_W
-        doc.rect(px, y, PHOTO_W, PHOTO_H)
-        p = b.photos.get(stage)
-        if p is None:
-            doc.text_box(px, y, PHOTO_W, PHOTO_H, "" if b.unknown else led.label("no_photo"), size=9, border=False,
-                         color=(150, 150, 150))
-        elif not _photo(doc, p, px, y, PHOTO_W, PHOTO_H, notes):
-            doc.text_box(px, y, PHOTO_W, PHOTO_H, led.label("unreadable"), size=9, border=False, color=(164, 22, 26))
-        doc.text_box(px, y + PHOTO_H, PHOTO_W, DATE_H, photo_line(led, b, p), size=7.5,
-                     color=UNKNOWN_INK if b.unknown and p else MUTED)
-    cy = y + PHOTO_H + DATE_H
+def _caption_cells(doc: _Doc, b: Block) -> list:
+    """The spot's text rows under its photos: [(height, [(x, w, label, value)])]: 위치 and
+    일자 side by side, then 내용 across the row; each row as high as its text needs."""
+    led, sp = doc.ledger, b.spot
     location = sp.location + ("" if sp.confirmed else f" ({led.label('unconfirmed')})")
     if sp.asset_no:
         location += f" / {led.label('asset_no')} {sp.asset_no}"
-    first, last = sp.first_last()
-    cells = [(led.label("location"), location), (led.label("caption"), sp.caption),
-             (led.label("date"), format_period(first, last, led.lang))]
-    for k, (lab, value) in enumerate(cells):
-        doc.label_value(x + NO_W + k * PHOTO_W, cy, PHOTO_W, CAPTION_H, lab, value, label_w=9.5, size=8,
-                        max_lines=2)
+    x0, w = MARGIN_X + NO_W, CONTENT_W - NO_W
+    loc_w = w - DATES_W
+    dates = format_period(*sp.first_last(), led.lang)
+    h1 = max(doc.text_height(location, loc_w - LABEL_W, min_h=CAPTION_H),
+             doc.text_height(dates, DATES_W - LABEL_W, min_h=CAPTION_H))
+    rows = [(h1, [(x0, loc_w, led.label("location"), location), (x0 + loc_w, DATES_W, led.label("date"), dates)])]
+    h2 = doc.text_height(sp.caption, w - LABEL_W, min_h=CAPTION_H)
+    rows.append((h2, [(x0, w, led.label("caption"), sp.caption)]))
+    return rows
+
+
+def block_height(doc: _Doc, b: Block) -> float:
+    """A block's height: its photos and their lines, and, on a spot's last block, the
+    spot's text rows (as high as the text needs)."""
+    h = PHOTO_H + DATE_H
+    if b.part == b.parts - 1:
+        h += sum(rh for rh, _ in _caption_cells(doc, b))
+    return h
+
+
+def _block(doc: _Doc, b: Block, y: float, notes: list[str]) -> float:
+    """Draw a block at ``y``; returns its height."""
+    led = doc.ledger
+    x = MARGIN_X
+    height = block_height(doc, b)
+    doc.text_box(x, y, NO_W, height, b.number_text, size=10, bold=True, min_size=10)
+    pw = photo_w(len(led.columns))
+    for k, stage in enumerate(led.columns):
+        px = x + NO_W + k * pw
+        doc.rect(px, y, pw, PHOTO_H)
+        p = b.photos.get(stage)
+        if p is None:
+            doc.text_box(px, y, pw, PHOTO_H, "" if b.unknown else led.label("no_photo"), border=False,
+                         color=(150, 150, 150))
+        elif not _photo(doc, p, px, y, pw, PHOTO_H, notes):
+            doc.text_box(px, y, pw, PHOTO_H, led.label("unreadable"), border=False, color=(164, 22, 26))
+        doc.text_box(px, y + PHOTO_H, pw, DATE_H, photo_line(led, b, p), size=SMALL_PT, min_size=SMALL_PT,
+                     color=UNKNOWN_INK if b.unknown and p else MUTED, max_lines=3)
+    if b.part == b.parts - 1:
+        cy = y + PHOTO_H + DATE_H
+        for rh, cells in _caption_cells(doc, b):
+            for cx, w, lab, value in cells:
+                doc.label_value(cx, cy, w, rh, lab, value, label_w=LABEL_W)
+            cy += rh
+    return height
 
 
 def _cover(doc: _Doc, notes: list[str]) -> None:
     led = doc.ledger
     doc.add_page()
-    doc.text_box(MARGIN_X, 28, CONTENT_W, 16, led.label("title"), size=30, bold=True, border=False)
-    doc.text_box(MARGIN_X, 46, CONTENT_W, 10, led.title_name, size=15, bold=True, border=False, max_lines=2)
+    doc.text_box(MARGIN_X, 28, CONTENT_W, 16, led.label("title"), size=30, bold=True, border=False, min_size=30)
+    th = doc.text_height(led.title_name, CONTENT_W, 15, bold=True, max_lines=1, min_size=WORKS_PT, min_h=10)
+    doc.text_box(MARGIN_X, 46, CONTENT_W, th, led.title_name, size=15, bold=True, border=False, min_size=WORKS_PT)
     shown = sum(1 for b in led.blocks() for p in b.photos.values() if p is not None)
     spots_value = led.label("spots_value", n=len(led.spots))
     if led.unconfirmed_included:
@@ -242,15 +298,16 @@ def _cover(doc: _Doc, notes: list[str]) -> None:
             (led.label("photos"), led.label("photos_value", shown=shown, total=led.photo_count())),
             (led.label("stage_words"), " / ".join(led.stage_words)),
             (led.label("prepared"), format_date(datetime.now().strftime("%Y-%m-%d %H:%M:%S"), led.lang, False))]
-    x, w, y = 25.0, PAGE_W - 50.0, 66.0
+    x, w, y = 25.0, PAGE_W - 50.0, max(66.0, 46 + th + 8)
     for lab, value in rows:
-        doc.label_value(x, y, w, 8.5, lab, value, label_w=34, size=10)
-        y += 8.5
+        h = doc.text_height(value, w - 34, 10, min_size=BODY_PT, min_h=8.5)
+        doc.label_value(x, y, w, h, lab, value, label_w=34, size=10)
+        y += h
     # the first spot's finished state as the cover picture (its "after", else its last photo)
     first = led.spots[0] if led.spots else None
-    if first is not None:
+    box_w, box_h = 140.0, min(105.0, PAGE_H - 34 - 8 - (y + 10))
+    if first is not None and box_h >= 40:
         pick = (first.stage_photos("after") or first.ordered_photos()[-1:])[0]
-        box_w, box_h = 140.0, 105.0
         _photo(doc, pick, (PAGE_W - box_w) / 2, y + 10, box_w, box_h, notes)
         doc.text_box(MARGIN_X, y + 10 + box_h + 1, CONTENT_W, 6,
                      f"{first.location} · {led.stage_word(pick.stage)}", size=8.5, border=False, color=MUTED)
@@ -271,22 +328,24 @@ def write_pdf(ledger: Ledger, out: str | Path) -> dict:
     for b in blocks:
         if b.part == 0:
             groups.append([])
-        groups[-1].append(BLOCK_H)
-    pages = paginate(groups, PAGE_ROOM, PAGE_ROOM) if blocks else []
+        groups[-1].append(block_height(doc, b))
+    room = PAGE_H - MARGIN_TOP - MARGIN_BOTTOM - header_height(doc)
+    pages = paginate(groups, room, room) if blocks else []
     layout = []
     for page in pages:
         doc.add_page()
         y = _header(doc)
         for i in page:
             b = blocks[i]
-            _block(doc, b, y, notes)
+            h = _block(doc, b, y, notes)
+            pw = photo_w(len(ledger.columns))
             for k, stage in enumerate(ledger.columns):
                 if b.photos.get(stage) is not None:
                     layout.append({"page": doc.page_no(), "spot": b.spot.id, "part": b.part,
                                    "stage": None if b.unknown else stage, "sha256": b.photos[stage].sha256,
                                    "photo_no": b.spot.photo_no(b.photos[stage]),
-                                   "box": (MARGIN_X + NO_W + k * PHOTO_W, y, PHOTO_W, PHOTO_H)})
-            y += BLOCK_H
+                                   "box": (MARGIN_X + NO_W + k * pw, y, pw, PHOTO_H)})
+            y += h
     tmp = out.with_name(f".{out.name}.part")
     try:
         doc.output(str(tmp))

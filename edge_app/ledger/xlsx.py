@@ -74,7 +74,7 @@ DATE_FORMAT = "yyyy.mm.dd hh:mm"
 
 # the built-in template (pixels for columns, points for rows)
 _COL_PX = {"A": 30, "B": 213, "C": 213, "D": 213}
-_ROW_PT = {1: 30.0, 2: 18.0, 3: 18.0, 4: 21.0, 5: 120.0, 6: 15.0, 7: 30.0}
+_ROW_PT = {1: 30.0, 2: 18.0, 3: 18.0, 4: 21.0, 5: 120.0, 6: 15.0, 7: 15.0, 8: 15.0}
 
 
 class TemplateError(ValueError):
@@ -132,28 +132,40 @@ def default_template(ledger: Ledger) -> Workbook:
 
     cell("A1", ledger.label("title"), f=Font(name=FONT_NAME, size=16, bold=True), border=None)
     ws.merge_cells("A1:D1")
-    for ref, key in (("A2", "works_name"), ("C2", "company"), ("A3", "work_type"), ("C3", "period")):
-        cell(ref, align="left", fmt=_text_format(ledger.label(key) + ": "))
-        end = "B" if ref[0] == "A" else "D"
-        cell(end + ref[1:], align="left")
-        ws.merge_cells(f"{ref}:{end}{ref[1:]}")
+    # 공사명 across the page (it wraps, and its row grows), then 회사명 and 공종
+    cell("A2", align="left", wrap=True, f=Font(name=FONT_NAME, size=11, bold=True),
+         fmt=_text_format(ledger.label("works_name") + ": "))
+    for col in "BCD":
+        cell(f"{col}2")
+    ws.merge_cells("A2:D2")
+    for ref, end, key in (("A3", "B3", "company"), ("C3", "D3", "work_type")):
+        cell(ref, align="left", wrap=True, fmt=_text_format(ledger.label(key) + ": "))
+        cell(end, align="left")
+        ws.merge_cells(f"{ref}:{end}")
     cell("A4", ledger.label("no"), f=bold, fill=head_fill)
     for col in "BCD":
         cell(f"{col}4", f=Font(name=FONT_NAME, size=11, bold=True), fill=head_fill)
-    for r in (5, 6, 7):
+    for r in (5, 6, 7, 8):
         cell(f"A{r}", f=Font(name=FONT_NAME, size=11, bold=True))
-    ws.merge_cells("A5:A7")
+    ws.merge_cells("A5:A8")
     for col in "BCD":
         cell(f"{col}5")
-        cell(f"{col}6", f=Font(name=FONT_NAME, size=8, color="5A5A5A"), fmt=DATE_FORMAT)
-    for col, key in (("B", "location"), ("C", "caption"), ("D", "date")):
-        cell(f"{col}7", align="left", wrap=True, f=Font(name=FONT_NAME, size=9),
-             fmt=_text_format(ledger.label(key) + ": "))
-    names = {"WORKS_NAME": "$A$2", "COMPANY": "$C$2", "WORK_TYPE": "$A$3", "PERIOD": "$C$3",
-             "STAGE_BEFORE": "$B$4", "STAGE_DURING": "$C$4", "STAGE_AFTER": "$D$4",
-             "SPOT_NO": "$A$5", "PHOTO_BEFORE": "$B$5", "PHOTO_DURING": "$C$5", "PHOTO_AFTER": "$D$5",
-             "DATE_BEFORE": "$B$6", "DATE_DURING": "$C$6", "DATE_AFTER": "$D$6",
-             "LOCATION": "$B$7", "CAPTION": "$C$7", "DATES": "$D$7"}
+        cell(f"{col}6", f=Font(name=FONT_NAME, size=9, color="5A5A5A"), fmt=DATE_FORMAT)
+    # 위치 and 일자 side by side, 내용 across the row: they wrap, and their rows grow
+    text = Font(name=FONT_NAME, size=9)
+    for ref, key in (("B7", "location"), ("D7", "date"), ("B8", "caption")):
+        cell(ref, align="left", wrap=True, f=text, fmt=_text_format(ledger.label(key) + ": "))
+    for ref in ("C7", "C8", "D8"):
+        cell(ref, align="left", wrap=True, f=text)
+    ws.merge_cells("B7:C7")
+    ws.merge_cells("B8:D8")
+    names = {"WORKS_NAME": "$A$2", "COMPANY": "$A$3", "WORK_TYPE": "$C$3",
+             "SPOT_NO": "$A$5", "DATE_BEFORE": "$B$6", "DATE_AFTER": "$D$6" if len(ledger.columns) == 3 else "$C$6",
+             "PHOTO_BEFORE": "$B$5", "PHOTO_AFTER": "$D$5" if len(ledger.columns) == 3 else "$C$5",
+             "LOCATION": "$B$7", "CAPTION": "$B$8", "DATES": "$D$7"}
+    names.update({f"STAGE_{c.upper()}": f"${'BCD'[k]}$4" for k, c in enumerate(ledger.columns)})
+    if "during" in ledger.columns:
+        names.update({"PHOTO_DURING": "$C$5", "DATE_DURING": "$C$6"})
     quoted = "'" + ws.title.replace("'", "''") + "'"
     for name, ref in names.items():
         wb.defined_names[name] = DefinedName(name, attr_text=f"{quoted}!{ref}")
@@ -333,6 +345,65 @@ def _copy_block(ws, r0: int, r1: int, off: int, last_col: int, merges: list) -> 
         ws.merge_cells(start_row=mr0 + off, start_column=c0, end_row=mr1 + off, end_column=c1)
 
 
+# --------------------------------------------------------------------------- text height
+
+
+def _char_em(ch: str) -> float:
+    """A character's width in ems, roughly, in a Korean UI font (맑은 고딕, Excel's metrics)."""
+    if ch == " ":
+        return 0.3
+    o = ord(ch)
+    if o >= 0x1100 and (0x1100 <= o <= 0x11FF or 0x2E80 <= o <= 0xD7FF or 0xF900 <= o <= 0xFFDC):
+        return 1.0
+    if ch in "il.,:;'|!":
+        return 0.3
+    if ch.isupper() or ch in "mwMW@%":
+        return 0.72
+    return 0.58
+
+
+def text_lines(text: str, width_px: float, size_pt: float) -> int:
+    """How many lines ``text`` takes when wrapped in a cell ``width_px`` wide at ``size_pt``
+    (by word, as Excel wraps; a word longer than the line breaks anywhere). An estimate
+    that errs long: a row made this high never clips its text."""
+    em = size_pt * PX_PER_PT
+    room = max(em, width_px - 8)  # the cell's inner margins
+    lines = 0
+    for para in str(text).split("\n"):
+        lines += 1
+        used = 0.0
+        for word in para.split(" "):
+            w = sum(_char_em(c) for c in word) * em * 1.04
+            gap = 0.3 * em if used else 0.0
+            if used and used + gap + w > room:
+                lines += 1
+                used = 0.0
+                gap = 0.0
+            while w > room:  # a long word (or Korean without spaces) breaks anywhere
+                lines += 1
+                w -= room
+            used += gap + w
+    return max(1, lines)
+
+
+def _grow_row(ws, n: "_Named", row_offset: int, text: str | None) -> None:
+    """Make the row of a named cell (a wrapping cell, one row high) tall enough for ``text``
+    and the prefix its number format shows; rows only grow."""
+    if not text:
+        return
+    c0, r0, c1, r1 = _merged_range(ws, n.min_col, n.min_row + row_offset)
+    cell = ws.cell(row=r0, column=c0)
+    if r0 != r1 or not (cell.alignment and cell.alignment.wrap_text):
+        return
+    fmt = cell.number_format or ""
+    prefix = fmt.split('"')[1] if fmt.startswith('"') and fmt.count('"') >= 2 else ""
+    size = float(cell.font.sz or 11) if cell.font else 11.0
+    width = sum(col_px(ws, c) for c in range(c0, c1 + 1))
+    need = text_lines(prefix + str(text), width, size) * size * 1.3 + 3
+    if need > row_pt(ws, r0):
+        ws.row_dimensions[r0].height = round(need, 1)
+
+
 # --------------------------------------------------------------------------- writing
 
 
@@ -393,6 +464,8 @@ def write_xlsx(ledger: Ledger, out: str | Path, template: str | Path | None = No
         if key in names:
             n = names[key]
             _set(n.ws, n.min_col, n.min_row, value, "yyyy.mm.dd" if key == "PREPARED" else None)
+            if isinstance(value, str):
+                _grow_row(n.ws, n, 0, value)
     wb.properties.title = f"{led.label('title')} - {led.title_name}"
     wb.properties.creator = "edge-app"
     if led.company:
@@ -421,10 +494,12 @@ def write_xlsx(ledger: Ledger, out: str | Path, template: str | Path | None = No
             if sp.asset_no and "ASSET_NO" not in names:
                 location += f" / {led.label('asset_no')} {sp.asset_no}"
             put("SPOT_NO", sp.number)
-            put("LOCATION", location)
-            put("ASSET_NO", sp.asset_no or None)
-            put("CAPTION", sp.caption or None)
-            put("DATES", format_period(*sp.first_last(), led.lang) or None)
+            texts = {"LOCATION": location, "ASSET_NO": sp.asset_no or None, "CAPTION": sp.caption or None,
+                     "DATES": format_period(*sp.first_last(), led.lang) or None}
+            for key, value in texts.items():
+                put(key, value)
+                if key in names:
+                    _grow_row(ws, names[key], off, value)
             for stage in columns:
                 p = b.photos.get(stage)
                 key = stage.upper()

@@ -16,7 +16,7 @@ from edge_app.ledger import build_ledger
 from edge_app.ledger.xlsx import EMU_PER_PX, PX_PER_PT, TemplateError, col_px, row_pt, write_xlsx
 from edge_app.store import open_store, spots
 
-BLOCK = 3  # rows per spot in the built-in layout: photos, capture times, caption
+BLOCK = 4  # rows per spot in the built-in layout: photos, capture times, 위치 / 일자, 내용
 FIRST = 5  # the first block's first row
 
 
@@ -60,8 +60,9 @@ def test_headers_captions_and_dates_are_in_their_cells(site, exported):
     ws = load_workbook(path).active
     assert ws["A1"].value == "사진대지"
     assert (ws["A2"].value, ws["A2"].number_format) == ("2026년 ○○공원 제초작업", '"공사명: "@')
-    assert ws["C2"].value == "㈜한빛조경" and ws["A3"].value == "제초"
-    assert ws["C3"].value == "2026.05.04 ~ 2026.05.12"
+    assert "A2:D2" in {str(m) for m in ws.merged_cells.ranges}  # 공사명 across the page
+    assert ws["A3"].value == "㈜한빛조경" and ws["C3"].value == "제초"
+    assert "기간" not in str([c.number_format for row in ws.iter_rows(max_row=4) for c in row])
     assert [ws.cell(4, c).value for c in range(1, 5)] == ["번호", "시공 전", "시공 중", "시공 후"]
     r = FIRST
     assert ws.cell(r, 1).value == 1
@@ -69,11 +70,11 @@ def test_headers_captions_and_dates_are_in_their_cells(site, exported):
         datetime(2026, 5, 4, 9, 0), datetime(2026, 5, 7, 10, 0), datetime(2026, 5, 12, 14, 0)]
     assert ws.cell(r + 1, 2).number_format == '"1-1  "yyyy.mm.dd hh:mm'  # 사진번호 before the time
     assert ws.cell(r + 2, 2).value == "컨테이너 좌측" and ws.cell(r + 2, 2).number_format == '"위치: "@'
-    assert ws.cell(r + 2, 3).value == "제초 작업 (예초기)"
+    assert ws.cell(r + 3, 2).value == "제초 작업 (예초기)"
     assert ws.cell(r + 2, 4).value == "2026.05.04 ~ 2026.05.12"
     assert ws.cell(r + BLOCK + 2, 2).value == "STA.0+120 / 관리번호 T-102"  # no ASSET_NO cell: after the location
     assert ws.cell(FIRST + 5 * BLOCK, 1).value == 6 and ws.max_row == FIRST + 6 * BLOCK - 1  # the unconfirmed is out
-    assert f"A{FIRST}:A{FIRST + 2}" in {str(m) for m in ws.merged_cells.ranges}
+    assert f"A{FIRST}:A{FIRST + 3}" in {str(m) for m in ws.merged_cells.ranges}
 
 
 def test_a4_portrait_print_titles_and_breaks_between_spots(exported):
@@ -83,7 +84,7 @@ def test_a4_portrait_print_titles_and_breaks_between_spots(exported):
     assert ws.sheet_properties.pageSetUpPr.fitToPage and int(ws.page_setup.fitToWidth) == 1
     assert int(ws.page_setup.fitToHeight) == 0
     assert ws.print_title_rows == "$1:$4"
-    assert ws.print_area.endswith("$A$1:$D$22")
+    assert ws.print_area.endswith(f"$A$1:$D${FIRST + 6 * BLOCK - 1}")
     # 4 spots on the first page, the break right after the 4th block, never inside one
     assert [b.id for b in ws.row_breaks.brk] == rep["breaks"] == [FIRST + 4 * BLOCK - 1]
     room = (11.69 - ws.page_margins.top - ws.page_margins.bottom) * 72
