@@ -15,7 +15,6 @@ short transaction.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import threading
 import time
@@ -23,7 +22,6 @@ from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -42,7 +40,7 @@ from .store import photos as store_photos
 from .store import settings as store_settings
 from .store.pair_cache import SqlitePairCache
 from .store.sites import create_site, resolve
-from .store.spots import create_spot, place
+from .store.spots import create_spot, place, set_engine_phases
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +49,6 @@ log = logging.getLogger(__name__)
 BATCH_IDLE_S = 90.0
 #: Photos analysed per step before their places are written (the page shows them).
 STEP_PHOTOS = 6
-#: A capture-time gap longer than this separates visits of one spot (before / during / after).
-PHASE_GAP_S = 15 * 60.0
 #: Heartbeat of a running worker (seconds); ``edge-app add`` hands its work to a worker whose
 #: heartbeat is younger than 3 x this.
 HEARTBEAT_S = 2.0
@@ -94,26 +90,6 @@ def worker_alive(st: Store) -> bool:
     """Whether a worker (``edge-app serve``) is running on this data folder now."""
     hb = store_settings.get(st, "worker.heartbeat")
     return bool(hb) and time.time() - float(hb.get("t", 0)) < 3 * HEARTBEAT_S
-
-
-def engine_phases(times: Sequence[float | None], gap_s: float = PHASE_GAP_S) -> list[str | None]:
-    """Before / during / after from capture times alone (one spot's photos, any order).
-
-    Photos are split into visits where consecutive capture times are more than ``gap_s``
-    apart: one visit is "before" (nothing done yet), two are before and after, three or
-    more are before, during..., after. A photo without a time gets None.
-    """
-    order = sorted((t, i) for i, t in enumerate(times) if t is not None and math.isfinite(t))
-    out: list[str | None] = [None] * len(times)
-    if not order:
-        return out
-    visit = [0]
-    for (t0, _), (t1, _) in zip(order, order[1:]):
-        visit.append(visit[-1] + (1 if t1 - t0 > gap_s else 0))
-    k = visit[-1] + 1
-    for v, (_, i) in zip(visit, order):
-        out[i] = "before" if v == 0 else ("after" if v == k - 1 else "during")
-    return out
 
 
 class Worker:
@@ -703,15 +679,7 @@ class Worker:
 
     def _set_phases(self, spot_id: int) -> None:
         """Engine phases for the photos of a spot that no person labelled (inside a write)."""
-        st = self.st
-        rows = st.query("""SELECT p.sha256, p.taken_at, p.phase, p.phase_by FROM memberships m
-                           JOIN photos p ON p.sha256 = m.photo
-                           WHERE m.spot_id = ? AND m.ended_at IS NULL AND p.removed_at IS NULL""", (spot_id,))
-        phases = engine_phases([r["taken_at"] for r in rows])
-        for r, ph in zip(rows, phases):
-            if r["phase_by"] == "person" or r["phase"] == ph:
-                continue
-            st.conn.execute("UPDATE photos SET phase = ?, phase_by = 'engine' WHERE sha256 = ?", (ph, r["sha256"]))
+        set_engine_phases(self.st, spot_id)
 
     # -- batches ----------------------------------------------------------------------------
     def _finish_idle_batches(self, idle_s: float) -> None:

@@ -20,6 +20,7 @@ Person edits: :func:`move`, :func:`each_new`, :func:`merge`, :func:`split`, :fun
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 from . import Store, StoreError, now_iso
@@ -27,6 +28,47 @@ from .edits import Changes, record
 
 PHASES = ("before", "during", "after")
 NEW = "new"  # move target: a new spot
+#: A capture-time gap longer than this separates visits of one spot (before / during / after).
+PHASE_GAP_S = 15 * 60.0
+
+
+def engine_phases(times: Sequence[float | None], gap_s: float = PHASE_GAP_S) -> list[str | None]:
+    """Before / during / after from capture times alone (one spot's photos, any order).
+
+    Photos are split into visits where consecutive capture times are more than ``gap_s``
+    apart: one visit is "before" (nothing done yet), two are before and after, three or
+    more are before, during..., after. A photo without a time gets None.
+    """
+    order = sorted((t, i) for i, t in enumerate(times) if t is not None and math.isfinite(t))
+    out: list[str | None] = [None] * len(times)
+    if not order:
+        return out
+    visit = [0]
+    for (t0, _), (t1, _) in zip(order, order[1:]):
+        visit.append(visit[-1] + (1 if t1 - t0 > gap_s else 0))
+    k = visit[-1] + 1
+    for v, (_, i) in zip(visit, order):
+        out[i] = "before" if v == 0 else ("after" if v == k - 1 else "during")
+    return out
+
+
+def set_engine_phases(st: Store, spot_id: int | None, ch: Changes | None = None) -> None:
+    """The phases :func:`engine_phases` gives the photos of a spot that no person labelled
+    (inside the caller's transaction). ``ch``: record them with a person's edit (so its undo
+    puts the old phases back); None: the engine's own write."""
+    if spot_id is None:
+        return
+    rows = st.query("""SELECT p.sha256, p.taken_at, p.phase, p.phase_by FROM memberships m
+                       JOIN photos p ON p.sha256 = m.photo
+                       WHERE m.spot_id = ? AND m.ended_at IS NULL AND p.removed_at IS NULL""", (spot_id,))
+    for r, ph in zip(rows, engine_phases([r["taken_at"] for r in rows])):
+        if r["phase_by"] == "person" or (r["phase"] == ph and (ph is None or r["phase_by"] == "engine")):
+            continue
+        if ch is None:
+            st.conn.execute("UPDATE photos SET phase = ?, phase_by = 'engine' WHERE sha256 = ?", (ph, r["sha256"]))
+        else:
+            ch.set("photos", r["sha256"], "phase", ph)
+            ch.set("photos", r["sha256"], "phase_by", "engine")
 
 
 def current(st: Store, sha256: str):
@@ -139,7 +181,9 @@ def move(st: Store, shas: Sequence[str], target: int | str | None, who: str) -> 
         for s in left:
             _touch(ch, s)
             _retire_if_empty(st, ch, s)
+            set_engine_phases(st, s, ch)
         _touch(ch, target)
+        set_engine_phases(st, target, ch)  # a spot a person made gets phases from its times too
         names = [_photo(st, s)["name"] for s in shas]
         edit = record(st, "move", who, site_id, {"photos": names, "to": target}, ch)
     return {"edit": edit, "spot": target}
@@ -167,10 +211,12 @@ def each_new(st: Store, shas: Sequence[str], who: str) -> dict:
             ch.inserted("spots", target)
             left |= _move_into(st, ch, [sha], target)
             _touch(ch, target)
+            set_engine_phases(st, target, ch)
             out.append(target)
         for s in left:
             _touch(ch, s)
             _retire_if_empty(st, ch, s)
+            set_engine_phases(st, s, ch)
         names = [_photo(st, s)["name"] for s in shas]
         edit = record(st, "each_new", who, site_id, {"photos": names, "spots": out}, ch)
     return {"edit": edit, "spots": out}
@@ -193,6 +239,7 @@ def merge(st: Store, spot_ids: Sequence[int], who: str) -> dict:
             _touch(ch, s)
             ch.set("spots", s, "removed_at", now_iso())
         _touch(ch, into)
+        set_engine_phases(st, into, ch)
         if rows[0]["name"] is None:  # keep a name a person gave one of the others
             named = next((r["name"] for r in rows[1:] if r["name"]), None)
             if named:

@@ -9,7 +9,8 @@ import pytest
 from edge_app.store import open_store, photos, spots, views
 from edge_app.analyze import SpilledFeatures
 from edge_app.refine import Interrupted
-from edge_app.worker import Worker, engine_phases
+from edge_app.store.spots import engine_phases
+from edge_app.worker import Worker
 from photo_files import spot_photos
 
 DAY = datetime(2026, 5, 4, 9, 0, 0)

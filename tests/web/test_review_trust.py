@@ -148,3 +148,21 @@ def test_each_action_says_what_it_did_with_its_undo_next_to_it(app, lead):
     page = lead.get(r.headers["Location"]).text
     assert 'id="done-line"' not in page and "바뀌지 않았습니다" in page
     st.close()
+
+
+def test_a_spot_a_person_makes_gets_its_phases_from_the_capture_times(app, lead):
+    from datetime import timedelta
+
+    upload(lead, spot_photos(11, 2, DAY) + spot_photos(22, 2, DAY + timedelta(hours=2)))
+    Worker(app.config["DATA_DIR"]).run_until_idle()
+    st = open_store(app.config["DATA_DIR"])
+    a, b = views.site_view(st, 1)["spots"]
+    assert {p["phase"] for sp in (a, b) for p in sp["photos"]} == {"before"}  # two one-visit spots
+    lead.post(f"/spots/{a['id']}/merge", data={"csrf": lead.csrf, "other": str(b["id"])})
+    (merged,) = views.site_view(st, 1)["spots"]
+    phase = {p["name"]: p["phase"] for p in merged["photos"]}
+    assert phase == {"spot11_0.jpg": "before", "spot11_1.jpg": "before", "spot22_0.jpg": "after",
+                     "spot22_1.jpg": "after"}
+    lead.post("/sites/1/undo", data={"csrf": lead.csrf})  # the undo puts the phases back too
+    assert {p["phase"] for sp in views.site_view(st, 1)["spots"] for p in sp["photos"]} == {"before"}
+    st.close()
