@@ -42,11 +42,11 @@ def write(ledger: Ledger, fmt: str, out: str | Path, template: str | Path | None
 
 
 def export(source, site_id: int, fmt: str, out: str | Path, *, lang: str = "ko", include_unconfirmed: bool = False,
-           all_photos: bool = False, template: str | Path | None = None) -> dict:
+           all_photos: bool = False, template: str | Path | None = None, keep_during: bool = False) -> dict:
     """Build the site's ledger from ``source`` (a Store or a LedgerSource) and write it.
     The report gains "ledger": the :class:`Ledger` written."""
     ledger = build_ledger(source, site_id, lang=lang, include_unconfirmed=include_unconfirmed,
-                          all_photos=all_photos)
+                          all_photos=all_photos, keep_during=keep_during)
     rep = write(ledger, fmt, out, template)
     rep["ledger"] = ledger
     return rep

@@ -1,7 +1,7 @@
 """``edge-app export``: a site's photo ledger as XLSX, PDF or a ZIP of the originals.
 
     edge-app export --data DIR --site ID --format xlsx|pdf|zip [--out FILE] [--template FILE.xlsx]
-                    [--all-photos] [--include-unconfirmed] [--lang ko|en]
+                    [--all-photos] [--include-unconfirmed] [--keep-during] [--lang ko|en]
 
 Exit status: 0 written; 1 nothing to write (no confirmed spot); 2 a bad request (unknown
 site, unreadable template, missing data folder).
@@ -33,7 +33,7 @@ def cmd_export(args) -> int:
     try:
         try:
             ledger = build_ledger(st, args.site, lang=args.lang, include_unconfirmed=args.include_unconfirmed,
-                                  all_photos=args.all_photos)
+                                  all_photos=args.all_photos, keep_during=args.keep_during)
         except StoreError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
@@ -80,5 +80,7 @@ def add_export_command(sub) -> None:
     p.add_argument("--all-photos", action="store_true",
                    help="every photo of each stage, not only the cover or first one")
     p.add_argument("--include-unconfirmed", action="store_true", help="also spots not confirmed yet (marked)")
+    p.add_argument("--keep-during", action="store_true",
+                   help="print the 'during' column even when no spot has a 'during' photo (it is dropped then)")
     p.add_argument("--lang", choices=("ko", "en"), default="ko", help="language of the document (default ko)")
     p.set_defaults(func=cmd_export)

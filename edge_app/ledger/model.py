@@ -131,8 +131,11 @@ class Ledger:
     @property
     def columns(self) -> tuple[str, ...]:
         """The stage columns printed: before / during / after, or before / after when no spot
-        has a "during" photo and ``keep_during`` is not set."""
-        return STAGES
+        has a "during" photo and ``keep_during`` is not set (a column of "사진 없음" reads as
+        missing photos)."""
+        if self.keep_during or any(p.stage == "during" for s in self.spots for p in s.photos):
+            return STAGES
+        return ("before", "after")
 
     @property
     def stage_words(self) -> tuple[str, str, str]:

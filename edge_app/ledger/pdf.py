@@ -48,6 +48,12 @@ def photo_w(columns: int) -> float:
     return (CONTENT_W - NO_W) / columns
 
 
+def photo_h(columns: int) -> float:
+    """The height of a photo box: 45 mm with three columns (four spots a page), 64 mm with
+    two (before / after: larger photos, three spots a page)."""
+    return PHOTO_H if columns >= 3 else 64.0
+
+
 TITLE_H, INFO_H, COLHEAD_H = 10.0, 6.0, 7.0
 HEAD_H = TITLE_H + 2 * INFO_H + COLHEAD_H          # 29
 PHOTO_H, DATE_H, CAPTION_H = 45.0, 5.0, 5.5         # a caption row's least height
@@ -247,7 +253,7 @@ def _caption_cells(doc: _Doc, b: Block) -> list:
 def block_height(doc: _Doc, b: Block) -> float:
     """A block's height: its photos and their lines, and, on a spot's last block, the
     spot's text rows (as high as the text needs)."""
-    h = PHOTO_H + DATE_H
+    h = photo_h(len(doc.ledger.columns)) + DATE_H
     if b.part == b.parts - 1:
         h += sum(rh for rh, _ in _caption_cells(doc, b))
     return h
@@ -259,20 +265,20 @@ def _block(doc: _Doc, b: Block, y: float, notes: list[str]) -> float:
     x = MARGIN_X
     height = block_height(doc, b)
     doc.text_box(x, y, NO_W, height, b.number_text, size=10, bold=True, min_size=10)
-    pw = photo_w(len(led.columns))
+    pw, ph = photo_w(len(led.columns)), photo_h(len(led.columns))
     for k, stage in enumerate(led.columns):
         px = x + NO_W + k * pw
-        doc.rect(px, y, pw, PHOTO_H)
+        doc.rect(px, y, pw, ph)
         p = b.photos.get(stage)
         if p is None:
-            doc.text_box(px, y, pw, PHOTO_H, "" if b.unknown else led.label("no_photo"), border=False,
+            doc.text_box(px, y, pw, ph, "" if b.unknown else led.label("no_photo"), border=False,
                          color=(150, 150, 150))
-        elif not _photo(doc, p, px, y, pw, PHOTO_H, notes):
-            doc.text_box(px, y, pw, PHOTO_H, led.label("unreadable"), border=False, color=(164, 22, 26))
-        doc.text_box(px, y + PHOTO_H, pw, DATE_H, photo_line(led, b, p), size=SMALL_PT, min_size=SMALL_PT,
+        elif not _photo(doc, p, px, y, pw, ph, notes):
+            doc.text_box(px, y, pw, ph, led.label("unreadable"), border=False, color=(164, 22, 26))
+        doc.text_box(px, y + ph, pw, DATE_H, photo_line(led, b, p), size=SMALL_PT, min_size=SMALL_PT,
                      color=UNKNOWN_INK if b.unknown and p else MUTED, max_lines=3)
     if b.part == b.parts - 1:
-        cy = y + PHOTO_H + DATE_H
+        cy = y + ph + DATE_H
         for rh, cells in _caption_cells(doc, b):
             for cx, w, lab, value in cells:
                 doc.label_value(cx, cy, w, rh, lab, value, label_w=LABEL_W)
@@ -344,7 +350,7 @@ def write_pdf(ledger: Ledger, out: str | Path) -> dict:
                     layout.append({"page": doc.page_no(), "spot": b.spot.id, "part": b.part,
                                    "stage": None if b.unknown else stage, "sha256": b.photos[stage].sha256,
                                    "photo_no": b.spot.photo_no(b.photos[stage]),
-                                   "box": (MARGIN_X + NO_W + k * pw, y, pw, PHOTO_H)})
+                                   "box": (MARGIN_X + NO_W + k * pw, y, pw, photo_h(len(ledger.columns)))})
             y += h
     tmp = out.with_name(f".{out.name}.part")
     try:

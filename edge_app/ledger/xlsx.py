@@ -74,6 +74,7 @@ DATE_FORMAT = "yyyy.mm.dd hh:mm"
 
 # the built-in template (pixels for columns, points for rows)
 _COL_PX = {"A": 30, "B": 213, "C": 213, "D": 213}
+_COL_PX_TWO, _PHOTO_PT_TWO = 320, 175.0     # before / after only
 _ROW_PT = {1: 30.0, 2: 18.0, 3: 18.0, 4: 21.0, 5: 120.0, 6: 15.0, 7: 15.0, 8: 15.0}
 
 
@@ -130,42 +131,50 @@ def default_template(ledger: Ledger) -> Workbook:
             c.number_format = fmt
         return c
 
+    cols = "BCD"[:len(ledger.columns)]      # the photo columns: 전 / 중 / 후, or 전 / 후
+    last = cols[-1]
+    if len(cols) == 2:  # before / after only: wider, taller photos
+        for col in cols:
+            ws.column_dimensions[col].width = round(_COL_PX_TWO / PX_PER_WIDTH, 2)
+        ws.row_dimensions[5].height = _PHOTO_PT_TWO
     cell("A1", ledger.label("title"), f=Font(name=FONT_NAME, size=16, bold=True), border=None)
-    ws.merge_cells("A1:D1")
+    ws.merge_cells(f"A1:{last}1")
     # 공사명 across the page (it wraps, and its row grows), then 회사명 and 공종
     cell("A2", align="left", wrap=True, f=Font(name=FONT_NAME, size=11, bold=True),
          fmt=_text_format(ledger.label("works_name") + ": "))
-    for col in "BCD":
+    for col in cols:
         cell(f"{col}2")
-    ws.merge_cells("A2:D2")
-    for ref, end, key in (("A3", "B3", "company"), ("C3", "D3", "work_type")):
+    ws.merge_cells(f"A2:{last}2")
+    mid = "B" if len(cols) == 3 else "A"
+    for ref, end, key in (("A3", f"{mid}3", "company"), (f"{chr(ord(mid) + 1)}3", f"{last}3", "work_type")):
         cell(ref, align="left", wrap=True, fmt=_text_format(ledger.label(key) + ": "))
         cell(end, align="left")
-        ws.merge_cells(f"{ref}:{end}")
+        if ref != end:
+            ws.merge_cells(f"{ref}:{end}")
     cell("A4", ledger.label("no"), f=bold, fill=head_fill)
-    for col in "BCD":
+    for col in cols:
         cell(f"{col}4", f=Font(name=FONT_NAME, size=11, bold=True), fill=head_fill)
     for r in (5, 6, 7, 8):
         cell(f"A{r}", f=Font(name=FONT_NAME, size=11, bold=True))
     ws.merge_cells("A5:A8")
-    for col in "BCD":
+    for col in cols:
         cell(f"{col}5")
         cell(f"{col}6", f=Font(name=FONT_NAME, size=9, color="5A5A5A"), fmt=DATE_FORMAT)
     # 위치 and 일자 side by side, 내용 across the row: they wrap, and their rows grow
     text = Font(name=FONT_NAME, size=9)
-    for ref, key in (("B7", "location"), ("D7", "date"), ("B8", "caption")):
+    for ref, key in (("B7", "location"), (f"{last}7", "date"), ("B8", "caption")):
         cell(ref, align="left", wrap=True, f=text, fmt=_text_format(ledger.label(key) + ": "))
-    for ref in ("C7", "C8", "D8"):
-        cell(ref, align="left", wrap=True, f=text)
-    ws.merge_cells("B7:C7")
-    ws.merge_cells("B8:D8")
-    names = {"WORKS_NAME": "$A$2", "COMPANY": "$A$3", "WORK_TYPE": "$C$3",
-             "SPOT_NO": "$A$5", "DATE_BEFORE": "$B$6", "DATE_AFTER": "$D$6" if len(ledger.columns) == 3 else "$C$6",
-             "PHOTO_BEFORE": "$B$5", "PHOTO_AFTER": "$D$5" if len(ledger.columns) == 3 else "$C$5",
-             "LOCATION": "$B$7", "CAPTION": "$B$8", "DATES": "$D$7"}
-    names.update({f"STAGE_{c.upper()}": f"${'BCD'[k]}$4" for k, c in enumerate(ledger.columns)})
-    if "during" in ledger.columns:
-        names.update({"PHOTO_DURING": "$C$5", "DATE_DURING": "$C$6"})
+    for col in cols[1:]:
+        cell(f"{col}8", align="left", wrap=True, f=text)
+    if len(cols) == 3:
+        cell("C7", align="left", wrap=True, f=text)
+        ws.merge_cells("B7:C7")
+    ws.merge_cells(f"B8:{last}8")
+    names = {"WORKS_NAME": "$A$2", "COMPANY": "$A$3", "WORK_TYPE": f"${chr(ord(mid) + 1)}$3", "SPOT_NO": "$A$5",
+             "LOCATION": "$B$7", "CAPTION": "$B$8", "DATES": f"${last}$7"}
+    for col, stage in zip(cols, ledger.columns):
+        key = stage.upper()
+        names.update({f"STAGE_{key}": f"${col}$4", f"PHOTO_{key}": f"${col}$5", f"DATE_{key}": f"${col}$6"})
     quoted = "'" + ws.title.replace("'", "''") + "'"
     for name, ref in names.items():
         wb.defined_names[name] = DefinedName(name, attr_text=f"{quoted}!{ref}")

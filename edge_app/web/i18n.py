@@ -282,6 +282,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "ledger_failed": ("사진대지를 만들지 못했습니다: {e}", "The ledger could not be made: {e}"),
     "act_ledger_site": ("공사 정보 바꿈", "changed the works details"),
     "act_ledger_spot": ("위치·내용 바꿈", "changed a location or description"),
+    "ledger_keep_during": ("'중' 칸 항상 넣기 (그 단계 사진이 없어도)", "Keep the 'during' column (even without photos)"),
 }
 
 #: Korean reasons for refused files, where the decode path did not provide one.

@@ -153,14 +153,15 @@ def download_name(ledger, fmt: str, lang: str) -> str:
 
 @bp.route("/sites/<int:site_id>/ledger")
 def export(site_id: int):
-    """The site's ledger as a download: ?format=pdf|xlsx|zip[&unconfirmed=1][&all=1]."""
+    """The site's ledger as a download: ?format=pdf|xlsx|zip[&unconfirmed=1][&all=1][&during=1]
+    (``during``: keep the 시공 중 column even when no spot has such a photo)."""
     fmt = request.args.get("format", "pdf")
     if fmt not in FORMATS:
         abort(404)
     st = get_store()
     try:
         ledger = build_ledger(st, site_id, lang=g.lang, include_unconfirmed=bool(request.args.get("unconfirmed")),
-                              all_photos=bool(request.args.get("all")))
+                              all_photos=bool(request.args.get("all")), keep_during=bool(request.args.get("during")))
     except StoreError:
         abort(404)
     if not ledger.spots:

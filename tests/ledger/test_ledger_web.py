@@ -151,3 +151,19 @@ def test_a_company_layout_uploaded_from_the_page_fills_the_excel_export(app, lea
     x = lead.get(f"/sites/{info['site']}/ledger?format=xlsx")
     assert "현장 사진" not in load_workbook(io.BytesIO(x.data)).sheetnames  # the built-in layout again
     assert lead.post(f"/sites/{info['site']}/ledger-template", data={"remove": "1"}).status_code in (302, 400)
+
+
+def test_the_export_form_can_keep_the_during_column(app, lead):
+    info = app.info
+    page = lead.get(f"/sites/{info['site']}").text
+    assert 'name="during" value="1"' in page and "칸 항상 넣기" in page
+    with open_store(app.config["DATA_DIR"]) as st:
+        for sid in info["spots"]:
+            ledger_data.spots.set_phase(st, [s for s, ph, _ in info["photos"][sid] if ph == "during"], "after",
+                                        who="kim")
+    from openpyxl import load_workbook
+
+    plain = lead.get(f"/sites/{info['site']}/ledger?format=xlsx")
+    kept = lead.get(f"/sites/{info['site']}/ledger?format=xlsx&during=1")
+    assert load_workbook(io.BytesIO(plain.data)).active["D4"].value is None
+    assert load_workbook(io.BytesIO(kept.data)).active["C4"].value == "시공 중"
