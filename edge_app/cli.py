@@ -2,6 +2,7 @@
 
     edge-app cluster photos/site-12                    # print the groups
     edge-app cluster photos/site-12 --json groups.json --html groups.html --explain
+    edge-app cluster photos/site-12 --report run.json  # the groups, and the mode the run took and why
     edge-app eval ../shared/eval/strecha ../shared/eval/wxbs --batches 10 --seed 7
     edge-app models                                    # list and check the bundled models
 """
@@ -78,7 +79,7 @@ def cmd_cluster(args) -> int:
         return 2
     paths = scan.photos
     skipped = [(p.name, why) for p, why in scan.skipped]
-    for opt, out in (("--json", args.json), ("--html", args.html)):
+    for opt, out in (("--json", args.json), ("--html", args.html), ("--report", args.report)):
         problem = _unwritable(Path(out)) if out else None
         if problem:
             print(f"error: {opt} {display_name(out)}: {problem}", file=sys.stderr)
@@ -86,6 +87,7 @@ def cmd_cluster(args) -> int:
     groups: dict[str, int | None] = {p.name: None for p in paths}
     if not paths:
         _write_groups(args.json, groups)  # the folder could be listed: the JSON is written
+        _write_report(args.report, groups, None)
         if skipped:
             print(format_text([], [], _empty_result(), skipped=skipped))
         print(f"error: no photos in {display_name(folder)} (looked for .jpg, .jpeg, .png, .heic, ...)",
@@ -102,6 +104,8 @@ def cmd_cluster(args) -> int:
     for name, lab in zip(names, res.labels):
         groups[name] = None if lab is None else lab + 1
     _write_groups(args.json, groups)  # first: nothing after the grouping may cost it
+    thorough = _thorough_summary(pipe, res, _thorough(args))
+    _write_report(args.report, groups, thorough)
     print(format_text(names, res.analyses, res.result, res.errors, res.duplicates, skipped))
     notes = [(n, a.notes) for n, a in zip(names, res.analyses) if a.notes]
     if notes:
@@ -110,7 +114,7 @@ def cmd_cluster(args) -> int:
             print(f"  {display_name(n)}: " + "; ".join(display_name(x) for x in ns))
     if args.explain:
         print()
-        print(format_explain(names, res.result))
+        print(format_explain(names, res.result, thorough=thorough))
     if args.html:
         page = render_html(res.paths, res.analyses, res.result, res.errors, title=folder.name, skipped=skipped)
         _write_atomic(Path(args.html), page, "replace")
@@ -118,7 +122,7 @@ def cmd_cluster(args) -> int:
         t = res.timings
         print(f"done in {time.perf_counter() - t0:.2f} s (analyse {t['analyze_s']:.2f} s, group {t['group_s']:.2f} s"
               + (f", thorough pass {t['thorough_s']:.2f} s" if _thorough(args) != "off" else "") + ")", file=sys.stderr)
-        print(_thorough_line(pipe, res.result, _thorough(args)), file=sys.stderr)
+        print(_thorough_line(res.result, thorough, _thorough(args)), file=sys.stderr)
     return 0
 
 
@@ -129,21 +133,33 @@ def _thorough(args) -> str:
     return "off" if getattr(args, "no_cascade", False) else "auto"
 
 
-def _thorough_line(pipe, result, mode: str) -> str:
-    """One line on what the thorough pass did (or why its cascade did not run)."""
+def _thorough_summary(pipe, res, mode: str) -> dict:
+    """``res.thorough`` (the mode the run took and why), with the flags' words and, when the
+    cascade could not be had, the reason."""
+    out = dict(res.thorough)
     if mode == "off":
-        return "thorough pass: off (--no-cascade)"
+        out["reason"] = "--no-cascade: the fast path only"
+    elif pipe.cascade_error and not out.get("cascade_loaded"):
+        out["reason"] = f"{out['reason']} (no cascade: {pipe.cascade_error})" if out.get("reason") else \
+            f"no cascade: {pipe.cascade_error}"
+    return out
+
+
+def _thorough_line(result, thorough: dict, mode: str) -> str:
+    """What the thorough pass did, and the mode the run took and why (decided from counts)."""
+    from .report import format_mode
+
+    if mode == "off":
+        return "thorough pass: off, " + format_mode(thorough)
     t = result.timings
-    why = t.get("thorough_skipped", "")
-    if pipe.cascade() is None:
-        cascade = f"no cascade ({pipe.cascade_error})"
-    elif t.get("thorough_band_pairs"):
+    if t.get("thorough_band_pairs"):
         cascade = (f"cascade on {int(t['thorough_band_pairs'])} undecided pairs in {t['thorough_cascade_s']:.2f} s, "
                    f"{len(result.cascade_links)} linked")
     else:
-        cascade = f"cascade not run ({why or 'nothing undecided'})" + ("; --thorough runs it" if "budget" in why else "")
+        cascade = "cascade not run"
     return (f"thorough pass: {int(t.get('thorough_checked_pairs', 0))} more pairs checked, {cascade}, "
-            f"{len(result.discounted)} links on a machine discounted, {len(result.review)} pairs to review")
+            f"{len(result.discounted)} links on a machine discounted, {len(result.review)} pairs to review; "
+            + format_mode(thorough))
 
 
 def _empty_result():
@@ -159,6 +175,15 @@ def _write_groups(out: str | None, groups: dict) -> None:
         # a name that is not valid UTF-8 (a zip from an older Windows) is written as \udcXX
         # escapes: valid JSON that reads back as the same str, os.fsencode gives its bytes
         _write_atomic(Path(out), json.dumps(groups, indent=2, ensure_ascii=False) + "\n", "backslashreplace")
+
+
+def _write_report(out: str | None, groups: dict, thorough: dict | None) -> None:
+    """``--report``: ``{"groups": <what --json writes>, "thorough": {"mode": "fast" | "thorough"
+    | "mixed", "reason", "band_pairs", ...}}`` (:meth:`edge_app.refine.Thorough.summary`;
+    null when no grouping ran)."""
+    if out:
+        doc = {"groups": groups, "thorough": thorough}
+        _write_atomic(Path(out), json.dumps(doc, indent=2, ensure_ascii=False) + "\n", "backslashreplace")
 
 
 def _unwritable(path: Path) -> str | None:
@@ -247,7 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
         g = p.add_mutually_exclusive_group()
         g.add_argument("--thorough", action="store_true",
                        help="always run the thorough pass's cascade on the undecided pairs (default: only when its "
-                            "estimated time fits the budget, Settings.thorough_budget_s)")
+                            "cost by count fits the budget, Settings.thorough_budget_s: the same folder always gets "
+                            "the same mode)")
         g.add_argument("--no-cascade", action="store_true", help="the fast path only: no thorough pass")
 
     c = sub.add_parser("cluster", help="group the photos of one folder",
@@ -256,7 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("dir", help="folder of photos")
     c.add_argument("--json", metavar="OUT", help='write {"<file>": <group number or null>} for every photo')
     c.add_argument("--html", metavar="OUT", help="write one self-contained page with thumbnails")
-    c.add_argument("--explain", action="store_true", help="show the pair scores that joined or separated photos")
+    c.add_argument("--report", metavar="OUT", help='write {"groups": <as --json>, "thorough": {"mode": "fast"|'
+                   '"thorough", "reason", "band_pairs", ...}}: the groups, and the mode the run took and why')
+    c.add_argument("--explain", action="store_true", help="show the pair scores that joined or separated photos, "
+                   "and the mode the run took and why")
     c.add_argument("--cache", metavar="DIR", help="feature cache folder (default: ~/.cache/edge_app/features)")
     c.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache")
     thorough_options(c)

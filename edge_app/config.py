@@ -159,9 +159,20 @@ class Settings:
     #: under ``machine_max_area`` of the partner's frame (docs/quality.md).
     machine_max_ratio: float = later(default=0.35)
     machine_max_area: float = later(default=0.35)
-    #: ``edge-app cluster`` runs the cascade by default when its estimated time for a
-    #: session is within this many seconds (``--thorough``: always; ``--no-cascade``: never).
+    #: ``edge-app cluster`` runs the cascade by default in a session only when its cost *by
+    #: count* is within this many seconds: the band's photos x ``cascade_photo_s`` + its pairs
+    #: x ``cascade_pair_s`` (:func:`edge_app.refine.cascade_cost_s`; ``--thorough``: always;
+    #: ``--no-cascade``: no thorough pass). Every photo counts as new, whatever the cascade's
+    #: cache holds, and no time measured while running is used: the same folder and flags
+    #: give the same mode on a busy machine or an idle one, warm cache or cold (issue 20).
+    #: The cascade's models are loaded only when it runs.
     thorough_budget_s: float = later(default=2.0)
+    #: The fixed costs of that decision, measured on the 2-core dev CPU (docs/quality.md):
+    #: ALIKED on one photo (both cores, decoded at 1280 px) ...
+    cascade_photo_s: float = later(default=0.47)
+    #: ... and LightGlue on one pair (0.063 s on one core, two pairs side by side). The same
+    #: on every machine (an accelerator is faster: ``--thorough`` runs it there).
+    cascade_pair_s: float = later(default=0.0315)
 
     # --- grouping ----------------------------------------------------------------------
     pair_model: PairModel = later(default_factory=PairModel)

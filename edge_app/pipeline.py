@@ -31,15 +31,21 @@ from .vision.verify import PairScore
 log = logging.getLogger(__name__)
 
 #: What ``thorough`` may be: "off" (the fast path only), "auto" (the thorough pass, its
-#: cascade in a session only when the estimate fits ``Settings.thorough_budget_s``), "on".
+#: cascade in a session only when the band's cost by count fits ``Settings.thorough_budget_s``:
+#: :func:`edge_app.refine.cascade_mode`), "on". The cascade's models load only when it runs.
 THOROUGH_MODES = ("off", "auto", "on")
+
+#: :attr:`FolderResult.thorough` when the thorough pass did not run at all.
+NO_THOROUGH_PASS = {"mode": "fast", "reason": "thorough pass off", "band_pairs": 0, "band_photos": 0,
+                    "cost_s": 0.0, "budget_s": None, "sessions": 0, "cascade_loaded": False, "cascade_links": 0}
 
 
 @dataclass
 class FolderResult:
     """Result of :meth:`Pipeline.group_folder`: ``paths[i]`` has ``labels[i]``; files that
     could not be read are in ``errors`` (and not in ``paths``); entries of the folder that
-    were not taken as photos are in ``skipped`` with their reason."""
+    were not taken as photos are in ``skipped`` with their reason; ``thorough``: what the
+    thorough pass decided and why (:meth:`edge_app.refine.Thorough.summary`)."""
 
     paths: list[Path]
     analyses: list[PhotoAnalysis]
@@ -47,6 +53,7 @@ class FolderResult:
     errors: list[AnalysisError]
     timings: dict[str, float]
     skipped: list[tuple[Path, str]] = field(default_factory=list)
+    thorough: dict = field(default_factory=lambda: dict(NO_THOROUGH_PASS))
 
     @property
     def labels(self) -> list[int | None]:
@@ -121,14 +128,22 @@ class Pipeline:
 
     def thorough(self, mode: str = "on", add_only: bool = False):
         """An :class:`edge_app.refine.Thorough` for ``mode`` (:data:`THOROUGH_MODES`; None for
-        "off"). add_only: the site app's rules (never lower a p; flag instead)."""
+        "off"). add_only: the site app's rules (never lower a p; flag instead). The cascade
+        is handed over lazily: its models load the first time a session's cascade runs."""
         from .refine import Thorough
+        from .vision.cascade import cascade_available
 
         if mode not in THOROUGH_MODES:
             raise ValueError(f"thorough must be one of {THOROUGH_MODES}, not {mode!r}")
         if mode == "off":
             return None
-        return Thorough(self.cascade(), self.settings.thorough_budget_s if mode == "auto" else None, add_only)
+        if self._cascade is not None:
+            cascade = self._cascade
+        elif self.cascade_error is None and cascade_available(self.models_dir):
+            cascade = self.cascade
+        else:
+            cascade = self.cascade()  # None; sets cascade_error when it was not set yet
+        return Thorough(cascade, self.settings.thorough_budget_s if mode == "auto" else None, add_only)
 
     # -- grouping ------------------------------------------------------------------------
     def group_paths(
@@ -163,8 +178,11 @@ class Pipeline:
         res = group_sessions(list(analyses), self.settings, locked, self.pair_cache, self.analyzer.workers(), th)
         dt = time.perf_counter() - t0
         extra = float(res.timings.get("thorough_s", 0.0))
-        return FolderResult(list(paths), list(analyses), res, [],
-                            {"group_s": dt - extra, "thorough_s": extra, "total_s": dt})
+        out = FolderResult(list(paths), list(analyses), res, [], {"group_s": dt - extra, "thorough_s": extra,
+                                                                 "total_s": dt})
+        if th is not None:
+            out.thorough = th.summary()
+        return out
 
     def group_folder(self, folder: str | Path, progress=None, thorough: str = "off") -> FolderResult:
         scan = scan_folder(folder)

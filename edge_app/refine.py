@@ -14,7 +14,10 @@ stored and shown; in ``edge-app cluster`` when it fits the budget, or with ``--t
    grouped with p < ``band_high``, or with a cosine in the session's top 10 % and p <
    ``band_high`` (a strong look with weak geometry), at most ``cascade_max_pairs`` of them.
 3. **The cascade** (:class:`Cascade`: ALIKED + LightGlue, :mod:`edge_app.vision.cascade`) on
-   those pairs: a pair whose matches hold enough inliers beyond chance *and* the central part
+   those pairs, when it runs (:func:`cascade_mode`: always with ``--thorough`` and in the site
+   app; by default in ``edge-app cluster`` only when the band's cost *by count* fits
+   ``thorough_budget_s``; its models are loaded only then): a pair whose matches hold enough
+   inliers beyond chance *and* the central part
    of both photos (``CascadeScore.links``) is raised to ``cascade_p``; one whose inliers are
    strong but off the subject of either photo (the same building behind two subjects:
    ``CascadeScore.review``) is flagged for a person. Nothing is lowered.
@@ -84,7 +87,10 @@ class Outcome:
                 or (``add_only``) a link that rests on a machine.
     discounted: pairs whose evidence was cut to the inliers on supported structure, with
                 their p before and after.
-    estimate_s: the cascade's expected time for the band; skipped: why it did not run ("" if it did).
+    undecided:  pairs in the band (whether or not the cascade ran); undecided_photos: photos in them.
+    estimate_s: the band's cost by count (:func:`cascade_cost_s`); skipped: why the cascade did
+                not run ("" if it did); mode: "thorough" (the cascade ran on the band, or the
+                band was empty) or "fast" (it did not run); reason: why, in words.
     timings:    seconds per step.
     """
 
@@ -93,8 +99,12 @@ class Outcome:
     links: Pairs = field(default_factory=list)
     review: Pairs = field(default_factory=list)
     discounted: list[tuple[int, int, float, float]] = field(default_factory=list)
+    undecided: int = 0
+    undecided_photos: int = 0
     estimate_s: float = 0.0
     skipped: str = ""
+    mode: str = "fast"
+    reason: str = ""
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -102,10 +112,11 @@ class Outcome:
 class SessionChecks:
     """The checks the thorough pass may use in one session.
 
-    stronger:  pairs -> {pair: CascadeScore} (the cascade matcher), or None (no cascade).
-    estimate:  pairs -> expected seconds of ``stronger`` for them.
+    stronger:  pairs -> {pair: CascadeScore} (the cascade matcher), or None (no cascade); it
+               may return None when the cascade turns out to be unavailable on first use.
     support:   (a, b, mates) -> :class:`Support` of the pair (a, b) over b's ``mates``, or None.
-    budget_s:  the cascade runs only when ``estimate`` is within this (None: always).
+    budget_s:  the cascade runs only when the band's cost by count (:func:`cascade_cost_s`)
+               is within this (None: always).
     add_only:  the site app: never lower a p (a machine link is flagged for review instead),
                and no pair ends below its p of the fast grouping.
     should_stop: asked between the pass's steps and chunks of its work; True raises
@@ -113,8 +124,7 @@ class SessionChecks:
     outcome:   filled by :func:`refine_session`.
     """
 
-    stronger: Callable[[Pairs], dict] | None = None
-    estimate: Callable[[Pairs], float] | None = None
+    stronger: Callable[[Pairs], dict | None] | None = None
     support: Callable[[int, int, list[int]], "Support"] | None = None
     budget_s: float | None = None
     add_only: bool = False
@@ -182,6 +192,31 @@ def band_pairs(photos: SessionPhotos, labels: Sequence[int | None], known: Known
     return [(int(known.i[k]), int(known.j[k])) for k in idx[: s.cascade_max_pairs]]
 
 
+def cascade_cost_s(band: Pairs, settings: Settings) -> float:
+    """The cascade's cost for ``band`` *by count*: its photos x ``cascade_photo_s`` + its pairs
+    x ``cascade_pair_s``, every photo counted as new. Nothing cached and no time measured
+    while running enters it, so the decision is the same on every run of the same folder."""
+    return len({i for ij in band for i in ij}) * settings.cascade_photo_s + len(band) * settings.cascade_pair_s
+
+
+def cascade_mode(band: Pairs, settings: Settings, budget_s: float | None) -> tuple[bool, str]:
+    """Whether the cascade runs on ``band`` (the undecided pairs of a session) and why: always
+    when ``budget_s`` is None (``--thorough``, the site app), else when
+    :func:`cascade_cost_s` is within ``budget_s`` (``edge-app cluster`` by default)."""
+    photos = len({i for ij in band for i in ij})
+    if not band:
+        return True, "no undecided pair"
+    counts = f"{len(band)} undecided pairs over {photos} photos"
+    if budget_s is None:
+        return True, f"{counts}, always checked (thorough pass on)"
+    cost = cascade_cost_s(band, settings)
+    rule = (f"{photos} x {settings.cascade_photo_s:g} s + {len(band)} x {settings.cascade_pair_s:g} s "
+            f"= {cost:.1f} s by count")
+    if cost > budget_s:
+        return False, f"{counts}: {rule} > budget {budget_s:g} s"
+    return True, f"{counts}: {rule} <= budget {budget_s:g} s"
+
+
 def machine_pairs(labels: Sequence[int | None], known: KnownPairs, threshold: float,
                   most_mates: int = 8) -> list[tuple[int, int, list[int]]]:
     """(a, b, mates): each photo ``a`` of a group of 3 or more that hangs in it on one pair:
@@ -246,14 +281,20 @@ def refine_session(
     give_way(checks.should_stop)
     if checks.stronger is not None:
         band = band_pairs(photos, labels, known, s)
-        out.estimate_s = float(checks.estimate(band)) if checks.estimate is not None and band else 0.0
-        if not band:
+        out.undecided, out.undecided_photos = len(band), len({i for ij in band for i in ij})
+        out.estimate_s = cascade_cost_s(band, s)
+        run, out.reason = cascade_mode(band, s, checks.budget_s)
+        got = checks.stronger(band) if run and band else {}  # the cascade's models load here, if at all
+        if not run:
+            out.skipped = f"cost {out.estimate_s:.1f} s by count > budget {checks.budget_s:g} s"
+        elif got is None:
+            run, out.skipped = False, "the cascade could not be loaded"
+            out.reason = f"{out.reason}; {out.skipped}"
+        elif not band:
             out.skipped = "no undecided pair"
-        elif checks.budget_s is not None and out.estimate_s > checks.budget_s:
-            out.skipped = f"estimated {out.estimate_s:.1f} s > budget {checks.budget_s:.1f} s"
         else:
             out.band = band
-            for ij, sc in checks.stronger(band).items():
+            for ij, sc in got.items():
                 if sc.links:
                     out.links.append(ij)
                     raise_to[ij] = max(raise_to.get(ij, 0.0), s.cascade_p)
@@ -261,8 +302,9 @@ def refine_session(
                     out.review.append(ij)
             if out.links:
                 labels, known, _ = link_session(photos, scores, top, verify, s, locked, raise_to, lower_to)
+        out.mode = "thorough" if run else "fast"
     else:
-        out.skipped = "no cascade models"
+        out.skipped = out.reason = "no cascade models"
     t2 = time.perf_counter()
     # 4. machines: links that rest on something one shot of the spot shows
     if checks.support is not None:
@@ -345,8 +387,8 @@ class Cascade:
     image_of: PhotoAnalysis -> uint8 RGB (long side about ``DECODE_SIDE``) or None when the
     photo cannot be read any more. workers: pairs matched side by side; photo_workers: photos
     through ALIKED side by side (1: its activations are 0.6 GB an inference, so the app runs
-    one photo at a time on every core). seconds_per_photo / seconds_per_pair: what the
-    estimate assumes; updated from the times measured here (the mean of the runs so far).
+    one photo at a time on every core). Whether it runs at all is decided from counts
+    (:func:`cascade_mode`), never from times measured here.
 
     child: compute missing features in a short-lived child process
     (``python -m edge_app.cascade_child``) that writes them to ``cache_dir`` and exits, so
@@ -359,9 +401,6 @@ class Cascade:
     #: The photo is decoded at about this long side, then resized to ALIKED's 640x480 input
     #: (as measured in docs/cascade.md).
     DECODE_SIDE = 1280
-    #: Measured on the 2-core dev CPU: a photo through ALIKED on both cores, a pair on one
-    #: core with two pairs at a time (docs/quality.md).
-    CPU_SECONDS = (0.47, 0.063)
     #: Photos whose features stay in memory (0.27 MB each); older ones are read from the disk
     #: cache again, or computed again without one.
     MEMORY = 256
@@ -384,9 +423,6 @@ class Cascade:
         self.cache_dir = Path(cache_dir) / matcher.fingerprint if cache_dir else None
         self._mem: OrderedDict[str, object] = OrderedDict()  # the MEMORY most recent photos' features
         self._lock = threading.Lock()
-        per_photo, per_pair = self.CPU_SECONDS if matcher.provider == "CPUExecutionProvider" else (0.05, 0.01)
-        self.seconds_per_photo, self.seconds_per_pair = per_photo, per_pair
-        self._measured: dict[str, list[float]] = {"photo": [], "pair": []}
 
     # -- features -----------------------------------------------------------------------
     def _path(self, key: str) -> Path | None:
@@ -412,9 +448,7 @@ class Cascade:
             rgb = self.image_of(a) if compute else None
             if rgb is None:
                 return None
-            t = time.perf_counter()
             f = self.matcher.features(rgb)
-            self._measured["photo"].append(time.perf_counter() - t)
             if p is not None:
                 save_features(p, f)
         with self._lock:
@@ -457,7 +491,6 @@ class Cascade:
                         break
                     r = json.loads(line)
                     if r.get("seconds") is not None:
-                        self._measured["photo"].append(float(r["seconds"]))
                         done += 1
                     elif r.get("error"):
                         log.info("cascade features of %s: %s", key[:12], r["error"])
@@ -481,16 +514,6 @@ class Cascade:
         return done
 
     # -- pairs ----------------------------------------------------------------------------
-    def estimate(self, analyses: Sequence[PhotoAnalysis], pairs: Pairs) -> float:
-        """Expected seconds for ``pairs`` (indices into ``analyses``): features of the photos
-        not yet computed, and one match per pair, on ``workers`` threads."""
-        for k, key, w in (("photo", "seconds_per_photo", self.photo_workers), ("pair", "seconds_per_pair", self.workers)):
-            if self._measured[k]:
-                setattr(self, key, float(np.mean(self._measured[k][-20:])) / w)
-        photos = {i for ij in pairs for i in ij}
-        new = sum(not self.has_features(analyses[i]) for i in photos)
-        return new * self.seconds_per_photo + len(pairs) * self.seconds_per_pair
-
     def check(self, analyses: Sequence[PhotoAnalysis], pairs: Pairs,
               should_stop: Callable[[], bool] | None = None) -> dict:
         """{pair: CascadeScore} for ``pairs`` (indices into ``analyses``); a pair whose photo
@@ -514,9 +537,7 @@ class Cascade:
             fa, fb = feats[ij[0]], feats[ij[1]]
             if fa is None or fb is None:
                 return ij, None
-            sc = stronger_evidence(fa, fb, self.matcher)
-            self._measured["pair"].append(sc.seconds)
-            return ij, sc
+            return ij, stronger_evidence(fa, fb, self.matcher)
 
         out = {}
         with ThreadPoolExecutor(self.workers) as ex:
@@ -582,29 +603,69 @@ class MachineSupport:
 
 class Thorough:
     """What the app hands to :func:`edge_app.sites.group_sessions` for the thorough pass:
-    builds each session's :class:`SessionChecks`.
+    builds each session's :class:`SessionChecks`, and sums up what they did (:meth:`summary`).
 
-    cascade: a :class:`Cascade`, or None (no cascade models: steps 1 and 4 only).
-    budget_s: the cascade runs in a session only when its estimate is within this
-    (``edge-app cluster`` by default); None: always (``--thorough``, the site app's worker).
+    cascade: a :class:`Cascade`; or a callable that returns one (or None when it cannot be
+    had), called the first time a session's cascade runs, so its models (2.6 s and 0.6 GB to
+    load on a CPU) are loaded only when needed (``Pipeline.thorough``); or None (no cascade
+    models: steps 1 and 4 only).
+    budget_s: the cascade runs in a session only when the band's cost by count
+    (:func:`cascade_mode`) is within this (``edge-app cluster`` by default); None: always
+    (``--thorough``, the site app's worker).
     add_only: the site app (see :class:`SessionChecks`).
     """
 
-    def __init__(self, cascade: Cascade | None, budget_s: float | None = None, add_only: bool = False,
-                 machines: bool = True, should_stop: Callable[[], bool] | None = None):
-        self.cascade = cascade
+    def __init__(self, cascade: "Cascade | Callable[[], Cascade | None] | None", budget_s: float | None = None,
+                 add_only: bool = False, machines: bool = True, should_stop: Callable[[], bool] | None = None):
+        lazy = cascade is not None and not isinstance(cascade, Cascade) and callable(cascade)
+        #: the cascade, once there is one (None until a lazy one is first needed)
+        self.cascade: Cascade | None = None if lazy else cascade
+        self._load: Callable[[], Cascade | None] | None = cascade if lazy else None
         self.budget_s = budget_s
         self.add_only = add_only
         self.machines = machines
         #: asked between the cascade's steps (a few photos at a time); True raises
         #: :class:`Interrupted` (the site app: new photos are waiting, they come first)
         self.should_stop = should_stop
-        self.outcomes: list[tuple[list[int], Outcome]] = []
+        #: the SessionChecks of each session grouped with this (their outcomes once done)
+        self.sessions: list[SessionChecks] = []
+
+    def get_cascade(self) -> Cascade | None:
+        """The cascade, loaded now if it is lazy and not loaded yet."""
+        if self.cascade is None and self._load is not None:
+            load, self._load = self._load, None
+            self.cascade = load()
+        return self.cascade
 
     def for_session(self, analyses: Sequence[PhotoAnalysis]) -> SessionChecks:
-        c = self.cascade
-        return SessionChecks(
-            stronger=(lambda pairs: c.check(analyses, pairs, self.should_stop)) if c is not None else None,
-            estimate=(lambda pairs: c.estimate(analyses, pairs)) if c is not None else None,
+        def stronger(pairs: Pairs) -> dict | None:
+            c = self.get_cascade()
+            return None if c is None else c.check(analyses, pairs, self.should_stop)
+
+        checks = SessionChecks(
+            stronger=stronger if self.cascade is not None or self._load is not None else None,
             support=MachineSupport(analyses) if self.machines else None,
             budget_s=self.budget_s, add_only=self.add_only, should_stop=self.should_stop)
+        self.sessions.append(checks)
+        return checks
+
+    def summary(self) -> dict:
+        """What the thorough pass decided, for people and scripts (``edge-app cluster``'s
+        JSON and output): mode "thorough" (the cascade ran on every session's undecided
+        pairs, or there were none), "fast" (it ran in no session) or "mixed" (some sessions,
+        each decided on its own counts); reason: why, in words; band_pairs / band_photos:
+        the undecided pairs and their photos; cost_s: their cost by count
+        (:func:`cascade_cost_s`); budget_s: None when the cascade always runs;
+        cascade_loaded: whether its models were loaded."""
+        outs = [c.outcome for c in self.sessions]
+        modes = {o.mode for o in outs}
+        mode = modes.pop() if len(modes) == 1 else "mixed" if modes else "fast"
+        if len(outs) == 1:
+            reason = outs[0].reason
+        else:
+            reason = "; ".join(f"session {k + 1} ({o.mode}): {o.reason}" for k, o in enumerate(outs)) or "no photos"
+        return {"mode": mode, "reason": reason, "band_pairs": sum(o.undecided for o in outs),
+                "band_photos": sum(o.undecided_photos for o in outs),
+                "cost_s": round(sum(o.estimate_s for o in outs), 2), "budget_s": self.budget_s,
+                "sessions": len(outs), "cascade_loaded": self.cascade is not None,
+                "cascade_links": sum(len(o.links) for o in outs)}

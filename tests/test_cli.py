@@ -96,3 +96,49 @@ def test_eval_command_on_a_tiny_generated_set(tmp_path):
     assert "overall" in p.stdout and "ARI" in p.stdout
     summary = json.loads((tmp_path / "e.json").read_text())
     assert summary["overall"]["batches"] == 2 and summary["overall"]["ari"] > 0.9
+
+
+def test_cluster_reports_the_mode_it_took_and_why(site, tmp_path):
+    """``--report``: the groups (as ``--json``) and the thorough pass's mode and why; the
+    cascade is not loaded when it does not run (here: nothing undecided)."""
+    folder, _ = site
+    p = edge_app("cluster", folder, "--json", tmp_path / "g.json", "--report", tmp_path / "r.json", "--explain",
+                 cwd=tmp_path)
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["groups"] == json.loads((tmp_path / "g.json").read_text())
+    assert report["thorough"] == {
+        "mode": "thorough", "reason": "no undecided pair", "band_pairs": 0, "band_photos": 0, "cost_s": 0.0,
+        "budget_s": 2.0, "sessions": 1, "cascade_loaded": False, "cascade_links": 0}
+    assert "mode: thorough (no undecided pair)" in p.stdout and "mode: thorough" in p.stderr
+    p = edge_app("cluster", folder, "--no-cascade", "--report", tmp_path / "r.json", "--explain", cwd=tmp_path)
+    off = json.loads((tmp_path / "r.json").read_text())["thorough"]
+    assert off["mode"] == "fast" and off["reason"] == "--no-cascade: the fast path only"
+    assert "mode: fast (--no-cascade: the fast path only)" in p.stdout
+    (tmp_path / "empty").mkdir()
+    edge_app("cluster", tmp_path / "empty", "--report", tmp_path / "e.json", check=False, cwd=tmp_path)
+    assert json.loads((tmp_path / "e.json").read_text()) == {"groups": {}, "thorough": None}
+
+
+def test_cluster_gives_the_same_mode_and_groups_with_a_cold_or_a_warm_cache(eval_root, tmp_path):
+    """Issue 20: the default decides from counts whether the cascade runs. Before, a folder
+    whose cascade features were cached (by a --thorough run) was estimated cheap enough and
+    got the cascade, the same folder on a cold cache did not; and the models were loaded on
+    every run. Eight wxbs photos: 4 undecided pairs over 6 photos, 2.9 s by count > 2 s."""
+    folder = tmp_path / "w"
+    folder.mkdir()
+    for name in sorted(os.listdir(eval_root / "wxbs" / "images"))[:8]:
+        os.symlink(eval_root / "wxbs" / "images" / name, folder / name)
+    edge_app("cluster", folder, "--no-cache", "--report", tmp_path / "cold.json", "-q", cwd=tmp_path)
+    cold = json.loads((tmp_path / "cold.json").read_text())
+    assert cold["thorough"]["mode"] == "fast" and "> budget 2 s" in cold["thorough"]["reason"]
+    assert not cold["thorough"]["cascade_loaded"]
+    edge_app("cluster", folder, "--cache", tmp_path / "c" / "features", "--thorough", "--report",
+             tmp_path / "on.json", "-q", cwd=tmp_path)
+    on = json.loads((tmp_path / "on.json").read_text())["thorough"]
+    if not on["cascade_loaded"]:
+        pytest.skip(f"no cascade models: {on['reason']}")
+    assert on["mode"] == "thorough" and len(list((tmp_path / "c" / "cascade").rglob("*.npz"))) == 6
+    p = edge_app("cluster", folder, "--cache", tmp_path / "c" / "features", "--report", tmp_path / "warm.json",
+                 "--explain", cwd=tmp_path)
+    assert json.loads((tmp_path / "warm.json").read_text()) == cold
+    assert "mode: fast (4 undecided pairs over 6 photos" in p.stdout and "--thorough runs the cascade" in p.stderr

@@ -187,7 +187,7 @@ def test_the_feature_version_covers_every_field_not_declared_later():
              "features_in_memory_up_to": 10, "check_all_up_to": 10, "mutual_knn": 4, "band_low": 0.2,
              "band_high": 0.8, "band_look_quantile": 0.8, "cascade_max_pairs": 4, "cascade_p": 0.9,
              "machine_min_seen": 5, "machine_max_ratio": 0.5, "machine_max_area": 0.5,
-             "thorough_budget_s": 1.0}
+             "thorough_budget_s": 1.0, "cascade_photo_s": 1.0, "cascade_pair_s": 0.1}
     assert set(changed) | set(later) == {f.name for f in dataclasses.fields(Settings)}
     for name, value in changed.items():
         assert base.replace(**{name: value}).feature_version() != base.feature_version(), name
@@ -240,3 +240,33 @@ def test_a_large_folder_keeps_its_features_in_a_spill_file(site, pipeline):
     for a, h in zip(res.analyses, handles):
         assert np.array_equal(h.load().desc, a.features.desc) and np.array_equal(h.head(5).xy, a.features.xy[:5])
     assert len(spill._kept) == 1
+
+
+def test_the_default_mode_is_the_same_with_a_warm_or_a_cold_cache_and_loads_no_cascade_it_does_not_run(
+        site, tmp_path):
+    """Issue 20: the thorough pass decides from counts whether its cascade runs, so the same
+    folder gets the same mode and groups whatever the cascade's caches hold (its features on
+    disk or in memory after a --thorough run), and its models are loaded only when it runs."""
+    folder, _ = site
+    # every verified pair undecided, at most 3 of them: at least 3 photos, 1.5 s by count > 1 s
+    s = Settings(band_low=0.0, band_high=1.01, cascade_max_pairs=3, thorough_budget_s=1.0)
+    cold = Pipeline(s)
+    first = cold.group_folder(folder, thorough="auto")
+    assert first.thorough["mode"] == "fast" and first.thorough["band_pairs"] == 3
+    assert "> budget 1 s" in first.thorough["reason"] and not first.thorough["cascade_loaded"]
+    assert cold._cascade is None  # ALIKED's and LightGlue's sessions were never created
+    warm = Pipeline(s, cache_dir=tmp_path / "features")
+    on = warm.group_folder(folder, thorough="on")  # the cascade's features now on disk and in memory
+    if warm._cascade is None:
+        pytest.skip(f"no cascade models: {warm.cascade_error}")
+    assert on.thorough["mode"] == "thorough" and on.thorough["cascade_loaded"]
+    assert any((tmp_path / "cascade").rglob("*.npz"))
+    again = warm.group_folder(folder, thorough="auto")  # warm in memory
+    fresh = Pipeline(s, cache_dir=tmp_path / "features")
+    cached = fresh.group_folder(folder, thorough="auto")  # warm on disk
+    assert fresh._cascade is None
+    for res in (again, cached):
+        assert {k: v for k, v in res.thorough.items() if k != "cascade_loaded"} == \
+            {k: v for k, v in first.thorough.items() if k != "cascade_loaded"}
+        assert res.labels == first.labels
+    assert Pipeline(s).group_folder(folder, thorough="off").thorough["mode"] == "fast"

@@ -5,7 +5,7 @@ import numpy as np
 
 from edge_app.config import Settings
 from edge_app.pairs import SessionPhotos, group_pairs
-from edge_app.refine import SessionChecks, Support, band_pairs, machine_pairs
+from edge_app.refine import SessionChecks, Support, Thorough, band_pairs, cascade_cost_s, cascade_mode, machine_pairs
 from edge_app.vision.cascade import CascadeScore
 from edge_app.vision.verify import PairScore
 
@@ -65,9 +65,11 @@ def test_the_cascade_skips_a_session_over_its_budget_and_flags_review_pairs():
     s = Settings()
     photos, verify = two_spots_and_a_hard_pair()
     fake = FakeCascade(link={(0, 6), (1, 6), (2, 6)})
-    over = SessionChecks(stronger=fake, estimate=lambda pairs: 99.0, budget_s=2.0)
+    over = SessionChecks(stronger=fake, budget_s=1.0)  # 3 pairs over 4 photos: 1.97 s by count
     labels, *_ = group_pairs(photos, verify, s, thorough=over)
     assert labels[6] is None and not fake.asked and "budget" in over.outcome.skipped
+    assert over.outcome.mode == "fast" and (over.outcome.undecided, over.outcome.undecided_photos) == (3, 4)
+    assert "> budget 1 s" in over.outcome.reason
     flag = SessionChecks(stronger=FakeCascade(review={(0, 6)}))
     labels, *_ = group_pairs(photos, verify, s, thorough=flag)
     assert labels[6] is None and flag.outcome.review == [(0, 6)]
@@ -160,3 +162,55 @@ def test_the_pass_gives_way_when_asked_and_changes_nothing():
     with pytest.raises(Interrupted):
         group_pairs(photos, verify, s, thorough=SessionChecks(stronger=fake, should_stop=new_photos_wait))
     assert asked and not fake.asked
+
+
+def test_the_cascades_mode_is_decided_from_counts_only():
+    """The same band gives the same mode whatever is cached or measured (issue 20): photos x
+    cascade_photo_s + pairs x cascade_pair_s against the budget, every photo counted as new."""
+    s = Settings()
+    band = [(0, 6), (1, 6), (2, 6)]
+    assert cascade_cost_s(band, s) == 4 * s.cascade_photo_s + 3 * s.cascade_pair_s
+    assert cascade_mode(band, s, 2.0)[0] and not cascade_mode(band, s, 1.0)[0]
+    assert cascade_mode(band, s, None) == (True, "3 undecided pairs over 4 photos, always checked (thorough pass on)")
+    assert cascade_mode([], s, 0.0) == (True, "no undecided pair")
+    assert not cascade_mode(band, s.replace(cascade_photo_s=0.6), 2.0)[0]
+
+
+class LoadedCascade:
+    """Stands in for :class:`edge_app.refine.Cascade` (what a lazy loader returns)."""
+
+    def __init__(self, link):
+        self.fake = FakeCascade(link=link)
+
+    def check(self, analyses, pairs, should_stop=None):
+        return self.fake(pairs)
+
+
+def test_a_lazy_cascade_is_loaded_only_when_its_session_runs_it():
+    s = Settings()
+    photos, verify = two_spots_and_a_hard_pair()
+    loads = []
+
+    def load():
+        loads.append(1)
+        return LoadedCascade({(0, 6), (1, 6), (2, 6)})
+
+    over = Thorough(load, budget_s=1.0, machines=False)
+    labels, *_ = group_pairs(photos, verify, s, thorough=over.for_session([]))
+    assert labels[6] is None and not loads and over.cascade is None
+    assert over.summary() | {"reason": ""} == {"mode": "fast", "reason": "", "band_pairs": 3, "band_photos": 4,
+                                               "cost_s": 1.97, "budget_s": 1.0, "sessions": 1,
+                                               "cascade_loaded": False, "cascade_links": 0}
+    fits = Thorough(load, budget_s=2.0, machines=False)
+    labels, *_ = group_pairs(photos, verify, s, thorough=fits.for_session([]))
+    labels2, *_ = group_pairs(photos, verify, s, thorough=fits.for_session([]))  # a second session
+    assert labels[6] == labels[0] == labels2[6] and len(loads) == 1  # loaded once, on first use
+    assert fits.summary()["mode"] == "thorough" and fits.summary()["cascade_links"] == 6
+    mixed = Thorough(load, budget_s=2.0, machines=False)
+    group_pairs(photos, verify, s, thorough=mixed.for_session([]))
+    group_pairs(photos, verify, s.replace(cascade_photo_s=1.0), thorough=mixed.for_session([]))
+    assert mixed.summary()["mode"] == "mixed" and mixed.summary()["reason"].startswith("session 1 (thorough): ")
+    gone = Thorough(lambda: None, budget_s=None, machines=False)  # the models could not be loaded
+    labels, *_ = group_pairs(photos, verify, s, thorough=gone.for_session([]))
+    assert labels[6] is None and gone.summary()["mode"] == "fast"
+    assert "could not be loaded" in gone.summary()["reason"]
