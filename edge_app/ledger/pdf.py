@@ -292,17 +292,10 @@ def _cover(doc: _Doc, notes: list[str]) -> None:
     doc.text_box(MARGIN_X, 28, CONTENT_W, 16, led.label("title"), size=30, bold=True, border=False, min_size=30)
     th = doc.text_height(led.title_name, CONTENT_W, 15, bold=True, max_lines=1, min_size=WORKS_PT, min_h=10)
     doc.text_box(MARGIN_X, 46, CONTENT_W, th, led.title_name, size=15, bold=True, border=False, min_size=WORKS_PT)
-    shown = sum(1 for b in led.blocks() for p in b.photos.values() if p is not None)
-    spots_value = led.label("spots_value", n=len(led.spots))
-    if led.unconfirmed_included:
-        spots_value += f" ({led.label('unconfirmed_note', n=led.unconfirmed_included)})"
-    elif led.unconfirmed_left_out:
-        spots_value += f" ({led.label('skipped_note', n=led.unconfirmed_left_out)})"
-    rows = [(led.label("works_name"), led.works_name), (led.label("company"), led.company),
-            (led.label("work_type"), led.work_type), (led.label("site"), led.site_name),
-            (led.label("period"), led.period_text()), (led.label("spots"), spots_value),
-            (led.label("photos"), led.label("photos_value", shown=shown, total=led.photo_count())),
-            (led.label("stage_words"), " / ".join(led.stage_words)),
+    # what the client reads, as entered; nothing about how the ledger was made
+    rows = [(led.label("works_name"), led.works_name or led.site_name), (led.label("client"), led.client),
+            (led.label("contractor"), led.company), (led.label("contract_no"), led.contract_no),
+            (led.label("contract_period"), led.contract_period),
             (led.label("prepared"), format_date(datetime.now().strftime("%Y-%m-%d %H:%M:%S"), led.lang, False))]
     x, w, y = 25.0, PAGE_W - 50.0, max(66.0, 46 + th + 8)
     for lab, value in rows:

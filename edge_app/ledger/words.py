@@ -41,6 +41,7 @@ LABELS: dict[str, dict[str, str]] = {
         "stage_words": "단계 표기", "prepared": "작성일", "unconfirmed": "미확인",
         "unconfirmed_note": "미확인 지점 {n}곳 포함", "skipped_note": "미확인 지점 {n}곳은 빠짐",
         "site_auto": "현장 {id}", "unset_stage": "단계 미상", "page": "{n} / {total}",
+        "client": "발주처", "contractor": "시공사", "contract_no": "계약번호", "contract_period": "공사기간",
     },
     "en": {
         "title": "Photo ledger", "works_name": "Works", "company": "Company", "work_type": "Work type",
@@ -50,6 +51,8 @@ LABELS: dict[str, dict[str, str]] = {
         "stage_words": "Stage words", "prepared": "Prepared", "unconfirmed": "unconfirmed",
         "unconfirmed_note": "{n} unconfirmed spots included", "skipped_note": "{n} unconfirmed spots left out",
         "site_auto": "Site {id}", "unset_stage": "stage unknown", "page": "{n} / {total}",
+        "client": "Client", "contractor": "Contractor", "contract_no": "Contract no.",
+        "contract_period": "Contract period",
     },
 }
 

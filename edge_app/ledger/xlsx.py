@@ -7,7 +7,8 @@ company's own (``--template FILE.xlsx``) are filled by the same code, through na
 (workbook- or sheet-scoped defined names):
 
 =================  =====================================================================
-header (once)      ``WORKS_NAME`` 공사명, ``COMPANY`` 회사명, ``WORK_TYPE`` 공종,
+header (once)      ``WORKS_NAME`` 공사명, ``COMPANY`` 회사명, ``WORK_TYPE`` 공종, ``CLIENT``
+                   발주처, ``CONTRACT_NO`` 계약번호, ``CONTRACT_PERIOD`` 공사기간 (as entered),
                    ``PERIOD`` 기간, ``SITE_NAME`` 현장, ``PREPARED`` 작성일,
                    ``STAGE_BEFORE`` / ``STAGE_DURING`` / ``STAGE_AFTER`` (the stage words)
 spot block         ``PHOTO_BEFORE`` / ``PHOTO_DURING`` / ``PHOTO_AFTER`` (a cell or a merged
@@ -52,7 +53,7 @@ from .model import Ledger, paginate, place_photos
 from .words import format_period, parse_local
 
 HEADER_NAMES = ("WORKS_NAME", "COMPANY", "WORK_TYPE", "PERIOD", "SITE_NAME", "PREPARED", "STAGE_BEFORE",
-                "STAGE_DURING", "STAGE_AFTER")
+                "STAGE_DURING", "STAGE_AFTER", "CLIENT", "CONTRACT_NO", "CONTRACT_PERIOD")
 BLOCK_NAMES = ("PHOTO_BEFORE", "PHOTO_DURING", "PHOTO_AFTER", "DATE_BEFORE", "DATE_DURING", "DATE_AFTER",
                "SPOT_NO", "LOCATION", "ASSET_NO", "CAPTION", "DATES")
 
@@ -466,7 +467,8 @@ def write_xlsx(ledger: Ledger, out: str | Path, template: str | Path | None = No
     # header
     led = ledger
     header = {"WORKS_NAME": led.works_name or led.site_name, "COMPANY": led.company, "WORK_TYPE": led.work_type,
-              "PERIOD": led.period_text(), "SITE_NAME": led.site_name,
+              "PERIOD": led.period_text(), "SITE_NAME": led.site_name, "CLIENT": led.client,
+              "CONTRACT_NO": led.contract_no, "CONTRACT_PERIOD": led.contract_period,
               "PREPARED": datetime.now().replace(microsecond=0),
               **{f"STAGE_{c.upper()}": led.stage_word(c) for c in led.columns}}
     for key, value in header.items():

@@ -1,6 +1,8 @@
 """The photo ledger's fields (사진대지), and people's edits of them.
 
-Site: ``works_name`` (공사명), ``company`` (회사명), ``work_type`` (공종, optional) and
+Site: ``works_name`` (공사명), ``company`` (회사명, printed as 시공사 on the cover),
+``work_type`` (공종, optional), ``client`` (발주처), ``contract_no`` (계약번호),
+``contract_period`` (공사기간, free text as the contract states it; migration 7) and
 ``stage_words`` (which words the stages carry, a key of :data:`STAGE_WORD_KEYS`).
 Spot: ``location`` (위치/측점, free text), ``asset_no`` (an optional asset number, e.g. a
 tree tag) and ``caption`` (내용).
@@ -20,7 +22,8 @@ from .edits import Changes, record
 STAGE_WORD_KEYS = ("construction", "work", "completion")
 
 #: Editable fields and their longest length (characters).
-SITE_FIELDS = {"works_name": 120, "company": 120, "work_type": 60}
+SITE_FIELDS = {"works_name": 120, "company": 120, "work_type": 60, "client": 120, "contract_no": 60,
+               "contract_period": 60}
 SPOT_FIELDS = {"location": 120, "asset_no": 60, "caption": 300}
 
 #: Work types offered before any was typed.
@@ -37,9 +40,9 @@ def _clean(value, limit: int) -> str | None:
 
 
 def site_fields(st: Store, site_id: int) -> dict:
-    """{"works_name", "company", "work_type", "stage_words"} of a site (None when unset)."""
-    row = st.one("SELECT works_name, company, work_type, stage_words, merged_into FROM sites WHERE id = ?",
-                 (site_id,))
+    """{"works_name", "company", "work_type", "client", "contract_no", "contract_period",
+    "stage_words"} of a site (None when unset)."""
+    row = st.one(f"SELECT {', '.join(SITE_FIELDS)}, stage_words, merged_into FROM sites WHERE id = ?", (site_id,))
     if row is None or row["merged_into"] is not None:
         raise StoreError(f"no site {site_id}")
     return {k: row[k] for k in (*SITE_FIELDS, "stage_words")}

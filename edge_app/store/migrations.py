@@ -203,6 +203,12 @@ UPDATE photos SET state = 'waiting', tries = 1 WHERE state = 'failed'
     AND state_reason IN ('could not be analysed', 'too large to process', 'unreadable')
 """
 
+V_LEDGER_COVER = """
+ALTER TABLE sites ADD COLUMN client TEXT;          -- 발주처 (the photo ledger's cover)
+ALTER TABLE sites ADD COLUMN contract_no TEXT;     -- 계약번호
+ALTER TABLE sites ADD COLUMN contract_period TEXT  -- 공사기간, as entered ("2026.03.02 ~ 2026.11.30")
+"""
+
 #: (version, name, SQL script). Append only.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "core tables", V1_CORE),
@@ -211,6 +217,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (4, "photo ledger fields", V_LEDGER),
     (5, "review flag of a spot (the thorough pass)", V_REVIEW),
     (6, "analysis retried after a passing failure (disk full, out of memory)", V_RETRY),
+    (7, "photo ledger cover fields (발주처, 계약번호, 공사기간)", V_LEDGER_COVER),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

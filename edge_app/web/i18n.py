@@ -283,6 +283,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "act_ledger_site": ("공사 정보 바꿈", "changed the works details"),
     "act_ledger_spot": ("위치·내용 바꿈", "changed a location or description"),
     "ledger_keep_during": ("'중' 칸 항상 넣기 (그 단계 사진이 없어도)", "Keep the 'during' column (even without photos)"),
+    "ledger_client": ("발주처", "Client"),
+    "ledger_client_placeholder": ("예: ○○구청", "e.g. the district office"),
+    "ledger_contract_no": ("계약번호", "Contract no."),
+    "ledger_contract_period": ("공사기간 (계약서대로)", "Contract period (as in the contract)"),
+    "ledger_contract_period_placeholder": ("예: 2026.03.02 ~ 2026.11.30", "e.g. 2026.03.02 ~ 2026.11.30"),
 }
 
 #: Korean reasons for refused files, where the decode path did not provide one.

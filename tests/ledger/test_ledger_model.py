@@ -29,7 +29,8 @@ def test_field_edits_are_logged_undone_and_touch_the_spot(st):
     e2 = ledger_fields.set_spot_fields(st, a, "kim", location="STA.0+120", caption="법면 제초")
     assert e1 and e2
     assert ledger_fields.site_fields(st, site_id) == {"works_name": "○○공원 제초작업", "company": "㈜한빛조경",
-                                                      "work_type": None, "stage_words": "completion"}
+                                                      "work_type": None, "client": None, "contract_no": None,
+                                                      "contract_period": None, "stage_words": "completion"}
     assert st.scalar("SELECT touched FROM spots WHERE id = ?", (a,)) == 1
     # only the fields given change; the same values again are no edit
     assert ledger_fields.set_spot_fields(st, a, "lee", asset_no="T-7") is not None
@@ -208,3 +209,23 @@ def test_every_photo_has_one_number_in_ledger_order():
     assert [p.name for p in sp.ordered_photos()] == ["IMG_4.jpg", "IMG_2.jpg", "IMG_3.jpg", "IMG_1.jpg", "IMG_0.jpg"]
     assert list(sp.photo_numbers().values()) == ["3-1", "3-2", "3-3", "3-4", "3-5"]
     assert sp.photo_no(sp.photos[0]) == "3-5"
+
+
+def test_a_version_6_store_gains_the_cover_fields(tmp_path):
+    root = tmp_path / "six"
+    root.mkdir()
+    conn = sqlite3.connect(root / "edge_app.db", isolation_level=None)
+    assert migrate(conn, target=6) == 6
+    conn.execute("INSERT INTO sites (id, name, created_at, created_by, works_name) "
+                 "VALUES (1, '3공구', '2026-05-01T00:00:00.000Z', 'engine', '하천 정비')")
+    conn.close()
+    with open_store(root) as st:
+        assert st.schema_version() == SCHEMA_VERSION >= 7
+        f = ledger_fields.site_fields(st, 1)
+        assert f["works_name"] == "하천 정비" and f["client"] is None and f["contract_period"] is None
+        ledger_fields.set_site_fields(st, 1, "kim", client="○○구청", contract_no="제17호",
+                                      contract_period="2026.03.02 ~ 2026.11.30")
+        assert ledger_fields.site_fields(st, 1)["contract_no"] == "제17호"
+        assert ledger_fields.suggestions(st, 1)["client"] == ["○○구청"]
+        assert edits.undo(st, "kim", 1)["conflicts"] == 0
+        assert ledger_fields.site_fields(st, 1)["client"] is None

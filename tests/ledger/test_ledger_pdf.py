@@ -101,7 +101,7 @@ def test_the_korean_font_is_embedded_and_the_text_reads_back(exported, poppler):
                           check=True).stdout
     for s in ("사진대지", "2026년 ○○공원 제초작업", "㈜한빛조경", "제초", "시공 전", "시공 중", "시공 후",
               "컨테이너 좌측", "STA.0+120", "제초 작업 (예초기)", "관리번호 T-102", "2026.05.04 09:00",
-              "2026.05.04 ~ 2026.05.12", "미확인 지점 1곳은 빠짐"):
+              "2026.05.04 ~ 2026.05.12", "1-1 2026.05.04 09:00"):
         assert s in text, s
     bare = "".join(text.split())
     assert "2/3" in bare and "3/3" in bare  # page numbers (not on the cover)
@@ -129,3 +129,28 @@ def test_photos_are_embedded_at_print_resolution(exported, poppler):
 def test_characters_the_font_lacks_are_replaced():
     assert ledger_pdf.printable("✓ 완료 ✕") == "√ 완료 ×"
     assert ledger_pdf.printable("공사 🌳") == "공사 ?"
+
+
+def test_the_cover_holds_what_the_client_reads_and_nothing_internal(site, tmp_path, poppler):
+    from edge_app.ledger import build_ledger, write
+    from edge_app.store import ledger_fields, open_store
+
+    root, info = site
+    with open_store(root) as st:
+        ledger_fields.set_site_fields(st, info["site"], "kim", client="서울특별시 ○○구청", contract_no="제2026-0417호",
+                                      contract_period="2026.03.02 ~ 2026.11.30")
+        try:
+            led = build_ledger(st, info["site"])
+        finally:
+            ledger_fields.set_site_fields(st, info["site"], "kim", client=None, contract_no=None, contract_period=None)
+    assert led.client == "서울특별시 ○○구청"
+    write(led, "pdf", tmp_path / "c.pdf")
+    cover = subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-layout", str(tmp_path / "c.pdf"), "-"],
+                           capture_output=True, text=True, check=True).stdout
+    for label, value in (("공사명", "2026년 ○○공원 제초작업"), ("발주처", "서울특별시 ○○구청"), ("시공사", "㈜한빛조경"),
+                         ("계약번호", "제2026-0417호"), ("공사기간", "2026.03.02 ~ 2026.11.30"), ("작성일", "20")):
+        line = next((ln for ln in cover.splitlines() if ln.split()[:1] == [label]), "")
+        assert value in line, (label, cover)
+    for internal in ("미확인", "빠짐", "대지", "원본", "단계 표기", "시공 전 / 시공 중", "2026.05.04 ~ 2026.05.12",
+                     "지점"):
+        assert internal not in cover.replace("사진대지", ""), internal

@@ -157,6 +157,8 @@ def test_the_export_form_can_keep_the_during_column(app, lead):
     info = app.info
     page = lead.get(f"/sites/{info['site']}").text
     assert 'name="during" value="1"' in page and "칸 항상 넣기" in page
+    for field in ("client", "contract_no", "contract_period"):  # the cover's fields
+        assert f'name="{field}"' in page
     with open_store(app.config["DATA_DIR"]) as st:
         for sid in info["spots"]:
             ledger_data.spots.set_phase(st, [s for s, ph, _ in info["photos"][sid] if ph == "during"], "after",
