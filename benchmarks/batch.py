@@ -1,6 +1,6 @@
 """Speed and memory of grouping one batch at camera resolution.
 
-    python benchmarks/batch.py [--photos ../shared/eval/fullres/images] [--repeats 3]
+    python benchmarks/batch.py [--photos ../shared/eval/fullres/images] [--repeats 3] [--cold-only]
 
 Prints, for batches of 10, 20 and 30 photos (the first N originals by name; never
 upscaled): per-stage milliseconds per photo, seconds per batch warm (models loaded, no
@@ -13,8 +13,10 @@ app process weighs). Medians: the machine is shared and noisy.
 All of that is the fast path (``thorough="off"``, ``edge-app cluster --no-cascade``). The
 thorough pass (issue 11) is timed apart, on the largest batch: its extra seconds with the
 cascade's features computed anew (a new batch) and with them in memory (a regroup), what it
-checked, and what ``edge-app cluster`` would decide by default (the estimate against
-``Settings.thorough_budget_s``).
+checked, and what ``edge-app cluster`` decides by default (the band's cost by count against
+``Settings.thorough_budget_s``). The cold CLI is run both ways, ``--no-cascade`` and the
+default, alternately, and their groups compared (issue 20: the default loads the cascade's
+models only when it runs). ``--cold-only``: only that.
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ def main(argv=None) -> int:
     ap.add_argument("--sizes", default="10,20,30")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--json", help="also write the figures as JSON")
+    ap.add_argument("--cold-only", action="store_true", help="only the cold CLI runs (default vs --no-cascade)")
     args = ap.parse_args(argv)
     photos = list_images(args.photos)
     if not photos:
@@ -86,7 +89,16 @@ def main(argv=None) -> int:
         return 1
     sizes = [int(s) for s in args.sizes.split(",") if int(s) <= len(photos)]
     out: dict = {"photos": args.photos, "cpu_count": os.cpu_count(), "batches": {}}
+    if not args.cold_only:
+        warm_figures(args, photos, sizes, out)
+    cold_figures(args, photos, sizes[-1], out)
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
+    return 0
 
+
+def warm_figures(args, photos, sizes, out) -> None:
+    """Everything in one warm process: batches, the thorough pass, regroup, one new photo."""
     t0 = time.perf_counter()
     pipe = Pipeline()
     pipe.analyzer.load_models()
@@ -142,18 +154,15 @@ def main(argv=None) -> int:
                          "band_pairs": int(t.get("thorough_band_pairs", 0)), "links": len(res.result.cascade_links)})
         first, later = runs[0], runs[1:]
         warm = statistics.median(r["thorough_s"] for r in later)
-        th.cascade()._mem.clear()  # the default on a batch not seen before
         th.pair_cache.clear()
-        auto = th.group_paths(photos[:n], thorough="auto").result.timings
+        auto = th.group_paths(photos[:n], thorough="auto").thorough  # decided from counts only
         out["thorough"] = {"photos": n, "first_run": first, "warm_thorough_s": round(warm, 3),
-                           "auto_skipped": auto.get("thorough_skipped", ""), "all_runs": runs}
+                           "auto_mode": auto["mode"], "auto_reason": auto["reason"], "all_runs": runs}
         print(f"thorough pass on {n} photos (apart from the fast path): {first['thorough_s']:.2f} s with the "
               f"cascade's features computed anew, {warm:.2f} s with them in memory; {first['checked_pairs']} more "
               f"pairs checked ({first['check_s']:.2f} s), {first['band_pairs']} undecided pairs through the cascade "
               f"({first['cascade_s']:.2f} s, {first['links']} linked), machine check {first['machines_s']:.2f} s")
-        print(f"  edge-app cluster by default (budget {th.settings.thorough_budget_s:.1f} s): "
-              + (f"cascade skipped: {out['thorough']['auto_skipped']}" if out["thorough"]["auto_skipped"]
-                 else "cascade run"))
+        print(f"  edge-app cluster by default: mode {auto['mode']} ({auto['reason']})")
 
     # regrouping from the feature cache (the app analyses each photo once, at ingest)
     with tempfile.TemporaryDirectory() as cache_dir:
@@ -185,23 +194,44 @@ def main(argv=None) -> int:
     print(f"one new photo assigned to {n - 1}: {out['assign_one_s'] * 1000:.0f} ms (median)")
     print(f"peak RSS, warm process: {out['peak_rss_warm_mb']:.0f} MB")
 
-    # cold: the CLI as a fresh process on a folder of n photos, no cache
+
+def cold_figures(args, photos, n, out) -> None:
+    """The CLI as a fresh process on a folder of n photos, no cache: ``--no-cascade`` and the
+    default, run alternately (the machine's load drifts); medians of the times, peak RSS of
+    each run (max reported), and whether both give the same groups."""
+    exe = shutil.which("edge-app")
+    cmd = [exe] if exe else [sys.executable, "-m", "edge_app.cli"]
+    runs: dict[str, dict] = {k: {"s": [], "mb": [], "groups": []} for k in ("fast", "default")}
     with tempfile.TemporaryDirectory() as d:
+        folder = Path(d) / "photos"
+        folder.mkdir()
         for p in photos[:n]:
-            os.symlink(p.resolve(), Path(d) / p.name)
-        exe = shutil.which("edge-app")
-        cmd = [exe] if exe else [sys.executable, "-m", "edge_app.cli"]
-        colds, peaks = [], []
-        for _ in range(max(1, args.repeats - 1)):
-            t = time.perf_counter()
-            peaks.append(run_watching_memory(cmd + ["cluster", d, "--no-cache", "--no-cascade", "-q"]))
-            colds.append(time.perf_counter() - t)
-    out["cold_cli_s"] = round(statistics.median(colds), 3)
-    out["peak_rss_cold_mb"] = round(max(peaks), 1)
-    print(f"cold CLI, {n} photos: {out['cold_cli_s']:.2f} s (median); peak RSS {out['peak_rss_cold_mb']:.0f} MB")
-    if args.json:
-        Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
-    return 0
+            os.symlink(p.resolve(), folder / p.name)
+        for r in range(max(1, args.repeats)):
+            for label, flags in (("fast", ["--no-cascade"]), ("default", ["--report", str(Path(d) / "report.json")])):
+                groups = Path(d) / f"{label}{r}.json"
+                t = time.perf_counter()
+                runs[label]["mb"].append(run_watching_memory(cmd + ["cluster", str(folder), "--no-cache", "-q",
+                                                                    "--json", str(groups)] + flags))
+                runs[label]["s"].append(time.perf_counter() - t)
+                runs[label]["groups"].append(json.loads(groups.read_text()))
+        report = json.loads((Path(d) / "report.json").read_text())
+    for label, key in (("fast", ""), ("default", "_default")):
+        r = runs[label]
+        out[f"cold_cli{key}_s"] = round(statistics.median(r["s"]), 3)
+        out[f"peak_rss_cold{key}_mb"] = round(max(r["mb"]), 1)
+        out[f"cold_cli{key}_runs"] = {"s": [round(x, 3) for x in r["s"]], "mb": [round(x, 1) for x in r["mb"]]}
+    everything = runs["fast"]["groups"] + runs["default"]["groups"]
+    out["cold_cli_same_groups"] = all(g == everything[0] for g in everything)
+    out["cold_cli_default_mode"] = report["thorough"]
+    out["load_avg"] = os.getloadavg()
+    print(f"cold CLI, {n} photos, --no-cascade: {out['cold_cli_s']:.2f} s (median); peak RSS "
+          f"{out['peak_rss_cold_mb']:.0f} MB")
+    print(f"cold CLI, {n} photos, default: {out['cold_cli_default_s']:.2f} s (median); peak RSS "
+          f"{out['peak_rss_cold_default_mb']:.0f} MB; mode {report['thorough']['mode']} "
+          f"({report['thorough']['reason']}); cascade loaded: {report['thorough']['cascade_loaded']}")
+    print(f"  same groups in every run, both ways: {out['cold_cli_same_groups']}; load average "
+          + " ".join(f"{x:.2f}" for x in out["load_avg"]))
 
 
 if __name__ == "__main__":

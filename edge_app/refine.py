@@ -211,7 +211,7 @@ def cascade_mode(band: Pairs, settings: Settings, budget_s: float | None) -> tup
         return True, f"{counts}, always checked (thorough pass on)"
     cost = cascade_cost_s(band, settings)
     rule = (f"{photos} x {settings.cascade_photo_s:g} s + {len(band)} x {settings.cascade_pair_s:g} s "
-            f"= {cost:.1f} s by count")
+            f"= {cost:.2f} s by count")
     if cost > budget_s:
         return False, f"{counts}: {rule} > budget {budget_s:g} s"
     return True, f"{counts}: {rule} <= budget {budget_s:g} s"

@@ -134,7 +134,7 @@ def format_text(names: Sequence[str], analyses: Sequence[PhotoAnalysis], result:
 def format_mode(thorough: dict, flag_off: str = "--no-cascade", flag_on: str = "--thorough") -> str:
     """One line on the thorough pass's mode and why (``FolderResult.thorough``: see
     :meth:`edge_app.refine.Thorough.summary`), e.g. ``mode: fast (12 undecided pairs over 9
-    photos: 9 x 0.47 s + 12 x 0.0315 s = 4.6 s by count > budget 2 s; --thorough runs the
+    photos: 9 x 0.47 s + 12 x 0.0315 s = 4.61 s by count > budget 2 s; --thorough runs the
     cascade)``. The same folder and flags always give the same line (it is decided from counts)."""
     reason = thorough.get("reason") or ""
     if reason == "thorough pass off":

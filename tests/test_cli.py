@@ -123,7 +123,7 @@ def test_cluster_gives_the_same_mode_and_groups_with_a_cold_or_a_warm_cache(eval
     """Issue 20: the default decides from counts whether the cascade runs. Before, a folder
     whose cascade features were cached (by a --thorough run) was estimated cheap enough and
     got the cascade, the same folder on a cold cache did not; and the models were loaded on
-    every run. Eight wxbs photos: 4 undecided pairs over 6 photos, 2.9 s by count > 2 s."""
+    every run. Eight wxbs photos: 4 undecided pairs over 6 photos, 2.95 s by count > 2 s."""
     folder = tmp_path / "w"
     folder.mkdir()
     for name in sorted(os.listdir(eval_root / "wxbs" / "images"))[:8]:
