@@ -217,31 +217,34 @@ def phase(sha: str):
     return _back(row["site_id"], f"spot-{m['spot_id']}" if m and m["spot_id"] else None)
 
 
-@bp.route("/spots/<int:spot_id>/rename", methods=["POST"])
-def rename(spot_id: int):
+def _edit_spot(spot_id: int, edit, guard: bool = True) -> int:
+    """``edit(st)`` on one spot for the page, in one transaction: when ``guard``, only if the
+    spot is open or the lead agreed to reopen it (:func:`_open_for_edit`); a refusal is
+    flashed. Returns the spot's site."""
     st = get_store()
     site_id = _site_of_spot(st, spot_id)
     try:
         with st.write():
-            _open_for_edit(st, [spot_id])
-            store_spots.rename(st, spot_id, request.form.get("name"), who())
+            if guard:
+                _open_for_edit(st, [spot_id])
+            edit(st)
     except StoreError as e:
         _fail(e)
+    return site_id
+
+
+@bp.route("/spots/<int:spot_id>/rename", methods=["POST"])
+def rename(spot_id: int):
+    site_id = _edit_spot(spot_id, lambda st: store_spots.rename(st, spot_id, request.form.get("name"), who()))
     return _back(site_id, f"spot-{spot_id}")
 
 
 @bp.route("/spots/<int:spot_id>/cover", methods=["POST"])
 def cover(spot_id: int):
-    st = get_store()
-    site_id = _site_of_spot(st, spot_id)
-    try:
-        with st.write():
-            _open_for_edit(st, [spot_id])
-            store_spots.set_cover(st, spot_id, request.form.get("photo", ""), who())
-    except StoreError as e:
-        _fail(e)
+    photo = request.form.get("photo", "")
+    site_id = _edit_spot(spot_id, lambda st: store_spots.set_cover(st, spot_id, photo, who()))
     if request.form.get("back") == "photo":
-        return redirect(url_for("photos.photo", sha=request.form.get("photo", "")))
+        return redirect(url_for("photos.photo", sha=photo))
     return _back(site_id, f"spot-{spot_id}")
 
 
@@ -249,26 +252,20 @@ def cover(spot_id: int):
 def confirm(spot_id: int):
     """Confirm a spot. Named requests, each safe to repeat (issue 17): a second tap on 확인
     (a double tap, a resent form) confirms nothing more, and never takes it back."""
-    st = get_store()
-    site_id = _site_of_spot(st, spot_id)
-    try:
-        store_spots.confirm(st, spot_id, who())
-    except StoreError as e:
-        _fail(e)
+    site_id = _edit_spot(spot_id, lambda st: store_spots.confirm(st, spot_id, who()), guard=False)
     return _back(site_id, f"spot-{spot_id}")
 
 
 @bp.route("/spots/<int:spot_id>/reopen", methods=["POST"])
 def reopen(spot_id: int):
     """Take a confirmation back (an audited edit); a spot that is open stays as it is."""
-    st = get_store()
-    site_id = _site_of_spot(st, spot_id)
-    try:
+
+    def edit(st):
         if store_spots.spot(st, spot_id)["confirmed_at"]:
             store_spots.unconfirm(st, spot_id, who())
             flash(translate(g.lang, "reopened", name=spot_label(g.lang, views.spot_brief(st, spot_id))), "ok")
-    except StoreError as e:
-        _fail(e)
+
+    site_id = _edit_spot(spot_id, edit, guard=False)
     return _back(site_id, f"spot-{spot_id}")
 
 

@@ -33,15 +33,21 @@ def site(tmp_path):
     srv.stop()
 
 
-@pytest.fixture
-def page(browser, site):  # noqa: F811
-    ctx = browser.new_context(viewport=LANDSCAPE, has_touch=True, locale="ko-KR")
+def open_site(browser, site, viewport=LANDSCAPE, locale="ko-KR"):  # noqa: F811
+    """(context, page): a touch tablet logged in, on the site page."""
+    ctx = browser.new_context(viewport=viewport, has_touch=True, locale=locale)
     p = ctx.new_page()
     p.goto(site.url + "/login")
     p.fill("input[name=pin]", PIN)
     with p.expect_navigation():
         p.click("form button.primary")
     p.goto(site.url + "/sites/1")
+    return ctx, p
+
+
+@pytest.fixture
+def page(browser, site):  # noqa: F811
+    ctx, p = open_site(browser, site)
     yield p
     ctx.close()
 
@@ -124,13 +130,7 @@ def test_one_tap_on_a_spot_moves_the_selected_photo_there(site, browser, artefac
     """Select, then tap the other spot's '여기로': two taps for a misplaced photo (was four,
     with a list of names to remember). Screenshots of the offer, both orientations."""
     for lang, viewport, tag in (("ko-KR", LANDSCAPE, "ko_landscape"), ("en-US", PORTRAIT, "en_portrait")):
-        ctx = browser.new_context(viewport=viewport, has_touch=True, locale=lang)
-        p = ctx.new_page()
-        p.goto(site.url + "/login")
-        p.fill("input[name=pin]", PIN)
-        with p.expect_navigation():
-            p.click("form button.primary")
-        p.goto(site.url + "/sites/1")
+        ctx, p = open_site(browser, site, viewport, lang)
         a, b = (s.get_attribute("data-spot") for s in p.locator("section[data-spot]").all()[:2])
         assert not p.locator(f"section[data-spot='{b}'] [data-move-here]").is_visible()  # only with a selection
         name = p.locator(f"section[data-spot='{a}'] [data-photo]").first.get_attribute("data-name")
