@@ -1,0 +1,250 @@
+"""The scripted crew-lead walk (issue 17): taps to fix a visit's grouping to the truth.
+
+    python benchmarks/review.py [--sets strecha webcam_a wxbs triplets] [--batches 2] [--seed 7]
+
+For each batch of the eval protocol (``edge_app.evaluate.sample_batches``, the dev sets in
+``../shared/eval``), in real Chromium (Debian's, driven by Playwright; touch, 1024x768
+landscape) against a real ``edge-app serve`` with a fresh data folder:
+
+1. choose the PIN, upload the batch through the home page's file picker, and wait until the
+   page shows every photo placed and the background second look done;
+2. fix the grouping to the truth using only taps on the page's controls: photos that belong
+   together with a spot are selected (one tap each) and sent there with one tap on that
+   spot's "여기로"; a true group no spot stands for is selected and split off as a new spot
+   ("새 지점으로 나누기"); a lone photo that sits in a spot goes to the tray the same way;
+   photos of a second site are first brought into the first (site tools: merge);
+3. "남은 지점 모두 확인" (and the dialog's OK), reload, and check that what the page shows and
+   what the store holds are the truth.
+
+Printed per set and overall: photos to move (the protocol's ``moves``), taps per batch,
+taps per misplaced photo, the issue's target (taps <= moves + 2), and the median seconds of
+server time per action (tap to the next page loaded). A benchmark that prints figures, not a
+test; each walk asserts it reached the truth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+
+from edge_app.evaluate import EvalSet, sample_batches, score_grouping  # noqa: E402
+from live_server import Server  # noqa: E402
+
+PIN = "482913"
+CHROMIUM = "/usr/bin/chromium"
+VIEWPORT = {"width": 1024, "height": 768}
+
+
+# ----------------------------------------------------------------------------- the plan (pure)
+
+
+def plan_fix(spots: dict[str, set[str]], tray: set[str], truth: dict[str, str]) -> list[tuple[str, list[str], str]]:
+    """The actions a lead takes to turn ``spots`` ({spot id: photo names}) and ``tray`` into
+    ``truth`` ({name: true group}; a group of one is a lone photo, right in the tray or
+    alone in a spot): [("to", names, spot id) | ("new", names, "") | ("tray", names, "")].
+
+    Spots are matched one-to-one to true groups by their overlap (as the protocol's
+    ``moves``); each matched group's missing photos go to its spot in one action, an
+    unmatched group of two or more is split off as a new spot, and a lone photo sitting
+    with others goes to the tray."""
+    groups: dict[str, set[str]] = defaultdict(set)
+    for name, g in truth.items():
+        groups[g].add(name)
+    real = [g for g, members in groups.items() if len(members) > 1]
+    ids = list(spots)
+    match: dict[str, str] = {}
+    if ids and real:
+        overlap = np.array([[len(spots[s] & groups[g]) for g in real] for s in ids])
+        rows, cols = linear_sum_assignment(-overlap)
+        match = {real[c]: ids[r] for r, c in zip(rows, cols) if overlap[r, c] > 0}
+    where = {n: s for s, names in spots.items() for n in names}
+    actions: list[tuple[str, list[str], str]] = []
+    for g in real:
+        members = sorted(groups[g])
+        if g in match:
+            moving = [n for n in members if where.get(n) != match[g]]
+            if moving:
+                actions.append(("to", moving, match[g]))
+        else:
+            actions.append(("new", members, ""))
+    lone_misplaced = sorted(n for g, members in groups.items() if len(members) == 1 for n in members
+                            if n in where and len(spots[where[n]]) > 1)
+    if lone_misplaced:
+        actions.append(("tray", lone_misplaced, ""))
+    return actions
+
+
+# ----------------------------------------------------------------------------- the walk
+
+
+class Walk:
+    """One lead, one page: every tap counted, the server time of every action measured."""
+
+    def __init__(self, page, base: str):
+        self.page, self.base = page, base
+        self.taps = 0
+        self.action_s: list[float] = []
+
+    def tap(self, locator) -> None:
+        locator.tap()
+        self.taps += 1
+
+    def act(self, locator) -> None:
+        """A tap that posts and loads the next page."""
+        t0 = time.perf_counter()
+        with self.page.expect_navigation():
+            self.tap(locator)
+        self.page.wait_for_load_state("load")
+        self.action_s.append(time.perf_counter() - t0)
+
+    def state(self) -> tuple[dict[str, set[str]], set[str]]:
+        raw = self.page.evaluate("""() => ({
+          spots: [...document.querySelectorAll('section[data-spot]')].map(s => [s.dataset.spot,
+                 [...s.querySelectorAll('[data-photo]')].map(p => p.dataset.name)]),
+          tray: [...document.querySelectorAll('[data-unassigned] [data-photo]')].map(p => p.dataset.name)})""")
+        return {sid: set(names) for sid, names in raw["spots"]}, set(raw["tray"])
+
+    def select(self, names: list[str]) -> None:
+        for n in names:
+            self.tap(self.page.locator(f'[data-photo][data-name="{n}"] .pick'))
+
+
+SITE_LINKS = "els => [...new Set(els.map(e => e.getAttribute('href')).filter(h => /^\\/sites\\/\\d+$/.test(h)))]"
+
+
+def site_links(page) -> list[str]:
+    return page.locator("a[href^='/sites/']").evaluate_all(SITE_LINKS)
+
+
+def wait_until_placed(page, base: str, n: int, timeout_s: float = 600, second_look_s: float = 120) -> float:
+    """Until the site pages show all ``n`` photos placed (what a lead waits for), then up to
+    ``second_look_s`` more for the background second look to finish (it only adds links, and
+    the walk plans again after every action). Returns the seconds waited."""
+    t0 = time.monotonic()
+    placed_at = None
+    while time.monotonic() - t0 < timeout_s:
+        page.goto(base + "/")
+        shown, checking, waiting = 0, False, False
+        for href in site_links(page):
+            page.goto(base + href)
+            shown += page.locator("[data-photo]").count()
+            checking = checking or page.locator("[data-checking]").count() > 0
+            waiting = waiting or page.locator("#progress .status.busy").count() > 0
+        if shown >= n and not waiting:
+            placed_at = placed_at or time.monotonic()
+            if not checking or time.monotonic() - placed_at > second_look_s:
+                return time.monotonic() - t0
+        time.sleep(2)
+    raise TimeoutError(f"photos not all placed after {timeout_s:.0f} s")
+
+
+def walk_batch(browser, es: EvalSet, batch, work: Path) -> dict:
+    data = work / "data"
+    subprocess.run([sys.executable, "-m", "edge_app.cli", "set-pin", "--data", str(data)], input=PIN + "\n",
+                   text=True, check=True, capture_output=True)
+    srv = Server(data).start()
+    ctx = browser.new_context(viewport=VIEWPORT, has_touch=True, locale="ko-KR")
+    page = ctx.new_page()
+    page.on("dialog", lambda d: d.accept())
+    try:
+        w = Walk(page, srv.url)
+        page.goto(srv.url + "/login")
+        page.fill("input[name=pin]", PIN)
+        with page.expect_navigation():
+            page.click("form button.primary")
+        page.set_input_files("#upload-form input[name=photos]", [str(es.path(f)) for f in batch.files])
+        with page.expect_navigation(timeout=600_000):
+            page.locator("#upload-form button[type=submit]").click()
+        wait_until_placed(page, srv.url, len(batch.files))
+        truth = dict(zip(batch.files, batch.truth))
+        page.goto(srv.url + "/")
+        sites = site_links(page)
+        first = sites[0]
+        page.goto(srv.url + first)
+        for other in sites[1:]:  # a second site: bring it into the first (site tools)
+            form = page.locator(f"form[action='{first}/merge']")
+            w.tap(page.locator("details.card > summary").last)
+            form.locator("select[name=other]").select_option(other.rsplit("/", 1)[1])
+            w.taps += 1
+            w.act(form.locator("button"))
+            page.goto(srv.url + first)
+        spots, tray = w.state()
+        pred = {n: s for s, names in spots.items() for n in names}
+        before = score_grouping([pred.get(f) for f in batch.files], batch.truth)
+        for _ in range(len(batch.files) + 5):  # plan again after each action (the page may have changed)
+            plan = plan_fix(*w.state(), truth)
+            if not plan:
+                break
+            kind, names, target = plan[0]
+            w.select(names)
+            if kind == "to":
+                w.act(page.locator(f"section[data-spot='{target}'] [data-move-here]"))
+            elif kind == "new":
+                w.act(page.locator("#split-btn"))
+            else:
+                w.act(page.locator("[data-unassigned] [data-move-here]"))
+        if page.locator("#confirm-all").count():
+            w.taps += 1  # the dialog's OK
+            w.act(page.locator("#confirm-all"))
+        page.reload()
+        spots, tray = w.state()
+        got = {n: s for s, names in spots.items() for n in names}
+        after = score_grouping([got.get(f) for f in batch.files], batch.truth)
+        assert after["moves"] == 0, f"{batch.set_name}: the walk did not reach the truth ({after})"
+        confirmed = page.locator("section[data-spot][data-confirmed=true]").count()
+        assert confirmed == len(spots), "not every spot is confirmed"
+        return {"set": batch.set_name, "n": len(batch.files), "moves": before["moves"], "taps": w.taps,
+                "action_s": w.action_s}
+    finally:
+        ctx.close()
+        srv.stop()
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sets", nargs="+", default=["strecha", "webcam_a", "wxbs", "triplets"])
+    ap.add_argument("--eval", default=str(REPO.parent / "shared" / "eval"))
+    ap.add_argument("--batches", type=int, default=2, help="batches per set (default 2)")
+    ap.add_argument("--seed", type=int, default=7)
+    a = ap.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    sets = [EvalSet.load(Path(a.eval) / s) for s in a.sets]
+    by_name = {s.name: s for s in sets}
+    rows = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        for k, batch in enumerate(sample_batches(sets, a.batches, a.seed)):
+            with tempfile.TemporaryDirectory(prefix="review-") as tmp:
+                r = walk_batch(browser, by_name[batch.set_name], batch, Path(tmp))
+            rows.append(r)
+            print(f"batch {k + 1}: {r['set']:9s} n={r['n']:2d} moves={r['moves']:2d} taps={r['taps']:3d} "
+                  f"target<={r['moves'] + 2:3d}", flush=True)
+        browser.close()
+    print(f"\n{'set':10s} {'batches':>7s} {'moves':>6s} {'taps':>6s} {'taps/move':>9s} {'<= target':>9s} {'s/action':>8s}")
+    for name in [s.name for s in sets] + ["overall"]:
+        rs = [r for r in rows if name in ("overall", r["set"])]
+        moves = sum(r["moves"] for r in rs) / len(rs)
+        taps = sum(r["taps"] for r in rs) / len(rs)
+        per = sum(r["taps"] for r in rs) / max(1, sum(r["moves"] for r in rs))
+        ok = sum(r["taps"] <= r["moves"] + 2 for r in rs)
+        secs = statistics.median(s for r in rs for s in r["action_s"]) if any(r["action_s"] for r in rs) else 0
+        print(f"{name:10s} {len(rs):7d} {moves:6.2f} {taps:6.2f} {per:9.2f} {ok:6d}/{len(rs):<2d} {secs:8.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
