@@ -95,6 +95,9 @@ def _settings(args):
 #: connection silent for ``channel_timeout`` seconds is closed (an upload over a weak link
 #: still sends every few seconds). poll(), as select() cannot watch more than 1024 sockets.
 SLOW_CLIENT_LIMITS = {"connection_limit": 500, "channel_timeout": 60, "backlog": 1024, "asyncore_use_poll": True}
+#: Open connections one client address may hold (the rest are closed at once): one phone
+#: cannot use up the 500 (a tablet's page uses a handful).
+PER_ADDRESS_CONNECTIONS = 64
 
 
 def cmd_serve(args) -> int:
@@ -103,6 +106,7 @@ def cmd_serve(args) -> int:
     from .store import settings as store_settings
     from .watch import Watcher
     from .web import MAX_UPLOAD_BYTES, create_app
+    from .access.connections import limit_per_address
     from .access.hosts import lan_addresses
     from .worker import Worker
 
@@ -142,9 +146,11 @@ def cmd_serve(args) -> int:
     if watcher:
         print(f"watching {args.watch} for new photos", flush=True)
     try:
-        waitress.serve(app, host=host, port=args.port, threads=args.http_threads, ident="edge-app",
-                       max_request_body_size=MAX_UPLOAD_BYTES + (1 << 20), clear_untrusted_proxy_headers=True,
-                       **SLOW_CLIENT_LIMITS, _quiet=True)
+        server = waitress.create_server(app, host=host, port=args.port, threads=args.http_threads,
+                                        ident="edge-app", max_request_body_size=MAX_UPLOAD_BYTES + (1 << 20),
+                                        clear_untrusted_proxy_headers=True, **SLOW_CLIENT_LIMITS)
+        limit_per_address(server, PER_ADDRESS_CONNECTIONS)
+        server.run()
     except KeyboardInterrupt:
         pass
     finally:

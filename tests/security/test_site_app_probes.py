@@ -22,9 +22,11 @@ PIN = "4821"
 HUGE = "9" * 25  # beyond a 64-bit integer
 
 
-def raw(port: int, method: str, path: str, host: str, body: bytes = b"", headers=None) -> tuple[int, str]:
-    """One request with the Host header we choose (what a rebinding page's browser sends)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+def raw(port: int, method: str, path: str, host: str, body: bytes = b"", headers=None,
+        source: str = "127.0.0.1") -> tuple[int, str]:
+    """One request with the Host header we choose (what a rebinding page's browser sends),
+    from the loopback address ``source`` (another device on the site Wi-Fi)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20, source_address=(source, 0))
     try:
         conn.putrequest(method, path, skip_host=True)
         conn.putheader("Host", host)
@@ -141,7 +143,8 @@ def test_an_original_named_with_cr_lf_downloads_under_a_clean_name(server, tmp_p
 
 def test_clients_that_dribble_their_headers_do_not_starve_the_page(server):
     """150 connections each sending a header byte every 2 s (before: 100 of them left the
-    page unanswered until they closed). Bounded: 150 sockets, about 6 s."""
+    page unanswered until they closed); the tablet asks from its own address. Bounded: 150
+    sockets, about 6 s."""
     socks = []
     try:
         for _ in range(150):
@@ -157,7 +160,7 @@ def test_clients_that_dribble_their_headers_do_not_starve_the_page(server):
                 except OSError:
                     pass
             t1 = time.monotonic()
-            status, _ = raw(server.port, "GET", "/login", f"127.0.0.1:{server.port}")
+            status, _ = raw(server.port, "GET", "/login", f"127.0.0.1:{server.port}", source="127.0.0.3")
             answered.append((status, time.monotonic() - t1))
             time.sleep(2)
         assert all(status == 200 for status, _ in answered)
@@ -188,3 +191,37 @@ def test_the_pin_throttle_answers_at_once_per_address_and_for_every_address(tmp_
     assert codes[:29] == [401] * 29 and set(codes[29:]) == {429}
     r = c.post("/login", data={"pin": PIN, "csrf": tok}, environ_base={"REMOTE_ADDR": "10.9.9.9"})
     assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+
+
+def test_one_address_cannot_hold_more_than_its_share_of_connections(server):
+    """150 connections from 127.0.0.1 that never finish their headers: beyond 64 of them are
+    closed at once, and another address (the crew's tablet, 127.0.0.2 here) is answered."""
+    socks = []
+    try:
+        for _ in range(150):
+            s = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+            s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            socks.append(s)
+        time.sleep(1.0)
+        open_ = 0
+        for s in socks:
+            s.settimeout(0.05)
+            try:
+                open_ += s.recv(1) != b""  # a byte would be an answer; b"" is a close
+            except (TimeoutError, socket.timeout):
+                open_ += 1  # still waiting for the rest of its headers
+            except OSError:
+                pass
+        assert 50 <= open_ <= 66, open_
+        tablet = socket.socket()
+        tablet.bind(("127.0.0.2", 0))
+        tablet.settimeout(5)
+        t0 = time.monotonic()
+        tablet.connect(("127.0.0.1", server.port))
+        tablet.sendall(f"GET /login HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nConnection: close\r\n\r\n".encode())
+        assert tablet.recv(12).startswith(b"HTTP/1.1 200")
+        assert time.monotonic() - t0 < 3
+        tablet.close()
+    finally:
+        for s in socks:
+            s.close()
