@@ -63,20 +63,32 @@ def hq(tmp_path):
 # --------------------------------------------------------------------------- 6a
 
 
-def test_photos_head_office_lost_in_a_restore_are_sent_again_at_once(tmp_path, hq):
+def backed_up_hq(hq, tmp_path) -> tuple[str, Path]:
+    """Head office with device jetson-1, running, and a backup of it made before any photo
+    arrived: (the device's secret, the backup's folder)."""
     hq.start()
     secret = hq.add_device("jetson-1")
     hq.stop()
     backup = tmp_path / "hq-backup"
-    shutil.copytree(hq.data, backup)  # head office's backup, before any photo arrived
+    shutil.copytree(hq.data, backup)
     hq.start()
+    return secret, backup
+
+
+def restore(hq, backup) -> None:
+    """Head office restored from the older backup: the photos it received since are gone."""
+    hq.stop()
+    shutil.rmtree(hq.data)
+    shutil.copytree(backup, hq.data)
+    hq.start()
+
+
+def test_photos_head_office_lost_in_a_restore_are_sent_again_at_once(tmp_path, hq):
+    secret, backup = backed_up_hq(hq, tmp_path)
     st, site, ids = device_with_spots(tmp_path / "dev", 1, 3)
     conf = SyncConfig(hq.url, "jetson-1", secret)
     assert run_once(st, conf)["spots_sent"] == 1
-    hq.stop()
-    shutil.rmtree(hq.data)
-    shutil.copytree(backup, hq.data)  # restored from the older backup: the photos are gone
-    hq.start()
+    restore(hq, backup)
     spots.rename(st, ids[0], "컨테이너 좌측", who="kim")  # a new version of the spot
     r = run_once(st, conf)
     assert r["failed"] == 0 and r["spots_sent"] == 1, r
@@ -90,19 +102,11 @@ def test_photos_head_office_lost_in_a_restore_are_sent_again_at_once(tmp_path, h
 
 
 def test_sync_now_sends_an_entry_that_needed_attention_after_a_restore(tmp_path, hq):
-    hq.start()
-    secret = hq.add_device("jetson-1")
-    hq.stop()
-    backup = tmp_path / "hq-backup"
-    shutil.copytree(hq.data, backup)
-    hq.start()
+    secret, backup = backed_up_hq(hq, tmp_path)
     st, site, ids = device_with_spots(tmp_path / "dev", 2, 2)
     conf = SyncConfig(hq.url, "jetson-1", secret)
     assert run_once(st, conf)["spots_sent"] == 2
-    hq.stop()
-    shutil.rmtree(hq.data)
-    shutil.copytree(backup, hq.data)
-    hq.start()
+    restore(hq, backup)
     spots.rename(st, ids[1], "배수로 끝", who="kim")
     with st.write():  # as the old sender left it: 8 refusals, "needs attention"
         st.conn.execute("UPDATE outbox SET state = 'attention', attempts = 8, last_error = 'head office answered "

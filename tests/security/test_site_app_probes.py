@@ -40,6 +40,16 @@ def raw(port: int, method: str, path: str, host: str, body: bytes = b"", headers
         conn.close()
 
 
+def slow_clients(port: int, n: int) -> list[socket.socket]:
+    """``n`` connections from 127.0.0.1 that start a request and do not finish its headers."""
+    socks = []
+    for _ in range(n):
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        socks.append(s)
+    return socks
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     data = tmp_path_factory.mktemp("site") / "edge-data"
@@ -147,10 +157,7 @@ def test_clients_that_dribble_their_headers_do_not_starve_the_page(server):
     sockets, about 6 s."""
     socks = []
     try:
-        for _ in range(150):
-            s = socket.create_connection(("127.0.0.1", server.port), timeout=5)
-            s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
-            socks.append(s)
+        socks = slow_clients(server.port, 150)
         t0 = time.monotonic()
         answered = []
         while time.monotonic() - t0 < 6:
@@ -198,10 +205,7 @@ def test_one_address_cannot_hold_more_than_its_share_of_connections(server):
     closed at once, and another address (the crew's tablet, 127.0.0.2 here) is answered."""
     socks = []
     try:
-        for _ in range(150):
-            s = socket.create_connection(("127.0.0.1", server.port), timeout=5)
-            s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
-            socks.append(s)
+        socks = slow_clients(server.port, 150)
         time.sleep(1.0)
         open_ = 0
         for s in socks:
