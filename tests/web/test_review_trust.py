@@ -166,3 +166,15 @@ def test_a_spot_a_person_makes_gets_its_phases_from_the_capture_times(app, lead)
     lead.post("/sites/1/undo", data={"csrf": lead.csrf})  # the undo puts the phases back too
     assert {p["phase"] for sp in views.site_view(st, 1)["spots"] for p in sp["photos"]} == {"before"}
     st.close()
+
+
+def test_a_confirmed_spot_no_longer_shows_the_engines_doubts(app, lead):
+    st, a, _ = two_spots(app, lead)
+    with st.write():  # the engine placed two of its photos with a low score
+        st.conn.execute("UPDATE memberships SET score = 0.01 WHERE spot_id = ? AND ended_at IS NULL "
+                        "AND photo IN (?, ?)", (a["id"], a["photos"][0]["sha256"], a["photos"][1]["sha256"]))
+    section = lambda: lead.get("/sites/1").text.split(f'id="spot-{a["id"]}"')[1].split("</section>")[0]  # noqa: E731
+    assert "확인 필요 2장" in section() and section().count('class="badge unsure"') == 2
+    lead.post(f"/spots/{a['id']}/confirm", data={"csrf": lead.csrf})
+    assert "확인 필요" not in section() and 'class="badge unsure"' not in section()
+    st.close()
