@@ -540,12 +540,12 @@ class Worker:
                     place(st, sha, None, "engine", score=res.score, suggest=res.group)
                 else:
                     place(st, sha, res.group, "engine", score=res.score)
-                    self._set_phases(res.group)
+                    set_engine_phases(self.st, res.group)
             elif res.partner is not None and rows[res.partner]["by"] == "engine":
                 spot_id = create_spot(st, site_id, "engine")
                 place(st, rows[res.partner]["sha256"], spot_id, "engine", score=res.score)
                 place(st, sha, spot_id, "engine", score=res.score)
-                self._set_phases(spot_id)
+                set_engine_phases(self.st, spot_id)
             else:
                 place(st, sha, None, "engine", score=res.score)
 
@@ -648,7 +648,7 @@ class Worker:
                     st.conn.execute("UPDATE spots SET removed_at = ? WHERE id = ? AND removed_at IS NULL",
                                     (now_iso(), sid))
             for sid in {t for t in target.values() if t is not None} | changed_spots:
-                self._set_phases(sid)
+                set_engine_phases(self.st, sid)
             flagged = self._review_flags(res, free_clusters, target) if thorough else {}
             if thorough:
                 for sid, why in flagged.items():
@@ -676,10 +676,6 @@ class Worker:
                     if out.get(target[lab]) != "machine":
                         out[target[lab]] = why
         return out
-
-    def _set_phases(self, spot_id: int) -> None:
-        """Engine phases for the photos of a spot that no person labelled (inside a write)."""
-        set_engine_phases(self.st, spot_id)
 
     # -- batches ----------------------------------------------------------------------------
     def _finish_idle_batches(self, idle_s: float) -> None:
