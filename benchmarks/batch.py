@@ -36,8 +36,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from edge_app.decode import list_images  # noqa: E402
-from edge_app.pipeline import Pipeline  # noqa: E402
+from edge_app.engine.decode import list_images  # noqa: E402
+from edge_app.engine.pipeline import Pipeline  # noqa: E402
 
 
 def peak_rss_mb() -> float:

@@ -31,7 +31,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from edge_app.vision.models import LoadedModel, load_manifest  # noqa: E402
+from edge_app.engine.vision.models import LoadedModel, load_manifest  # noqa: E402
 
 
 def session(path: Path, threads: int):
@@ -109,7 +109,7 @@ def bench_entry(entry: dict, models_dir: Path, threads: int, runs: int) -> dict:
     feeds = {k: feed(s, entry) for k, s in sessions.items()}
     fns = {k: (lambda s=s, f=feeds[k]: s.run(None, f)) for k, s in sessions.items()}
     if entry.get("role") == "embedding":
-        from edge_app.vision.embed import Embedder
+        from edge_app.engine.vision.embed import Embedder
 
         sess = sessions[main]
         emb = Embedder(LoadedModel(entry=entry, session=sess, provider="CPUExecutionProvider", path=paths[main]))

@@ -2,7 +2,7 @@
 
     python benchmarks/review.py [--sets strecha webcam_a wxbs triplets] [--batches 2] [--seed 7]
 
-For each batch of the eval protocol (``edge_app.evaluate.sample_batches``, the dev sets in
+For each batch of the eval protocol (``edge_app.engine.evaluate.sample_batches``, the dev sets in
 ``../shared/eval``), in real Chromium (Debian's, driven by Playwright; touch, 1024x768
 landscape) against a real ``edge-app serve`` with a fresh data folder:
 
@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from edge_app.evaluate import EvalSet, sample_batches, score_grouping  # noqa: E402
+from edge_app.engine.evaluate import EvalSet, sample_batches, score_grouping  # noqa: E402
 from live_server import Server  # noqa: E402
 
 PIN = "482913"

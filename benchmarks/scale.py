@@ -43,7 +43,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from batch import run_watching_memory  # noqa: E402
-from edge_app.evaluate import EvalSet, score_grouping  # noqa: E402
+from edge_app.engine.evaluate import EvalSet, score_grouping  # noqa: E402
 
 DEV_SETS = ("strecha", "webcam_a", "wxbs", "triplets")
 #: New photos the largest folder's process assigns one at a time.
@@ -70,7 +70,7 @@ def build_pool(eval_root: Path, out: Path, n_total: int, seed: int = 12) -> list
     """(path, true spot) of at least ``n_total`` pool photos under ``out``, in pool order:
     every dev photo (a link), then crops round-robin over them (crop k is the same file
     whatever else is built)."""
-    from edge_app.decode import decode_image
+    from edge_app.engine.decode import decode_image
 
     photos = []
     for name in DEV_SETS:
@@ -97,9 +97,9 @@ def build_pool(eval_root: Path, out: Path, n_total: int, seed: int = 12) -> list
 
 def child(folder: str, out: str, assign_dir: str | None) -> int:
     """Group ``folder`` as the CLI does (no feature cache); write timings, pairs and labels."""
-    from edge_app.assign import assign_new
-    from edge_app.decode import list_images
-    from edge_app.pipeline import Pipeline
+    from edge_app.engine.assign import assign_new
+    from edge_app.engine.decode import list_images
+    from edge_app.engine.pipeline import Pipeline
 
     pipe = Pipeline()
     pipe.analyzer.load_models()

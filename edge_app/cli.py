@@ -1,4 +1,4 @@
-"""Command line: a thin layer over :mod:`edge_app.pipeline`.
+"""Command line: a thin layer over :mod:`edge_app.engine.pipeline`.
 
     edge-app cluster photos/site-12                    # print the groups
     edge-app cluster photos/site-12 --json groups.json --html groups.html --explain
@@ -51,7 +51,7 @@ class Progress:
 
 
 def _settings(args):
-    from .config import Settings
+    from .engine.config import Settings
 
     kw = {}
     if getattr(args, "features", None):
@@ -64,9 +64,9 @@ def _settings(args):
 
 
 def cmd_cluster(args) -> int:
-    from .decode import scan_folder
-    from .pipeline import Pipeline
-    from .report import display_name, format_explain, format_text, render_html
+    from .engine.decode import scan_folder
+    from .engine.pipeline import Pipeline
+    from .engine.report import display_name, format_explain, format_text, render_html
 
     folder = Path(args.dir)
     if not folder.is_dir():
@@ -147,7 +147,7 @@ def _thorough_summary(pipe, res, mode: str) -> dict:
 
 def _thorough_line(result, thorough: dict, mode: str) -> str:
     """What the thorough pass did, and the mode the run took and why (decided from counts)."""
-    from .report import format_mode
+    from .engine.report import format_mode
 
     if mode == "off":
         return "thorough pass: off, " + format_mode(thorough)
@@ -163,7 +163,7 @@ def _thorough_line(result, thorough: dict, mode: str) -> str:
 
 
 def _empty_result():
-    from .pairs import GroupResult, pair_matrix
+    from .engine.pairs import GroupResult, pair_matrix
 
     empty = pair_matrix(0, [], [], [])
     return GroupResult([], empty, empty, {})
@@ -179,7 +179,7 @@ def _write_groups(out: str | None, groups: dict) -> None:
 
 def _write_report(out: str | None, groups: dict, thorough: dict | None) -> None:
     """``--report``: ``{"groups": <what --json writes>, "thorough": {"mode": "fast" | "thorough"
-    | "mixed", "reason", "band_pairs", ...}}`` (:meth:`edge_app.refine.Thorough.summary`;
+    | "mixed", "reason", "band_pairs", ...}}`` (:meth:`edge_app.engine.thorough.Thorough.summary`;
     null when no grouping ran)."""
     if out:
         doc = {"groups": groups, "thorough": thorough}
@@ -207,7 +207,7 @@ def _write_atomic(path: Path, text: str, errors: str = "strict") -> None:
 
 
 def cmd_eval(args) -> int:
-    from .evaluate import run_eval
+    from .engine.evaluate import run_eval
 
     report = run_eval([Path(d) for d in args.sets], batches=args.batches, seed=args.seed,
                       settings=_settings(args), progress=None if args.quiet else sys.stderr, thorough=_thorough(args))
@@ -218,7 +218,7 @@ def cmd_eval(args) -> int:
 
 
 def cmd_models(args) -> int:
-    from .vision.models import ModelError, default_models_dir, load_manifest, load_model
+    from .engine.vision.models import ModelError, default_models_dir, load_manifest, load_model
 
     try:
         manifest = load_manifest()

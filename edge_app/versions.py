@@ -42,7 +42,7 @@ def engine_versions() -> dict[str, str]:
 
 def int8_arithmetic(cpuinfo: str | None = None) -> str:
     """How this CPU runs the models' int8 layers: every way is exact since issue 21
-    (``edge_app.vision.models.EXACT_INT8``); said so the figures name what ran them.
+    (``edge_app.engine.vision.models.EXACT_INT8``); said so the figures name what ran them.
     ``cpuinfo``: the text of /proc/cpuinfo (read when None)."""
     machine = platform.machine().lower()
     if machine in ("aarch64", "arm64"):

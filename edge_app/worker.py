@@ -1,4 +1,4 @@
-"""The background worker: the one :class:`~edge_app.pipeline.Pipeline` of the process.
+"""The background worker: the one :class:`~edge_app.engine.pipeline.Pipeline` of the process.
 
 It takes the photos the doors stored (state ``waiting``), analyses them, puts each into a
 site and places it with the engine's online assignment, so the page fills up while an
@@ -25,16 +25,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .analyze import FeatureShelf, PhotoAnalysis
-from .vision.features import LocalFeatures
-from .config import Settings
-from .decode import ImageError
-from .metadata import PhotoMeta, haversine_m_arrays
-from .assign import assign_new
-from .pairs import group_analyses
-from .refine import Interrupted
-from .pipeline import Pipeline
-from .sites import split_sessions
+from .engine.analyze import FeatureShelf, PhotoAnalysis
+from .engine.vision.features import LocalFeatures
+from .engine.config import Settings
+from .engine.decode import ImageError
+from .engine.metadata import PhotoMeta, haversine_m_arrays
+from .engine.assign import assign_new
+from .engine.pairs import group_analyses
+from .engine.thorough import Interrupted
+from .engine.pipeline import Pipeline
+from .engine.sessions import split_sessions
 from .store import Store, now_iso, open_store
 from .store import photos as store_photos
 from .store import settings as store_settings
@@ -59,7 +59,7 @@ PLACE_BY_LOOK_RECENT = 2000
 REFINE_AFTER_EDIT_S = 30.0
 #: Analyses kept in memory between steps (least recently used first out; the rest are read
 #: back from the feature cache on disk). Their local features live on a
-#: :class:`~edge_app.analyze.FeatureShelf` (48 MB of them in memory), so one costs a few kB:
+#: :class:`~edge_app.engine.analyze.FeatureShelf` (48 MB of them in memory), so one costs a few kB:
 #: a 3000-photo site held with its features was about 0.8 GB.
 ANALYSES_KEPT = 20000
 
@@ -556,7 +556,7 @@ class Worker:
         a touched or confirmed spot, are locked to their spot; the engine groups the rest
         around them. Free groups keep the id of the engine spot they overlap most.
 
-        thorough: the thorough pass (:mod:`edge_app.refine`) by the site app's rules: it only
+        thorough: the thorough pass (:mod:`edge_app.engine.thorough`) by the site app's rules: it only
         raises pair probabilities (a link the cascade finds), never lowers one, and flags an
         engine spot for review (``spots.review``: "machine" when a link in it rests on
         something one shot shows, "shared" when two of its photos match only off their

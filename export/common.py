@@ -345,7 +345,7 @@ def unsigned_weights(path: Path | str) -> int:
     servers) the sum saturates, so the same photo gives other outputs than on a VNNI CPU or
     an ARM board (issue 21). uint8 x uint8 has no such step: exact everywhere. For QDQ
     models TensorRT needs signed weights, so those keep them and the app asks onnxruntime
-    for the same shift at load time (``edge_app.vision.models.EXACT_INT8``); this is for the
+    for the same shift at load time (``edge_app.engine.vision.models.EXACT_INT8``); this is for the
     CPU-only dynamic-quantized models (MatMulInteger), whose weights onnxruntime's own
     shift cannot handle when one weight serves two MatMuls. Returns the tensors rewritten."""
     import onnx

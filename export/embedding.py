@@ -47,8 +47,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 from common import MODELS_DIR, REPO, WORK_DIR  # noqa: E402
 
-from edge_app.vision.embed import Embedder, InputSpec, preprocess  # noqa: E402
-from edge_app.vision.models import LoadedModel  # noqa: E402
+from edge_app.engine.vision.embed import Embedder, InputSpec, preprocess  # noqa: E402
+from edge_app.engine.vision.models import LoadedModel  # noqa: E402
 
 ROLE = "embedding"
 SCORED_SETS = ("webcam_a", "strecha", "wxbs", "triplets")
@@ -292,7 +292,7 @@ def entry_skeleton(c: Candidate, out_shape: list[int]) -> dict:
             "name": "features",
             "shape": out_shape,
             "meaning": "spatial feature map (non-negative after GeM clamp); pool with "
-            "edge_app.vision.embed.masked_gem over unmasked cells, then L2-normalise",
+            "edge_app.engine.vision.embed.masked_gem over unmasked cells, then L2-normalise",
         },
         "pooling": {"method": "masked_gem", "p": c.p, "power": 1.0, "normalise": "l2"},
     }

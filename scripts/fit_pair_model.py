@@ -1,11 +1,11 @@
-"""Fit the pair model (edge_app.grouping.PairModel) on the dev eval sets.
+"""Fit the pair model (edge_app.engine.grouping.PairModel) on the dev eval sets.
 
     python scripts/fit_pair_model.py [--eval ../shared/eval] [--batches 80] [--restarts 4] [--fast]
     python scripts/fit_pair_model.py --score [--seeds 2-21] [--thorough] [--sets strecha,wxbs]
 
-(``--fast``: the pair model of ``Settings.fast()``, ``FAST_PAIR_MODEL`` in edge_app/config.py.
+(``--fast``: the pair model of ``Settings.fast()``, ``FAST_PAIR_MODEL`` in edge_app/engine/config.py.
 ``--score``: no fit; the current settings on seed 7 and the ``--seeds``, per set, as ``edge-app
-eval`` would print them; ``--thorough`` adds the thorough pass (:mod:`edge_app.refine`) with
+eval`` would print them; ``--thorough`` adds the thorough pass (:mod:`edge_app.engine.thorough`) with
 the shipped cascade, its pair verdicts stored in ``.cache/fit/`` after the first run.
 ``--train-sets`` fits on some dev sets only and reports the others as held out.)
 
@@ -16,7 +16,7 @@ the shipped cascade, its pair verdicts stored in ``.cache/fit/`` after the first
    the weights, the mutual-best context terms and nothing else by Nelder-Mead to maximise
    the mean ARI of training batches (seed 1), with a penalty when pairwise precision
    drops below 0.97. Each batch is grouped by the app's own session grouping
-   (``edge_app.pairs.group_pairs``), looking the pairs it verifies up in these matrices.
+   (``edge_app.engine.pairs.group_pairs``), looking the pairs it verifies up in these matrices.
 3. Prints training and held-out (seed 7, the published protocol) figures and the weights
    to put into ``PairModel``.
 
@@ -39,14 +39,14 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from edge_app import grouping  # noqa: E402
-from edge_app.analyze import Analyzer, FeatureCache  # noqa: E402
-from edge_app.config import Settings  # noqa: E402
-from edge_app.evaluate import EvalSet, sample_batches, score_grouping, summarise  # noqa: E402
-from edge_app.pairs import SessionPhotos, group_pairs, verify_candidates  # noqa: E402
-from edge_app.refine import MachineSupport, SessionChecks  # noqa: E402
-from edge_app.vision.verify import PairScore  # noqa: E402
-from edge_app.vision.models import models_fingerprint  # noqa: E402
+from edge_app.engine import grouping  # noqa: E402
+from edge_app.engine.analyze import Analyzer, FeatureCache  # noqa: E402
+from edge_app.engine.config import Settings  # noqa: E402
+from edge_app.engine.evaluate import EvalSet, sample_batches, score_grouping, summarise  # noqa: E402
+from edge_app.engine.pairs import SessionPhotos, group_pairs, verify_candidates  # noqa: E402
+from edge_app.engine.thorough import MachineSupport, SessionChecks  # noqa: E402
+from edge_app.engine.vision.verify import PairScore  # noqa: E402
+from edge_app.engine.vision.models import models_fingerprint  # noqa: E402
 
 DEV_SETS = ("strecha", "webcam_a", "wxbs", "triplets")
 
@@ -58,7 +58,7 @@ GEOMETRY = ("matches", "inliers_h", "inliers_f", "coverage")
 
 def evidence(es: EvalSet, settings: Settings, cache_dir: Path) -> dict[str, np.ndarray]:
     """One set's arrays: per photo E (unit embeddings [N, D]), lat, lon, t (NaN where
-    unknown), ruled_out (:func:`edge_app.pairs.no_spot`); per pair [N, N] matches,
+    unknown), ruled_out (:func:`edge_app.engine.pairs.no_spot`); per pair [N, N] matches,
     inliers_h, inliers_f, coverage, every pair verified."""
     version = f"{settings.feature_version()}-{models_fingerprint()}"
     knobs = {k: v for k, v in settings.as_dict().items() if k not in ("pair_model", "group_threshold",
@@ -96,15 +96,15 @@ def set_analyses(es: EvalSet, settings: Settings, cache_dir: Path) -> list:
 
 
 class StoredCascade:
-    """The shipped cascade (:class:`edge_app.refine.Cascade`) on eval photos, each pair's
+    """The shipped cascade (:class:`edge_app.engine.thorough.Cascade`) on eval photos, each pair's
     verdict kept in ``cache_dir`` (a pair is matched once, whatever batch it is drawn in)."""
 
     def __init__(self, cache_dir: Path, workers: int = 2):
         import pickle
 
-        from edge_app.decode import decode_image
-        from edge_app.refine import Cascade
-        from edge_app.vision.cascade import AlikedLightGlue
+        from edge_app.engine.decode import decode_image
+        from edge_app.engine.thorough import Cascade
+        from edge_app.engine.vision.cascade import AlikedLightGlue
 
         matcher = AlikedLightGlue.from_manifest(threads=workers, matcher_threads=1)  # as the app runs it
         self.paths: dict[str, Path] = {}
@@ -134,7 +134,7 @@ class StoredCascade:
 def batch_evidence(sets, ev, n_batches, seed, settings: Settings, analyses=None, cascade=None, machines=True):
     """Per batch: (set name, its photos, a verifier that looks pairs up in the set's
     evidence, truth, the thorough pass's checks or None). Each batch is then grouped by the
-    app's own session grouping (:func:`edge_app.pairs.group_pairs`), so only the pairs the
+    app's own session grouping (:func:`edge_app.engine.pairs.group_pairs`), so only the pairs the
     app verifies carry geometry. ``analyses`` (per set) turn on the thorough pass: the
     machine check on them, and ``cascade`` (a :class:`StoredCascade`) when given."""
     out = []
@@ -238,7 +238,7 @@ def main(argv=None) -> int:
     ap.add_argument("--fast", action="store_true", help="fit the pair model of Settings.fast() (384 px)")
     ap.add_argument("--score", action="store_true", help="no fit: score the current settings")
     ap.add_argument("--seeds", default="2-21", help="held-out seeds besides 7 (e.g. 2-21)")
-    ap.add_argument("--thorough", action="store_true", help="with the thorough pass (edge_app.refine)")
+    ap.add_argument("--thorough", action="store_true", help="with the thorough pass (edge_app.engine.thorough)")
     ap.add_argument("--no-cascade", action="store_true", help="with --thorough: without the cascade")
     ap.add_argument("--no-machines", action="store_true", help="with --thorough: without the machine check")
     ap.add_argument("--train-sets", help="fit on these dev sets only (comma separated); the others are held out")

@@ -23,7 +23,7 @@ photos of several spots, plus lone photos of spots not in the batch:
   photo of each of two 2-photo spots), with two ordinary spots around them. Nothing may join
   them.
 
-``eval`` groups every batch as a fresh folder with the app's :class:`edge_app.pipeline.Pipeline`
+``eval`` groups every batch as a fresh folder with the app's :class:`edge_app.engine.pipeline.Pipeline`
 (models loaded once, no feature cache): the fast path, and (``--thorough``) the thorough pass
 without the cascade ("checks": every pair checked, the machine check) and with the shipped
 cascade ("thorough"); prints ARI / precision / recall per subset, as ``edge-app eval`` scores
@@ -50,8 +50,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from edge_app.decode import decode_image  # noqa: E402
-from edge_app.evaluate import EvalSet, score_grouping, summarise  # noqa: E402
+from edge_app.engine.decode import decode_image  # noqa: E402
+from edge_app.engine.evaluate import EvalSet, score_grouping, summarise  # noqa: E402
 from photo_files import exif  # noqa: E402  (tests/photo_files.py: EXIF capture time and GPS)
 
 SUBSETS = ("zoom", "oblique", "daynight", "days", "machines")
@@ -253,8 +253,8 @@ def build(root: Path, out: Path, n: int, seed: int, subsets) -> None:
 
 
 def evaluate(out: Path, thorough: bool, subsets, json_out: str | None) -> dict:
-    from edge_app.pipeline import Pipeline
-    from edge_app.refine import Thorough
+    from edge_app.engine.pipeline import Pipeline
+    from edge_app.engine.thorough import Thorough
 
     pipe = Pipeline()
     pipe.analyzer.load_models()

@@ -4,7 +4,7 @@
         [--stage all|engine|pairs|report] [--matchers xfeat1,xfeat-ms,aliked-lg] [--vehicles]
 
 1. **engine**: analyses every photo of strecha, wxbs, triplets and webcam_a with the app's own
-   Pipeline, groups batches sampled exactly like ``edge_app.evaluate`` (``--batches`` per set,
+   Pipeline, groups batches sampled exactly like ``edge_app.engine.evaluate`` (``--batches`` per set,
    ``--seed``) with ``group_analyses``, and collects three pair populations:
 
    (a) ``missed``: true pairs the engine left apart in a batch (p < 0.5 or not linked);
@@ -18,7 +18,7 @@
    cosine is in the top 10 % of the batch's different-spot pairs while p < 0.9 (strong cosine,
    weak geometry), or it is linked with p < 0.9.
 2. **pairs**: for each candidate check, matches each pair and measures the evidence
-   (:mod:`edge_app.vision.cascade`): F inliers beyond chance, coverage, centre cover, hull
+   (:mod:`edge_app.engine.vision.cascade`): F inliers beyond chance, coverage, centre cover, hull
    areas, inliers left after masking the largest structure, relative rotation; CPU ms per pair
    and per photo.
 3. **report**: distributions (median / p90 / p99) per population and the separation: recall of
@@ -46,7 +46,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from edge_app.evaluate import EvalSet, sample_batches  # noqa: E402
+from edge_app.engine.evaluate import EvalSet, sample_batches  # noqa: E402
 
 CACHE = Path(os.environ.get("PROBE_CACHE", REPO / ".cache" / "probe_cascade"))
 SETS = ("strecha", "wxbs", "triplets", "webcam_a")
@@ -82,8 +82,8 @@ def in_band(p: float, linked: bool, cos: float, cos_hi: float) -> bool:
 
 
 def stage_engine(eval_root: Path, n_batches: int, seed: int, n_random: int) -> dict:
-    from edge_app.pairs import group_analyses
-    from edge_app.pipeline import Pipeline
+    from edge_app.engine.pairs import group_analyses
+    from edge_app.engine.pipeline import Pipeline
 
     sets = [EvalSet.load(eval_root / s) for s in SETS]
     pipe = Pipeline(cache_dir=CACHE / "features")
@@ -170,7 +170,7 @@ class Photos:
         self.feat_s: dict = {}
 
     def image(self, set_name: str, f: str) -> np.ndarray:
-        from edge_app.decode import decode_image
+        from edge_app.engine.decode import decode_image
 
         k = (set_name, f)
         if k not in self.rgb:
@@ -198,7 +198,7 @@ class Photos:
 
 
 def make_matchers(names: list[str]) -> dict:
-    from edge_app.vision.cascade import AlikedLightGlue, MultiScaleXFeat, lightglue_available
+    from edge_app.engine.vision.cascade import AlikedLightGlue, MultiScaleXFeat, lightglue_available
 
     out = {}
     for n in names:
@@ -272,7 +272,7 @@ def stage_pairs(eval_root: Path, names: list[str], limit: int | None, pops: list
 
 def evidence_rows(name: str, res: dict) -> dict:
     """Geometry evidence of every stored pair of one matcher (cached in evidence-<name>.json)."""
-    from edge_app.vision.cascade import geometry_evidence
+    from edge_app.engine.vision.cascade import geometry_evidence
 
     npz = CACHE / f"matches-{name}.npz"
     cache = CACHE / f"evidence-{name}.json"
@@ -437,11 +437,11 @@ def stage_simulate(eval_root: Path, name: str, n_batches: int, seed: int, min_ex
     evidence passes the rule (excess >= min_excess and centre >= min_centre) its p is raised
     to ``p_link``; then average linkage (grouping.agglomerate) runs again. Reports ARI,
     precision, recall before / after per set, and the cascade's pairs and seconds per batch."""
-    from edge_app import grouping
-    from edge_app.evaluate import score_grouping
-    from edge_app.pairs import group_analyses
-    from edge_app.pipeline import Pipeline
-    from edge_app.vision.cascade import geometry_evidence
+    from edge_app.engine import grouping
+    from edge_app.engine.evaluate import score_grouping
+    from edge_app.engine.pairs import group_analyses
+    from edge_app.engine.pipeline import Pipeline
+    from edge_app.engine.vision.cascade import geometry_evidence
 
     sets = [EvalSet.load(eval_root / s) for s in SETS]
     pipe = Pipeline(cache_dir=CACHE / "features")
@@ -522,8 +522,8 @@ def stage_latency(eval_root: Path, names: list[str], threads: int = 2) -> str:
     over 4 real photo pairs, with ``threads`` onnxruntime threads."""
     import os as _os
 
-    from edge_app.decode import decode_image
-    from edge_app.vision.cascade import geometry_evidence
+    from edge_app.engine.decode import decode_image
+    from edge_app.engine.vision.cascade import geometry_evidence
 
     pairs = [("strecha", "fountain-P11_0000.jpg", "fountain-P11_0009.jpg"), ("wxbs", "EVD_adam_1.jpg", "EVD_adam_2.jpg"),
              ("triplets", "p7_i0.jpg", "p7_i2.jpg"), ("strecha", "entry-P10_0000.jpg", "fountain-P11_0010.jpg")]

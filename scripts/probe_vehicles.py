@@ -5,7 +5,7 @@
 No registry package ships a vehicle detector with weights under a usable licence (docs/cascade.md
 lists what was checked), so this measures the other route: a keypoint of photo A is *supported*
 when it is an epipolar inlier in other photos of A's spot; an excavator or truck standing there in
-one visit only is not (:func:`edge_app.vision.cascade.keypoint_support`).
+one visit only is not (:func:`edge_app.engine.vision.cascade.keypoint_support`).
 
 1. **Real vehicles.** The hand-drawn vehicle boxes of ``export/segmentation_boxes.json`` (vans and
    cars on the Courbevoie market-square webcam, cars on the Maidan, one car in EVD ``dum``): for
@@ -32,7 +32,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from edge_app.evaluate import EvalSet  # noqa: E402
+from edge_app.engine.evaluate import EvalSet  # noqa: E402
 
 VAN = ("webcam_a", "courbevoie_20131016_075706.jpg", (191, 352, 277, 444))
 #: spot pairs for the pasted-van test: (set, group X, group Y)
@@ -49,7 +49,7 @@ def in_boxes(xy: np.ndarray, boxes: list, sx: float, sy: float) -> np.ndarray:
 
 
 def real_vehicles(pipe, root: Path) -> dict:
-    from edge_app.vision.cascade import inlier_pairs, keypoint_support
+    from edge_app.engine.vision.cascade import inlier_pairs, keypoint_support
 
     labels = json.loads((REPO / "export" / "segmentation_boxes.json").read_text())
     out = {"photos": [], "pairs": {"vehicle_inliers": 0, "static_inliers": 0, "pairs": 0,
@@ -111,9 +111,9 @@ def paste_van(img: np.ndarray, van: np.ndarray, where: tuple[float, float], heig
 
 
 def pasted(pipe, root: Path) -> list[dict]:
-    from edge_app.decode import decode_image
-    from edge_app.pairs import group_analyses
-    from edge_app.vision.cascade import keypoint_support, supported_inliers
+    from edge_app.engine.decode import decode_image
+    from edge_app.engine.pairs import group_analyses
+    from edge_app.engine.vision.cascade import keypoint_support, supported_inliers
 
     van_img = decode_image(root / VAN[0] / "images" / VAN[1], 10000).rgb
     x0, y0, x1, y1 = VAN[2]
@@ -156,7 +156,7 @@ def pasted(pipe, root: Path) -> list[dict]:
 
 
 def main(argv=None) -> int:
-    from edge_app.pipeline import Pipeline
+    from edge_app.engine.pipeline import Pipeline
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--eval", default=str(REPO.parent / "shared" / "eval"))

@@ -20,7 +20,7 @@ def eval_root() -> Path:
 @pytest.fixture(scope="session")
 def pipeline():
     """A Pipeline with the bundled models loaded once for the whole session."""
-    from edge_app.pipeline import Pipeline
+    from edge_app.engine.pipeline import Pipeline
 
     p = Pipeline()
     p.analyzer.load_models()

@@ -1,4 +1,4 @@
-"""The stronger check for the undecided band (edge_app/vision/cascade.py, docs/cascade.md).
+"""The stronger check for the undecided band (edge_app/engine/vision/cascade.py, docs/cascade.md).
 
 Synthetic scenes (tests/scenes.py) always; a few real pairs when ../shared/eval exists;
 ALIKED + LightGlue from the shipped models (models/, optional entries of the manifest).
@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge_app.vision import cascade
-from edge_app.vision.cascade import (
+from edge_app.engine.vision import cascade
+from edge_app.engine.vision.cascade import (
     CascadeRule,
     MultiScaleXFeat,
     geometry_evidence,
@@ -118,7 +118,7 @@ def test_lightglue_matches_mutual_and_threshold():
 def test_a_machine_in_two_spots_is_discounted_by_support(ms):
     """The same "excavator" pasted into photos of two different scenes: many inliers between
     them, none supported by the other photos of each photo's own spot."""
-    from edge_app.vision.features import XFeatExtractor, to_gray
+    from edge_app.engine.vision.features import XFeatExtractor, to_gray
 
     x = XFeatExtractor(threads=1)
     machine = scene(99, (200, 150))
@@ -141,7 +141,7 @@ def test_a_machine_in_two_spots_is_discounted_by_support(ms):
 
 
 def test_no_torch_at_run_time():
-    code = ("import sys, edge_app.vision.cascade as c; c.MultiScaleXFeat(threads=1); "
+    code = ("import sys, edge_app.engine.vision.cascade as c; c.MultiScaleXFeat(threads=1); "
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
@@ -169,7 +169,7 @@ def test_aliked_lightglue_on_synthetic_views():
 
 
 def _eval_pair(ms, set_name, fa, fb):
-    from edge_app.decode import decode_image
+    from edge_app.engine.decode import decode_image
 
     ia = decode_image(EVAL / set_name / "images" / fa, 1280).rgb
     ib = decode_image(EVAL / set_name / "images" / fb, 1280).rgb

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from edge_app.decode import ImageError, decode_image, is_image_name
-from edge_app.metadata import haversine_m, read_meta
+from edge_app.engine.decode import ImageError, decode_image, is_image_name
+from edge_app.engine.metadata import haversine_m, read_meta
 
 
 def jpeg_bytes(w=1200, h=800, exif=None, quality=90) -> bytes:

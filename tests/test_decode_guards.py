@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 from PIL import Image, UnidentifiedImageError
 
-import edge_app.decode as decode
-from edge_app.decode import (ALLOWED_FORMATS, MAX_JPEG_SCANS, REASONS, ImageError, MemoryBudget, decode_image,
+import edge_app.engine.decode as decode
+from edge_app.engine.decode import (ALLOWED_FORMATS, MAX_JPEG_SCANS, REASONS, ImageError, MemoryBudget, decode_image,
                              read_jpeg_header, read_photo_bytes, reason_ko, sniff_format)
 from filewriters import jpeg_blocks, png_chunk, png_chunks, png_flat, png_ihdr, progressive_bomb_script
 from hostile_corpus import _make_socket, raw_exif, rechunk_png

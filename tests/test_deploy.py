@@ -155,7 +155,7 @@ def test_a_built_wheel_installs_into_a_fresh_venv_with_its_models_and_groups(tmp
 
 
 def test_tensorrt_engines_are_cached_between_starts(tmp_path, monkeypatch):
-    from edge_app.vision.models import provider_options
+    from edge_app.engine.vision.models import provider_options
 
     monkeypatch.setenv("EDGE_APP_TRT_CACHE", str(tmp_path / "trt"))
     opts = provider_options("TensorrtExecutionProvider")

@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from edge_app import grouping
-from edge_app.assign import assign_new
-from edge_app.decode import ImageError, decode_image, list_images, scan_folder
-from edge_app.metadata import read_meta
-from edge_app.pairs import MIN_KEYPOINTS
-from edge_app.vision.verify import point_spread
+from edge_app.engine import grouping
+from edge_app.engine.assign import assign_new
+from edge_app.engine.decode import ImageError, decode_image, list_images, scan_folder
+from edge_app.engine.metadata import read_meta
+from edge_app.engine.pairs import MIN_KEYPOINTS
+from edge_app.engine.vision.verify import point_spread
 from scenes import views_of
 
 SEOUL = (37.5665, 126.9780)
@@ -416,8 +416,8 @@ def test_agglomerate_treats_unknown_probabilities_as_no_evidence():
 
 
 def test_sessions_split_only_on_metadata_evidence():
-    from edge_app.metadata import PhotoMeta
-    from edge_app.sites import join_locked_sessions, place_by_similarity, split_sessions
+    from edge_app.engine.metadata import PhotoMeta
+    from edge_app.engine.sessions import join_locked_sessions, place_by_similarity, split_sessions
 
     # GPS without time + time without GPS: nothing says they are apart
     metas = [PhotoMeta(None, SEOUL + (None,)), PhotoMeta(1000.0, None), PhotoMeta()]

@@ -1,4 +1,4 @@
-"""edge_app.vision.embed with the committed int8 model and real onnxruntime (no mocks)."""
+"""edge_app.engine.vision.embed with the committed int8 model and real onnxruntime (no mocks)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge_app.vision.embed import (
+from edge_app.engine.vision.embed import (
     Embedder,
     InputSpec,
     cell_weights,
@@ -18,7 +18,7 @@ from edge_app.vision.embed import (
     masked_gem,
     preprocess,
 )
-from edge_app.vision.models import load_model
+from edge_app.engine.vision.models import load_model
 
 REPO = Path(__file__).resolve().parents[1]
 EVAL = REPO.parent / "shared" / "eval"
@@ -208,7 +208,7 @@ def test_embedder_default_loads_from_manifest():
 def test_runtime_does_not_import_torch():
     code = (
         "import sys, numpy as np\n"
-        "from edge_app.vision.embed import Embedder\n"
+        "from edge_app.engine.vision.embed import Embedder\n"
         "v = Embedder(threads=1).embed(np.zeros((100, 120, 3), np.uint8))\n"
         "assert v.shape[0] > 0\n"
         "bad = [m for m in sys.modules if m == 'torch' or m.startswith('torch.')]\n"
@@ -253,7 +253,7 @@ def test_int8_matches_fp32_on_real_photos(embedder):
     fp32 = REPO / embedder.model.entry.get("build", {}).get("fp32_file", "export/_work/none")
     if not fp32.is_file():
         pytest.skip("fp32 twin not built (python export/embedding.py)")
-    from edge_app.vision.models import LoadedModel, open_session
+    from edge_app.engine.vision.models import LoadedModel, open_session
 
     sess, prov = open_session(fp32, threads=1)
     ref = Embedder(LoadedModel(entry=embedder.model.entry, session=sess, provider=prov, path=fp32))

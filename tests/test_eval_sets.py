@@ -2,7 +2,7 @@
 
 import pytest
 
-from edge_app.evaluate import EvalSet, sample_batches, score_grouping
+from edge_app.engine.evaluate import EvalSet, sample_batches, score_grouping
 
 
 def group_batch(pipeline, es, batch):

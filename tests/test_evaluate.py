@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from edge_app.evaluate import EvalSet, sample_batch, sample_batches, score_grouping
+from edge_app.engine.evaluate import EvalSet, sample_batch, sample_batches, score_grouping
 
 
 def test_perfect_grouping():

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from edge_app.vision.features import XFeatExtractor, extract_features, to_gray, xfeat_input
-from edge_app.vision.verify import grid_coverage, match_descriptors, verify_pair
+from edge_app.engine.vision.features import XFeatExtractor, extract_features, to_gray, xfeat_input
+from edge_app.engine.vision.verify import grid_coverage, match_descriptors, verify_pair
 from scenes import random_homography, scene, view
 
 
@@ -85,8 +85,8 @@ def test_too_few_features_give_an_empty_score():
 
 
 def test_verification_takes_its_knobs_from_one_config(xfeat):
-    from edge_app.config import Settings, VerifyConfig
-    from edge_app.vision.verify import verify_two_step
+    from edge_app.engine.config import Settings, VerifyConfig
+    from edge_app.engine.vision.verify import verify_two_step
 
     a, b = two_views(3)
     fa, fb = xfeat(to_gray(a)), xfeat(to_gray(b))

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from edge_app.grouping import (PairModel, agglomerate, assign_photo, group_members, pair_features, relabel_by_time,
+from edge_app.engine.grouping import (PairModel, agglomerate, assign_photo, group_members, pair_features, relabel_by_time,
                                same_spot_probability)
 
 
@@ -117,7 +117,7 @@ def test_relabel_by_capture_time_and_members():
 
 
 def test_mutual_best_bonus_only_for_clear_mutual_pairs():
-    from edge_app.grouping import mutual_best_bonus
+    from edge_app.engine.grouping import mutual_best_bonus
 
     Z = np.full((4, 4), -8.0)
     Z[0, 1] = Z[1, 0] = -2.0  # each other's best by a wide margin
@@ -128,7 +128,7 @@ def test_mutual_best_bonus_only_for_clear_mutual_pairs():
 
 
 def test_centred_cosine_equals_cosine_of_mean_free_embeddings():
-    from edge_app.grouping import centre_cosine
+    from edge_app.engine.grouping import centre_cosine
 
     rng = np.random.default_rng(0)
     E = rng.normal(size=(6, 16)) + 3.0  # all share a strong common component
@@ -142,7 +142,7 @@ def test_centred_cosine_equals_cosine_of_mean_free_embeddings():
 
 
 def test_sampled_linkage_keeps_two_spots_joined_by_one_pair_apart_at_a_small_cost():
-    from edge_app.grouping import agglomerate_pairs
+    from edge_app.engine.grouping import agglomerate_pairs
 
     # two spots of 40 photos, each a chain of near duplicates; one false strong pair joins them
     n = 80

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from edge_app import grouping
+from edge_app.engine import grouping
 from photo_files import jpeg
 from scenes import machine_in_two_spots
 from scenes import views_of

@@ -3,7 +3,7 @@
 A generated folder (:mod:`hostile_corpus`) of hostile, broken and awkward files around 20
 good photos of three spots goes through the real ``edge-app cluster`` process. Checked:
 exit 0 and no traceback, the JSON written, the good photos grouped as they are alone,
-every entry accounted for with a reason of :data:`edge_app.decode.REASONS`, names safe on
+every entry accounted for with a reason of :data:`edge_app.engine.decode.REASONS`, names safe on
 the terminal, no outside program started, the process's peak memory, and the time the
 hostile files cost.
 
@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pytest
 
-from edge_app.decode import REASONS, ImageError, decode_image
-from edge_app.decode import scan_folder
-from edge_app.report import display_name
+from edge_app.engine.decode import REASONS, ImageError, decode_image
+from edge_app.engine.decode import scan_folder
+from edge_app.engine.report import display_name
 from hostile_corpus import list_corpus, write_corpus, write_good_only
 
 FULL = os.environ.get("EDGE_APP_FULL_CORPUS") == "1"

@@ -13,10 +13,10 @@ import pytest
 from PIL import Image
 from PIL.TiffImagePlugin import IFDRational
 
-from edge_app.analyze import FeatureCache
-from edge_app.metadata import MAX_CAMERA_CHARS, PhotoMeta, read_meta
-from edge_app.sites import group_sessions
-from edge_app.report import _fmt_time, format_explain, format_text, render_html
+from edge_app.engine.analyze import FeatureCache
+from edge_app.engine.metadata import MAX_CAMERA_CHARS, PhotoMeta, read_meta
+from edge_app.engine.sessions import group_sessions
+from edge_app.engine.report import _fmt_time, format_explain, format_text, render_html
 from scenes import views_of
 
 INF, NAN = float("inf"), float("nan")

@@ -1,4 +1,4 @@
-"""models/manifest.json and edge_app.vision.models: real files, real onnxruntime, no mocks."""
+"""models/manifest.json and edge_app.engine.vision.models: real files, real onnxruntime, no mocks."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from edge_app.vision.models import (
+from edge_app.engine.vision.models import (
     LoadedModel,
     ModelError,
     default_models_dir,

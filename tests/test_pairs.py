@@ -1,17 +1,17 @@
-"""The session path's pair maths (edge_app.pairs) against the full-matrix rules."""
+"""The session path's pair maths (edge_app.engine.pairs) against the full-matrix rules."""
 
 import numpy as np
 
-from edge_app.grouping import same_spot_probability
+from edge_app.engine.grouping import same_spot_probability
 
 
 def test_sparse_pair_probabilities_equal_the_full_matrix(monkeypatch):
     """The session path lists p only for the pairs with evidence; each listed p is the full
     matrix's (mutual-best bonus included), and no likely pair is left out, also when each
     photo's partners by look are cut short (the rows are then recomputed)."""
-    from edge_app import pairs
-    from edge_app.config import Settings
-    from edge_app.vision.verify import PairScore
+    from edge_app.engine import pairs
+    from edge_app.engine.config import Settings
+    from edge_app.engine.vision.verify import PairScore
 
     rng = np.random.default_rng(3)
     n, d = 90, 12

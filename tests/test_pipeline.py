@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from edge_app.analyze import FeatureCache
-from edge_app.config import Settings
-from edge_app.decode import list_images
-from edge_app.pairs import group_analyses
-from edge_app.pipeline import Pipeline
+from edge_app.engine.analyze import FeatureCache
+from edge_app.engine.config import Settings
+from edge_app.engine.decode import list_images
+from edge_app.engine.pairs import group_analyses
+from edge_app.engine.pipeline import Pipeline
 from scenes import views_of
 
 
@@ -127,7 +127,7 @@ def test_pair_cache_makes_regrouping_cheap(site, pipeline):
 def test_gps_far_apart_photos_never_group(site, pipeline):
     from dataclasses import replace
 
-    from edge_app.metadata import PhotoMeta
+    from edge_app.engine.metadata import PhotoMeta
 
     folder, _ = site
     res = pipeline.group_folder(folder)
@@ -142,7 +142,7 @@ def test_gps_far_apart_photos_never_group(site, pipeline):
 
 
 def test_skipped_pairs_inside_a_linked_component_are_verified_again():
-    from edge_app.pairs import KnownPairs, linked_unverified_pairs
+    from edge_app.engine.pairs import KnownPairs, linked_unverified_pairs
 
     # 0-1-2 chained by likely pairs, (0, 2) was never verified; 3 is alone
     known = KnownPairs(np.array([0, 1, 2]), np.array([1, 2, 3]), np.array([0.9, 0.9, 0.1]), np.ones(3, bool))
@@ -155,8 +155,8 @@ def test_skipped_pairs_inside_a_linked_component_are_verified_again():
 def test_fast_settings_bring_their_own_pair_model(site):
     """Settings.fast(): smaller images and the pair model fitted on them; other changes
     (threads here) keep both, an explicit pair model wins."""
-    from edge_app.config import FAST_PAIR_MODEL
-    from edge_app.grouping import PairModel
+    from edge_app.engine.config import FAST_PAIR_MODEL
+    from edge_app.engine.grouping import PairModel
 
     fast = Settings.fast(threads=1)
     assert (fast.work_max_side, fast.xfeat_max_side, fast.threads) == (384, 384, 1)
@@ -174,7 +174,7 @@ def test_the_feature_version_covers_every_field_not_declared_later():
     (used only after the per-photo analysis); a new field is in the key by default."""
     import dataclasses
 
-    from edge_app.config import FAST_PAIR_MODEL, VerifyConfig
+    from edge_app.engine.config import FAST_PAIR_MODEL, VerifyConfig
 
     base = Settings()
     assert base.feature_version() == "a09b622c3cb8"  # the key before the fields were derived: caches stay valid
@@ -205,15 +205,15 @@ def test_the_feature_version_covers_every_field_not_declared_later():
 def test_decoding_and_xfeat_default_to_the_settings():
     import inspect
 
-    from edge_app.decode import decode_image
-    from edge_app.vision.features import XFeatExtractor
+    from edge_app.engine.decode import decode_image
+    from edge_app.engine.vision.features import XFeatExtractor
 
     assert inspect.signature(decode_image).parameters["max_side"].default == Settings().work_max_side
     assert inspect.signature(XFeatExtractor).parameters["max_side"].default == Settings().xfeat_max_side
 
 
 def test_an_assignment_with_a_partner_is_not_new():
-    from edge_app.assign import Assignment
+    from edge_app.engine.assign import Assignment
 
     assert Assignment(None, None, 0.1, np.zeros(3)).is_new
     assert not Assignment(None, 2, 0.8, np.zeros(3)).is_new
@@ -223,7 +223,7 @@ def test_an_assignment_with_a_partner_is_not_new():
 def test_a_large_folder_keeps_its_features_in_a_spill_file(site, pipeline):
     """Above ``features_in_memory_up_to`` photos the local features live in a temporary
     file (read back through a small cache); the grouping is the same."""
-    from edge_app.analyze import FeatureSpill, SpilledFeatures
+    from edge_app.engine.analyze import FeatureSpill, SpilledFeatures
 
     folder, _ = site
     res = pipeline.group_folder(folder)

@@ -1,13 +1,13 @@
-"""The thorough pass (edge_app/refine.py) on stored evidence: what the cascade may change, the
+"""The thorough pass (edge_app/engine/thorough.py) on stored evidence: what the cascade may change, the
 band, the site app's add-only rule, the machine discount."""
 
 import numpy as np
 
-from edge_app.config import Settings
-from edge_app.pairs import SessionPhotos, group_pairs
-from edge_app.refine import SessionChecks, Support, Thorough, band_pairs, cascade_cost_s, cascade_mode, machine_pairs
-from edge_app.vision.cascade import CascadeScore
-from edge_app.vision.verify import PairScore
+from edge_app.engine.config import Settings
+from edge_app.engine.pairs import SessionPhotos, group_pairs
+from edge_app.engine.thorough import SessionChecks, Support, Thorough, band_pairs, cascade_cost_s, cascade_mode, machine_pairs
+from edge_app.engine.vision.cascade import CascadeScore
+from edge_app.engine.vision.verify import PairScore
 
 
 def two_spots_and_a_hard_pair():
@@ -76,7 +76,7 @@ def test_the_cascade_skips_a_session_over_its_budget_and_flags_review_pairs():
 
 
 def test_band_pairs_order_and_limits():
-    from edge_app.pairs import KnownPairs
+    from edge_app.engine.pairs import KnownPairs
 
     s = Settings(cascade_max_pairs=2)
     E = np.eye(4)
@@ -90,7 +90,7 @@ def test_band_pairs_order_and_limits():
 
 
 def test_machine_pairs_are_photos_that_hang_on_one_link():
-    from edge_app.pairs import KnownPairs
+    from edge_app.engine.pairs import KnownPairs
 
     # group 0 = photos 0, 1, 2, 3; photo 3 is linked to photo 0 only
     pairs = {(0, 1): 0.99, (0, 2): 0.98, (1, 2): 0.97, (0, 3): 0.99, (1, 3): 0.02, (2, 3): 0.03}
@@ -148,7 +148,7 @@ def test_the_pass_gives_way_when_asked_and_changes_nothing():
     between its steps, before the cascade is asked anything."""
     import pytest
 
-    from edge_app.refine import Interrupted
+    from edge_app.engine.thorough import Interrupted
 
     s = Settings()
     photos, verify = two_spots_and_a_hard_pair()
@@ -177,7 +177,7 @@ def test_the_cascades_mode_is_decided_from_counts_only():
 
 
 class LoadedCascade:
-    """Stands in for :class:`edge_app.refine.Cascade` (what a lazy loader returns)."""
+    """Stands in for :class:`edge_app.engine.thorough.Cascade` (what a lazy loader returns)."""
 
     def __init__(self, link):
         self.fake = FakeCascade(link=link)

@@ -19,8 +19,8 @@ import pytest
 pytest.importorskip("onnxruntime")
 cv2 = pytest.importorskip("cv2")
 
-from edge_app.vision.models import load_manifest, load_model  # noqa: E402
-from edge_app.vision.segment import Segmenter, tile_rects  # noqa: E402
+from edge_app.engine.vision.models import load_manifest, load_model  # noqa: E402
+from edge_app.engine.vision.segment import Segmenter, tile_rects  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "models"
@@ -277,7 +277,7 @@ def test_converter_rebuilds_committed_selfie_model():
 def test_runtime_imports_no_heavy_frameworks():
     code = (
         "import sys, numpy as np\n"
-        "from edge_app.vision.segment import Segmenter\n"
+        "from edge_app.engine.vision.segment import Segmenter\n"
         "s = Segmenter(threads=1)\n"
         "s.mask(np.zeros((120, 160, 3), np.uint8))\n"
         "bad = [m for m in ('torch', 'tensorflow', 'mediapipe', 'tf2onnx', 'ai_edge_litert') if m in sys.modules]\n"

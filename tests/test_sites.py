@@ -1,9 +1,9 @@
 """Splitting a folder into site sessions by GPS and capture time."""
 
-from edge_app.metadata import PhotoMeta
+from edge_app.engine.metadata import PhotoMeta
 import numpy as np
 
-from edge_app.sites import place_by_similarity, split_sessions
+from edge_app.engine.sessions import place_by_similarity, split_sessions
 
 SEOUL = (37.5665, 126.9780)
 BUSAN = (35.1796, 129.0756)
@@ -65,9 +65,9 @@ def test_no_metadata_at_all_is_one_session():
 
 
 def test_opensfm_sequences_split_by_gps(eval_root):
-    from edge_app.decode import decode_image
-    from edge_app.evaluate import EvalSet
-    from edge_app.metadata import read_meta
+    from edge_app.engine.decode import decode_image
+    from edge_app.engine.evaluate import EvalSet
+    from edge_app.engine.metadata import read_meta
 
     es = EvalSet.load(eval_root / "opensfm_gps")
     metas = [read_meta(decode_image(es.path(f), 64).exif) for f in es.files]

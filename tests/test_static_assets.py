@@ -293,7 +293,7 @@ def test_no_static_file_fetches_from_the_internet():
 
 def test_the_html_report_embeds_the_korean_font():
     # a bare Jetson or Linux browser has no Hangul font: the self-contained report brings its own
-    from edge_app.report import embedded_font_css
+    from edge_app.engine.report import embedded_font_css
 
     css = embedded_font_css()
     assert css.startswith("@font-face") and 'font-family:"EdgeApp Gothic"' in css

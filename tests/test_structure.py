@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from edge_app.analyze import structure_score
-from edge_app.decode import decode_image
-from edge_app.assign import assign_new
-from edge_app.pairs import SessionPhotos, group_analyses, no_spot, probabilities_alone, verify_candidates
-from edge_app.vision.features import to_gray
+from edge_app.engine.analyze import structure_score
+from edge_app.engine.decode import decode_image
+from edge_app.engine.assign import assign_new
+from edge_app.engine.pairs import SessionPhotos, group_analyses, no_spot, probabilities_alone, verify_candidates
+from edge_app.engine.vision.features import to_gray
 from scenes import views_of
 
 W, H = 640, 480

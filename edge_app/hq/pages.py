@@ -333,7 +333,7 @@ def thumb(sha: str):
     if not cache.is_file():
         from PIL import Image
 
-        from ..decode import ImageError, decode_image
+        from ..engine.decode import ImageError, decode_image
 
         try:
             dec = decode_image(blob_path(sha), 480, min_side=1)

@@ -1,7 +1,7 @@
 """Photos at print resolution: one original at a time, upright, sized for its box.
 
 Each photo is decoded from its original through the app's one guarded decode path
-(:func:`edge_app.decode.decode_image`: EXIF orientation applied, JPEGs DCT-scaled so a
+(:func:`edge_app.engine.decode.decode_image`: EXIF orientation applied, JPEGs DCT-scaled so a
 12 MP photo is never decoded whole) straight to the pixels its box needs at ``dpi``, and
 re-encoded as a baseline JPEG. Only that small JPEG (tens of KB) is kept, never the
 original's pixels, so a site of any size needs memory for one original at a time.
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from ..decode import ImageError, decode_image
+from ..engine.decode import ImageError, decode_image
 from .model import LedgerPhoto
 
 #: Print resolution of the photos in the ledger (dots per inch at their printed size).

@@ -2,7 +2,7 @@
 
 Reads go to memory first, then the table; writes are kept in memory and written in one
 transaction by :meth:`SqlitePairCache.flush` (one fsync per regroup, not one per pair).
-Keys are (sha256, sha256) in sorted order, as :func:`edge_app.pairs.verify_candidates`
+Keys are (sha256, sha256) in sorted order, as :func:`edge_app.engine.pairs.verify_candidates`
 makes them; ``version`` ties the entries to the features and verification settings.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping
 
-from ..vision.verify import PairScore
+from ..engine.vision.verify import PairScore
 from . import Store
 
 #: Column of the pair_scores table -> PairScore field (the table keeps its first names:

@@ -2,7 +2,7 @@
 
 Every door (the page's upload, a watched folder, ``edge-app add``) calls :func:`add_bytes`
 or :func:`add_path`. A file is decoded through the one guarded decode path
-(:func:`edge_app.decode.decode_image`) before anything is kept, so a broken, hostile or
+(:func:`edge_app.engine.decode.decode_image`) before anything is kept, so a broken, hostile or
 unsupported file is refused with the same short reason wherever it came from, and never
 stops the other files. The same bytes added twice are one photo (the sha256 is the key).
 
@@ -23,8 +23,8 @@ from typing import Iterable, Iterator
 
 from PIL import Image
 
-from ..decode import ImageError, decode_image, is_image_name, read_photo_bytes, scan_folder
-from ..metadata import read_meta
+from ..engine.decode import ImageError, decode_image, is_image_name, read_photo_bytes, scan_folder
+from ..engine.metadata import read_meta
 from ..fileio import write_atomic
 from . import Store, StoreError, now_iso
 

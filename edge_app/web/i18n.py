@@ -327,7 +327,7 @@ def reason_text(lang: str, reason: str | None) -> str:
     if lang != "ko":
         return reason
     try:
-        from ..decode import REASONS  # the decode path's own catalogue, when it has one
+        from ..engine.decode import REASONS  # the decode path's own catalogue, when it has one
     except ImportError:
         REASONS = {}
     return REASONS.get(reason) or REASONS_KO_EXTRA.get(reason) or reason

@@ -14,7 +14,7 @@ import zlib
 
 from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, session, url_for
 
-from ..decode import MAX_FILE_BYTES
+from ..engine.decode import MAX_FILE_BYTES
 from ..store import StoreError
 from ..store import photos as store_photos
 from ..store import views

@@ -9,7 +9,7 @@ import resource
 
 import pytest
 
-from edge_app.decode import REASONS
+from edge_app.engine.decode import REASONS
 from edge_app.store import open_store, photos
 from hostile_corpus import write_corpus
 

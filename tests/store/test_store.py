@@ -214,7 +214,7 @@ def test_status_has_the_documented_shape(st):
 def test_the_pair_cache_keeps_every_field_across_a_restart(tmp_path):
     # the table keeps its first column names (``inliers`` holds PairScore.inliers_f)
     from edge_app.store.pair_cache import SqlitePairCache
-    from edge_app.vision.verify import PairScore
+    from edge_app.engine.vision.verify import PairScore
 
     sc = PairScore(matches=120, inliers_f=47, inliers_h=31, inlier_ratio=0.39, coverage_a=0.5, coverage_b=0.25)
     st = open_store(tmp_path / "data")

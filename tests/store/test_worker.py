@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from edge_app.store import open_store, photos, spots, views
-from edge_app.analyze import SpilledFeatures
-from edge_app.refine import Interrupted
+from edge_app.engine.analyze import SpilledFeatures
+from edge_app.engine.thorough import Interrupted
 from edge_app.store.spots import engine_phases
 from edge_app.worker import Worker
 from photo_files import spot_photos

@@ -1,14 +1,14 @@
 """The library's entry point: analyse photos, then group them (used by the CLI and the app).
 
-    from edge_app.pipeline import Pipeline
+    from edge_app.engine.pipeline import Pipeline
     pipe = Pipeline()                                   # Settings() defaults, models from models/
     result = pipe.group_folder("photos/site-12")        # analyse + group (the fast path)
     result.labels                                       # one group index or None per photo
-    pipe.group_folder("photos/site-12", thorough="on")  # + the thorough pass (edge_app/refine.py)
+    pipe.group_folder("photos/site-12", thorough="on")  # + the thorough pass (edge_app/engine/thorough.py)
 
-:class:`Pipeline` wires the stages and owns no maths: :mod:`edge_app.analyze` (per photo),
-:mod:`edge_app.sites` (sessions, then each session grouped by :mod:`edge_app.pairs`),
-:mod:`edge_app.assign` (one new photo), :func:`edge_app.decode.scan_folder` (what a
+:class:`Pipeline` wires the stages and owns no maths: :mod:`edge_app.engine.analyze` (per photo),
+:mod:`edge_app.engine.sessions` (sessions, then each session grouped by :mod:`edge_app.engine.pairs`),
+:mod:`edge_app.engine.assign` (one new photo), :func:`edge_app.engine.decode.scan_folder` (what a
 folder holds).
 """
 
@@ -25,14 +25,14 @@ from .assign import Assignment, assign_new
 from .config import Settings
 from .decode import scan_folder
 from .pairs import GroupResult
-from .sites import group_sessions
+from .sessions import group_sessions
 from .vision.verify import PairScore
 
 log = logging.getLogger(__name__)
 
 #: What ``thorough`` may be: "off" (the fast path only), "auto" (the thorough pass, its
 #: cascade in a session only when the band's cost by count fits ``Settings.thorough_budget_s``:
-#: :func:`edge_app.refine.cascade_mode`), "on". The cascade's models load only when it runs.
+#: :func:`edge_app.engine.thorough.cascade_mode`), "on". The cascade's models load only when it runs.
 THOROUGH_MODES = ("off", "auto", "on")
 
 #: :attr:`FolderResult.thorough` when the thorough pass did not run at all.
@@ -45,7 +45,7 @@ class FolderResult:
     """Result of :meth:`Pipeline.group_folder`: ``paths[i]`` has ``labels[i]``; files that
     could not be read are in ``errors`` (and not in ``paths``); entries of the folder that
     were not taken as photos are in ``skipped`` with their reason; ``thorough``: what the
-    thorough pass decided and why (:meth:`edge_app.refine.Thorough.summary`)."""
+    thorough pass decided and why (:meth:`edge_app.engine.thorough.Thorough.summary`)."""
 
     paths: list[Path]
     analyses: list[PhotoAnalysis]
@@ -95,10 +95,10 @@ class Pipeline:
 
     # -- the thorough pass ---------------------------------------------------------------
     def cascade(self):
-        """The cascade (:class:`edge_app.refine.Cascade`: ALIKED + LightGlue) when its optional
+        """The cascade (:class:`edge_app.engine.thorough.Cascade`: ALIKED + LightGlue) when its optional
         models are shipped, loaded once; else None (``cascade_error`` says why)."""
         if self._cascade is None and self.cascade_error is None:
-            from .refine import Cascade
+            from .thorough import Cascade
             from .vision.cascade import AlikedLightGlue, cascade_available
             from .vision.models import ModelError
 
@@ -121,16 +121,16 @@ class Pipeline:
         return self._cascade
 
     def _image_of(self, a: PhotoAnalysis):
-        from .refine import cascade_image
+        from .thorough import cascade_image
 
         path = self.paths.get(a.key)
         return cascade_image(path) if path is not None else None
 
     def thorough(self, mode: str = "on", add_only: bool = False):
-        """An :class:`edge_app.refine.Thorough` for ``mode`` (:data:`THOROUGH_MODES`; None for
+        """An :class:`edge_app.engine.thorough.Thorough` for ``mode`` (:data:`THOROUGH_MODES`; None for
         "off"). add_only: the site app's rules (never lower a p; flag instead). The cascade
         is handed over lazily: its models load the first time a session's cascade runs."""
-        from .refine import Thorough
+        from .thorough import Thorough
         from .vision.cascade import cascade_available
 
         if mode not in THOROUGH_MODES:
@@ -169,7 +169,7 @@ class Pipeline:
     def group_analysed(self, paths: Sequence[Path], analyses: Sequence[PhotoAnalysis], locked=None,
                        thorough="off") -> FolderResult:
         """Group photos already analysed (``paths[i]`` holds ``analyses[i]``). thorough: a mode
-        of :data:`THOROUGH_MODES`, or an :class:`edge_app.refine.Thorough` of one's own (e.g.
+        of :data:`THOROUGH_MODES`, or an :class:`edge_app.engine.thorough.Thorough` of one's own (e.g.
         without the cascade: ``Thorough(None)``)."""
         for p, a in zip(paths, analyses):
             self.paths[a.key] = Path(p)

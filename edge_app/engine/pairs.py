@@ -6,12 +6,12 @@ groups they make, at a cost that grows with the photos, not with their square.
 * :func:`scan`: the session in blocks of rows: each photo's candidate partners (all of a
   small session, else its ``knn`` nearest by embedding, never farther apart than the site
   radius) and its best partners by look alone (for the mutual-best bonus).
-* :func:`verify_candidates`: matching + RANSAC per pair (:mod:`edge_app.vision.verify`),
+* :func:`verify_candidates`: matching + RANSAC per pair (:mod:`edge_app.engine.vision.verify`),
   with an optional pair cache keyed by both photos' content hashes.
 * :func:`pair_probabilities`: p(same spot) of the pairs with evidence
-  (:func:`edge_app.grouping.same_spot_probability`); every other pair has only its look.
+  (:func:`edge_app.engine.grouping.same_spot_probability`); every other pair has only its look.
 * :func:`group_pairs`: the above, every pair verified inside a linked set of at most
-  ``dense_up_to`` photos, then :func:`edge_app.grouping.agglomerate_pairs`, which verifies
+  ``dense_up_to`` photos, then :func:`edge_app.engine.grouping.agglomerate_pairs`, which verifies
   more pairs where a merge of larger groups rests on too few.
 * :func:`group_analyses`: one session of analysed photos through all of it.
 """
@@ -74,7 +74,7 @@ SCAN_BLOCK = 1 << 18
 
 def no_spot(a: PhotoAnalysis) -> bool:
     """True for a photo that can never be part of a spot: too few keypoints, or almost no
-    structure (noise, a flat field, a test pattern: :func:`edge_app.analyze.structure_score`).
+    structure (noise, a flat field, a test pattern: :func:`edge_app.engine.analyze.structure_score`).
     Such photos look alike to the embedding (two noise frames, two black frames), but
     nothing in them can show that they show one place."""
     return len(a.features) < MIN_KEYPOINTS or a.structure < 1.0
@@ -110,7 +110,7 @@ class SessionPhotos:
     def centred(self) -> "SessionPhotos":
         """The same photos with embeddings centred on their mean and renormalised (what all
         photos of the session share no longer counts as similarity; the cosine of
-        :func:`edge_app.grouping.centre_cosine`). Fewer than 3 photos stay as they are."""
+        :func:`edge_app.engine.grouping.centre_cosine`). Fewer than 3 photos stay as they are."""
         if len(self) < 3:
             return self
         E = self.E - self.E.mean(0)
@@ -272,7 +272,7 @@ def _evidence(scores: dict[tuple[int, int], PairScore], pairs: Sequence[tuple[in
 def probabilities_alone(photos: SessionPhotos, pairs: Pairs, scores: dict, settings: Settings,
                         bonus: np.ndarray | None = None) -> np.ndarray:
     """float64 [M] p(same spot) of ``pairs`` from their own evidence (``bonus``: extra
-    log-odds per pair), through :func:`edge_app.grouping.same_spot_probability`."""
+    log-odds per pair), through :func:`edge_app.engine.grouping.same_spot_probability`."""
     if not pairs:
         return np.zeros(0)
     i, j = (np.array(x, np.intp) for x in zip(*pairs))
@@ -292,7 +292,7 @@ def pair_probabilities(photos: SessionPhotos, scores: dict[tuple[int, int], Pair
     The bonus needs each photo's best and second-best log-odds over all its pairs: those
     are among its verified pairs and its best partners by look (``top``, from :func:`scan`);
     a photo whose listed partners are nearly all verified gets its whole row recomputed.
-    The result equals :func:`edge_app.grouping.same_spot_probability` on the full matrix
+    The result equals :func:`edge_app.engine.grouping.same_spot_probability` on the full matrix
     (``batch=True``) at every pair it lists.
     """
     s, m = settings, settings.pair_model
@@ -393,7 +393,7 @@ class GroupResult:
     timings: dict[str, float] = field(default_factory=dict)
     #: Site sessions (lists of photo indices) the photos were split into before grouping.
     sessions: list[list[int]] = field(default_factory=list)
-    #: The thorough pass (:mod:`edge_app.refine`): pairs (i < j) the cascade linked, pairs
+    #: The thorough pass (:mod:`edge_app.engine.thorough`): pairs (i < j) the cascade linked, pairs
     #: flagged for a person, and pairs whose evidence rests on a machine (i, j, p before,
     #: p after); empty without it.
     cascade_links: list[tuple[int, int]] = field(default_factory=list)
@@ -427,7 +427,7 @@ Adjust = dict[tuple[int, int], float]
 
 def _adjusted(known: KnownPairs, raise_to: Adjust | None, lower_to: Adjust | None) -> KnownPairs:
     """``known`` with p of listed pairs raised to at least ``raise_to[pair]`` and lowered to
-    at most ``lower_to[pair]`` (the thorough pass's verdicts, :mod:`edge_app.refine`)."""
+    at most ``lower_to[pair]`` (the thorough pass's verdicts, :mod:`edge_app.engine.thorough`)."""
     if not raise_to and not lower_to:
         return known
     p = known.p.copy()
@@ -499,14 +499,14 @@ def group_pairs(
     2. :func:`pair_probabilities`; inside each set of photos linked by likely pairs with
        at most ``dense_up_to`` photos, every pair is verified (a walk around one spot is
        judged on real evidence between its far ends), and the probabilities recomputed;
-    3. :func:`edge_app.grouping.agglomerate_pairs`: average linkage over the pairs with a
+    3. :func:`edge_app.engine.grouping.agglomerate_pairs`: average linkage over the pairs with a
        probability; before two larger groups merge, at least ``link_evidence`` of their
        cross pairs must be verified (random ones are, where fewer are).
     Sessions of up to ``dense_up_to`` photos are grouped exactly as with every probability
     of the full matrix.
 
-    thorough: optional :class:`edge_app.refine.SessionChecks`: after the fast grouping, the
-    thorough pass (:func:`edge_app.refine.refine_session`: more pairs checked, the undecided
+    thorough: optional :class:`edge_app.engine.thorough.SessionChecks`: after the fast grouping, the
+    thorough pass (:func:`edge_app.engine.thorough.refine_session`: more pairs checked, the undecided
     ones by a stronger matcher, machines discounted) regroups; its verdicts and costs are in
     the timings and in ``thorough.outcome``.
     """
@@ -519,7 +519,7 @@ def group_pairs(
     t2 = time.perf_counter()
     timings = {"pairs_s": t1 - t0, "verify_s": t2 - t1, "verified_pairs": len(scores), "linkage_pairs": asked}
     if thorough is not None:
-        from .refine import refine_session
+        from .thorough import refine_session
 
         labels, known = refine_session(photos, labels, known, scores, top, verify, s, locked, thorough)
         timings |= {f"thorough_{k}": v for k, v in thorough.outcome.timings.items()}
@@ -536,7 +536,7 @@ def group_analyses(
     thorough=None,
 ) -> GroupResult:
     """Group analysed photos of one session (:func:`group_pairs`); ``locked`` per photo:
-    label of a group a person fixed, or None. thorough: an :class:`edge_app.refine.Thorough`
+    label of a group a person fixed, or None. thorough: an :class:`edge_app.engine.thorough.Thorough`
     to run the thorough pass after the fast grouping (its outcome is in the result)."""
     s = settings or Settings()
     if locked is not None and len(locked) != len(analyses):

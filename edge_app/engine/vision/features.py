@@ -1,6 +1,6 @@
 """Local features: keypoints and binary (ORB) or float (RootSIFT) descriptors.
 
-Keypoints that fall on transient objects (the mask from :mod:`edge_app.vision.segment`)
+Keypoints that fall on transient objects (the mask from :mod:`edge_app.engine.vision.segment`)
 are dropped, so that the same excavator in two different spots cannot make them match.
 Grey images are contrast-normalised with CLAHE first, which helps under light change.
 """
@@ -171,7 +171,7 @@ def xfeat_keypoints(
 class XFeatExtractor:
     """Learned local features (XFeat) through onnxruntime.
 
-    model: a LoadedModel with role "local_features" (see :mod:`edge_app.vision.models`).
+    model: a LoadedModel with role "local_features" (see :mod:`edge_app.engine.vision.models`).
     max_side: the long side of the network input in pixels (rounded to multiples of 32;
     default: the settings' ``xfeat_max_side``).
     """

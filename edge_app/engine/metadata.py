@@ -187,7 +187,7 @@ def _parse_gps(g) -> tuple[float, float, float | None] | None:
 
 
 def read_meta(exif: Image.Exif) -> PhotoMeta:
-    """Capture time and GPS from an already-read EXIF block (see :func:`edge_app.decode.decode_image`).
+    """Capture time and GPS from an already-read EXIF block (see :func:`edge_app.engine.decode.decode_image`).
 
     Never raises and never prints: a tag that cannot be read, or reads as something
     impossible, is absent, and what the EXIF parser warns about is dropped."""

@@ -35,7 +35,7 @@ def later(**kw):
 
 @dataclass(frozen=True)
 class VerifyConfig:
-    """The knobs of matching and geometric verification (:mod:`edge_app.vision.verify`)."""
+    """The knobs of matching and geometric verification (:mod:`edge_app.engine.vision.verify`)."""
 
     #: Lowe ratio for ORB/SIFT matches; XFeat uses mutual nearest neighbours above
     #: ``min_descriptor_similarity`` (cosine).
@@ -59,7 +59,7 @@ class VerifyConfig:
     #: fit some fundamental matrix.
     min_matches: int = 8
     #: Matches whose points lie (nearly) on one line in either frame (spread below this,
-    #: :func:`edge_app.vision.verify.point_spread`) count as no inliers.
+    #: :func:`edge_app.engine.vision.verify.point_spread`) count as no inliers.
     min_spread: float = 0.05
     #: Cells per side of the coverage grid.
     coverage_cells: int = 8
@@ -136,7 +136,7 @@ class Settings:
     #: photos (before and after of one spot are often days apart: issue 11).
     session_gap_s: float = later(default=4 * 3600.0)
 
-    # --- the thorough pass (issue 11; edge_app/refine.py): after the fast grouping ---------
+    # --- the thorough pass (issue 11; edge_app/engine/thorough.py): after the fast grouping ---------
     #: Every pair of a session of up to this many photos is verified ...
     check_all_up_to: int = later(default=64)
     #: ... in a larger one, each photo's mutual nearest photos by look up to this rank.
@@ -161,7 +161,7 @@ class Settings:
     machine_max_area: float = later(default=0.35)
     #: ``edge-app cluster`` runs the cascade by default in a session only when its cost *by
     #: count* is within this many seconds: the band's photos x ``cascade_photo_s`` + its pairs
-    #: x ``cascade_pair_s`` (:func:`edge_app.refine.cascade_cost_s`; ``--thorough``: always;
+    #: x ``cascade_pair_s`` (:func:`edge_app.engine.thorough.cascade_cost_s`; ``--thorough``: always;
     #: ``--no-cascade``: no thorough pass). Every photo counts as new, whatever the cascade's
     #: cache holds, and no time measured while running is used: the same folder and flags
     #: give the same mode on a busy machine or an idle one, warm cache or cold (issue 20).
@@ -188,7 +188,7 @@ class Settings:
     #: Worker threads for decoding and features (0 = number of CPU cores).
     threads: int = later(default=0)
     #: A folder of more photos keeps their local features in a temporary file while it is
-    #: grouped (:class:`edge_app.analyze.FeatureSpill`), not in memory (0.27 MB a photo).
+    #: grouped (:class:`edge_app.engine.analyze.FeatureSpill`), not in memory (0.27 MB a photo).
     features_in_memory_up_to: int = later(default=256)
 
     @classmethod

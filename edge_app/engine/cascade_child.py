@@ -1,5 +1,5 @@
 """The cascade's ALIKED features computed in a short-lived process (``python -m
-edge_app.cascade_child``), for :meth:`edge_app.refine.Cascade.features_in_child`.
+edge_app.engine.cascade_child``), for :meth:`edge_app.engine.thorough.Cascade.features_in_child`.
 
 ALIKED's activations at 640x480 are about 0.6 GB an inference. The site app's serve runs
 for weeks within a small memory budget, so its worker hands the photos of a thorough pass to
@@ -24,7 +24,7 @@ from pathlib import Path
 
 
 def main() -> int:
-    from .refine import cascade_image, save_features
+    from .thorough import cascade_image, save_features
     from .vision.cascade import AlikedLightGlue
     from .vision.models import ModelError
 

@@ -19,7 +19,7 @@ Blanking masked pixels *and* weighting the pooling makes the embedding independe
 what is painted under a binary mask (cells whose whole footprint is masked get weight
 0; the network never sees the masked pixels).
 
-No torch here: only numpy, OpenCV and onnxruntime (through :mod:`edge_app.vision.models`).
+No torch here: only numpy, OpenCV and onnxruntime (through :mod:`edge_app.engine.vision.models`).
 """
 
 from __future__ import annotations

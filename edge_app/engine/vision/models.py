@@ -44,10 +44,10 @@ def default_models_dir() -> Path:
     env = os.environ.get("EDGE_APP_MODELS")
     if env:
         return Path(env)
-    packaged = Path(__file__).resolve().parents[1] / "models"
+    packaged = Path(__file__).resolve().parents[2] / "models"
     if (packaged / "manifest.json").is_file():
         return packaged
-    return Path(__file__).resolve().parents[2] / "models"
+    return Path(__file__).resolve().parents[3] / "models"
 
 
 def trt_cache_dir() -> Path:

@@ -3,7 +3,7 @@
 Arrays in, arrays out; no engine state. The engine calls it only for pairs in the undecided
 band (see docs/cascade.md for what was measured and where it should be wired):
 
-    from edge_app.vision.cascade import MultiScaleXFeat, stronger_evidence
+    from edge_app.engine.vision.cascade import MultiScaleXFeat, stronger_evidence
     ms = MultiScaleXFeat()                              # the app's XFeat ONNX model
     fa, fb = ms.features(rgb_a), ms.features(rgb_b)     # per photo, cacheable
     sc = stronger_evidence(fa, fb, ms)                  # CascadeScore
@@ -80,7 +80,7 @@ def centre_crop(img: np.ndarray, zoom: float) -> tuple[np.ndarray, tuple[int, in
 
 def mutual_nn(da: np.ndarray, db: np.ndarray, min_similarity: float = 0.82) -> np.ndarray:
     """int32 [M, 2]: mutual nearest neighbours by cosine (descriptors L2-normalised) with
-    cosine >= min_similarity, the rule of :func:`edge_app.vision.verify.match_descriptors`."""
+    cosine >= min_similarity, the rule of :func:`edge_app.engine.vision.verify.match_descriptors`."""
     if len(da) < 2 or len(db) < 2:
         return np.zeros((0, 2), np.int32)
     sim = da @ db.T
@@ -151,7 +151,7 @@ def default_lightglue_dir() -> Path:
     env = os.environ.get("EDGE_APP_CASCADE_MODELS")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "export" / "_work" / "lightglue"
+    return Path(__file__).resolve().parents[3] / "export" / "_work" / "lightglue"
 
 
 def lightglue_available(models_dir: str | Path | None = None) -> bool:
@@ -246,12 +246,12 @@ class AlikedLightGlue:
                       load_features: bool = True) -> "AlikedLightGlue":
         """The shipped models (``models/manifest.json`` roles ``cascade_features``, one entry per
         input size, and ``cascade_matcher``), each checked against its sha256 and opened on the
-        first execution provider that runs it (:func:`edge_app.vision.models.load_model`).
+        first execution provider that runs it (:func:`edge_app.engine.vision.models.load_model`).
         threads: ALIKED's intra-op threads (run one photo at a time: its activations are
         0.6 GB, and without a memory arena they are given back after each photo);
         matcher_threads: LightGlue's (small; pairs may run side by side), default ``threads``.
         load_features: False opens the matcher only (features come from elsewhere, e.g. a
-        child process: :mod:`edge_app.cascade_child`); :meth:`features` then raises."""
+        child process: :mod:`edge_app.engine.cascade_child`); :meth:`features` then raises."""
         import hashlib
 
         from .models import ModelError, default_models_dir, load_model
@@ -494,7 +494,7 @@ def geometry_evidence(pa: np.ndarray, pb: np.ndarray, size_a: tuple[int, int], s
                       f_threshold: float = 0.004, h_threshold: float = 0.012, pose: bool = True) -> GeometryEvidence:
     """Evidence from matched points pa, pb (float [M, 2] pixels in photos of (width, height)
     size_a and size_b). Thresholds are fractions of the mean image diagonal, as in
-    :func:`edge_app.vision.verify.verify_pair`."""
+    :func:`edge_app.engine.vision.verify.verify_pair`."""
     pa = np.asarray(pa, np.float64).reshape(-1, 2)
     pb = np.asarray(pb, np.float64).reshape(-1, 2)
     ev = GeometryEvidence(matches=len(pa))
@@ -614,7 +614,7 @@ def stronger_evidence(a: PhotoFeatures, b: PhotoFeatures, matcher, rule: Cascade
 
 def inlier_pairs(a, b, min_similarity: float = 0.82, f_threshold: float = 0.004) -> np.ndarray:
     """int [M, 2]: indices (i in a, j in b) of the epipolar inliers between two
-    :class:`edge_app.vision.features.LocalFeatures` (mutual NN + MAGSAC F, the engine's rules)."""
+    :class:`edge_app.engine.vision.features.LocalFeatures` (mutual NN + MAGSAC F, the engine's rules)."""
     from .verify import match_descriptors
 
     m = match_descriptors(a, b, min_similarity=min_similarity)

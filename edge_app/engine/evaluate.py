@@ -24,7 +24,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import adjusted_rand_score
 
-from .versions import describe, engine_versions
+from ..versions import describe, engine_versions
 
 
 def _as_partition(labels: Sequence[Hashable | None]) -> list:
@@ -154,7 +154,7 @@ def summarise(rows: list[dict], keys=("ari", "precision", "recall", "f1", "moves
 def run_eval(set_dirs, batches: int = 10, seed: int = 7, settings=None, progress=None, thorough: str = "off") -> dict:
     """The ``edge-app eval`` command: sample batches, group each as a fresh folder (models
     loaded once, no feature cache), score. thorough: the thorough pass's mode
-    (:data:`edge_app.pipeline.THOROUGH_MODES`). Returns {"rows", "summary", "text"}."""
+    (:data:`edge_app.engine.pipeline.THOROUGH_MODES`). Returns {"rows", "summary", "text"}."""
     import time
 
     from .pipeline import Pipeline

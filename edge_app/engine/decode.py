@@ -134,7 +134,7 @@ MIN_SIDE = 8
 
 #: Every reason an unusable file is given, with its Korean text (shown on the tablet).
 #: Decode path (:func:`read_photo_bytes`, :func:`decode_image`), per-photo analysis
-#: (:mod:`edge_app.analyze`) and folder scan (:func:`scan_folder`).
+#: (:mod:`edge_app.engine.analyze`) and folder scan (:func:`scan_folder`).
 REASONS: dict[str, str] = {
     # reading the file
     "file not found": "파일 없음",

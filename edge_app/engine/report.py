@@ -133,7 +133,7 @@ def format_text(names: Sequence[str], analyses: Sequence[PhotoAnalysis], result:
 
 def format_mode(thorough: dict, flag_off: str = "--no-cascade", flag_on: str = "--thorough") -> str:
     """One line on the thorough pass's mode and why (``FolderResult.thorough``: see
-    :meth:`edge_app.refine.Thorough.summary`), e.g. ``mode: fast (12 undecided pairs over 9
+    :meth:`edge_app.engine.thorough.Thorough.summary`), e.g. ``mode: fast (12 undecided pairs over 9
     photos: 9 x 0.47 s + 12 x 0.0315 s = 4.61 s by count > budget 2 s; --thorough runs the
     cascade)``. The same folder and flags always give the same line (it is decided from counts)."""
     reason = thorough.get("reason") or ""
@@ -244,7 +244,7 @@ def embedded_font_css() -> str:
     """@font-face of the app's Korean web font (the subset of NanumGothic the site page
     serves, ``web/static/fonts``) as a data: URI, so the self-contained page shows Hangul
     on a bare Jetson or Linux browser too; "" when the font file is missing."""
-    path = Path(__file__).resolve().parent / "web" / "static" / "fonts" / "NanumGothic-Regular.subset.woff2"
+    path = Path(__file__).resolve().parents[1] / "web" / "static" / "fonts" / "NanumGothic-Regular.subset.woff2"
     try:
         data = base64.b64encode(path.read_bytes()).decode("ascii")
     except OSError:

@@ -29,7 +29,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .config import Settings
-from .fileio import write_atomic
+from ..fileio import write_atomic
 from .decode import Decoded, ImageError, decode_image, read_photo_bytes
 from .metadata import PhotoMeta, read_meta
 from .vision.features import LocalFeatures, XFeatExtractor, extract_features, normalise_contrast, to_gray
@@ -212,7 +212,7 @@ class SpilledFeatures:
     """Local features kept outside memory (a :class:`FeatureSpill`'s file or a
     :class:`FeatureShelf`'s cache): the keypoint count, work-image size and kind stay in
     memory; ``xy`` and ``desc`` are read back when used (see
-    :class:`~edge_app.vision.features.LocalFeatures`, which this stands in for). ``ref`` is
+    :class:`~edge_app.engine.vision.features.LocalFeatures`, which this stands in for). ``ref`` is
     where the source finds them (a file offset, a photo key)."""
 
     __slots__ = ("spill", "ref", "n", "dim", "dtype", "size", "kind")

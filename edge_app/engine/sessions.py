@@ -17,7 +17,7 @@ small (10-30 photos in the field).
   content; an "after" shot two weeks later follows its "before" shot). A folder without
   GPS is one session, as a person would expect.
 
-:func:`group_sessions` groups each session on its own (:func:`edge_app.pairs.group_analyses`)
+:func:`group_sessions` groups each session on its own (:func:`edge_app.engine.pairs.group_analyses`)
 and numbers the groups across sessions.
 """
 
@@ -164,7 +164,7 @@ def group_sessions(
     session on its own, and number the groups across sessions (session order, then capture
     order). Photos of different sessions are never compared (no pair between them), except
     that sessions holding photos of one locked group are joined (a person's group stays one).
-    thorough: an :class:`edge_app.refine.Thorough`: the thorough pass in each session."""
+    thorough: an :class:`edge_app.engine.thorough.Thorough`: the thorough pass in each session."""
     s = settings or Settings()
     n = len(analyses)
     if locked is not None and len(locked) != n:

@@ -6,7 +6,7 @@ turns an RGB image into a float mask in ``[0, 1]`` that the feature and embeddin
 to drop keypoints or down-weight regions.
 
 The model comes from ``models/manifest.json`` (role ``"segmentation"``) through
-:func:`edge_app.vision.models.load_model`; everything model-specific is read from its manifest
+:func:`edge_app.engine.vision.models.load_model`; everything model-specific is read from its manifest
 entry, so a better model can be dropped in by adding an entry and making it the default:
 
 ``input``

@@ -1,7 +1,7 @@
 """The thorough pass (issue 11): after the fast grouping of a session, check more pairs, give
 the undecided ones a stronger and slower look, and discount evidence that rests on a machine.
 
-The fast path (:func:`edge_app.pairs.group_pairs` without ``thorough``) stays the 1 s answer
+The fast path (:func:`edge_app.engine.pairs.group_pairs` without ``thorough``) stays the 1 s answer
 for 30 photos. This pass runs after it (in the site app's worker once the fast grouping is
 stored and shown; in ``edge-app cluster`` when it fits the budget, or with ``--thorough``):
 
@@ -9,11 +9,11 @@ stored and shown; in ``edge-app cluster`` when it fits the budget, or with ``--t
    ``check_all_up_to`` photos; in a larger one, each photo's mutual nearest photos by look
    up to rank ``mutual_knn`` (a second route besides each photo's ``knn`` nearest: a photo
    whose subject is small behind a crowd ranks its partners low, but they rank it high
-   too). Then the session is linked again (:func:`edge_app.pairs.link_session`).
+   too). Then the session is linked again (:func:`edge_app.engine.pairs.link_session`).
 2. **The undecided band** (:func:`band_pairs`): pairs not grouped with p >= ``band_low``,
    grouped with p < ``band_high``, or with a cosine in the session's top 10 % and p <
    ``band_high`` (a strong look with weak geometry), at most ``cascade_max_pairs`` of them.
-3. **The cascade** (:class:`Cascade`: ALIKED + LightGlue, :mod:`edge_app.vision.cascade`) on
+3. **The cascade** (:class:`Cascade`: ALIKED + LightGlue, :mod:`edge_app.engine.vision.cascade`) on
    those pairs, when it runs (:func:`cascade_mode`: always with ``--thorough`` and in the site
    app; by default in ``edge-app cluster`` only when the band's cost *by count* fits
    ``thorough_budget_s``; its models are loaded only then): a pair whose matches hold enough
@@ -259,7 +259,7 @@ def refine_session(
     checks: SessionChecks,
 ) -> tuple[list[int | None], KnownPairs]:
     """The thorough pass over one session after its fast grouping (``labels``, ``known``,
-    ``scores``: what :func:`edge_app.pairs.group_pairs` found; ``scores`` is extended).
+    ``scores``: what :func:`edge_app.engine.pairs.group_pairs` found; ``scores`` is extended).
     Returns the new (labels, known); what it did goes to ``checks.outcome``."""
     s = settings
     out = checks.outcome = Outcome()
@@ -353,9 +353,9 @@ def cascade_image(path: str | Path) -> np.ndarray | None:
 
 
 def save_features(path: Path, f) -> None:
-    """Write one photo's cascade features (a :class:`~edge_app.vision.cascade.PhotoFeatures`)
+    """Write one photo's cascade features (a :class:`~edge_app.engine.vision.cascade.PhotoFeatures`)
     to ``path`` atomically; a failure to write is logged, not raised (it is a cache)."""
-    from .fileio import write_atomic
+    from ..fileio import write_atomic
 
     buf = io.BytesIO()
     v = f.views[0]
@@ -380,7 +380,7 @@ def load_features(path: Path, kind: str):
 
 
 class Cascade:
-    """ALIKED + LightGlue on photos of the engine (:class:`edge_app.vision.cascade.AlikedLightGlue`),
+    """ALIKED + LightGlue on photos of the engine (:class:`edge_app.engine.vision.cascade.AlikedLightGlue`),
     with each photo's features kept in memory and, given ``cache_dir``, on disk (keyed by the
     photo's sha256 and the models' hashes).
 
@@ -391,7 +391,7 @@ class Cascade:
     (:func:`cascade_mode`), never from times measured here.
 
     child: compute missing features in a short-lived child process
-    (``python -m edge_app.cascade_child``) that writes them to ``cache_dir`` and exits, so
+    (``python -m edge_app.engine.cascade_child``) that writes them to ``cache_dir`` and exits, so
     ALIKED's 0.6 GB of activations never count against a long-lived process (the site app's
     serve stays within its memory budget); needs ``cache_dir`` and ``path_of`` (where a photo
     can be read). child is ``{"models_dir": ..., "threads": n}``. A photo the child could not
@@ -472,7 +472,7 @@ class Cascade:
         done = 0
         with tempfile.TemporaryFile("w+") as err:
             try:
-                proc = subprocess.Popen([sys.executable, "-m", "edge_app.cascade_child"], stdin=subprocess.PIPE,
+                proc = subprocess.Popen([sys.executable, "-m", "edge_app.engine.cascade_child"], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=err, text=True, bufsize=1)
             except OSError as e:
                 log.warning("cascade features: the child process did not start: %s", e)
@@ -577,7 +577,7 @@ class Support:
 
 class MachineSupport:
     """The machine check's evidence from the engine's own XFeat keypoints (no model of its own):
-    :func:`edge_app.vision.cascade.keypoint_support` of the partner over its group-mates."""
+    :func:`edge_app.engine.vision.cascade.keypoint_support` of the partner over its group-mates."""
 
     def __init__(self, analyses: Sequence[PhotoAnalysis]):
         self.analyses = analyses
@@ -602,7 +602,7 @@ class MachineSupport:
 
 
 class Thorough:
-    """What the app hands to :func:`edge_app.sites.group_sessions` for the thorough pass:
+    """What the app hands to :func:`edge_app.engine.sessions.group_sessions` for the thorough pass:
     builds each session's :class:`SessionChecks`, and sums up what they did (:meth:`summary`).
 
     cascade: a :class:`Cascade`; or a callable that returns one (or None when it cannot be
