@@ -2,7 +2,7 @@
 
 The top-level ``models/`` folder is their source (rebuilt by ``export/``); a built wheel
 gets a copy in ``edge_app/models/`` so ``pip install .`` gives a working app. An editable
-install reads ``models/`` directly (``edge_app.vision.models.default_models_dir``).
+install reads ``models/`` directly (``edge_app.engine.vision.models.default_models_dir``).
 """
 
 import shutil
