@@ -136,3 +136,9 @@ def undo(st: Store, who: str, site_id: int | None = None, edit_id: int | None = 
         st.conn.execute("UPDATE edits SET undone_at = ?, undone_by = ? WHERE id = ?", (at, who, edit_id))
         outbox.enqueue_changed(st, changes)
     return {"id": edit_id, "action": row["action"], "summary": json.loads(row["summary"]), "conflicts": conflicts}
+
+
+def last_id(st: Store) -> int:
+    """The newest edit's id, 0 before the first (undone edits included): the page notes it
+    before an action to tell which edits the action made."""
+    return st.scalar("SELECT coalesce(max(id), 0) FROM edits")

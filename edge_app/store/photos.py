@@ -378,3 +378,26 @@ def refusals(st: Store, batch_id: int | None = None, limit: int = 500) -> list[d
     rows = st.query(f"SELECT name, reason, detail, at, source FROM arrivals {where} ORDER BY id DESC LIMIT ?",
                     (*args, limit))
     return [dict(r) for r in rows]
+
+
+# --------------------------------------------------------------------------- for the page
+
+
+def get(st: Store, sha256: str):
+    """The photo's row (every column), or None when the store has no such photo."""
+    return st.one("SELECT * FROM photos WHERE sha256 = ?", (sha256,))
+
+
+def last_batch(st: Store) -> int | None:
+    """The newest batch's id, or None before the first."""
+    return st.scalar("SELECT id FROM batches ORDER BY id DESC LIMIT 1")
+
+
+def batch_exists(st: Store, batch_id: int) -> bool:
+    """Whether the batch was started (finished or not)."""
+    return st.one("SELECT finished_at FROM batches WHERE id = ?", (batch_id,)) is not None
+
+
+def batch_sites(st: Store, batch_id: int) -> set:
+    """The sites the batch's photos are in now."""
+    return {r[0] for r in st.query("SELECT DISTINCT site_id FROM photos WHERE batch_id = ?", (batch_id,))}

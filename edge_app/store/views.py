@@ -111,3 +111,23 @@ def spot_brief(st: Store, spot_id: int) -> dict:
     row = st.one("SELECT id, site_id, name FROM spots WHERE id = ?", (spot_id,))
     number = st.scalar("SELECT count(*) FROM spots WHERE site_id = ? AND id <= ?", (row["site_id"], spot_id))
     return {"id": row["id"], "name": row["name"], "number": number}
+
+
+def removed_photos(st: Store, site_id: int) -> list:
+    """The site's removed photos (rows of sha256, name), the latest removed first: what the
+    page offers to restore."""
+    return st.query("SELECT sha256, name FROM photos WHERE site_id = ? AND removed_at IS NOT NULL "
+                    "ORDER BY removed_at DESC", (site_id,))
+
+
+def site_version(st: Store, site_id: int) -> int:
+    """A number that changes whenever a photo of the site gets a new place or a spot's review
+    flag changes: the page, polling it, offers a refresh."""
+    import zlib
+
+    places = int(st.scalar("""SELECT coalesce(max(m.id), 0) + count(*) FROM photos p
+                              JOIN memberships m ON m.photo = p.sha256 AND m.ended_at IS NULL
+                              WHERE p.site_id = ?""", (site_id,)) or 0)
+    flags = st.scalar("SELECT group_concat(id || ':' || review, ',') FROM spots WHERE site_id = ? "
+                      "AND review IS NOT NULL AND removed_at IS NULL", (site_id,)) or ""
+    return places * 4096 + zlib.crc32(flags.encode()) % 4096
