@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
@@ -47,6 +48,12 @@ _write_locks_guard = threading.Lock()
 def now_iso() -> str:
     """Current UTC time as ISO 8601 with milliseconds and a Z, the store's timestamp format."""
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def seconds_since(iso: str) -> float:
+    """Seconds from a store timestamp (:func:`now_iso` format) until now."""
+    t = datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    return time.time() - t.timestamp()
 
 
 class StoreError(ValueError):
@@ -172,4 +179,4 @@ def open_store(root: str | Path, create: bool = True) -> Store:
     return st
 
 
-__all__ = ["Store", "StoreError", "open_store", "now_iso", "fsync_dir", "SCHEMA_VERSION", "DB_NAME"]
+__all__ = ["Store", "StoreError", "open_store", "now_iso", "seconds_since", "fsync_dir", "SCHEMA_VERSION", "DB_NAME"]

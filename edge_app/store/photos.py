@@ -19,14 +19,14 @@ import hashlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 from PIL import Image
 
 from ..engine.decode import ImageError, decode_image, is_image_name, read_photo_bytes, scan_folder
 from ..engine.metadata import read_meta
 from ..fileio import write_atomic
-from . import Store, StoreError, now_iso
+from . import Store, StoreError, now_iso, seconds_since
 
 #: Long side of the grid thumbnail (pixels): sharp on a 2x tablet screen at ~160 CSS px.
 THUMB_SIDE = 360
@@ -401,3 +401,88 @@ def batch_exists(st: Store, batch_id: int) -> bool:
 def batch_sites(st: Store, batch_id: int) -> set:
     """The sites the batch's photos are in now."""
     return {r[0] for r in st.query("SELECT DISTINCT site_id FROM photos WHERE batch_id = ?", (batch_id,))}
+
+
+# --------------------------------------------------------------------------- for the worker
+
+
+def any_waiting(st: Store) -> bool:
+    """Whether a photo (not removed) waits to be analysed: the worker's background pass
+    gives way to it."""
+    return st.scalar("SELECT 1 FROM photos WHERE state = 'waiting' AND removed_at IS NULL LIMIT 1") is not None
+
+
+def site_facts(st: Store, shas: Sequence[str]) -> list:
+    """Rows (sha256, lat, lon, taken_at, site_id) of the given photos: what their site is
+    chosen by."""
+    q = ",".join("?" * len(shas))
+    return st.query(f"SELECT sha256, lat, lon, taken_at, site_id FROM photos WHERE sha256 IN ({q})", shas)
+
+
+def with_site(st: Store, shas: Sequence[str]) -> list:
+    """Rows (sha256, site_id) of those of the given photos that are in a site already
+    (``site_id`` as stored: a merged site is not followed)."""
+    q = ",".join("?" * len(shas))
+    return st.query(f"SELECT sha256, site_id FROM photos WHERE sha256 IN ({q}) AND site_id IS NOT NULL", shas)
+
+
+def in_sites(st: Store) -> list:
+    """Rows (sha256, lat, lon, taken_at, site_id) of every photo (not removed) that is in a
+    site: what a new photo's site is judged against."""
+    return st.query("SELECT sha256, lat, lon, taken_at, site_id FROM photos WHERE site_id IS NOT NULL "
+                    "AND removed_at IS NULL")
+
+
+def recent_in_sites(st: Store, limit: int) -> list:
+    """Rows (sha256, site_id) of the ``limit`` analysed photos (not removed) added last that
+    are in a site, newest first."""
+    return st.query("SELECT sha256, site_id FROM photos WHERE site_id IS NOT NULL AND removed_at IS NULL "
+                    "AND state = 'analysed' ORDER BY added_at DESC LIMIT ?", (limit,))
+
+
+def set_site_by_engine(st: Store, sha256: str, site_id: int) -> None:
+    """The engine put the photo into ``site_id`` (``site_by = 'engine'``; inside the
+    caller's transaction)."""
+    st.conn.execute("UPDATE photos SET site_id = ?, site_by = 'engine' WHERE sha256 = ?", (site_id, sha256))
+
+
+def find_original(root: str | Path, sha256: str) -> Path | None:
+    """The original of ``sha256`` in the data folder ``root``, found on disk without the
+    database (so from any thread, with no store connection); None when it is gone."""
+    found = sorted((Path(root) / "originals" / sha256[:2]).glob(f"{sha256}.*"))
+    return found[0] if found else None
+
+
+def sites_of_batch(st: Store, batch_id: int) -> list[int]:
+    """The sites the batch's photos were put in (ids as stored: a merged site is not
+    followed; photos without a site left out)."""
+    return [r[0] for r in st.query("SELECT DISTINCT site_id FROM photos WHERE batch_id = ? AND site_id IS NOT NULL",
+                                   (batch_id,))]
+
+
+def finish_idle_batches(st: Store, idle_s: float) -> list[int]:
+    """Finish every open batch whose last file (or, without any, its start) is at least
+    ``idle_s`` seconds old: a tablet that went away mid-upload. Returns their ids."""
+    done = []
+    for b in st.query("SELECT id, started_at FROM batches WHERE finished_at IS NULL"):
+        last = st.scalar("SELECT max(at) FROM arrivals WHERE batch_id = ?", (b["id"],)) or b["started_at"]
+        if seconds_since(last) >= idle_s:
+            finish_batch(st, b["id"])
+            done.append(b["id"])
+    return done
+
+
+def batches_to_regroup(st: Store) -> list[int]:
+    """Batches that finished arriving, are not regrouped yet and have no photo (not
+    removed) left waiting for analysis, oldest first."""
+    return [r[0] for r in st.query("""
+        SELECT b.id FROM batches b WHERE b.finished_at IS NOT NULL AND b.regrouped_at IS NULL
+        AND NOT EXISTS (SELECT 1 FROM photos p WHERE p.batch_id = b.id AND p.state = 'waiting'
+                        AND p.removed_at IS NULL)
+        ORDER BY b.id""")]
+
+
+def mark_regrouped(st: Store, batch_id: int) -> None:
+    """The worker regrouped every site of the batch."""
+    with st.write():
+        st.conn.execute("UPDATE batches SET regrouped_at = ? WHERE id = ?", (now_iso(), batch_id))

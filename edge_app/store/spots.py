@@ -377,3 +377,52 @@ def restore_photos(st: Store, shas: Sequence[str], who: str) -> int | None:
             if cur is not None and cur["spot_id"] is not None:
                 ch.set("spots", cur["spot_id"], "removed_at", None)
         return record(st, "restore", who, site_id, {"photos": [_photo(st, s)["name"] for s in shas]}, ch)
+
+
+# --------------------------------------------------------------------------- the engine's writes
+
+
+def analysed_places(st: Store, site_id: int, exclude: str | None = None) -> list:
+    """The site's analysed photos (not removed) in capture order, each with its current
+    place and its spot's flags: rows (sha256, taken_at, spot_id, by, touched, confirmed_at).
+    What the engine groups a site from, and reads again inside its write to see whether a
+    person changed the site meanwhile. exclude: a photo left out (the one being placed)."""
+    rows = st.query("""
+        SELECT p.sha256, p.taken_at, m.spot_id, m.by, sp.touched, sp.confirmed_at
+        FROM photos p JOIN memberships m ON m.photo = p.sha256 AND m.ended_at IS NULL
+        LEFT JOIN spots sp ON sp.id = m.spot_id
+        WHERE p.site_id = ? AND p.removed_at IS NULL AND p.state = 'analysed'
+        ORDER BY p.taken_at IS NULL, p.taken_at, p.sha256""", (site_id,))
+    return [r for r in rows if r["sha256"] != exclude]
+
+
+def confirmed_at(st: Store, spot_id: int) -> str | None:
+    """When the spot was confirmed (None: not confirmed)."""
+    return st.scalar("SELECT confirmed_at FROM spots WHERE id = ?", (spot_id,))
+
+
+def rescore(st: Store, sha256: str, score: float | None, suggest: int | None) -> None:
+    """New score and suggestion on the photo's current place, which stays as it is (the
+    engine's regroup kept it there; inside the caller's transaction)."""
+    st.conn.execute("UPDATE memberships SET score = ?, suggest = ? WHERE photo = ? AND ended_at IS NULL",
+                    (score, suggest, sha256))
+
+
+def retire_if_unused(st: Store, spot_id: int) -> bool:
+    """Mark a spot removed when no photo has it as its place any more (an engine spot a
+    regroup emptied; inside the caller's transaction). Returns whether it was empty."""
+    left = st.scalar("SELECT count(*) FROM memberships WHERE spot_id = ? AND ended_at IS NULL", (spot_id,))
+    if not left:
+        st.conn.execute("UPDATE spots SET removed_at = ? WHERE id = ? AND removed_at IS NULL", (now_iso(), spot_id))
+    return not left
+
+
+def set_review_flags(st: Store, site_id: int, flagged: dict[int, str]) -> None:
+    """The thorough pass's review flags of a site (``spots.review``): each spot of
+    ``flagged`` gets its reason ("machine" | "shared"); every other flag of the site on a
+    spot no person touched or confirmed is cleared (inside the caller's transaction)."""
+    for sid, why in flagged.items():
+        st.conn.execute("UPDATE spots SET review = ? WHERE id = ?", (why, sid))
+    q = ",".join("?" * len(flagged))
+    st.conn.execute(f"UPDATE spots SET review = NULL WHERE site_id = ? AND review IS NOT NULL AND "
+                    f"touched = 0 AND confirmed_at IS NULL AND id NOT IN ({q})", (site_id, *flagged))
