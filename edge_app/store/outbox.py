@@ -143,6 +143,49 @@ def spot_states(st: Store, site_id: int) -> dict[int, str]:
     return {r["spot_id"]: {"sent": "synced", "pending": "waiting"}.get(r["state"], "attention") for r in rows}
 
 
+def due(st: Store, now: float) -> list:
+    """The pending entries whose back-off has run out at ``now`` (Unix seconds), oldest
+    first: what one round of the sender sends."""
+    return st.query("SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id", (now,))
+
+
+def next_due_at(st: Store) -> float | None:
+    """When the next pending entry is due (Unix seconds; may be past), or None when nothing
+    is pending: how long the sender's thread may sleep."""
+    return st.scalar("SELECT min(next_attempt_at) FROM outbox WHERE state = 'pending'")
+
+
+def entry_counts(st: Store) -> dict[str, int]:
+    """{state: number of entries} (versions, not spots; a state with none is absent): what a
+    round of the sender reports as left."""
+    return {r["state"]: r["n"] for r in st.query("SELECT state, count(*) AS n FROM outbox GROUP BY state")}
+
+
+def attempts(st: Store, entry_id: int) -> int:
+    """The failures head office answered for the entry so far (offline ones not counted)."""
+    return st.scalar("SELECT attempts FROM outbox WHERE id = ?", (entry_id,))
+
+
+#: The longest ``last_error`` kept (characters).
+ERROR_CHARS = 500
+
+
+def retry_later(st: Store, entry_id: int, attempts: int, next_attempt_at: float, error: str) -> None:
+    """A send failed: the entry stays pending, with ``attempts`` counted failures, and is due
+    again at ``next_attempt_at`` (Unix seconds); ``error`` says why."""
+    with st.write():
+        st.conn.execute("UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
+                        (attempts, next_attempt_at, error[:ERROR_CHARS], entry_id))
+
+
+def needs_attention(st: Store, entry_id: int, attempts: int, error: str) -> None:
+    """The sender gave up on the entry (after ``attempts`` counted failures): it waits for a
+    person ("sync now", :func:`retry_all`); ``error`` says why."""
+    with st.write():
+        st.conn.execute("UPDATE outbox SET attempts = ?, state = 'attention', last_error = ? WHERE id = ?",
+                        (attempts, error[:ERROR_CHARS], entry_id))
+
+
 def retry_all(st: Store) -> int:
     """"Sync now": every unsent entry is due now, those needing attention included."""
     with st.write():

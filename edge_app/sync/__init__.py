@@ -97,16 +97,15 @@ def backoff_s(attempts: int, rng: random.Random | None = None) -> float:
 
 
 def _note_failure(st: Store, entry_id: int, error: str, counted: bool) -> None:
+    """One failed send of the entry, in one transaction: counted (head office answered with
+    an error) it may be the last try; offline, it only waits."""
     with st.write():
-        row = st.one("SELECT attempts FROM outbox WHERE id = ?", (entry_id,))
-        attempts = row["attempts"] + (1 if counted else 0)
+        attempts = outbox.attempts(st, entry_id) + (1 if counted else 0)
         if counted and attempts >= MAX_ATTEMPTS:
-            st.conn.execute("UPDATE outbox SET attempts = ?, state = 'attention', last_error = ? WHERE id = ?",
-                            (attempts, error[:500], entry_id))
+            outbox.needs_attention(st, entry_id, attempts, error)
             return
         wait = backoff_s(attempts) if counted else min(OFFLINE_MAX_S, backoff_s(max(1, attempts + 1)))
-        st.conn.execute("UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
-                        (attempts, time.time() + wait, error[:500], entry_id))
+        outbox.retry_later(st, entry_id, attempts, time.time() + wait, error)
 
 
 def _send_photos(st: Store, hq: HQClient, entry, m: dict, report: dict) -> None:
@@ -176,8 +175,7 @@ def run_once(st: Store, conf: SyncConfig, now: float | None = None) -> dict:
     if conf.enabled:
         hq = HQClient(conf.hq_url, conf.device, conf.secret, conf.timeout_s)
         now = time.time() if now is None else now
-        due = st.query("SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id", (now,))
-        for entry in due:
+        for entry in outbox.due(st, now):
             try:
                 _send_entry(st, hq, entry, report)
             except Offline as e:
@@ -193,7 +191,7 @@ def run_once(st: Store, conf: SyncConfig, now: float | None = None) -> dict:
         report["wire_bytes"] = hq.bytes_out
         store_settings.put(st, "sync.last_run", {"at": now_iso(), "offline": report["offline"],
                                                  "spots_sent": report["spots_sent"]})
-    counts = {r["state"]: r["n"] for r in st.query("SELECT state, count(*) AS n FROM outbox GROUP BY state")}
+    counts = outbox.entry_counts(st)
     report.update(pending=counts.get("pending", 0), attention=counts.get("attention", 0))
     return report
 
@@ -232,7 +230,7 @@ def run_forever(data_dir: str | Path, conf: Callable[[Store], SyncConfig], stop:
                 run_once(st, conf(st))
             except Exception:  # noqa: BLE001 - sync must outlive one bad round
                 log.exception("sync round failed")
-            nxt = st.scalar("SELECT min(next_attempt_at) FROM outbox WHERE state = 'pending'")
+            nxt = outbox.next_due_at(st)
             wait = poll_s if nxt is None else max(0.2, min(poll_s, nxt - time.time()))
             wake.wait(wait)
             wake.clear()
