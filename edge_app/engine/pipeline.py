@@ -10,6 +10,13 @@
 :mod:`edge_app.engine.sessions` (sessions, then each session grouped by :mod:`edge_app.engine.pairs`),
 :mod:`edge_app.engine.assign` (one new photo), :func:`edge_app.engine.decode.scan_folder` (what a
 folder holds).
+
+A long-lived caller that keeps its photos elsewhere (the site app's worker) uses the
+pipeline photo by photo: :meth:`Pipeline.analyze_many`, :meth:`Pipeline.cached_analysis`,
+:meth:`Pipeline.link_to_known` and :meth:`Pipeline.place_by_look` (which site a new photo
+goes to), :meth:`Pipeline.assign` (one new photo among grouped ones),
+:meth:`Pipeline.group_analyses` (one site again, people's groups locked), with its own
+pair cache (:meth:`Pipeline.use_pair_cache`).
 """
 
 from __future__ import annotations
@@ -18,14 +25,18 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Hashable, Sequence
+from typing import Callable, Hashable, Mapping, MutableMapping, Sequence
 
-from .analyze import AnalysisError, Analyzer, FeatureCache, FeatureSpill, PhotoAnalysis
+import numpy as np
+
+from .analyze import AnalysisError, Analyzer, FeatureCache, FeatureShelf, FeatureSpill, PhotoAnalysis
 from .assign import Assignment, assign_new
 from .config import Settings
 from .decode import scan_folder
-from .pairs import GroupResult
-from .sessions import group_sessions
+from .metadata import PhotoMeta
+from .pairs import GroupResult, group_analyses
+from .sessions import KnownPhotos, NewPhotoLinks, group_sessions, link_to_known, place_by_similarity
+from .vision.features import LocalFeatures
 from .vision.verify import PairScore
 
 log = logging.getLogger(__name__)
@@ -75,7 +86,8 @@ class FolderResult:
 class Pipeline:
     """Analyzer + grouping with one Settings object; the entry point of the library."""
 
-    def __init__(self, settings: Settings | None = None, cache_dir: str | Path | None = None, models_dir=None):
+    def __init__(self, settings: Settings | None = None, cache_dir: str | Path | None = None, models_dir=None,
+                 cascade_in_child: bool = False):
         self.settings = settings or Settings()
         from .vision.models import models_fingerprint
 
@@ -91,7 +103,7 @@ class Pipeline:
         self.paths: dict[str, Path] = {}
         #: The cascade's ALIKED features in a short-lived child process (needs ``cache_dir``):
         #: a long-lived process (the site app) never holds their 0.6 GB of activations.
-        self.cascade_in_child = False
+        self.cascade_in_child = cascade_in_child
 
     # -- the thorough pass ---------------------------------------------------------------
     def cascade(self):
@@ -126,10 +138,12 @@ class Pipeline:
         path = self.paths.get(a.key)
         return cascade_image(path) if path is not None else None
 
-    def thorough(self, mode: str = "on", add_only: bool = False):
+    def thorough(self, mode: str = "on", add_only: bool = False, should_stop: Callable[[], bool] | None = None):
         """An :class:`edge_app.engine.thorough.Thorough` for ``mode`` (:data:`THOROUGH_MODES`; None for
-        "off"). add_only: the site app's rules (never lower a p; flag instead). The cascade
-        is handed over lazily: its models load the first time a session's cascade runs."""
+        "off"). add_only: the site app's rules (never lower a p; flag instead). should_stop:
+        asked between the pass's steps; True makes it give way (raises
+        :class:`edge_app.engine.thorough.Interrupted`). The cascade is handed over lazily: its
+        models load the first time a session's cascade runs."""
         from .thorough import Thorough
         from .vision.cascade import cascade_available
 
@@ -143,7 +157,8 @@ class Pipeline:
             cascade = self.cascade
         else:
             cascade = self.cascade()  # None; sets cascade_error when it was not set yet
-        return Thorough(cascade, self.settings.thorough_budget_s if mode == "auto" else None, add_only)
+        return Thorough(cascade, self.settings.thorough_budget_s if mode == "auto" else None, add_only,
+                        should_stop=should_stop)
 
     # -- grouping ------------------------------------------------------------------------
     def group_paths(
@@ -195,3 +210,96 @@ class Pipeline:
         """Analyse one new photo and assign it to the existing groups (see :func:`assign_new`)."""
         a = self.analyzer.analyze_path(path)
         return a, assign_new(a, analyses, labels, self.settings, self.pair_cache, self.analyzer.workers())
+
+    # -- photo by photo (a long-lived caller: the site app's worker) ---------------------
+    def load_models(self) -> None:
+        """Load the analysis models now (else on the first photo)."""
+        self.analyzer.load_models()
+
+    def analyze_many(self, paths: Sequence[str | Path]) -> tuple[list[PhotoAnalysis | None], list[AnalysisError]]:
+        """Analyse photo files (:meth:`edge_app.engine.analyze.Analyzer.analyze_many`):
+        (analyses, errors), ``analyses[i]`` None for a file that failed."""
+        return self.analyzer.analyze_many(paths)
+
+    def analyze_path(self, path: str | Path) -> PhotoAnalysis:
+        """Analyse one photo file (kept in the feature cache); raises
+        :class:`edge_app.engine.decode.ImageError` or OSError when it cannot be read."""
+        return self.analyzer.analyze_path(path)
+
+    def cached_analysis(self, key: str) -> PhotoAnalysis | None:
+        """The photo's analysis from the feature cache, or None (no cache, or not in it)."""
+        cache = self.analyzer.cache
+        return cache.get(key) if cache is not None else None
+
+    def feature_shelf(self, recover: Callable[[str], LocalFeatures | None] | None = None) -> FeatureShelf | None:
+        """A :class:`edge_app.engine.analyze.FeatureShelf` on the feature cache (analyses
+        kept in memory without their local features); None without a cache. recover(key):
+        the features again when the cache entry is gone."""
+        cache = self.analyzer.cache
+        return FeatureShelf(cache, recover) if cache is not None else None
+
+    def use_pair_cache(self, cache: MutableMapping[tuple[str, str], PairScore]) -> None:
+        """Keep pair scores in ``cache`` from now on (e.g. a table kept across restarts)."""
+        self.pair_cache = cache
+
+    def flush_pair_cache(self) -> None:
+        """Write the pair scores the cache holds in memory (a cache with a ``flush``)."""
+        flush = getattr(self.pair_cache, "flush", None)
+        if flush is not None:
+            flush()
+
+    def remember_paths(self, paths: Mapping[str, str | Path]) -> None:
+        """Where photos (by key, their sha256) can be read again: the thorough pass's
+        cascade decodes them anew."""
+        for key, path in paths.items():
+            self.paths[key] = Path(path)
+
+    def group_analyses(self, analyses: Sequence[PhotoAnalysis], locked: Sequence[Hashable | None] | None = None,
+                       thorough=None, paths: Mapping[str, str | Path] | None = None) -> GroupResult:
+        """Group photos already analysed as one session (not split by GPS or time, unlike
+        :meth:`group_analysed`: the caller chose them, e.g. one site of the site app), with
+        the pipeline's settings, pair cache and workers
+        (:func:`edge_app.engine.pairs.group_analyses`). locked: one label or None per photo;
+        photos with one label stay one group. thorough: None (the fast path) or a
+        :class:`edge_app.engine.thorough.Thorough` (:meth:`thorough`). paths: where the
+        photos can be read again (:meth:`remember_paths`), for the thorough pass."""
+        if paths:
+            self.remember_paths(paths)
+        return group_analyses(analyses, self.settings, locked, self.pair_cache, self.analyzer.workers(), thorough)
+
+    def assign(self, new: PhotoAnalysis, analyses: Sequence[PhotoAnalysis], labels: Sequence[Hashable | None],
+               settings: Settings | None = None, workers: int = 1) -> Assignment:
+        """Assign one analysed photo to the existing groups (:func:`edge_app.engine.assign.assign_new`)
+        with the pipeline's pair cache. settings: others than the pipeline's; workers:
+        threads for its verifications (1: the caller's thread)."""
+        return assign_new(new, analyses, labels, settings or self.settings, self.pair_cache, workers)
+
+    def link_to_known(self, new: Sequence[PhotoMeta], known: KnownPhotos) -> NewPhotoLinks:
+        """Which known photos new ones link to by GPS and capture time
+        (:func:`edge_app.engine.sessions.link_to_known` with the site radius and session gap)."""
+        return link_to_known(new, known, self.settings.site_radius_m, self.settings.session_gap_s)
+
+    def place_by_look(self, new: PhotoAnalysis, known: Sequence[PhotoAnalysis], labels: Sequence[Hashable]) -> Hashable:
+        """The label ``new`` gets by look alone: that of the known photo it looks most like
+        (:func:`edge_app.engine.sessions.place_by_similarity` with the known photos' labels as
+        sessions and one unplaced photo; ties go to the photo listed first). ``known`` must
+        not be empty."""
+        if not known:
+            raise ValueError("no known photo to place by")
+        sessions: dict[Hashable, list[int]] = {}
+        for k, label in enumerate(labels):
+            sessions.setdefault(label, []).append(k)
+        n = len(known)
+        out = place_by_similarity(list(sessions.values()), [n],
+                                  np.stack([a.embedding for a in known] + [new.embedding]))
+        return next(label for label, members in zip(sessions, out) if n in members)
+
+    def same_spot_by_look(self, new: PhotoAnalysis, known: Sequence[PhotoAnalysis]) -> list[int]:
+        """Indices of the ``known`` photos among the ``knn`` nearest to ``new`` by look that
+        verification shows to be of the same spot (p >= ``assign_threshold``); empty when
+        none is (a new place)."""
+        s = self.settings
+        E = np.stack([a.embedding for a in known]).astype(np.float64)
+        near = np.argsort(-(E @ new.embedding.astype(np.float64)))[: s.knn].tolist()
+        res = self.assign(new, [known[k] for k in near], list(range(len(near))), s.replace(all_pairs_up_to=len(near)))
+        return [near[k] for k in np.flatnonzero(res.p >= s.assign_threshold)]

@@ -19,10 +19,16 @@ small (10-30 photos in the field).
 
 :func:`group_sessions` groups each session on its own (:func:`edge_app.engine.pairs.group_analyses`)
 and numbers the groups across sessions.
+
+New photos among known ones (the site app, photo by photo): :func:`link_to_known` splits the
+new photos into sessions as above and says which known photos each session reaches by GPS
+(the same link: within ``radius_m``), else by capture time; photos with neither go by look
+(:func:`place_by_similarity`, one photo at a time).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Hashable, Sequence
 
 import numpy as np
@@ -150,6 +156,98 @@ def place_by_similarity(sessions: list[list[int]], unplaced: Sequence[int], embe
         better = alive & ((sim > best) | ((sim == best) & (i < near)))
         best[better], near[better] = sim[better], i
     return [sorted(s) for s in out]
+
+
+@dataclass
+class KnownPhotos:
+    """Photos placed before (the site app's photos in sites), for :func:`link_to_known`:
+    their GPS position and capture time as float64 arrays [K] (NaN where unknown; a photo
+    whose ``lat`` is NaN counts as one without GPS) and each one's label (e.g. its site)."""
+
+    lat: np.ndarray
+    lon: np.ndarray
+    taken_at: np.ndarray
+    labels: list
+
+    @classmethod
+    def of(cls, lat: Sequence[float | None], lon: Sequence[float | None], taken_at: Sequence[float | None],
+           labels: Sequence[Hashable]) -> "KnownPhotos":
+        """From sequences with None where a value is unknown."""
+        def arr(xs):
+            return np.array([np.nan if x is None else x for x in xs], np.float64)
+
+        return cls(arr(lat), arr(lon), arr(taken_at), list(labels))
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+@dataclass
+class NewPhotoLinks:
+    """What :func:`link_to_known` found: groups of new photos (indices) that go to one place
+    together, each with its votes {label: how many links to known photos of that label}.
+
+    sessions:    the GPS sessions of the new photos (:func:`split_sessions`, with the photos
+                 joined to them by time); votes by GPS, or by time when no known photo is
+                 within reach by GPS.
+    runs:        the other new photos that have a capture time, in runs of photos each
+                 taken within ``gap_s`` of the one before; votes by time (empty: nothing
+                 known was taken near in time: place the run by look).
+    no_metadata: the new photos with neither GPS nor a capture time (placed by look).
+    """
+
+    sessions: list[tuple[list[int], dict]]
+    runs: list[tuple[list[int], dict]]
+    no_metadata: list[int]
+
+
+def link_to_known(new: Sequence[PhotoMeta], known: KnownPhotos, radius_m: float = 300.0,
+                  gap_s: float = 4 * 3600.0) -> NewPhotoLinks:
+    """Which known photos the new ones link to by metadata, for placing new photos among
+    known places one batch at a time (the site app's sites).
+
+    The new photos are split by :func:`split_sessions`. A new photo with GPS links to every
+    known photo within ``radius_m`` (the GPS link of :func:`split_sessions`); a new photo
+    with a capture time links to every known photo taken within ``gap_s`` of it (one with
+    GPS only to known photos without GPS). A session votes by GPS, else by time; time never
+    separates, so a run of photos far in time from everything known has no votes (the
+    caller places it by look). O(N K) for N new and K known photos.
+    """
+    sessions, unplaced = split_sessions(new, radius_m, gap_s)
+    timed = sorted((new[i].taken_at, i) for i in unplaced if new[i].taken_at is not None)
+    runs: list[list[int]] = []
+    for k, (t, i) in enumerate(timed):
+        if k == 0 or t - timed[k - 1][0] > gap_s:
+            runs.append([])
+        runs[-1].append(i)
+
+    def count(votes: dict, hits) -> None:
+        for k in np.flatnonzero(hits):
+            votes[known.labels[k]] = votes.get(known.labels[k], 0) + 1
+
+    def by_time(members) -> dict:
+        votes: dict = {}
+        for i in members:
+            m = new[i]
+            if m.taken_at is None or not len(known):
+                continue
+            near = np.abs(known.taken_at - m.taken_at) <= gap_s
+            if m.gps is not None:  # a GPS photo links in time only to photos without GPS
+                near &= np.isnan(known.lat)
+            count(votes, near)
+        return votes
+
+    def by_gps(members) -> dict:
+        votes: dict = {}
+        for i in members:
+            m = new[i]
+            if m.gps is not None and len(known):
+                count(votes, haversine_m_arrays(m.gps[0], m.gps[1], known.lat, known.lon) <= radius_m)
+        return votes
+
+    return NewPhotoLinks([(members, by_gps(members) or by_time(members)) for members in sessions],
+                         [(members, by_time(members)) for members in runs],
+                         [i for i in unplaced if new[i].taken_at is None])
 
 
 def group_sessions(
