@@ -398,11 +398,6 @@ def batch_exists(st: Store, batch_id: int) -> bool:
     return st.one("SELECT finished_at FROM batches WHERE id = ?", (batch_id,)) is not None
 
 
-def batch_sites(st: Store, batch_id: int) -> set:
-    """The sites the batch's photos are in now."""
-    return {r[0] for r in st.query("SELECT DISTINCT site_id FROM photos WHERE batch_id = ?", (batch_id,))}
-
-
 # --------------------------------------------------------------------------- for the worker
 
 

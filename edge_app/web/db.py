@@ -1,4 +1,6 @@
-"""The store of each request (on ``g``), closed when the request ends, and the worker."""
+"""The store of each request (on ``g``), closed when the request ends, and the ids the
+routes take (those SQLite can hold). The background threads' handles are in
+:mod:`.background`."""
 
 from __future__ import annotations
 
@@ -46,31 +48,8 @@ def close_store(e=None) -> None:
         st.close()
 
 
-def wake_worker() -> None:
-    w = current_app.extensions.get("edge_worker")
-    if w is not None:
-        w.wake()
-
-
-def worker_error() -> str | None:
-    w = current_app.extensions.get("edge_worker")
-    return getattr(w, "last_error", None)
-
-
-def worker_checking() -> list[int]:
-    """Sites the worker's thorough pass is going over or will go over next."""
-    w = current_app.extensions.get("edge_worker")
-    return w.checking() if w is not None else []
-
-
 def init_app(app: Flask) -> None:
     with contextlib.closing(open_app_store(app)):  # create / migrate once at start
         pass
     app.teardown_appcontext(close_store)
 
-
-def wake_sync() -> None:
-    """Something may be due for head office (a confirm, an edit, "sync now")."""
-    s = current_app.extensions.get("edge_sync")
-    if s is not None:
-        s["wake"].set()

@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import errno
 import sqlite3
-import zlib
 
 from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, session, url_for
 
 from ..engine.decode import MAX_FILE_BYTES
 from ..store import StoreError
 from ..store import photos as store_photos
+from ..store import spots as store_spots
 from ..store import views
 from ..store.sites import list_sites
 from ..ledger.words import safe_file_part
 from .auth import who
-from .db import get_store, record_id, wake_worker, worker_checking, worker_error
+from .background import wake_worker, worker_checking, worker_error
+from .db import get_store, record_id
 from .i18n import reason_text, translate
+from .labels import spot_label
 
 bp = Blueprint("photos", __name__)
 
@@ -71,11 +73,11 @@ def _home_context(st) -> dict:
             progress = store_photos.batch_progress(st, batch)
         except StoreError:
             batch = None
-    last_batch = st.scalar("SELECT id FROM batches ORDER BY id DESC LIMIT 1")
+    last_batch = store_photos.last_batch(st)
     sites = list_sites(st)
     done_sites = []
     if progress is not None and progress["regrouped"]:
-        ids = {r[0] for r in st.query("SELECT DISTINCT site_id FROM photos WHERE batch_id = ?", (batch,))}
+        ids = set(store_photos.sites_of_batch(st, batch))
         done_sites = [s for s in sites if s["id"] in ids]
     return {"sites": sites, "batch": batch, "progress": progress, "done_sites": done_sites,
             "refused": store_photos.refusals(st, batch if batch is not None else last_batch, limit=100),
@@ -123,8 +125,7 @@ def batch_start():
 @bp.route("/batches/<int:batch_id>/photos", methods=["POST"])
 def batch_add(batch_id: int):
     st = get_store()
-    row = st.one("SELECT finished_at FROM batches WHERE id = ?", (batch_id,))
-    if row is None:
+    if not store_photos.batch_exists(st, batch_id):
         abort(404)
     try:
         return jsonify({"results": [_arrival_json(a) for a in _add_files(st, batch_id)]})
@@ -172,24 +173,13 @@ def progress():
     st = get_store()
     site = request.args.get("site", type=record_id)
     seen = request.args.get("v", type=record_id)
-    version = _site_version(st, site) if site is not None else None
+    version = views.site_version(st, site) if site is not None else None
     checking = site is not None and site in worker_checking()
     return render_template("photos/_progress.html", waiting=views.waiting_count(st), site=site,
                            version=seen if seen is not None else version,
                            changed=site is not None and seen is not None and version != seen,
                            worker_error=worker_error(), checking=checking,
                            checked=not checking and request.args.get("c") == "1")
-
-
-def _site_version(st, site_id: int) -> int:
-    """Changes whenever a photo of the site gets a new place or a spot's review flag changes
-    (the page offers a refresh)."""
-    places = int(st.scalar("""SELECT coalesce(max(m.id), 0) + count(*) FROM photos p
-                              JOIN memberships m ON m.photo = p.sha256 AND m.ended_at IS NULL
-                              WHERE p.site_id = ?""", (site_id,)) or 0)
-    flags = st.scalar("SELECT group_concat(id || ':' || review, ',') FROM spots WHERE site_id = ? "
-                      "AND review IS NOT NULL AND removed_at IS NULL", (site_id,)) or ""
-    return places * 4096 + zlib.crc32(flags.encode()) % 4096
 
 
 def _image(jpeg: bytes) -> Response:
@@ -217,7 +207,7 @@ def large(sha: str):
 @bp.route("/photos/<sha>/original")
 def original(sha: str):
     st = get_store()
-    row = st.one("SELECT name, ext FROM photos WHERE sha256 = ?", (_sha(sha),))
+    row = store_photos.get(st, _sha(sha))
     if row is None:
         abort(404)
     from flask import send_file
@@ -229,10 +219,10 @@ def original(sha: str):
 @bp.route("/photos/<sha>")
 def photo(sha: str):
     st = get_store()
-    p = st.one("SELECT * FROM photos WHERE sha256 = ?", (_sha(sha),))
+    p = store_photos.get(st, _sha(sha))
     if p is None:
         abort(404)
-    m = st.one("SELECT * FROM memberships WHERE photo = ? AND ended_at IS NULL", (sha,))
+    m = store_spots.current(st, sha)
     view = views.site_view(st, p["site_id"]) if p["site_id"] is not None else None
     spot = None
     siblings: list[dict] = []
@@ -241,8 +231,6 @@ def photo(sha: str):
             spot = next((s for s in view["spots"] if s["id"] == m["spot_id"]), None)
             siblings = spot["photos"] if spot else []
             if spot:
-                from .spots import spot_label
-
                 spot["label"] = spot_label(g.lang, spot)
         else:
             siblings = view["unassigned"]

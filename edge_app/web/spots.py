@@ -9,38 +9,26 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from ..store import StoreError, edits, outbox
+from ..store import photos as store_photos
 from ..store import sites as store_sites
 from ..store import spots as store_spots
 from ..store import views
 from ..store.sites import list_sites
 from .auth import who
-from .db import get_store, record_id, wake_sync, worker_checking, worker_error
+from .background import wake_sync, worker_checking, worker_error
+from .db import get_store, record_id
+from .i18n import translate
+from .labels import site_title, spot_label
 from .sync import sync_state
-from .i18n import format_local, translate
-from .photos import _site_version
 
 bp = Blueprint("spots", __name__)
-
-
-def site_title(lang: str, s: dict) -> str:
-    if s.get("name"):
-        return s["name"]
-    first = s.get("first_local")
-    if first:
-        return translate(lang, "site_auto_name", date=format_local(lang, first, with_time=False))
-    return translate(lang, "site_no_date", id=s["id"])
-
-
-def spot_label(lang: str, sp: dict) -> str:
-    """A spot's name, or "지점 N" with its stable number."""
-    return sp["name"] or translate(lang, "spot_auto_name", n=sp["number"])
 
 
 @bp.before_request
 def _note_last_edit():
     """Before an action: the newest edit so far, so :func:`_back` can say what this one did."""
     if request.method == "POST":
-        g.edits_before = get_store().scalar("SELECT coalesce(max(id), 0) FROM edits")
+        g.edits_before = edits.last_id(get_store())
 
 
 def _say_done(site_id: int) -> None:
@@ -118,13 +106,12 @@ def site(site_id: int):
     for sp in view["spots"]:
         sp["label"] = spot_label(g.lang, sp)
     names = {sp["id"]: sp["label"] for sp in view["spots"]}
-    removed = st.query("SELECT sha256, name FROM photos WHERE site_id = ? AND removed_at IS NOT NULL "
-                       "ORDER BY removed_at DESC", (site_id,))
+    removed = views.removed_photos(st, site_id)
     others = [s for s in list_sites(st) if s["id"] != site_id]
     waiting = views.waiting_count(st)
     return render_template("spots/site.html", view=view, info=info, spot_names=names, removed=removed,
                            last_edit=edits.last_undoable(st, site_id), other_sites=others, waiting=waiting,
-                           site=site_id, version=_site_version(st, site_id), worker_error=worker_error(),
+                           site=site_id, version=views.site_version(st, site_id), worker_error=worker_error(),
                            history=edits.history(st, site_id, limit=15),
                            sync_badges=outbox.spot_states(st, site_id) if sync_state(st)["configured"] else {},
                            checking=site_id in worker_checking())
@@ -198,7 +185,7 @@ def _selection(st, site_id: int, shas: list[str], action: str):
 def phase(sha: str):
     """One tap: before -> during -> after -> before (or the phase given)."""
     st = get_store()
-    row = st.one("SELECT phase, site_id FROM photos WHERE sha256 = ?", (sha,))
+    row = store_photos.get(st, sha)
     if row is None:
         abort(404)
     want = request.form.get("phase")
