@@ -123,10 +123,9 @@ def test_the_cascades_features_are_computed_in_a_child_process(tmp_path):
     w.run_until_idle()
     c = w.pipeline.cascade()
     assert c.child is not None and c.matcher.aliked == {}
-    rows = w._site_photos(1)
+    rows = spots.analysed_places(st, 1)
     analyses = [w.analysis(r["sha256"]) for r in rows]
-    for r in rows:
-        w.pipeline.paths[r["sha256"]] = photos.original_path(st, r["sha256"])
+    w.pipeline.remember_paths({r["sha256"]: photos.original_path(st, r["sha256"]) for r in rows})
     asked = []
 
     def new_photos_after_the_first():  # asked before the child starts and before each photo

@@ -1,0 +1,28 @@
+"""The background worker: the one :class:`~edge_app.engine.pipeline.Pipeline` of the process.
+
+It takes the photos the doors stored (state ``waiting``), analyses them, puts each into a
+site and places it with the engine's online assignment, so the page fills up while an
+upload is still running. When a batch has finished arriving and every photo of it is
+analysed, it regroups the batch's sites with the full engine, keeping every person's edit
+(see :mod:`edge_app.store.spots` for the rules it obeys). Each change is written in one
+short transaction. It calls the engine only through its ``Pipeline`` and the store only
+through the store's functions.
+
+    w = Worker("edge-data")
+    w.run_until_idle()          # what `edge-app add` does when no server is running
+    w.start()                   # a thread, as `edge-app serve` does; w.wake() on new photos
+
+    loop.py        Worker: the loop and its heartbeat, one step, the analyses kept at hand,
+                   batches (finished when idle, regrouped when all analysed)
+    placing.py     which site new photos go to; one new photo into a spot (online placement)
+    regrouping.py  a site regrouped with people's edits kept; the thorough pass's review flags
+    snapshot.py    what the engine read of a site, and RegroupStale when a person changed it
+"""
+
+from .loop import (ANALYSES_KEPT, BATCH_IDLE_S, HEARTBEAT_S, REFINE_AFTER_EDIT_S, STEP_PHOTOS, StepReport, Worker,
+                   worker_alive)
+from .placing import PLACE_BY_LOOK_RECENT
+from .snapshot import RegroupStale
+
+__all__ = ["Worker", "worker_alive", "StepReport", "RegroupStale", "BATCH_IDLE_S", "STEP_PHOTOS", "HEARTBEAT_S",
+           "PLACE_BY_LOOK_RECENT", "REFINE_AFTER_EDIT_S", "ANALYSES_KEPT"]

@@ -1,0 +1,360 @@
+"""The worker's loop: :class:`Worker`, the one :class:`~edge_app.engine.pipeline.Pipeline` of the process.
+
+It takes the photos the doors stored (state ``waiting``), analyses them (keeping their
+analyses at hand), gives each a site and a place (:mod:`.placing`), and when a batch has
+finished arriving and every photo of it is analysed, regroups the batch's sites
+(:mod:`.regrouping`); when nothing waits, the thorough pass goes over the sites regrouped
+last, one a step. A heartbeat tells ``edge-app add`` that a worker is running.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..engine.analyze import PhotoAnalysis
+from ..engine.config import Settings
+from ..engine.decode import ImageError
+from ..engine.pipeline import Pipeline
+from ..engine.thorough import Interrupted
+from ..engine.vision.features import LocalFeatures
+from ..store import Store, open_store
+from ..store import photos as store_photos
+from ..store import settings as store_settings
+from ..store.pair_cache import SqlitePairCache
+from ..store.sites import resolve
+from .placing import choose_sites, place_online
+from .regrouping import regroup_site
+from .snapshot import RegroupStale
+
+log = logging.getLogger(__name__)
+
+#: A batch nobody finished (a tablet that went away mid-upload) counts as finished after
+#: this many seconds without a new file.
+BATCH_IDLE_S = 90.0
+#: Photos analysed per step before their places are written (the page shows them).
+STEP_PHOTOS = 6
+#: Heartbeat of a running worker (seconds); ``edge-app add`` hands its work to a worker whose
+#: heartbeat is younger than 3 x this.
+HEARTBEAT_S = 2.0
+#: After a person's edit put a thorough pass off, it waits this long before trying again.
+REFINE_AFTER_EDIT_S = 30.0
+#: Analyses kept in memory between steps (least recently used first out; the rest are read
+#: back from the feature cache on disk). Their local features live on a
+#: :class:`~edge_app.engine.analyze.FeatureShelf` (48 MB of them in memory), so one costs a few kB:
+#: a 3000-photo site held with its features was about 0.8 GB.
+ANALYSES_KEPT = 20000
+
+
+@dataclass
+class StepReport:
+    analysed: int = 0
+    failed: int = 0
+    #: photos whose analysis failed for a passing cause (disk full, ...): tried again later
+    put_off: int = 0
+    placed: int = 0
+    regrouped_sites: list[int] = field(default_factory=list)
+    #: sites the thorough pass went over (after their fast regroup was stored and shown)
+    refined_sites: list[int] = field(default_factory=list)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.analysed or self.failed or self.put_off or self.placed or self.regrouped_sites
+                    or self.refined_sites)
+
+
+def worker_alive(st: Store) -> bool:
+    """Whether a worker (``edge-app serve``) is running on this data folder now."""
+    hb = store_settings.get(st, "worker.heartbeat")
+    return bool(hb) and time.time() - float(hb.get("t", 0)) < 3 * HEARTBEAT_S
+
+
+class Worker:
+    """Analyses, places and regroups the photos of one data folder.
+
+        w = Worker("edge-data")
+        w.run_until_idle()          # what `edge-app add` does when no server is running
+        w.start()                   # a thread, as `edge-app serve` does; w.wake() on new photos
+
+    data_dir: the store's folder. settings: engine settings (defaults). The feature cache
+    lives in ``data_dir/cache/features`` (the cascade's in ``data_dir/cache/cascade``); pair
+    scores in the store's ``pair_scores``. thorough: after a site's fast regroup is stored,
+    run the thorough pass on it when nothing is waiting (:meth:`regroup` with ``thorough``).
+    """
+
+    def __init__(self, data_dir: str | Path, settings: Settings | None = None, models_dir=None, thorough: bool = True):
+        self.root = Path(data_dir)
+        # the cascade's ALIKED (0.6 GB of activations a photo) runs in a child process, so
+        # serve's own memory stays within its budget between and during thorough passes
+        self.pipeline = Pipeline(settings, cache_dir=self.root / "cache" / "features", models_dir=models_dir,
+                                 cascade_in_child=True)
+        self.settings = self.pipeline.settings
+        self._analyses: OrderedDict[str, PhotoAnalysis] = OrderedDict()
+        self._shelf = self.pipeline.feature_shelf(self._recover_features)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._st: Store | None = None
+        self.last_error: str | None = None
+        #: Sites regrouped by the fast path whose thorough pass has not run yet (it runs when
+        #: no photo is waiting; ``thorough=False`` turns it off).
+        self.refine_pending: set[int] = set()
+        self.refining: int | None = None
+        self._refine_after = 0.0  # monotonic time before which no thorough pass starts
+        self._pending_lock = threading.Lock()  # the heartbeat thread reads both
+        self.thorough = thorough
+
+    # -- the store of the worker's own thread ----------------------------------------
+    @property
+    def st(self) -> Store:
+        if self._st is None:
+            self._st = open_store(self.root)
+        return self._st
+
+    def pair_cache(self) -> SqlitePairCache:
+        """The store's pair scores (kept across restarts) on this thread's store, made the
+        pipeline's pair cache."""
+        v = f"{self.settings.feature_version()}-{hash((self.settings.pair_model, self.settings.verify.coarse_keypoints))}"
+        if not isinstance(self.pipeline.pair_cache, SqlitePairCache) or self.pipeline.pair_cache.st is not self.st:
+            self.pipeline.use_pair_cache(SqlitePairCache(self.st, v))
+        return self.pipeline.pair_cache
+
+    # -- loop --------------------------------------------------------------------------
+    def wake(self) -> None:
+        """New photos arrived: run a step now instead of at the next poll."""
+        self._wake.set()
+
+    def start(self) -> threading.Thread:
+        self._thread = threading.Thread(target=self.run_forever, name="edge-app-worker", daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def checking(self) -> list[int]:
+        """Sites the thorough pass is going over now or will next (the page says so)."""
+        with self._pending_lock:
+            return sorted(self.refine_pending | ({self.refining} if self.refining is not None else set()))
+
+    def _beat_forever(self) -> None:
+        """The heartbeat on a thread of its own: a long step (a thorough pass takes seconds
+        to minutes) must not make ``edge-app add`` think no worker is running."""
+        st = open_store(self.root)
+        try:
+            while not self._stop.wait(HEARTBEAT_S):
+                try:
+                    self._heartbeat(st)
+                except Exception:  # noqa: BLE001 - a busy store now and then; beat again next time
+                    log.warning("worker heartbeat not written", exc_info=True)
+        finally:
+            st.close()
+
+    def run_forever(self, poll_s: float = HEARTBEAT_S) -> None:
+        self.pipeline.load_models()
+        self._retry_put_off()
+        self._heartbeat()
+        beat = threading.Thread(target=self._beat_forever, name="edge-app-heartbeat", daemon=True)
+        beat.start()
+        while not self._stop.is_set():
+            try:
+                busy = self.step().busy
+                self.last_error = None
+            except Exception as e:  # noqa: BLE001 - the worker must outlive one bad step
+                log.exception("worker step failed")
+                self.last_error = f"{type(e).__name__}: {e}"
+                busy = False
+            if not busy:
+                self._wake.wait(poll_s)
+                self._wake.clear()
+        beat.join(2 * HEARTBEAT_S)  # its last beat must not land after this one
+        store_settings.put(self.st, "worker.heartbeat", None)
+
+    def run_until_idle(self, max_steps: int = 100000) -> StepReport:
+        """Steps until nothing is left to do (finishing open batches first). Photos put off
+        by an earlier run are tried again first."""
+        self._retry_put_off()
+        total = StepReport()
+        for _ in range(max_steps):
+            r = self.step(finish_idle_batches_after=0.0)
+            total.analysed += r.analysed
+            total.failed += r.failed
+            total.put_off += r.put_off
+            total.placed += r.placed
+            total.regrouped_sites += r.regrouped_sites
+            total.refined_sites += r.refined_sites
+            if not r.busy:
+                break
+        self.pipeline.flush_pair_cache()
+        return total
+
+    def _retry_put_off(self) -> None:
+        """At start: photos whose analysis failed for a passing cause (put off, or failed
+        after every try) are due now; space may have been freed meanwhile."""
+        n = store_photos.retry_put_off(self.st)
+        if n:
+            log.info("%d photos put off after a passing failure are tried again", n)
+
+    def _heartbeat(self, st: Store | None = None) -> None:
+        store_settings.put(st or self.st, "worker.heartbeat",
+                           {"t": time.time(), "pid": os.getpid(), "checking": self.checking()})
+
+    # -- one step ------------------------------------------------------------------------
+    def step(self, finish_idle_batches_after: float = BATCH_IDLE_S) -> StepReport:
+        """Analyse up to STEP_PHOTOS waiting photos and place them; regroup the sites of
+        batches that are complete. Returns what it did."""
+        rep = StepReport()
+        st = self.st
+        rows = store_photos.due_for_analysis(st, STEP_PHOTOS, time.time())
+        if rows:
+            new = self._analyse(rows, rep)
+            if new:
+                self.pair_cache()
+                by_site = choose_sites(st, self.pipeline, self.analysis, new)
+                for site_id, shas in by_site.items():
+                    for sha in shas:
+                        place_online(st, self.pipeline, self.analysis, site_id, sha)
+                        rep.placed += 1
+        store_photos.finish_idle_batches(st, finish_idle_batches_after)
+        for batch_id in store_photos.batches_to_regroup(st):
+            if self._regroup_batch(batch_id, rep):
+                store_photos.mark_regrouped(st, batch_id)
+        if not rep.busy and self.refine_pending and time.monotonic() >= self._refine_after:
+            # idle: the thorough pass, one site a step
+            with self._pending_lock:
+                first = min(self.refine_pending)
+                self.refine_pending.discard(first)
+                site = self.refining = resolve(st, first)
+            try:
+                self.regroup(site, thorough=True)
+                rep.refined_sites.append(site)
+            except (RegroupStale, Interrupted) as e:  # new photos or a person's edit first; later again
+                log.info("thorough pass on site %s put off (%s)", site, type(e).__name__)
+                with self._pending_lock:
+                    self.refine_pending.add(site)
+                if isinstance(e, RegroupStale):  # a person is editing: let them finish first
+                    self._refine_after = time.monotonic() + REFINE_AFTER_EDIT_S
+            finally:
+                self.refining = None
+        return rep
+
+    def _regroup_batch(self, batch_id: int, rep: StepReport) -> bool:
+        """Regroup the sites of a batch whose photos are all analysed (a site a person keeps
+        changing is tried again on a later step); the thorough pass goes over them later.
+        Returns whether every site was regrouped."""
+        st = self.st
+        done = True
+        for s in sorted({resolve(st, s) for s in store_photos.sites_of_batch(st, batch_id)}):
+            for attempt in range(3):
+                try:
+                    self.regroup(s)
+                    break
+                except RegroupStale:
+                    log.info("site %s changed while it was regrouped; again (%d)", s, attempt + 1)
+            else:  # a person is busy on this site: the batch is regrouped on a later step
+                log.warning("site %s kept changing while it was regrouped; trying later", s)
+                done = False
+                continue
+            rep.regrouped_sites.append(s)
+            if self.thorough:
+                with self._pending_lock:
+                    self.refine_pending.add(s)
+        return done
+
+    # -- analysis, and the analyses kept at hand -------------------------------------------
+    def _analyse(self, rows, rep: StepReport) -> list[str]:
+        """Analyse ``rows`` (waiting photos) and write each outcome: analysed; failed, when the
+        photo itself is bad; put off and tried again later, when the cause passes (disk full,
+        out of memory). Returns the sha256 of those analysed."""
+        st = self.st
+        paths = [store_photos.original_path(st, r["sha256"], r["ext"]) for r in rows]
+        analyses, errors = self.pipeline.analyze_many(paths)
+        failed = {str(e.path): e for e in errors}
+        done = []
+        now = time.time()
+        with st.write():
+            for r, p, a in zip(rows, paths, analyses):
+                if a is None:
+                    e = failed.get(str(p))
+                    self._failed(r["sha256"], e.reason if e else "could not be analysed",
+                                 e.detail if e else "", now, rep)
+                    continue
+                if a.key != r["sha256"]:  # the original on disk is not what was stored
+                    self._failed(r["sha256"], "original damaged on disk", "", now, rep)
+                    continue
+                self._remember(a.key, a)
+                store_photos.mark_analysed(st, a.key, float(a.transient))
+                done.append(a.key)
+                rep.analysed += 1
+        return done
+
+    def _failed(self, sha: str, reason: str, detail: str, now: float, rep: StepReport) -> None:
+        """One photo's analysis failed: refused for good when the photo itself is bad, else
+        put off to be tried again (a full disk must not lose a photo the user was told was
+        taken)."""
+        if store_photos.is_photo_fault(reason):
+            store_photos.mark_failed(self.st, sha, reason)
+            rep.failed += 1
+        elif store_photos.put_off(self.st, sha, reason, now):
+            log.warning("analysis of %s put off (%s%s); tried again later", sha[:12], reason,
+                        f": {detail}" if detail else "")
+            rep.put_off += 1
+        else:
+            log.warning("analysis of %s failed %d times (%s%s)", sha[:12], store_photos.RETRY_TRIES, reason,
+                        f": {detail}" if detail else "")
+            rep.failed += 1
+
+    def analysis(self, sha: str) -> PhotoAnalysis | None:
+        """The photo's analysis: memory, then the feature cache, then the original."""
+        a = self._analyses.get(sha)
+        if a is not None:
+            self._analyses.move_to_end(sha)
+            return a
+        a = self.pipeline.cached_analysis(sha)
+        if a is None:
+            try:
+                a = self.pipeline.analyze_path(store_photos.original_path(self.st, sha))
+            except (ImageError, OSError):
+                return None
+        return self._remember(sha, a)
+
+    def _recover_features(self, sha: str) -> LocalFeatures | None:
+        """The features of a photo whose feature-cache entry is gone: analysed again from its
+        original (any thread: no store connection needed)."""
+        path = store_photos.find_original(self.root, sha)
+        try:
+            return self.pipeline.analyze_path(path).features if path is not None else None
+        except (ImageError, OSError):
+            return None
+
+    def _remember(self, sha: str, a: PhotoAnalysis) -> PhotoAnalysis:
+        """Keep an analysis in memory (features on the shelf), the :data:`ANALYSES_KEPT` most
+        recently used only."""
+        if self._shelf is not None:
+            a = self._shelf.shelve(a)
+        self._analyses[sha] = a
+        self._analyses.move_to_end(sha)
+        while len(self._analyses) > ANALYSES_KEPT:
+            self._analyses.popitem(last=False)
+        return a
+
+    # -- placing and regrouping (:mod:`.placing`, :mod:`.regrouping`) ------------------------
+    def _photos_waiting(self) -> bool:
+        """New photos wait (or the service stops): the background pass gives way."""
+        return self._stop.is_set() or store_photos.any_waiting(self.st)
+
+    def regroup(self, site_id: int, thorough: bool = False) -> dict:
+        """Regroup a site with the full engine, keeping every person's edit
+        (:func:`.regrouping.regroup_site`); thorough: with the thorough pass, which gives way
+        when new photos wait. Raises RegroupStale when a person changed the site meanwhile.
+        Returns {"moved": n, "spots": k, "links": l, "review": r}."""
+        self.pair_cache()
+        return regroup_site(self.st, self.pipeline, self.analysis, site_id, thorough, self._photos_waiting)

@@ -1,0 +1,134 @@
+"""A site regrouped by the full engine once its batch is in, keeping every person's edit
+(the rules of :mod:`edge_app.store.spots`); with the thorough pass, review flags instead of
+splits.
+
+Photos a person put in the tray stay out; photos a person placed, and every photo of a
+touched or confirmed spot, are locked to their spot; the engine groups the rest around them
+(:meth:`~edge_app.engine.pipeline.Pipeline.group_analyses`). Free groups keep the id of the
+engine spot they overlap most; the engine's phases are set on every spot it changed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Callable
+
+from ..engine.pipeline import Pipeline
+from ..store import Store
+from ..store import photos as store_photos
+from ..store.spots import create_spot, place, rescore, retire_if_unused, set_engine_phases, set_review_flags
+from .placing import AnalysisOf
+from .snapshot import check_unchanged, read_site
+
+
+def regroup_site(st: Store, pipeline: Pipeline, analysis: AnalysisOf, site_id: int, thorough: bool = False,
+                 should_stop: Callable[[], bool] | None = None) -> dict:
+    """Regroup a site with the full engine, keeping every person's edit.
+
+    thorough: the thorough pass (:mod:`edge_app.engine.thorough`) by the site app's rules: it only
+    raises pair probabilities (a link the cascade finds), never lowers one, and flags an
+    engine spot for review (``spots.review``: "machine" when a link in it rests on
+    something one shot shows, "shared" when two of its photos match only off their
+    subjects) instead of splitting it; should_stop: asked between its steps (True: it gives
+    way, raising :class:`edge_app.engine.thorough.Interrupted`). Raises
+    :class:`~edge_app.worker.snapshot.RegroupStale` (nothing written) when a person changed
+    the site meanwhile. Returns {"moved": n, "spots": k, "links": l, "review": r}."""
+    snapshot = read_site(st, site_id)
+    rows = [r for r in snapshot if not (r["by"] == "person" and r["spot_id"] is None)]
+    rows = [r for r in rows if analysis(r["sha256"]) is not None]
+    if not rows:
+        return {"moved": 0, "spots": 0}
+    locked = []
+    for r in rows:
+        fixed = r["spot_id"] is not None and (r["by"] == "person" or r["touched"] or r["confirmed_at"])
+        locked.append(f"spot:{r['spot_id']}" if fixed else None)
+    analyses = [analysis(r["sha256"]) for r in rows]
+    th = paths = None
+    if thorough:
+        paths = {r["sha256"]: store_photos.original_path(st, r["sha256"]) for r in rows}
+        th = pipeline.thorough("on", add_only=True, should_stop=should_stop)
+    res = pipeline.group_analyses(analyses, locked, th, paths)
+    clusters: dict[int, list[int]] = defaultdict(list)
+    for i, lab in enumerate(res.labels):
+        if lab is not None:
+            clusters[lab].append(i)
+    # which spot each cluster becomes
+    target: dict[int, int | None] = {}
+    suggest: dict[int, int] = {}
+    free_clusters = []
+    for lab, idx in clusters.items():
+        fixed = {locked[i] for i in idx if locked[i] is not None}
+        if fixed:
+            spot_id = int(next(iter(fixed)).split(":")[1])
+            if any(rows[i]["confirmed_at"] for i in idx if locked[i] is not None):
+                target[lab], suggest[lab] = None, spot_id
+            else:
+                target[lab] = spot_id
+        else:
+            free_clusters.append(lab)
+    reusable = {r["spot_id"] for r in rows if r["spot_id"] is not None and r["by"] == "engine"
+                and not r["touched"] and not r["confirmed_at"]}
+    overlaps = []
+    for lab in free_clusters:
+        counts: dict[int, int] = defaultdict(int)
+        for i in clusters[lab]:
+            if rows[i]["spot_id"] in reusable:
+                counts[rows[i]["spot_id"]] += 1
+        overlaps += [(n, -sid, lab, sid) for sid, n in counts.items()]
+    taken: set[int] = set()
+    for n, _, lab, sid in sorted(overlaps, reverse=True):
+        if lab not in target and sid not in taken:
+            target[lab] = sid
+            taken.add(sid)
+    moved = 0
+    changed_spots: set[int] = set()
+    with st.write():
+        check_unchanged(st, site_id, snapshot)
+        for lab in free_clusters:
+            if lab not in target:
+                target[lab] = create_spot(st, site_id, "engine")
+        for i, r in enumerate(rows):
+            if locked[i] is not None:
+                continue
+            lab = res.labels[i]
+            if lab is None:
+                dest, sug = None, None
+                others = [j for j in range(len(rows)) if j != i]
+                score = res.max_p(i, others) if others else None
+            else:
+                dest, sug = target[lab], suggest.get(lab)
+                mates = [j for j in clusters[lab] if j != i]
+                score = res.mean_p(i, mates) if mates else None
+            if r["spot_id"] == dest and r["by"] == "engine":
+                rescore(st, r["sha256"], score, sug)
+                continue
+            place(st, r["sha256"], dest, "engine", score=score, suggest=sug)
+            moved += 1
+            changed_spots.update(x for x in (dest, r["spot_id"]) if x is not None)
+        for sid in reusable - taken:  # engine spots the regroup emptied
+            retire_if_unused(st, sid)
+        for sid in {t for t in target.values() if t is not None} | changed_spots:
+            set_engine_phases(st, sid)
+        flagged = review_flags(res, free_clusters, target) if thorough else {}
+        if thorough:
+            set_review_flags(st, site_id, flagged)
+    pipeline.flush_pair_cache()
+    return {"moved": moved, "spots": len(clusters), "links": len(res.cascade_links), "review": len(flagged)}
+
+
+def review_flags(res, free_clusters, target) -> dict[int, str]:
+    """{engine spot: "machine" | "shared"} from the thorough pass's review pairs: a pair
+    inside one free group flags it, so does a pair of an unassigned photo and a free
+    group's photo. Groups a person touched or confirmed are never flagged."""
+    machine = {(a, b) for a, b, *_ in res.discounted}
+    free = set(free_clusters)
+    out: dict[int, str] = {}
+    for i, j in res.review:
+        li, lj = res.labels[i], res.labels[j]
+        labs = {li} if li == lj else ({li, lj} - {None} if None in (li, lj) else set())
+        for lab in labs:
+            if lab is not None and lab in free and target.get(lab) is not None:
+                why = "machine" if (i, j) in machine else "shared"
+                if out.get(target[lab]) != "machine":
+                    out[target[lab]] = why
+    return out
