@@ -1,4 +1,4 @@
-"""Sites: the visits photos are split into (by GPS and capture time, see ``worker.py``),
+"""Sites: the visits photos are split into (by GPS and capture time, see :mod:`edge_app.worker.placing`),
 and people's edits of them: rename, merge, split.
 
 The engine only ever places *new* photos into a site; it never moves a photo that already

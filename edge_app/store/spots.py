@@ -5,7 +5,7 @@ unassigned tray (``spot_id`` NULL). Each row says whether the engine or a person
 there. Moving a photo ends its row and adds a new one, so every place it had is kept and
 an edit is undone by reopening the earlier row (:mod:`edits`).
 
-The rules the engine reads (``worker.py``), so that a person's edit always wins:
+The rules the engine reads (:mod:`edge_app.worker.regrouping`), so that a person's edit always wins:
 
 * a photo a person placed (``by = 'person'``) stays where it was put;
 * a *touched* spot (a person moved photos into or out of it, merged, split, named it or
