@@ -4,7 +4,7 @@ name a spot)."""
 
 from __future__ import annotations
 
-from .i18n import format_local, translate
+from ..pages.i18n import format_local, translate
 
 
 def site_title(lang: str, s: dict) -> str:

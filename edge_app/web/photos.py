@@ -20,10 +20,10 @@ from ..store import spots as store_spots
 from ..store import views
 from ..store.sites import list_sites
 from ..ledger.words import safe_file_part
+from ..pages.i18n import reason_text, translate
 from .auth import who
 from .background import wake_worker, worker_checking, worker_error
 from .db import get_store, record_id
-from .i18n import reason_text, translate
 from .labels import spot_label
 
 bp = Blueprint("photos", __name__)

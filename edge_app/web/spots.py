@@ -14,10 +14,10 @@ from ..store import sites as store_sites
 from ..store import spots as store_spots
 from ..store import views
 from ..store.sites import list_sites
+from ..pages.i18n import translate
 from .auth import who
 from .background import wake_sync, worker_checking, worker_error
 from .db import get_store, record_id
-from .i18n import translate
 from .labels import site_title, spot_label
 from .sync import sync_state
 

@@ -8,9 +8,9 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from ..store import outbox
 from ..store import settings as store_settings
 from ..sync import SyncConfig
+from ..pages.i18n import translate
 from .background import wake_sync
 from .db import get_store
-from .i18n import translate
 
 bp = Blueprint("sync", __name__)
 
