@@ -68,10 +68,30 @@ def test_cluster_errors_are_clear(tmp_path):
     assert p.returncode == 1 and "no photos" in p.stderr
 
 
-def test_every_command_has_help_with_an_example():
-    for cmd in ("cluster", "eval", "models"):
-        p = edge_app(cmd, "--help")
-        assert "example:" in p.stdout
+def _commands(parser, prefix=()):
+    """Every command path of the real parser, e.g. ("hq", "add-device")."""
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                if any(isinstance(a, argparse._SubParsersAction) for a in sub._actions):
+                    yield from _commands(sub, (*prefix, name))
+                else:
+                    yield (*prefix, name)
+
+
+def test_every_command_has_help_with_an_example(capsys):
+    from edge_app.cli import build_parser, main
+
+    commands = list(_commands(build_parser()))
+    assert ("cluster",) in commands and ("hq", "set-password",) in commands and ("export",) in commands
+    assert len(commands) >= 17
+    for cmd in commands:
+        with pytest.raises(SystemExit) as stop:
+            main([*cmd, "--help"])
+        out = capsys.readouterr().out
+        assert stop.value.code == 0 and "example:" in out, cmd
 
 
 def test_models_command_checks_the_bundled_models():

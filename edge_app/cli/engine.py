@@ -1,4 +1,4 @@
-"""Command line: a thin layer over :mod:`edge_app.engine.pipeline`.
+"""The engine's commands: a thin layer over :class:`edge_app.engine.Pipeline`.
 
     edge-app cluster photos/site-12                    # print the groups
     edge-app cluster photos/site-12 --json groups.json --html groups.html --explain
@@ -9,14 +9,14 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 import time
 from pathlib import Path
 
-from .versions import describe
+from ..versions import describe
+from .common import Progress, engine_options, engine_settings, write_text
 
 
 def _cache_dir(arg: str | None, disabled: bool) -> Path | None:
@@ -28,45 +28,10 @@ def _cache_dir(arg: str | None, disabled: bool) -> Path | None:
     return Path(base) / "edge_app" / "features"
 
 
-class Progress:
-    """``analysing 12/30`` on stderr, rewritten in place on a terminal, every 10% otherwise."""
-
-    def __init__(self, label: str, quiet: bool = False):
-        self.label = label
-        self.quiet = quiet
-        self.tty = sys.stderr.isatty()
-        self.last = -1
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.quiet:
-            return
-        if self.tty:
-            end = "\n" if done == total else ""
-            print(f"\r{self.label} {done}/{total}", end=end, file=sys.stderr, flush=True)
-        else:
-            step = max(1, total // 10)
-            if done == total or done // step != self.last:
-                self.last = done // step
-                print(f"{self.label} {done}/{total}", file=sys.stderr, flush=True)
-
-
-def _settings(args):
-    from .engine.config import Settings
-
-    kw = {}
-    if getattr(args, "features", None):
-        kw["local_features"] = args.features
-    if getattr(args, "threads", None):
-        kw["threads"] = args.threads
-    if getattr(args, "no_mask", False):
-        kw["use_segmentation"] = False
-    return Settings.fast(**kw) if getattr(args, "fast", False) else Settings(**kw)
-
-
 def cmd_cluster(args) -> int:
-    from .engine.decode import scan_folder
-    from .engine.pipeline import Pipeline
-    from .engine.report import display_name, format_explain, format_text, render_html
+    from ..engine.decode import scan_folder
+    from ..engine.pipeline import Pipeline
+    from ..engine.report import display_name, format_explain, format_text, render_html
 
     folder = Path(args.dir)
     if not folder.is_dir():
@@ -93,7 +58,7 @@ def cmd_cluster(args) -> int:
         print(f"error: no photos in {display_name(folder)} (looked for .jpg, .jpeg, .png, .heic, ...)",
               file=sys.stderr)
         return 1
-    pipe = Pipeline(_settings(args), cache_dir=_cache_dir(args.cache, args.no_cache))
+    pipe = Pipeline(engine_settings(args), cache_dir=_cache_dir(args.cache, args.no_cache))
     t0 = time.perf_counter()
     try:
         res = pipe.group_paths(paths, progress=Progress("analysing", args.quiet), thorough=_thorough(args))
@@ -117,7 +82,7 @@ def cmd_cluster(args) -> int:
         print(format_explain(names, res.result, thorough=thorough))
     if args.html:
         page = render_html(res.paths, res.analyses, res.result, res.errors, title=folder.name, skipped=skipped)
-        _write_atomic(Path(args.html), page, "replace")
+        write_text(Path(args.html), page, "replace")
     if not args.quiet:
         t = res.timings
         print(f"done in {time.perf_counter() - t0:.2f} s (analyse {t['analyze_s']:.2f} s, group {t['group_s']:.2f} s"
@@ -147,7 +112,7 @@ def _thorough_summary(pipe, res, mode: str) -> dict:
 
 def _thorough_line(result, thorough: dict, mode: str) -> str:
     """What the thorough pass did, and the mode the run took and why (decided from counts)."""
-    from .engine.report import format_mode
+    from ..engine.report import format_mode
 
     if mode == "off":
         return "thorough pass: off, " + format_mode(thorough)
@@ -163,7 +128,7 @@ def _thorough_line(result, thorough: dict, mode: str) -> str:
 
 
 def _empty_result():
-    from .engine.pairs import GroupResult, pair_matrix
+    from ..engine.pairs import GroupResult, pair_matrix
 
     empty = pair_matrix(0, [], [], [])
     return GroupResult([], empty, empty, {})
@@ -174,7 +139,7 @@ def _write_groups(out: str | None, groups: dict) -> None:
     if out:
         # a name that is not valid UTF-8 (a zip from an older Windows) is written as \udcXX
         # escapes: valid JSON that reads back as the same str, os.fsencode gives its bytes
-        _write_atomic(Path(out), json.dumps(groups, indent=2, ensure_ascii=False) + "\n", "backslashreplace")
+        write_text(Path(out), json.dumps(groups, indent=2, ensure_ascii=False) + "\n", "backslashreplace")
 
 
 def _write_report(out: str | None, groups: dict, thorough: dict | None) -> None:
@@ -183,7 +148,7 @@ def _write_report(out: str | None, groups: dict, thorough: dict | None) -> None:
     null when no grouping ran)."""
     if out:
         doc = {"groups": groups, "thorough": thorough}
-        _write_atomic(Path(out), json.dumps(doc, indent=2, ensure_ascii=False) + "\n", "backslashreplace")
+        write_text(Path(out), json.dumps(doc, indent=2, ensure_ascii=False) + "\n", "backslashreplace")
 
 
 def _unwritable(path: Path) -> str | None:
@@ -198,27 +163,19 @@ def _unwritable(path: Path) -> str | None:
     return None
 
 
-def _write_atomic(path: Path, text: str, errors: str = "strict") -> None:
-    """Write UTF-8 text through a temporary file; ``errors``: for characters UTF-8 cannot
-    hold (lone surrogates from file names that are not UTF-8)."""
-    from .fileio import write_atomic
-
-    write_atomic(path, text.encode("utf-8", errors))
-
-
 def cmd_eval(args) -> int:
-    from .engine.evaluate import run_eval
+    from ..engine.evaluate import run_eval
 
     report = run_eval([Path(d) for d in args.sets], batches=args.batches, seed=args.seed,
-                      settings=_settings(args), progress=None if args.quiet else sys.stderr, thorough=_thorough(args))
+                      settings=engine_settings(args), progress=None if args.quiet else sys.stderr, thorough=_thorough(args))
     print(report["text"])
     if args.json:
-        _write_atomic(Path(args.json), json.dumps(report["summary"], indent=2) + "\n")
+        write_text(Path(args.json), json.dumps(report["summary"], indent=2) + "\n")
     return 0
 
 
 def cmd_models(args) -> int:
-    from .engine.vision.models import ModelError, default_models_dir, load_manifest, load_model
+    from ..engine.vision.models import ModelError, default_models_dir, load_manifest, load_model
 
     try:
         manifest = load_manifest()
@@ -244,38 +201,18 @@ def cmd_models(args) -> int:
     return 1 if bad else 0
 
 
-class _PrintVersions(argparse.Action):
-    """``--version``: one unwrapped line (argparse's own action wraps it)."""
+def thorough_options(p) -> None:
+    """--thorough / --no-cascade: whether the thorough pass's cascade runs."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--thorough", action="store_true",
+                   help="always run the thorough pass's cascade on the undecided pairs (default: only when its "
+                        "cost by count fits the budget, Settings.thorough_budget_s: the same folder always gets "
+                        "the same mode)")
+    g.add_argument("--no-cascade", action="store_true", help="the fast path only: no thorough pass")
 
-    def __init__(self, option_strings, dest, **kw):
-        super().__init__(option_strings, dest, nargs=0, **kw)
 
-    def __call__(self, parser, namespace, values, option_string=None):
-        print(describe())
-        parser.exit()
-
-
-def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="edge-app", description="Group site photos that show the same spot.")
-    ap.add_argument("--version", action=_PrintVersions, help="edge-app's version and those of the libraries "
-                    "that feed the grouping")
-    sub = ap.add_subparsers(dest="command", required=True)
-
-    def common(p):
-        p.add_argument("--features", choices=["xfeat", "orb", "sift"], help="local features (default: xfeat)")
-        p.add_argument("--threads", type=int, help="worker threads (default: all cores)")
-        p.add_argument("--no-mask", action="store_true", help="do not mask people/vehicles")
-        p.add_argument("--fast", action="store_true", help="smaller work images for a weak CPU (see docs/quality.md)")
-        p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
-
-    def thorough_options(p):
-        g = p.add_mutually_exclusive_group()
-        g.add_argument("--thorough", action="store_true",
-                       help="always run the thorough pass's cascade on the undecided pairs (default: only when its "
-                            "cost by count fits the budget, Settings.thorough_budget_s: the same folder always gets "
-                            "the same mode)")
-        g.add_argument("--no-cascade", action="store_true", help="the fast path only: no thorough pass")
-
+def add_commands(sub) -> None:
+    """Register ``cluster``, ``eval`` and ``models`` on the ``edge-app`` parser."""
     c = sub.add_parser("cluster", help="group the photos of one folder",
                        description="Group the photos in DIR by the spot they show.",
                        epilog="example: edge-app cluster site-12/ --json groups.json --html groups.html")
@@ -289,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--cache", metavar="DIR", help="feature cache folder (default: ~/.cache/edge_app/features)")
     c.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache")
     thorough_options(c)
-    common(c)
+    engine_options(c)
     c.set_defaults(func=cmd_cluster)
 
     e = sub.add_parser("eval", help="score the grouping on eval sets (batch protocol)",
@@ -300,40 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     e.add_argument("--json", metavar="OUT", help="write the summary as JSON")
     thorough_options(e)
-    common(e)
+    engine_options(e)
     e.set_defaults(func=cmd_eval)
 
     m = sub.add_parser("models", help="list the bundled models and check them",
                        description="Load every model in models/manifest.json and report its provider.",
                        epilog="example: edge-app models")
     m.set_defaults(func=cmd_models)
-
-    from .cli_app import add_commands  # the site app: serve, add, status, move, merge, confirm, set-pin
-
-    add_commands(sub, common)
-    from .cli_app import data_option
-    from .cli_sync import add_commands as add_sync_commands  # sync, hq serve|status|add-device|...
-
-    add_sync_commands(sub, data_option)
-    return ap
-
-
-def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    if getattr(sys.stdout, "errors", None) == "strict" and hasattr(sys.stdout, "reconfigure"):
-        sys.stdout.reconfigure(errors="replace")  # a file name that is not valid UTF-8
-    try:
-        return args.func(args)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # output piped into head, less, ...: not an error
-        try:
-            sys.stdout = open(os.devnull, "w")
-        except OSError:
-            pass
-        return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

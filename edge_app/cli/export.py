@@ -12,16 +12,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from .common import DEFAULT_DATA, open_data
+
 
 def default_out(site_id: int, fmt: str) -> Path:
     return Path(f"ledger-site{site_id}{'-originals' if fmt == 'zip' else ''}.{fmt}")
 
 
 def cmd_export(args) -> int:
-    from ..cli_app import _open
     from ..store import StoreError
-    from . import build_ledger, write
-    from .xlsx import TemplateError
+    from ..ledger import build_ledger, write
+    from ..ledger.xlsx import TemplateError
 
     if args.template and args.format != "xlsx":
         print("error: --template is for --format xlsx", file=sys.stderr)
@@ -29,7 +30,7 @@ def cmd_export(args) -> int:
     if args.template and not Path(args.template).is_file():
         print(f"error: no template file {args.template}", file=sys.stderr)
         return 2
-    st = _open(args)
+    st = open_data(args)
     try:
         try:
             ledger = build_ledger(st, args.site, lang=args.lang, include_unconfirmed=args.include_unconfirmed,
@@ -61,10 +62,8 @@ def cmd_export(args) -> int:
     return 0
 
 
-def add_export_command(sub) -> None:
+def add_commands(sub) -> None:
     """Register ``edge-app export`` on the ``edge-app`` subcommand parser."""
-    from ..cli_app import DEFAULT_DATA
-
     p = sub.add_parser("export", help="a site's photo ledger (사진대지) as XLSX, PDF or a ZIP of originals",
                        description="Write the photo ledger of a site's confirmed spots: before / during / after "
                                    "per spot with location, caption and dates (XLSX to work in, PDF to submit), "

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import signal
@@ -20,74 +19,10 @@ import threading
 import time
 from pathlib import Path
 
-#: The data folder when --data is not given: beside where the app is started.
-DEFAULT_DATA = os.environ.get("EDGE_APP_DATA", "edge-data")
-
-
-def safe_name(name: str) -> str:
-    """A file name made safe for a terminal: control characters (newlines, ANSI escapes,
-    bidi overrides) shown as escapes, the rest (Korean included) kept."""
-    out = []
-    for ch in str(name):
-        o = ord(ch)
-        if o < 32 or o == 127 or 0x80 <= o < 0xA0 or 0x200B <= o <= 0x200F or 0x202A <= o <= 0x202E \
-                or 0x2066 <= o <= 0x2069 or 0xDC80 <= o <= 0xDCFF:
-            out.append(f"\\x{o:02x}" if o < 256 else (f"\\x{o - 0xDC00:02x}" if 0xDC80 <= o <= 0xDCFF else f"\\u{o:04x}"))
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def _who() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # noqa: BLE001 - no user name in a container
-        return "cli"
-
-
-def _open(args, create: bool = False):
-    """The store of ``--data``; a folder that holds none, or that cannot be written (a
-    read-only file system, no permission, a full disk), ends the command with one line."""
-    import sqlite3
-
-    from .store import StoreError, open_store
-
-    try:
-        return open_store(args.data, create=create)
-    except StoreError as e:
-        print(f"error: {e}", file=sys.stderr)
-        raise SystemExit(2) from None
-    except (OSError, sqlite3.OperationalError) as e:
-        print(f"error: {_storage_problem(args.data, e)}", file=sys.stderr)
-        raise SystemExit(2) from None
-
-
-def _storage_problem(data, e: Exception) -> str:
-    """One line saying why the data folder cannot be used (for an OSError or SQLite's
-    error while opening or writing it)."""
-    import errno
-
-    root = Path(data)
-    code = getattr(e, "errno", None)
-    why = getattr(e, "strerror", None) or str(e)
-    if code == errno.ENOSPC or "disk is full" in str(e):
-        return f"the disk of the data folder {root} is full ({why}); free some space and try again"
-    read_only = code == errno.EROFS
-    try:
-        read_only = read_only or bool(os.statvfs(root).f_flag & os.ST_RDONLY) or not os.access(root, os.W_OK)
-    except OSError:
-        pass
-    if read_only or code in (errno.EACCES, errno.EPERM):
-        return (f"the data folder {root} is read-only ({why}); edge-app writes its database and photos there: "
-                f"make it writable or give --data another folder")
-    return f"cannot use the data folder {root} ({why})"
-
-
-def _settings(args):
-    from .cli import _settings as engine_settings
-
-    return engine_settings(args)
-
+from ..display import display_name
+from .common import (Progress, data_option, engine_options, engine_settings, open_data, read_secret,
+                     storage_problem, who)
+from .sync import sync_config_getter, sync_options
 
 #: waitress's limits against slow clients (issue 19). waitress reads requests in its event
 #: loop, so a client dribbling its headers holds a connection, not a thread: the page stays
@@ -103,23 +38,22 @@ PER_ADDRESS_CONNECTIONS = 64
 def cmd_serve(args) -> int:
     import waitress
 
-    from .store import settings as store_settings
-    from .watch import Watcher
-    from .web import MAX_UPLOAD_BYTES, create_app
-    from .access.connections import limit_per_address
-    from .access.hosts import lan_addresses
-    from .worker import Worker
+    from ..store import settings as store_settings
+    from ..watch import Watcher
+    from ..web import MAX_UPLOAD_BYTES, create_app
+    from ..access.connections import limit_per_address
+    from ..access.hosts import lan_addresses
+    from ..worker import Worker
 
-    st = _open(args, create=True)
+    st = open_data(args, create=True)
     has_pin = store_settings.has_pin(st)
     st.close()
-    worker = Worker(args.data, _settings(args))
+    worker = Worker(args.data, engine_settings(args))
     everywhere = args.host in ("0.0.0.0", "::", "")
     app = create_app({"DATA_DIR": args.data, "ALLOWED_HOSTS": [args.host, *args.allowed_host],
                       "LOCAL_ADDRESSES": lan_addresses if everywhere else None}, worker=worker)
     worker.start()
-    from .cli_sync import sync_config_getter
-    from .sync import run_forever
+    from ..sync import run_forever
 
     sync_stop, sync_wake = threading.Event(), threading.Event()
     conf = sync_config_getter(args)
@@ -163,7 +97,7 @@ def cmd_serve(args) -> int:
 
 
 def _wait_for_worker(st, batch: int, timeout_s: float) -> bool:
-    from .store import photos as store_photos
+    from ..store import photos as store_photos
 
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout_s:
@@ -176,25 +110,24 @@ def _wait_for_worker(st, batch: int, timeout_s: float) -> bool:
 def cmd_add(args) -> int:
     import sqlite3
 
-    from .cli import Progress
-    from .store import photos as store_photos
-    from .worker import Worker, worker_alive
+    from ..store import photos as store_photos
+    from ..worker import Worker, worker_alive
 
-    st = _open(args, create=True)
-    who = _who()
-    batch = store_photos.start_batch(st, "cli", who)
+    st = open_data(args, create=True)
+    actor = who()
+    batch = store_photos.start_batch(st, "cli", actor)
     try:
-        arrivals = store_photos.add_paths(st, args.paths, source="cli", who=who, batch_id=batch,
+        arrivals = store_photos.add_paths(st, args.paths, source="cli", who=actor, batch_id=batch,
                                           progress=Progress("storing", args.quiet))
     except (OSError, sqlite3.OperationalError) as e:  # the photos stored before it are kept
-        print(f"error: {_storage_problem(args.data, e)}", file=sys.stderr)
+        print(f"error: {storage_problem(args.data, e)}", file=sys.stderr)
         return 2
     store_photos.finish_batch(st, batch)
     added = sum(a.outcome == "added" for a in arrivals)
     dups = sum(a.outcome == "duplicate" for a in arrivals)
     refused = [a for a in arrivals if a.outcome == "refused"]
     for a in refused:
-        print(f"refused: {safe_name(a.name)}: {a.reason}" + (f" ({a.detail})" if a.detail else ""), file=sys.stderr)
+        print(f"refused: {display_name(a.name)}: {a.reason}" + (f" ({a.detail})" if a.detail else ""), file=sys.stderr)
     if args.no_wait:
         pass
     elif worker_alive(st):
@@ -204,7 +137,7 @@ def cmd_add(args) -> int:
             print(f"error: the running worker did not finish within {args.timeout:.0f} s", file=sys.stderr)
             return 1
     else:
-        Worker(args.data, _settings(args)).run_until_idle()
+        Worker(args.data, engine_settings(args)).run_until_idle()
     prog = store_photos.batch_progress(st, batch)
     sites = st.query("SELECT DISTINCT site_id FROM photos WHERE batch_id = ? AND site_id IS NOT NULL", (batch,))
     print(f"{added} added, {dups} already in the store, {len(refused)} refused; "
@@ -214,9 +147,9 @@ def cmd_add(args) -> int:
 
 
 def cmd_status(args) -> int:
-    from .store import views
+    from ..store import views
 
-    st = _open(args)
+    st = open_data(args)
     s = views.status(st)
     if args.json:
         print(json.dumps(s, indent=2, ensure_ascii=False))
@@ -228,21 +161,21 @@ def cmd_status(args) -> int:
             mark = "confirmed" if sp["confirmed"] else "open"
             print(f"  spot {sp['id']} {sp['name'] or ''} [{mark}], {len(sp['photos'])} photos")
             for p in sp["photos"]:
-                print(f"    {phase[p['phase']]} {p['sha256'][:12]} {safe_name(p['name'])}")
+                print(f"    {phase[p['phase']]} {p['sha256'][:12]} {display_name(p['name'])}")
         if site["unassigned"]:
             print(f"  unassigned, {len(site['unassigned'])} photos")
             for p in site["unassigned"]:
-                print(f"    {p['sha256'][:12]} {safe_name(p['name'])}")
+                print(f"    {p['sha256'][:12]} {display_name(p['name'])}")
     print(f"waiting for analysis: {s['waiting']}")
     if s["refused"]:
         print(f"refused ({len(s['refused'])}):")
         for r in s["refused"]:
-            print(f"  {safe_name(r['name'])}: {r['reason']}")
+            print(f"  {display_name(r['name'])}: {r['reason']}")
     return 0
 
 
 def _resolve_photo(st, ref: str) -> str:
-    from .store import StoreError
+    from ..store import StoreError
 
     ref = ref.strip().lower()
     if len(ref) < 8:
@@ -254,7 +187,7 @@ def _resolve_photo(st, ref: str) -> str:
 
 
 def _run_edit(fn) -> int:
-    from .store import StoreError
+    from ..store import StoreError
 
     try:
         out = fn()
@@ -267,61 +200,49 @@ def _run_edit(fn) -> int:
 
 
 def cmd_move(args) -> int:
-    from .store import spots
+    from ..store import spots
 
-    st = _open(args)
+    st = open_data(args)
 
     def go():
         sha = _resolve_photo(st, args.photo)
         target = {"new": spots.NEW, "none": None}.get(args.target, args.target)
-        return spots.move(st, [sha], target if target in (None, spots.NEW) else int(target), _who())
+        return spots.move(st, [sha], target if target in (None, spots.NEW) else int(target), who())
 
     return _run_edit(go)
 
 
 def cmd_merge(args) -> int:
-    from .store import spots
+    from ..store import spots
 
-    st = _open(args)
-    return _run_edit(lambda: spots.merge(st, args.spots, _who()))
+    st = open_data(args)
+    return _run_edit(lambda: spots.merge(st, args.spots, who()))
 
 
 def cmd_confirm(args) -> int:
-    from .store import StoreError, spots
-    from .store.sites import list_sites
+    from ..store import StoreError, spots
+    from ..store.sites import list_sites
 
-    st = _open(args)
+    st = open_data(args)
 
     def go():
         if args.all:
             site_ids = [args.site] if args.site else [s["id"] for s in list_sites(st)]
-            return {"confirmed": sum((spots.confirm_all(st, s, _who())["spots"] for s in site_ids), [])}
+            return {"confirmed": sum((spots.confirm_all(st, s, who())["spots"] for s in site_ids), [])}
         if not args.spots:
             raise StoreError("give spot ids or --all")
         for s in args.spots:
-            spots.confirm(st, s, _who())
+            spots.confirm(st, s, who())
         return {"confirmed": args.spots}
 
     return _run_edit(go)
 
 
-def read_secret(prompt: str) -> str | None:
-    """A PIN or password: asked twice on a terminal (None when they differ, said on
-    stderr), else one line of stdin (a script: ``echo 482913 | edge-app set-pin``)."""
-    if sys.stdin.isatty():
-        first = getpass.getpass(prompt)
-        if getpass.getpass("again: ") != first:
-            print("error: the two entries differ", file=sys.stderr)
-            return None
-        return first
-    return sys.stdin.readline().rstrip("\n").strip()
-
-
 def cmd_set_pin(args) -> int:
-    from .store import StoreError
-    from .store import settings as store_settings
+    from ..store import StoreError
+    from ..store import settings as store_settings
 
-    st = _open(args, create=True)
+    st = open_data(args, create=True)
     pin = read_secret("new PIN (4-12 digits): ")
     if pin is None:
         return 1
@@ -334,16 +255,9 @@ def cmd_set_pin(args) -> int:
     return 0
 
 
-def data_option(p) -> None:
-    p.add_argument("--data", default=DEFAULT_DATA, metavar="DIR",
-                   help=f"the app's data folder (default: {DEFAULT_DATA}, or $EDGE_APP_DATA)")
-
-
-def add_commands(sub, common) -> None:
+def add_commands(sub) -> None:
     """Register the site app's subcommands on the ``edge-app`` parser."""
-    from .cli_sync import sync_options
-
-    data = data_option
+    data, common = data_option, engine_options
 
     p = sub.add_parser("serve", help="run the site app (page + background grouping)",
                        description="Serve the crew lead's page and group new photos in the background.",
@@ -408,5 +322,3 @@ def add_commands(sub, common) -> None:
                        epilog="example: echo 482913 | edge-app set-pin --data edge-data")
     data(p)
     p.set_defaults(func=cmd_set_pin)
-    from .ledger.cli import add_export_command  # edge-app export: the photo ledger (사진대지)
-    add_export_command(sub)

@@ -17,6 +17,8 @@ import sys
 import threading
 from pathlib import Path
 
+from .common import data_option, open_data, read_secret
+
 DEFAULT_HQ_DATA = os.environ.get("EDGE_APP_HQ_DATA", "hq-data")
 
 
@@ -30,7 +32,7 @@ def sync_options(p) -> None:
 
 def sync_config_getter(args):
     """A function store -> SyncConfig that re-reads the page's settings each time."""
-    from .sync import SyncConfig, read_env_file
+    from ..sync import SyncConfig, read_env_file
 
     env = dict(os.environ)
     if getattr(args, "env_file", None):
@@ -41,10 +43,9 @@ def sync_config_getter(args):
 
 
 def cmd_sync(args) -> int:
-    from .cli_app import _open
-    from .sync import left_unsent, run_forever, run_now
+    from ..sync import left_unsent, run_forever, run_now
 
-    st = _open(args)
+    st = open_data(args)
     conf = sync_config_getter(args)
     if not conf(st).enabled:
         print("error: no head office set (give --hq-url, --device and --secret, an --env-file, or set them on the "
@@ -67,7 +68,7 @@ def cmd_sync(args) -> int:
 
 
 def _hq_db(args):
-    from .hq.db import HQDatabase
+    from ..hq.db import HQDatabase
 
     return HQDatabase.open(args.data, getattr(args, "db", None) or os.environ.get("EDGE_APP_HQ_DB") or None)
 
@@ -76,9 +77,9 @@ def cmd_hq_serve(args) -> int:
     """Head office under cheroot (:mod:`edge_app.hq.server`: timeouts, threads, header deadline)."""
     import logging
 
-    from .hq import create_hq_app
-    from .hq.hosts import shown_names
-    from .hq.server import make_server, serve
+    from ..hq import create_hq_app
+    from ..hq.hosts import shown_names
+    from ..hq.server import make_server, serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if bool(args.cert) != bool(args.key):
@@ -110,7 +111,7 @@ def cmd_hq_serve(args) -> int:
 
 
 def cmd_hq_add_device(args) -> int:
-    from .hq.devices import DeviceError, add_device
+    from ..hq.devices import DeviceError, add_device
 
     db = _hq_db(args)
     c = db.connect()
@@ -127,7 +128,7 @@ def cmd_hq_add_device(args) -> int:
 
 
 def cmd_hq_revoke(args) -> int:
-    from .hq.devices import revoke_device
+    from ..hq.devices import revoke_device
 
     db = _hq_db(args)
     c = db.connect()
@@ -140,7 +141,7 @@ def cmd_hq_revoke(args) -> int:
 
 
 def cmd_hq_status(args) -> int:
-    from .hq.pages import status
+    from ..hq.pages import status
 
     s = status(_hq_db(args))
     if args.json:
@@ -157,9 +158,8 @@ def cmd_hq_status(args) -> int:
 
 
 def cmd_hq_set_password(args) -> int:
-    from .hq.pages import set_password
+    from ..hq.pages import set_password
 
-    from .cli_app import read_secret
 
     pw = read_secret("head-office password (8 characters or more): ")
     if pw is None:
@@ -172,7 +172,7 @@ def cmd_hq_set_password(args) -> int:
     return 0
 
 
-def add_commands(sub, data_option) -> None:
+def add_commands(sub) -> None:
     p = sub.add_parser("sync", help="send confirmed spots to head office",
                        description="Push the outbox to head office (what `serve` does in the background).",
                        epilog="example: edge-app sync --data edge-data --once --env-file /etc/edge-app/device.env")

@@ -17,7 +17,6 @@ import base64
 import html
 import io
 import math
-import unicodedata
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
@@ -28,30 +27,7 @@ from PIL import Image
 from .analyze import AnalysisError, PhotoAnalysis
 from .decode import ImageError, decode_image, reason_ko
 from .pipeline import GroupResult
-
-_INVISIBLE = {"Cc", "Cf", "Cs", "Co", "Zl", "Zp"}
-
-
-def display_name(name) -> str:
-    """``name`` safe to print on a terminal or put in a page: control characters (newline,
-    escape, ...), invisible format characters (right-to-left overrides, zero-width
-    joiners), line separators and bytes that were not UTF-8 (surrogate escapes) become
-    ``\\xNN`` / ``\\uNNNN``; everything else (Korean, spaces, emoji) stays as it is."""
-    name = str(name)
-    out = []
-    for ch in name:
-        if unicodedata.category(ch) in _INVISIBLE:
-            o = ord(ch)
-            if 0xDC80 <= o <= 0xDCFF:  # a byte that was not UTF-8 (os.fsdecode)
-                out.append(f"\\x{o - 0xDC00:02x}")
-            elif o < 0x100:
-                out.append(f"\\x{o:02x}")
-            else:
-                out.append(f"\\u{o:04x}" if o < 0x10000 else f"\\U{o:08x}")
-        else:
-            out.append(ch)
-    return "".join(out)
-
+from ..display import display_name  # noqa: F401 - the report's names, and the CLI's
 
 def group_order(labels: Sequence[int | None]) -> list[tuple[int | None, list[int]]]:
     """[(label, member indices)] with groups in label order and unassigned (None) last."""
