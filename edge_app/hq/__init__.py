@@ -18,7 +18,7 @@ from pathlib import Path
 from flask import Flask, g
 from werkzeug.routing import IntegerConverter
 
-from ..web import i18n
+from ..pages import STATIC_DIR, i18n
 from .db import HQDatabase
 from .hosts import HostCheck, allowed_hosts
 
@@ -33,7 +33,7 @@ class Id64Converter(IntegerConverter):
 
 
 def create_hq_app(test_config: dict | None = None) -> Flask:
-    static = Path(__file__).resolve().parents[1] / "web" / "static"
+    static = STATIC_DIR  # the assets the site app serves too (htmx, CSS, the Korean font)
     app = Flask(__name__, static_folder=str(static), static_url_path="/static")
     app.config.from_mapping(
         HQ_DATA=os.environ.get("EDGE_APP_HQ_DATA", "hq-data"),

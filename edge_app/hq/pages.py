@@ -19,7 +19,7 @@ from flask import (Blueprint, abort, current_app, flash, g, redirect, render_tem
                    url_for)
 
 from ..store.settings import hash_pin, verify_pin_hash
-from ..web.i18n import translate
+from ..pages.i18n import translate
 from .api import INT64_MAX, SHA_RE, blob_path, conn
 from .db import HQDatabase, now_iso
 from .devices import list_devices

@@ -82,7 +82,7 @@ _ROW_PT = {1: 30.0, 2: 18.0, 3: 18.0, 4: 21.0, 5: 120.0, 6: 15.0, 7: 15.0, 8: 15
 class TemplateError(ValueError):
     """A template the export cannot fill; the message says what is missing. ``key`` and
     ``values``: the same for a page to say in its own language (``tpl_<key>`` in
-    :mod:`edge_app.web.i18n`)."""
+    :mod:`edge_app.pages.i18n`)."""
 
     def __init__(self, message: str, key: str | None = None, **values):
         super().__init__(message)

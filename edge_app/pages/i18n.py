@@ -1,5 +1,10 @@
-"""Korean and English for the pages: one catalogue, the language from a cookie or the
-browser's Accept-Language (Korean by default), dates in each language's local format.
+"""Korean and English for the pages of both servers (the site app and head office): one
+catalogue, the language from a cookie or the browser's Accept-Language (Korean by default),
+dates in each language's local format.
+
+Refusal reasons: a file's reason is a key of the engine's catalogue
+(:data:`edge_app.engine.decode.REASONS`, which also gives its Korean text); only the reasons
+the app itself gives (:data:`APP_REASONS`) are written here. One text for each reason.
 
 In templates: ``{{ t("confirm") }}``, ``{{ t("n_of_m_analysed", n=12, m=30) }}``,
 ``{{ when(photo.taken_local) }}``.
@@ -290,13 +295,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "ledger_contract_period_placeholder": ("예: 2026.03.02 ~ 2026.11.30", "e.g. 2026.03.02 ~ 2026.11.30"),
 }
 
-#: Korean reasons for refused files, where the decode path did not provide one.
-REASONS_KO_EXTRA = {
-    "not a photo (file type)": "사진 파일이 아님 (파일 형식)",
-    "file not found": "파일 없음",
-    "could not be analysed": "분석 실패",
+#: Korean for the reasons the app itself gives a photo (the worker and the store), beyond the
+#: engine's :data:`edge_app.engine.decode.REASONS` (no key of which is repeated here).
+APP_REASONS: dict[str, str] = {
     "original damaged on disk": "저장된 원본 손상",
-    "too large to process": "처리하기에 너무 큼",
 }
 
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -326,11 +328,9 @@ def reason_text(lang: str, reason: str | None) -> str:
         return ""
     if lang != "ko":
         return reason
-    try:
-        from ..engine.decode import REASONS  # the decode path's own catalogue, when it has one
-    except ImportError:
-        REASONS = {}
-    return REASONS.get(reason) or REASONS_KO_EXTRA.get(reason) or reason
+    from ..engine.decode import REASONS  # the engine's catalogue (imported when first needed)
+
+    return REASONS.get(reason) or APP_REASONS.get(reason) or reason
 
 
 def format_local(lang: str, taken_local: str | None, with_time: bool = True) -> str:

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from flask import Flask, g, render_template, request
 
-from . import i18n
-from .db import RecordId
 from ..access.hosts import AllowedHosts
+from ..pages import i18n
+from .db import RecordId
 
 #: Largest request body (one upload request; the page sends one photo per request).
 MAX_UPLOAD_BYTES = 256 * 1024 * 1024

@@ -28,10 +28,10 @@ from urllib.parse import urlparse
 from flask import (Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request,
                    session, url_for)
 
+from ..pages.i18n import LANGS, translate
 from ..store import StoreError
 from ..store import settings as store_settings
 from .db import get_store
-from .i18n import LANGS, translate
 
 bp = Blueprint("auth", __name__)
 

@@ -19,13 +19,13 @@ from ..ledger import FORMATS, build_ledger, write
 from ..ledger import templates as ledger_templates
 from ..ledger.xlsx import TemplateError
 from ..ledger.words import STAGE_WORDS, safe_file_part
+from ..pages.i18n import translate
 from ..store import StoreError
 from ..store import ledger_fields
 from ..store import sites as store_sites
 from ..store import spots as store_spots
 from .auth import who
 from .db import get_store
-from .i18n import translate
 
 bp = Blueprint("ledger", __name__)
 

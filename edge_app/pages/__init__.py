@@ -1,0 +1,14 @@
+"""Page pieces both servers use, the site app (:mod:`edge_app.web`) and head office
+(:mod:`edge_app.hq`), so that neither imports the other:
+
+* :mod:`.i18n`: the Korean/English catalogue, the page's language, dates.
+
+``STATIC_DIR``: the pages' offline assets (htmx, CSS, the Korean font), served by both.
+Nothing here imports the store, the site app or head office.
+"""
+
+from pathlib import Path
+
+#: The offline front-end assets both servers serve under ``/static`` (built by
+#: ``scripts/build_static.py``; kept beside the site app's blueprints).
+STATIC_DIR = Path(__file__).resolve().parents[1] / "web" / "static"
