@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import secrets
 import tempfile
 import zipfile
@@ -282,40 +281,24 @@ def _safe_zip_name(name: str) -> str:
 def site_ledger(device: str, site_id: int):
     """The photo ledger (사진대지) of a device's site, from the newest version of each spot
     head office received: ?format=pdf|xlsx|zip[&all=1]."""
-    from ..ledger import build_ledger, write
-    from ..ledger import templates as ledger_templates
+    from ..ledger import build_ledger
     from ..ledger.hq_source import HeadOfficeSource
-    from ..web.ledger import FORMATS, MIMETYPES, download_name
+    from ..pages.ledger_routes import requested_format, send_ledger
 
-    fmt = request.args.get("format", "pdf")
-    if fmt not in FORMATS:
-        abort(404)
+    fmt = requested_format()
     root = Path(current_app.config["HQ_DATA"])
     try:
         ledger = build_ledger(HeadOfficeSource(conn(), root, device), site_id, lang=g.lang,
                               all_photos=bool(request.args.get("all")))
     except LookupError:
         abort(404)
-    tmpdir = root / "tmp"
-    tmpdir.mkdir(exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=tmpdir, prefix="ledger-", suffix=f".{fmt}")
-    os.close(fd)
-    path = Path(name)
-    try:
-        write(ledger, fmt, path, ledger_templates.current(root) if fmt == "xlsx" else None)
-        fh = open(path, "rb")
-    finally:
-        path.unlink(missing_ok=True)  # the open file is still sent (POSIX); nothing is left behind
-    resp = send_file(fh, mimetype=MIMETYPES[fmt], as_attachment=True, download_name=download_name(ledger, fmt, g.lang),
-                     max_age=0)
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
+    return send_ledger(ledger, fmt, root, root / "tmp", g.lang)
 
 
 @bp.route("/ledger-template", methods=["POST"])
 def ledger_template():
     """The company's XLSX ledger layout for head office's exports: upload, or ``remove``."""
-    from ..web.ledger import template_remove, template_upload
+    from ..pages.ledger_routes import template_remove, template_upload
 
     root = current_app.config["HQ_DATA"]
     if request.form.get("remove"):

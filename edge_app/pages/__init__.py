@@ -1,7 +1,9 @@
 """Page pieces both servers use, the site app (:mod:`edge_app.web`) and head office
 (:mod:`edge_app.hq`), so that neither imports the other:
 
-* :mod:`.i18n`: the Korean/English catalogue, the page's language, dates.
+* :mod:`.i18n`: the Korean/English catalogue, the page's language, dates;
+* :mod:`.ledger_routes`: what the ledger's export routes of both share: the formats, the
+  download's name, sending the built file, the company template's upload and removal.
 
 ``STATIC_DIR``: the pages' offline assets (htmx, CSS, the Korean font), served by both.
 Nothing here imports the store, the site app or head office.

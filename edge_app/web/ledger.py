@@ -3,23 +3,21 @@ stage words), each spot's 위치/측점, asset number and 내용, and the export
 
 Edits are plain form POSTs that redirect back (audit log, undo, like every edit); the
 export is a GET that answers the file (``/sites/<id>/ledger?format=pdf``), built in the
-data folder's ``tmp/`` and removed as soon as it is sent. The templates read the fields
+data folder's ``tmp/`` and removed as soon as it is sent (the parts head office's export
+shares: :mod:`edge_app.pages.ledger_routes`). The templates read the fields
 through the helpers this blueprint adds to every template (``ledger_spot``,
 ``ledger_site``, ``ledger_suggest``), so the site page's own view needs no change.
 """
 
 from __future__ import annotations
 
-import os
-import uuid
+from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, request, send_file, url_for
-
-from ..ledger import FORMATS, build_ledger, write
+from ..ledger import FORMATS, build_ledger
 from ..ledger import templates as ledger_templates
-from ..ledger.xlsx import TemplateError
-from ..ledger.words import STAGE_WORDS, safe_file_part
+from ..ledger.words import STAGE_WORDS
 from ..pages.i18n import translate
+from ..pages.ledger_routes import requested_format, send_ledger, template_remove, template_upload
 from ..store import StoreError
 from ..store import ledger_fields
 from ..store import sites as store_sites
@@ -28,9 +26,6 @@ from .auth import who
 from .db import get_store
 
 bp = Blueprint("ledger", __name__)
-
-MIMETYPES = {"pdf": "application/pdf", "zip": "application/zip",
-             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
 def _back(site_id: int, anchor: str):
@@ -80,27 +75,6 @@ def _ctx():
             "ledger_template": lambda: ledger_templates.info(current_app.config["DATA_DIR"])}
 
 
-def template_upload(root, lang: str, where: str = "") -> None:
-    """The company-template form's POST (the site app's and head office's): save the file or
-    flash why it cannot be used (categories prefixed with ``where``: the site page shows
-    "ledger-" messages inside its ledger section, next to the form)."""
-    f = request.files.get("template")
-    if f is None or not f.filename:
-        flash(translate(lang, "no_file_chosen"), where + "info")
-        return
-    try:
-        names = ledger_templates.save(root, f.read(ledger_templates.MAX_BYTES + 1), f.filename)
-        flash(translate(lang, "ledger_template_saved", name=f.filename, n=len(names)), where + "ok")
-    except TemplateError as e:
-        why = translate(lang, f"tpl_{e.key}", **e.values) if e.key else str(e)[:300]
-        flash(translate(lang, "ledger_template_refused", e=why), where + "error")
-
-
-def template_remove(root, lang: str, where: str = "") -> None:
-    if ledger_templates.remove(root):
-        flash(translate(lang, "ledger_template_removed"), where + "ok")
-
-
 @bp.route("/sites/<int:site_id>/ledger-template", methods=["POST"])
 def site_template(site_id: int):
     """Upload (or, with ``remove``, take out) the company's XLSX template; it serves every
@@ -144,20 +118,11 @@ def spot_fields(spot_id: int):
     return _back(site_id, f"spot-{spot_id}")
 
 
-def download_name(ledger, fmt: str, lang: str) -> str:
-    stem = "사진대지" if lang == "ko" else "photo-ledger"
-    if fmt == "zip":
-        stem = "원본사진" if lang == "ko" else "originals"
-    return f"{stem}_{safe_file_part(ledger.title_name, fallback=str(ledger.site_id), max_len=60)}.{fmt}"
-
-
 @bp.route("/sites/<int:site_id>/ledger")
 def export(site_id: int):
     """The site's ledger as a download: ?format=pdf|xlsx|zip[&unconfirmed=1][&all=1][&during=1]
     (``during``: keep the 시공 중 column even when no spot has such a photo)."""
-    fmt = request.args.get("format", "pdf")
-    if fmt not in FORMATS:
-        abort(404)
+    fmt = requested_format()
     st = get_store()
     try:
         ledger = build_ledger(st, site_id, lang=g.lang, include_unconfirmed=bool(request.args.get("unconfirmed")),
@@ -167,24 +132,8 @@ def export(site_id: int):
     if not ledger.spots:
         flash(translate(g.lang, "ledger_nothing"), "error")
         return _back(site_id, "ledger")
-    st.tmp.mkdir(exist_ok=True)
-    path = st.tmp / f"ledger-{uuid.uuid4().hex}.{fmt}"
     try:
-        write(ledger, fmt, path, ledger_templates.current(st.root) if fmt == "xlsx" else None)
-        fh = open(path, "rb")
+        return send_ledger(ledger, fmt, st.root, st.tmp, g.lang)
     except Exception as e:  # noqa: BLE001 - a person gets a reason, the page stays
-        if path.exists():
-            path.unlink()
         flash(translate(g.lang, "ledger_failed", e=str(e)[:200]), "error")
         return _back(site_id, "ledger")
-    resp = send_file(fh, mimetype=MIMETYPES[fmt], as_attachment=True,
-                     download_name=download_name(ledger, fmt, g.lang), max_age=0)
-    try:
-        os.unlink(path)  # the open file is still sent (POSIX); nothing is left behind
-    except OSError:
-        resp.call_on_close(lambda: path.unlink(missing_ok=True))
-    resp.headers["Cache-Control"] = "no-store"
-    token = request.args.get("token", "")
-    if token.isalnum() and len(token) <= 32:  # the page's script waits for it: "the file is on its way"
-        resp.set_cookie(f"ledger_done_{token}", "1", max_age=60, samesite="Strict", httponly=False)
-    return resp
