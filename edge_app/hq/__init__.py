@@ -57,14 +57,14 @@ def create_hq_app(test_config: dict | None = None) -> Flask:
     def _lang():
         g.lang = i18n.pick_lang()
 
-    from . import api, pages
+    from . import api, pages, settings
 
     app.url_map.converters["id64"] = Id64Converter
     api.clean_temp(root)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = pages.secret_key(db)
+        app.config["SECRET_KEY"] = settings.secret_key(db)
 
     @app.context_processor
     def _helpers():

@@ -1,96 +1,39 @@
 """Head office's pages: devices with their last contact, received spots (filter by site,
 date and device), each spot's versions and photos, and a ZIP of a spot's originals.
 
-Its own login: a password set on the first visit (or ``edge-app hq set-password``),
-kept as a salted scrypt hash; the same session and CSRF rules as the device's page.
+Its own login: a password set on the first visit (or ``edge-app hq set-password``), kept
+as a salted scrypt hash (:mod:`.settings`); the session, CSRF and throttle rules are the
+device's page's, written once in :mod:`edge_app.pages.login`.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import secrets
 import tempfile
 import zipfile
 from pathlib import Path
 
-from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, send_file, session,
-                   url_for)
+from flask import (Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request,
+                   send_file, session, url_for)
 
-from ..store.settings import hash_pin, verify_pin_hash
+from ..access.throttle import Limit
 from ..pages.i18n import translate
+from ..pages.login import SecretLogin, csrf_ok, csrf_token, lang_switch, safe_next, signed_in, start_session
+from . import settings
 from .api import INT64_MAX, SHA_RE, blob_path, conn
 from .db import HQDatabase, now_iso
 from .devices import list_devices
-from ..access.throttle import Throttle
+from .settings import PASSWORD_MIN, secret_key, set_password  # noqa: F401 - `edge-app hq set-password`, create_hq_app
 
 bp = Blueprint("pages", __name__, template_folder="templates")
 
 _OPEN = {"pages.login", "pages.setup", "pages.set_lang", "static"}
-PASSWORD_MIN = 8
 
-
-def _setting(c, key: str):
-    v = c.scalar("SELECT value FROM hq_settings WHERE key = ?", (key,))
-    return None if v is None else json.loads(v)
-
-
-def _put_setting(c, key: str, value) -> None:
-    _put_settings(c, {key: value})
-
-
-def secret_key(db: HQDatabase) -> str:
-    c = db.connect()
-    try:
-        key = _setting(c, "web.secret_key")
-        if key is None:
-            _put_setting(c, "web.secret_key", secrets.token_hex(32))
-            key = _setting(c, "web.secret_key")
-        return key
-    finally:
-        c.close()
-
-
-def set_password(db: HQDatabase, password: str) -> None:
-    """A new password; every session made before it ends (a new session epoch)."""
-    if len(password or "") < PASSWORD_MIN:
-        raise ValueError(f"the password needs at least {PASSWORD_MIN} characters")
-    c = db.connect()
-    try:
-        _put_settings(c, {"auth.password": hash_pin(password), "auth.epoch": secrets.token_hex(16)})
-    finally:
-        c.close()
-
-
-def _put_settings(c, values: dict) -> None:
-    """Several settings in one transaction (the password hash and its session epoch)."""
-    with c.tx():
-        for key, value in values.items():
-            c.execute("INSERT INTO hq_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = "
-                      "excluded.value", (key, json.dumps(value)))
-
-
-def session_epoch(c) -> str:
-    """The current session epoch: a session made under another one opens nothing."""
-    return _setting(c, "auth.epoch") or "-"
-
-
-def end_all_sessions(c) -> None:
-    """Logout: a new epoch, so every session cookie made before now (a copy kept by whoever
-    saw it, another browser) stops working."""
-    _put_settings(c, {"auth.epoch": secrets.token_hex(16)})
-
-
-def _start_session() -> None:
-    csrf = session.get("csrf")
-    session.clear()
-    session.update(hq_auth=True, hq_epoch=session_epoch(conn()), csrf=csrf or secrets.token_urlsafe(24))
-
-
-def csrf_token() -> str:
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(24)
-    return session["csrf"]
+#: The password's throttled check: per client address 5 tries, then 1 s, doubling up to
+#: 5 minutes; for the one account 20, then up to a minute (:mod:`edge_app.pages.login`).
+PASSWORD_LOGIN = SecretLogin("hq_throttle", {"address": Limit(5, 1.0, 300.0), "account": Limit(20, 1.0, 60.0)},
+                             account="hq", wrong_key="wrong_password", forget_s=900.0)
 
 
 @bp.app_context_processor
@@ -101,19 +44,18 @@ def _ctx():
 @bp.before_app_request
 def _guard():
     if request.blueprint == "api" or request.endpoint in _OPEN or request.endpoint is None:
-        if request.method == "POST" and request.endpoint in ("pages.login", "pages.setup"):
-            if not secrets.compare_digest(request.form.get("csrf", ""), session.get("csrf", "-")):
-                flash(translate(g.lang, "page_outdated"), "info")
-                return redirect(request.full_path)
+        if request.method == "POST" and request.endpoint in ("pages.login", "pages.setup") and not csrf_ok():
+            flash(translate(g.lang, "page_outdated"), "info")
+            return redirect(request.full_path)
         return None
-    if _setting(conn(), "auth.password") is None:
+    c = conn()
+    if not settings.has_password(c):
         return redirect(url_for("pages.setup"))
-    if not session.get("hq_auth") or not secrets.compare_digest(str(session.get("hq_epoch", "")),
-                                                                 session_epoch(conn())):
-        session.pop("hq_auth", None)
+    if not signed_in(settings.session_epoch(c)):
+        session.pop("auth", None)
         return redirect(url_for("pages.login", next=request.full_path if request.method == "GET" else "/"))
     session.permanent = True
-    if request.method == "POST" and not secrets.compare_digest(request.form.get("csrf", ""), session.get("csrf", "-")):
+    if request.method == "POST" and not csrf_ok():
         flash(translate(g.lang, "page_outdated"), "info")
         return redirect(url_for("pages.index"))
     return None
@@ -125,14 +67,13 @@ def id64(text: str) -> int:
 
 
 def _next() -> str:
-    n = request.args.get("next") or "/"
-    return n if n.startswith("/") and not n.startswith("//") else "/"
+    return safe_next(request.args.get("next"))
 
 
 @bp.route("/setup", methods=["GET", "POST"])
 def setup():
     c = conn()
-    if _setting(c, "auth.password") is not None:
+    if settings.has_password(c):
         return redirect(url_for("pages.login"))
     error = None
     if request.method == "POST":
@@ -140,54 +81,42 @@ def setup():
             error = translate(g.lang, "pins_differ")
         else:
             try:
-                set_password(current_app.config["HQ_DB"], request.form.get("password", ""))
+                first = settings.set_first_password(c, request.form.get("password", ""))
             except ValueError as e:
                 error = str(e)
             else:
-                _start_session()
+                if not first:  # someone chose it meanwhile: theirs stands, log in with it
+                    return redirect(url_for("pages.login"))
+                start_session(settings.session_epoch(c))
                 return redirect(url_for("pages.index"))
     return render_template("hq/login.html", setup=True, error=error), 400 if error else 200
-
-
-def _throttle() -> Throttle:
-    """This app's password throttle (per client address, and for the one account)."""
-    return current_app.extensions.setdefault("hq_throttle", Throttle({"addr": (5, 300.0), "account": (20, 60.0)}))
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     c = conn()
-    stored = _setting(c, "auth.password")
-    if stored is None:
+    if not settings.has_password(c):
         return redirect(url_for("pages.setup"))
     if request.method == "GET":
         return render_template("hq/login.html", setup=False, error=None)
-    keys = {"addr": request.remote_addr or "?", "account": "hq"}
-    wait = _throttle().begin(keys)
-    if wait:  # answered at once: a guesser never holds a worker thread
-        page = render_template("hq/login.html", setup=False, error=translate(g.lang, "too_many_tries", s=wait))
-        return page, 429, {"Retry-After": str(wait)}
-    if not verify_pin_hash(request.form.get("password", ""), stored):
-        return render_template("hq/login.html", setup=False, error=translate(g.lang, "wrong_pin")), 401
-    _throttle().succeeded(keys)
-    _start_session()
-    return redirect(_next())
+    tried = PASSWORD_LOGIN.attempt(lambda: settings.check_password(c, request.form.get("password", "")))
+    if tried.ok:
+        start_session(settings.session_epoch(c))
+        return redirect(_next())
+    error, status, headers = PASSWORD_LOGIN.refusal(tried, g.lang)  # at once: a guesser holds no worker thread
+    return make_response(render_template("hq/login.html", setup=False, error=error), status, headers)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    end_all_sessions(conn())
+    settings.end_all_sessions(conn())
     session.clear()
     return redirect(url_for("pages.login"))
 
 
 @bp.route("/lang/<code>")
 def set_lang(code: str):
-    if code not in ("ko", "en"):
-        abort(404)
-    resp = redirect(_next())
-    resp.set_cookie("lang", code, max_age=3600 * 24 * 365, samesite="Lax", httponly=True)
-    return resp
+    return lang_switch(code, request.args.get("next"))
 
 
 def latest_versions(c, device: str | None = None, site: str | None = None, day_from: str | None = None,
@@ -362,4 +291,4 @@ def status(db: HQDatabase) -> dict:
         c.close()
 
 
-__all__ = ["bp", "status", "set_password", "latest_versions", "now_iso"]
+__all__ = ["bp", "status", "set_password", "latest_versions", "now_iso", "secret_key"]

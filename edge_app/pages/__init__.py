@@ -2,6 +2,8 @@
 (:mod:`edge_app.hq`), so that neither imports the other:
 
 * :mod:`.i18n`: the Korean/English catalogue, the page's language, dates;
+* :mod:`.login`: the password/PIN login: sessions with their epoch, CSRF, the ``next``
+  target, the language switch, the throttled try (:mod:`edge_app.access.throttle`);
 * :mod:`.ledger_routes`: what the ledger's export routes of both share: the formats, the
   download's name, sending the built file, the company template's upload and removal.
 

@@ -210,6 +210,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "hq_setup": ("처음 사용: 본사 비밀번호를 정하세요", "First use: choose the head-office password"),
     "hq_password": ("비밀번호 (8자 이상)", "Password (8 characters or more)"),
     "hq_password_again": ("비밀번호 다시 입력", "Password again"),
+    "wrong_password": ("비밀번호가 틀렸습니다", "Wrong password"),
     "hq_devices": ("장비", "Devices"),
     "hq_device": ("장비", "Device"),
     "hq_last_contact": ("마지막 연결", "last contact"),
@@ -228,7 +229,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                        "Choose a site to download its photo ledger (PDF, Excel, originals as ZIP)"),
     "hq_zip": ("원본 ZIP 받기", "Download originals (ZIP)"),
     "select_hint": ("사진을 눌러 선택한 뒤 아래에서 옮기세요", "Tap photos to select them, then choose below"),
-    # the photo ledger (사진대지): web/ledger.py, templates/ledger/
+    # the photo ledger (사진대지): pages/ledger_routes.py, web/ledger.py, templates/ledger/
     "ledger": ("사진대지", "Photo ledger"),
     "ledger_hint": ("확인된 지점의 전·중·후 사진을 위치·내용·일자와 함께 문서로 만듭니다.",
                     "The confirmed spots' before, during and after photos, with location, description and dates."),

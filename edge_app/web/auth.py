@@ -1,4 +1,5 @@
-"""The PIN, sessions and CSRF.
+"""The PIN, sessions and CSRF of the site app (the rules shared with head office's
+password, written once: :mod:`edge_app.pages.login`).
 
 * No PIN yet: every page leads to ``/setup``, where the first visitor chooses it (or
   ``edge-app set-pin``). It is stored as a salted scrypt hash.
@@ -6,7 +7,7 @@
   address waits ``LOGIN_LOCK_S`` seconds, doubling with each further failure; and for the
   one PIN from every address together (``LOGIN_MAX_FAILURES_ALL``: a guesser with many
   addresses). A locked try is answered at once, 429 with ``Retry-After``: no request thread
-  ever sleeps.
+  ever sleeps (:class:`edge_app.access.throttle.Throttle`, head office's too).
 * Session cookies are HttpOnly and SameSite=Lax and expire after 12 idle hours. Every POST
   carries the session's CSRF token (form field ``csrf`` or header ``X-CSRF-Token``).
 * A session carries the store's session epoch (:func:`edge_app.store.settings.session_epoch`):
@@ -20,15 +21,13 @@
 
 from __future__ import annotations
 
-import secrets
-import threading
-import time
 from urllib.parse import urlparse
 
-from flask import (Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request,
-                   session, url_for)
+from flask import Blueprint, flash, g, make_response, redirect, render_template, request, session, url_for
 
-from ..pages.i18n import LANGS, translate
+from ..access.throttle import Limit
+from ..pages.i18n import translate
+from ..pages.login import SecretLogin, csrf_ok, csrf_token, lang_switch, safe_next, signed_in, start_session
 from ..store import StoreError
 from ..store import settings as store_settings
 from .db import get_store
@@ -36,47 +35,20 @@ from .db import get_store
 bp = Blueprint("auth", __name__)
 
 _OPEN_ENDPOINTS = {"auth.login", "auth.setup", "auth.set_lang", "static"}
-#: The throttle's key for every address together (the site app has one PIN).
-ACCOUNT = "*every address*"
 #: The longest a lock lasts (a guesser locking the PIN for everyone cannot lock it for days).
 LOCK_CAP_S = 900
 
 
-class _Throttle:
-    """Failed PIN attempts per client address (in memory: a restart does not help a guesser
-    who cannot restart the server)."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._fails: dict[str, tuple[int, float]] = {}
-
-    def wait_s(self, who: str) -> int:
-        with self._lock:
-            _, until = self._fails.get(who, (0, 0.0))
-        return max(0, int(until - time.monotonic() + 0.999))
-
-    def failed(self, who: str, max_failures: int, lock_s: float) -> None:
-        with self._lock:
-            n, _ = self._fails.get(who, (0, 0.0))
-            n += 1
-            lock = min(LOCK_CAP_S, lock_s * 2 ** min(n - max_failures, 30))
-            until = time.monotonic() + lock if n >= max_failures else 0.0
-            self._fails[who] = (n, until)
-
-    def ok(self, who: str) -> None:
-        with self._lock:
-            self._fails.pop(who, None)
+def _limits(config) -> dict[str, Limit]:
+    """Per client address ``LOGIN_MAX_FAILURES`` free tries, for the one PIN from every address
+    together ``LOGIN_MAX_FAILURES_ALL``; then ``LOGIN_LOCK_S``, doubling, at most ``LOCK_CAP_S``."""
+    lock_s = config["LOGIN_LOCK_S"]
+    return {"address": Limit(config["LOGIN_MAX_FAILURES"], lock_s, LOCK_CAP_S),
+            "account": Limit(config["LOGIN_MAX_FAILURES_ALL"], lock_s, LOCK_CAP_S)}
 
 
-def _throttle() -> _Throttle:
-    return current_app.extensions.setdefault("edge_login_throttle", _Throttle())
-
-
-def csrf_token() -> str:
-    tok = session.get("csrf")
-    if not tok:
-        tok = session["csrf"] = secrets.token_urlsafe(24)
-    return tok
+#: The PIN's throttled check (the rules shared with head office: :mod:`edge_app.pages.login`).
+PIN_LOGIN = SecretLogin("edge_login_throttle", _limits, account="pin", wrong_key="wrong_pin", forget_s=24 * 3600)
 
 
 def who() -> str:
@@ -85,12 +57,7 @@ def who() -> str:
 
 
 def _safe_next(target: str | None) -> str:
-    if not target:
-        return url_for("photos.home")
-    u = urlparse(target)
-    if u.scheme or u.netloc or not target.startswith("/"):
-        return url_for("photos.home")
-    return target
+    return safe_next(target, url_for("photos.home"))
 
 
 def _wants_json() -> bool:
@@ -122,9 +89,8 @@ def _guard():
     st = get_store()
     if not store_settings.has_pin(st):
         return redirect(url_for("auth.setup"))
-    if not session.get("auth") or session.get("epoch") != store_settings.session_epoch(st):
-        if session.get("auth"):  # ended by a logout or a new PIN elsewhere
-            session.pop("auth", None)
+    if not signed_in(store_settings.session_epoch(st)):
+        session.pop("auth", None)  # ended by a logout or a new PIN elsewhere
         return _to_login("session_expired" if request.method == "POST" or session.get("was_in") else None)
     session.permanent = True
     if request.method == "POST":
@@ -133,9 +99,7 @@ def _guard():
 
 
 def _check_csrf(login_form: bool = False):
-    sent = request.form.get("csrf") or request.headers.get("X-CSRF-Token")
-    good = session.get("csrf")
-    if good and sent and secrets.compare_digest(sent, good):
+    if csrf_ok():
         return None
     if login_form:  # a login page left open past its session: show it again
         flash(translate(g.lang, "page_outdated"), "info")
@@ -174,13 +138,15 @@ def setup():
             else:
                 if not first:  # someone chose it meanwhile: theirs stands, log in with it
                     return redirect(url_for("auth.login"))
-                session.clear()
-                session.update(auth=True, was_in=True, epoch=store_settings.session_epoch(st),
-                               name=(request.form.get("name") or "").strip()[:40] or None)
-                session.permanent = True
+                start_session(store_settings.session_epoch(st), was_in=True, name=_name())
                 flash(translate(g.lang, "pin_set"), "ok")
                 return redirect(url_for("photos.home"))
     return render_template("auth/setup.html", error=error), 400 if error else 200
+
+
+def _name() -> str | None:
+    """The name given at login (for the audit log), if any."""
+    return (request.form.get("name") or "").strip()[:40] or None
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -188,36 +154,14 @@ def login():
     st = get_store()
     if not store_settings.has_pin(st):
         return redirect(url_for("auth.setup"))
-    error = None
-    client = request.remote_addr or "?"
-    thr = _throttle()
-    cfg = current_app.config
-    status, wait = 200, 0
+    error, status, headers = None, 200, {}
     if request.method == "POST":
-        wait = max(thr.wait_s(client), thr.wait_s(ACCOUNT))
-        if wait:
-            error = translate(g.lang, "too_many_tries", s=wait)
-            status = 429
-        elif store_settings.check_pin(st, request.form.get("pin", "")):
-            thr.ok(client)
-            thr.ok(ACCOUNT)  # the lead got in: the crew's typos are forgotten
-            name = (request.form.get("name") or "").strip()[:40] or None
-            csrf = session.get("csrf")
-            session.clear()
-            session.update(auth=True, was_in=True, name=name, csrf=csrf or secrets.token_urlsafe(24),
-                           epoch=store_settings.session_epoch(st))
-            session.permanent = True
+        tried = PIN_LOGIN.attempt(lambda: store_settings.check_pin(st, request.form.get("pin", "")))
+        if tried.ok:  # the lead got in: the crew's typos are forgotten
+            start_session(store_settings.session_epoch(st), was_in=True, name=_name())
             return redirect(_safe_next(request.args.get("next")))
-        else:
-            thr.failed(client, cfg["LOGIN_MAX_FAILURES"], cfg["LOGIN_LOCK_S"])
-            thr.failed(ACCOUNT, cfg["LOGIN_MAX_FAILURES_ALL"], cfg["LOGIN_LOCK_S"])
-            wait = max(thr.wait_s(client), thr.wait_s(ACCOUNT))
-            error = translate(g.lang, "too_many_tries", s=wait) if wait else translate(g.lang, "wrong_pin")
-            status = 429 if wait else 401
-    resp = make_response(render_template("auth/login.html", error=error), status)
-    if status == 429:
-        resp.headers["Retry-After"] = str(wait)
-    return resp
+        error, status, headers = PIN_LOGIN.refusal(tried, g.lang)
+    return make_response(render_template("auth/login.html", error=error), status, headers)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -229,8 +173,5 @@ def logout():
 
 @bp.route("/lang/<code>")
 def set_lang(code: str):
-    if code not in LANGS:
-        abort(404)
-    resp = redirect(_safe_next(request.args.get("next") or urlparse(request.referrer or "/").path))
-    resp.set_cookie("lang", code, max_age=3600 * 24 * 365, samesite="Lax", httponly=True)
-    return resp
+    return lang_switch(code, request.args.get("next") or urlparse(request.referrer or "/").path,
+                       url_for("photos.home"))
