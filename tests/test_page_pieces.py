@@ -1,6 +1,6 @@
 """The page pieces both servers share (issue 16): head office imports nothing of the site
 app, the shared package imports neither app nor the store, one Korean text for each
-refusal reason, one rule for where a login may lead."""
+refusal reason, one rule for where a login may lead, one safe file name."""
 
 from __future__ import annotations
 
@@ -76,6 +76,14 @@ def test_a_login_leads_only_to_a_path_on_this_server(target, expected):
     from edge_app.pages.login import safe_next
 
     assert safe_next(target) == expected
+
+
+def test_head_office_names_downloads_by_the_site_apps_rule():
+    from edge_app.hq.pages import _safe_zip_name
+    from edge_app.ledger.words import safe_file_part
+
+    for name in ("IMG 0001.jpg", "줄\n바꿈.jpg", "CON.jpg", "a/b\\c:d.jpg", "...", "가" * 300):
+        assert _safe_zip_name(name) == safe_file_part(name, fallback="photo", max_len=150)
 
 
 def test_only_the_first_visitor_chooses_head_offices_password(tmp_path):

@@ -18,6 +18,7 @@ from flask import (Blueprint, abort, current_app, flash, g, make_response, redir
                    send_file, session, url_for)
 
 from ..access.throttle import Limit
+from ..ledger.words import safe_file_part
 from ..pages.i18n import translate
 from ..pages.login import SecretLogin, csrf_ok, csrf_token, lang_switch, safe_next, signed_in, start_session
 from . import settings
@@ -200,10 +201,9 @@ def spot_zip(device: str, spot_id: int, version: int):
 
 
 def _safe_zip_name(name: str) -> str:
-    """A file name safe on Windows (reserved characters replaced), Korean kept."""
-    bad = '<>:"/\\|?*'
-    out = "".join("_" if (c in bad or ord(c) < 32) else c for c in str(name)).strip(" .")
-    return out[:150] or "photo"
+    """A file name safe on Windows, macOS and Linux, Korean kept: the one rule of
+    :func:`edge_app.ledger.words.safe_file_part` (the site app names its downloads by it)."""
+    return safe_file_part(name, fallback="photo", max_len=150)
 
 
 @bp.route("/sites/<device>/<id64:site_id>/ledger")
