@@ -16,7 +16,7 @@ the shipped cascade, its pair verdicts stored in ``.cache/fit/`` after the first
    the weights, the mutual-best context terms and nothing else by Nelder-Mead to maximise
    the mean ARI of training batches (seed 1), with a penalty when pairwise precision
    drops below 0.97. Each batch is grouped by the app's own session grouping
-   (``edge_app.engine.pairs.group_pairs``), looking the pairs it verifies up in these matrices.
+   (``edge_app.engine.group.group_pairs``), looking the pairs it verifies up in these matrices.
 3. Prints training and held-out (seed 7, the published protocol) figures and the weights
    to put into ``PairModel``.
 
@@ -43,7 +43,8 @@ from edge_app.engine import grouping  # noqa: E402
 from edge_app.engine.analyze import Analyzer, FeatureCache  # noqa: E402
 from edge_app.engine.config import Settings  # noqa: E402
 from edge_app.engine.evaluate import EvalSet, sample_batches, score_grouping, summarise  # noqa: E402
-from edge_app.engine.pairs import SessionPhotos, group_pairs, verify_candidates  # noqa: E402
+from edge_app.engine.pairs import SessionPhotos, verify_candidates  # noqa: E402
+from edge_app.engine.group import group_pairs  # noqa: E402
 from edge_app.engine.thorough import MachineSupport, SessionChecks  # noqa: E402
 from edge_app.engine.vision.verify import PairScore  # noqa: E402
 from edge_app.engine.vision.models import models_fingerprint  # noqa: E402
@@ -134,7 +135,7 @@ class StoredCascade:
 def batch_evidence(sets, ev, n_batches, seed, settings: Settings, analyses=None, cascade=None, machines=True):
     """Per batch: (set name, its photos, a verifier that looks pairs up in the set's
     evidence, truth, the thorough pass's checks or None). Each batch is then grouped by the
-    app's own session grouping (:func:`edge_app.engine.pairs.group_pairs`), so only the pairs the
+    app's own session grouping (:func:`edge_app.engine.group.group_pairs`), so only the pairs the
     app verifies carry geometry. ``analyses`` (per set) turn on the thorough pass: the
     machine check on them, and ``cascade`` (a :class:`StoredCascade`) when given."""
     out = []

@@ -82,7 +82,7 @@ def in_band(p: float, linked: bool, cos: float, cos_hi: float) -> bool:
 
 
 def stage_engine(eval_root: Path, n_batches: int, seed: int, n_random: int) -> dict:
-    from edge_app.engine.pairs import group_analyses
+    from edge_app.engine.group import group_analyses
     from edge_app.engine.pipeline import Pipeline
 
     sets = [EvalSet.load(eval_root / s) for s in SETS]
@@ -439,7 +439,7 @@ def stage_simulate(eval_root: Path, name: str, n_batches: int, seed: int, min_ex
     precision, recall before / after per set, and the cascade's pairs and seconds per batch."""
     from edge_app.engine import grouping
     from edge_app.engine.evaluate import score_grouping
-    from edge_app.engine.pairs import group_analyses
+    from edge_app.engine.group import group_analyses
     from edge_app.engine.pipeline import Pipeline
     from edge_app.engine.vision.cascade import geometry_evidence
 

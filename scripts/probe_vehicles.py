@@ -112,7 +112,7 @@ def paste_van(img: np.ndarray, van: np.ndarray, where: tuple[float, float], heig
 
 def pasted(pipe, root: Path) -> list[dict]:
     from edge_app.engine.decode import decode_image
-    from edge_app.engine.pairs import group_analyses
+    from edge_app.engine.group import group_analyses
     from edge_app.engine.vision.cascade import keypoint_support, supported_inliers
 
     van_img = decode_image(root / VAN[0] / "images" / VAN[1], 10000).rgb

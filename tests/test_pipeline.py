@@ -9,7 +9,7 @@ from PIL import Image
 from edge_app.engine.analyze import FeatureCache
 from edge_app.engine.config import Settings
 from edge_app.engine.decode import list_images
-from edge_app.engine.pairs import group_analyses
+from edge_app.engine.group import group_analyses
 from edge_app.engine.pipeline import Pipeline
 from scenes import views_of
 

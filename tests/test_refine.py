@@ -4,7 +4,8 @@ band, the site app's add-only rule, the machine discount."""
 import numpy as np
 
 from edge_app.engine.config import Settings
-from edge_app.engine.pairs import SessionPhotos, group_pairs
+from edge_app.engine.pairs import SessionPhotos
+from edge_app.engine.group import group_pairs
 from edge_app.engine.thorough import SessionChecks, Support, Thorough, band_pairs, cascade_cost_s, cascade_mode, machine_pairs
 from edge_app.engine.vision.cascade import CascadeScore
 from edge_app.engine.vision.verify import PairScore

@@ -15,7 +15,8 @@ from PIL import Image
 from edge_app.engine.analyze import structure_score
 from edge_app.engine.decode import decode_image
 from edge_app.engine.assign import assign_new
-from edge_app.engine.pairs import SessionPhotos, group_analyses, no_spot, probabilities_alone, verify_candidates
+from edge_app.engine.pairs import SessionPhotos, no_spot, probabilities_alone, verify_candidates
+from edge_app.engine.group import group_analyses
 from edge_app.engine.vision.features import to_gray
 from scenes import views_of
 

@@ -128,7 +128,7 @@ def _thorough_line(result, thorough: dict, mode: str) -> str:
 
 
 def _empty_result():
-    from ..engine.pairs import GroupResult, pair_matrix
+    from ..engine.result import GroupResult, pair_matrix
 
     empty = pair_matrix(0, [], [], [])
     return GroupResult([], empty, empty, {})

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 
-_PUBLIC = {"Pipeline": ".pipeline", "Settings": ".config", "GroupResult": ".pairs"}
+_PUBLIC = {"Pipeline": ".pipeline", "Settings": ".config", "GroupResult": ".result"}
 __all__ = sorted(_PUBLIC)
 
 

@@ -12,7 +12,8 @@ import numpy as np
 from . import grouping
 from .analyze import PhotoAnalysis
 from .config import Settings
-from .pairs import PairCache, SessionPhotos, matmul, verify_candidates
+from .pairs import PairCache, SessionPhotos, verify_candidates
+from .blas import matmul
 
 #: Groups with a photo among the new photo's this many nearest by look are candidates.
 NEAR_GROUPS_FROM = 32

@@ -10,56 +10,34 @@ groups they make, at a cost that grows with the photos, not with their square.
   with an optional pair cache keyed by both photos' content hashes.
 * :func:`pair_probabilities`: p(same spot) of the pairs with evidence
   (:func:`edge_app.engine.grouping.same_spot_probability`); every other pair has only its look.
-* :func:`group_pairs`: the above, every pair verified inside a linked set of at most
-  ``dense_up_to`` photos, then :func:`edge_app.engine.grouping.agglomerate_pairs`, which verifies
-  more pairs where a merge of larger groups rests on too few.
-* :func:`group_analyses`: one session of analysed photos through all of it.
+* :func:`link_session`: the probabilities, every pair verified inside a linked set of at
+  most ``dense_up_to`` photos, then :func:`edge_app.engine.grouping.agglomerate_pairs`,
+  which verifies more pairs where a merge of larger groups rests on too few.
+
+:mod:`edge_app.engine.group` runs one session through it, then the thorough pass.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Hashable, MutableMapping, Sequence
 
 import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
-from threadpoolctl import ThreadpoolController
 
 from . import grouping
 from .analyze import PhotoAnalysis
+from .blas import matmul, one_blas_thread
 from .config import Settings
 from .metadata import haversine_m_arrays
 from .vision.verify import PairScore, verify_two_step
 
 PairCache = MutableMapping[tuple[str, str], PairScore]
 Pairs = list[tuple[int, int]]
-
-_blas: ThreadpoolController | None = None
-
-
-def one_blas_thread():
-    """Context: BLAS on one thread (verification runs in parallel over pairs, not inside
-    each matrix product). The libraries are looked up once per process (milliseconds)."""
-    global _blas
-    if _blas is None:
-        _blas = ThreadpoolController()
-    return _blas.limit(limits=1)
-
-
-def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a @ b, on one BLAS thread when the product is small: waking OpenBLAS's threads
-    costs milliseconds a call (30 x 1280 x 30: 23 ms threaded vs 0.13 ms on one thread,
-    measured on a busy 2-core machine), more than a small product itself."""
-    if a.shape[0] * a.shape[-1] * (b.shape[-1] if b.ndim > 1 else 1) >= 1 << 24:
-        return a @ b
-    with one_blas_thread():
-        return a @ b
-
 
 #: A photo with fewer keypoints can never reach the 8 matches :func:`verify_pair` needs
 #: (a blank wall, a black pocket shot): nothing can show that it is of any spot.
@@ -374,54 +352,6 @@ def linked_unverified_pairs(n: int, known: KnownPairs, threshold: float, up_to: 
     return sorted(out)
 
 
-@dataclass
-class GroupResult:
-    """Grouping of N analysed photos.
-
-    labels: group index (0..K-1, in capture order) or None (unassigned), per photo.
-    P:      float64 [N, N] sparse (scipy CSR, symmetric), p(same spot) of the pairs with
-            evidence (verified, or lifted by the mutual-best bonus); a pair not stored was
-            never verified and has only its look (p below 0.04 with the fitted models).
-    cos:    float64 [N, N] sparse, embedding cosine of the same pairs.
-    scores: PairScore of each verified pair (i < j).
-    """
-
-    labels: list[int | None]
-    P: sparse.csr_array
-    cos: sparse.csr_array
-    scores: dict[tuple[int, int], PairScore]
-    timings: dict[str, float] = field(default_factory=dict)
-    #: Site sessions (lists of photo indices) the photos were split into before grouping.
-    sessions: list[list[int]] = field(default_factory=list)
-    #: The thorough pass (:mod:`edge_app.engine.thorough`): pairs (i < j) the cascade linked, pairs
-    #: flagged for a person, and pairs whose evidence rests on a machine (i, j, p before,
-    #: p after); empty without it.
-    cascade_links: list[tuple[int, int]] = field(default_factory=list)
-    review: list[tuple[int, int]] = field(default_factory=list)
-    discounted: list[tuple[int, int, float, float]] = field(default_factory=list)
-
-    def links(self, i: int, js: Sequence[int]) -> np.ndarray:
-        """float64 [K] p between photo i and those of ``js`` it has a stored pair with."""
-        lo, hi = self.P.indptr[i], self.P.indptr[i + 1]
-        cols, vals = self.P.indices[lo:hi], self.P.data[lo:hi]
-        return vals[np.isin(cols, np.asarray(js, np.intp))]
-
-    def mean_p(self, i: int, js: Sequence[int]) -> float:
-        """Mean p between photo i and photos ``js`` over the pairs with evidence (0 if none)."""
-        v = self.links(i, js)
-        return float(v.mean()) if len(v) else 0.0
-
-    def max_p(self, i: int, js: Sequence[int]) -> float:
-        """Highest p between photo i and photos ``js`` over the pairs with evidence (0 if none)."""
-        v = self.links(i, js)
-        return float(v.max()) if len(v) else 0.0
-
-
-def pair_matrix(n: int, i: np.ndarray, j: np.ndarray, v: np.ndarray) -> sparse.csr_array:
-    """Symmetric float64 [n, n] CSR holding v at (i, j) and (j, i)."""
-    return sparse.csr_array((np.r_[v, v], (np.r_[i, j], np.r_[j, i])), shape=(n, n))
-
-
 Adjust = dict[tuple[int, int], float]
 
 
@@ -482,76 +412,3 @@ def link_session(
         known = KnownPairs(np.r_[known.i, li], np.r_[known.j, lj], np.r_[known.p, list(linked.values())],
                            np.r_[known.verified, np.ones(len(li), bool)])
     return labels, known, len(linked)
-
-
-def group_pairs(
-    photos: SessionPhotos,
-    verify: Callable[[Pairs], dict[tuple[int, int], PairScore]],
-    settings: Settings,
-    locked: Sequence[Hashable | None] | None = None,
-    thorough=None,
-) -> tuple[list[int | None], KnownPairs, dict[tuple[int, int], PairScore], dict[str, float]]:
-    """Group one session from its photos and a way to verify pairs (``verify(pairs)``:
-    PairScore per pair (i < j)). Returns (labels numbered by first photo, the pairs with a
-    probability, every PairScore, timings).
-
-    1. :func:`scan`: candidates (each photo's ``knn`` nearest by look) are verified;
-    2. :func:`pair_probabilities`; inside each set of photos linked by likely pairs with
-       at most ``dense_up_to`` photos, every pair is verified (a walk around one spot is
-       judged on real evidence between its far ends), and the probabilities recomputed;
-    3. :func:`edge_app.engine.grouping.agglomerate_pairs`: average linkage over the pairs with a
-       probability; before two larger groups merge, at least ``link_evidence`` of their
-       cross pairs must be verified (random ones are, where fewer are).
-    Sessions of up to ``dense_up_to`` photos are grouped exactly as with every probability
-    of the full matrix.
-
-    thorough: optional :class:`edge_app.engine.thorough.SessionChecks`: after the fast grouping, the
-    thorough pass (:func:`edge_app.engine.thorough.refine_session`: more pairs checked, the undecided
-    ones by a stronger matcher, machines discounted) regroups; its verdicts and costs are in
-    the timings and in ``thorough.outcome``.
-    """
-    s = settings
-    t0 = time.perf_counter()
-    candidates, top = scan(photos, s)
-    t1 = time.perf_counter()
-    scores = dict(verify(candidates))
-    labels, known, asked = link_session(photos, scores, top, verify, s, locked)
-    t2 = time.perf_counter()
-    timings = {"pairs_s": t1 - t0, "verify_s": t2 - t1, "verified_pairs": len(scores), "linkage_pairs": asked}
-    if thorough is not None:
-        from .thorough import refine_session
-
-        labels, known = refine_session(photos, labels, known, scores, top, verify, s, locked, thorough)
-        timings |= {f"thorough_{k}": v for k, v in thorough.outcome.timings.items()}
-        timings["thorough_s"] = time.perf_counter() - t2
-    return labels, known, scores, timings
-
-
-def group_analyses(
-    analyses: Sequence[PhotoAnalysis],
-    settings: Settings | None = None,
-    locked: Sequence[Hashable | None] | None = None,
-    pair_cache: PairCache | None = None,
-    workers: int = 1,
-    thorough=None,
-) -> GroupResult:
-    """Group analysed photos of one session (:func:`group_pairs`); ``locked`` per photo:
-    label of a group a person fixed, or None. thorough: an :class:`edge_app.engine.thorough.Thorough`
-    to run the thorough pass after the fast grouping (its outcome is in the result)."""
-    s = settings or Settings()
-    if locked is not None and len(locked) != len(analyses):
-        raise ValueError(f"locked has {len(locked)} labels for {len(analyses)} photos")
-    photos = SessionPhotos.of(analyses, s.centre_embeddings)
-    checks = thorough.for_session(analyses) if thorough is not None else None
-    labels, known, scores, timings = group_pairs(
-        photos, lambda pairs: verify_candidates(analyses, pairs, s, pair_cache, workers), s, locked, checks)
-    labels = grouping.relabel_by_time(labels, [a.meta.taken_at for a in analyses])
-    n = len(analyses)
-    res = GroupResult(labels, pair_matrix(n, known.i, known.j, known.p),
-                      pair_matrix(n, known.i, known.j, photos.cos(known.i, known.j)), scores, timings)
-    if checks is not None:
-        out = checks.outcome
-        res.cascade_links, res.review, res.discounted = list(out.links), list(out.review), list(out.discounted)
-        if out.skipped:
-            res.timings["thorough_skipped"] = out.skipped
-    return res

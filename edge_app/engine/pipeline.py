@@ -34,7 +34,8 @@ from .assign import Assignment, assign_new
 from .config import Settings
 from .decode import scan_folder
 from .metadata import PhotoMeta
-from .pairs import GroupResult, group_analyses
+from .group import group_analyses
+from .result import GroupResult
 from .sessions import KnownPhotos, NewPhotoLinks, group_sessions, link_to_known, place_by_similarity
 from .vision.features import LocalFeatures
 from .vision.verify import PairScore
@@ -259,7 +260,7 @@ class Pipeline:
         """Group photos already analysed as one session (not split by GPS or time, unlike
         :meth:`group_analysed`: the caller chose them, e.g. one site of the site app), with
         the pipeline's settings, pair cache and workers
-        (:func:`edge_app.engine.pairs.group_analyses`). locked: one label or None per photo;
+        (:func:`edge_app.engine.group.group_analyses`). locked: one label or None per photo;
         photos with one label stay one group. thorough: None (the fast path) or a
         :class:`edge_app.engine.thorough.Thorough` (:meth:`thorough`). paths: where the
         photos can be read again (:meth:`remember_paths`), for the thorough pass."""

@@ -26,7 +26,7 @@ from PIL import Image
 
 from .analyze import AnalysisError, PhotoAnalysis
 from .decode import ImageError, decode_image, reason_ko
-from .pipeline import GroupResult
+from .result import GroupResult
 from ..display import display_name  # noqa: F401 - the report's names, and the CLI's
 
 def group_order(labels: Sequence[int | None]) -> list[tuple[int | None, list[int]]]:

@@ -17,7 +17,7 @@ small (10-30 photos in the field).
   content; an "after" shot two weeks later follows its "before" shot). A folder without
   GPS is one session, as a person would expect.
 
-:func:`group_sessions` groups each session on its own (:func:`edge_app.engine.pairs.group_analyses`)
+:func:`group_sessions` groups each session on its own (:func:`edge_app.engine.group.group_analyses`)
 and numbers the groups across sessions.
 
 New photos among known ones (the site app, photo by photo): :func:`link_to_known` splits the
@@ -39,7 +39,10 @@ from scipy.spatial import cKDTree
 from .analyze import PhotoAnalysis
 from .config import Settings
 from .metadata import EARTH_RADIUS_M, PhotoMeta, haversine_m_arrays
-from .pairs import GroupResult, PairCache, PairScore, group_analyses, matmul, pair_matrix
+from .pairs import PairCache, PairScore
+from .blas import matmul
+from .group import group_analyses
+from .result import GroupResult, pair_matrix
 
 #: Rows of one block of similarities in :func:`place_by_similarity` (x all placed photos).
 PLACE_BLOCK = 256

@@ -1,7 +1,7 @@
 """The thorough pass (issue 11): after the fast grouping of a session, check more pairs, give
 the undecided ones a stronger and slower look, and discount evidence that rests on a machine.
 
-The fast path (:func:`edge_app.engine.pairs.group_pairs` without ``thorough``) stays the 1 s answer
+The fast path (:func:`edge_app.engine.group.group_pairs` without ``thorough``) stays the 1 s answer
 for 30 photos. This pass runs after it (in the site app's worker once the fast grouping is
 stored and shown; in ``edge-app cluster`` when it fits the budget, or with ``--thorough``):
 
@@ -259,7 +259,7 @@ def refine_session(
     checks: SessionChecks,
 ) -> tuple[list[int | None], KnownPairs]:
     """The thorough pass over one session after its fast grouping (``labels``, ``known``,
-    ``scores``: what :func:`edge_app.engine.pairs.group_pairs` found; ``scores`` is extended).
+    ``scores``: what :func:`edge_app.engine.group.group_pairs` found; ``scores`` is extended).
     Returns the new (labels, known); what it did goes to ``checks.outcome``."""
     s = settings
     out = checks.outcome = Outcome()
