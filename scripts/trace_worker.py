@@ -1,0 +1,107 @@
+"""Follow one batch through the site app's worker and count the files it goes through.
+
+    python scripts/trace_worker.py [--photos 10] [--set ../shared/eval/strecha]
+
+Stores ``--photos`` real photos of an eval set as one batch in a fresh data folder, then
+runs the worker until it is idle (analysis, placement, the regroup, the thorough pass)
+with a profiler on the worker's thread. Each time the innermost frame of ``edge_app`` code
+changes file, that is a new *stay*; a stay in a file already left earlier is a *return*.
+Prints the stays, the files, the returns and the files entered most often: the measure of
+issue 16 ("the worker's step entering each file at most a few times").
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from edge_app.store import open_store, photos  # noqa: E402
+from edge_app.worker import Worker  # noqa: E402
+
+PACKAGE = str(REPO / "edge_app")
+
+
+class FileTrail:
+    """The files of ``edge_app`` the walk through the code passes, in order (a profiler).
+
+    A function counts the first time it runs (for the first photo, the first pair, the
+    first step that regroups): the walk through the code, as one reads it from
+    ``Worker.run_until_idle`` down, not its loops over photos and pairs. ``every_call``
+    counts every call instead."""
+
+    def __init__(self, every_call: bool = False):
+        self.stays: list[str] = []
+        self.every_call = every_call
+        self.stack: list = []
+        self.seen: set = set()
+
+    def __call__(self, frame, event, arg):
+        code = frame.f_code
+        if not code.co_filename.startswith(PACKAGE) or event not in ("call", "return"):
+            return
+        if event == "return":
+            if self.stack and self.stack[-1] is code:
+                self.stack.pop()
+            return
+        self.stack.append(code)
+        if not self.every_call:
+            if code in self.seen:
+                return
+            self.seen.add(code)
+        name = code.co_filename[len(PACKAGE) + 1:]
+        if not self.stays or self.stays[-1] != name:
+            self.stays.append(name)
+
+    def summary(self) -> dict:
+        seen, returns = set(), 0
+        for k, name in enumerate(self.stays):
+            if name in seen and self.stays[k - 1] != name:
+                returns += 1
+            seen.add(name)
+        return {"stays": len(self.stays), "files": len(seen), "returns": returns,
+                "entered": Counter(self.stays).most_common()}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--photos", type=int, default=10)
+    ap.add_argument("--set", default=str(REPO.parent / "shared" / "eval" / "strecha"))
+    ap.add_argument("--all", action="store_true", help="print every file's count, not the top 12")
+    ap.add_argument("--every-call", action="store_true", help="follow every call (loops over photos and pairs "
+                    "included), not each function once")
+    args = ap.parse_args()
+    rows = list(csv.DictReader(open(Path(args.set) / "groundtruth.csv")))[: args.photos]
+    with tempfile.TemporaryDirectory() as data:
+        st = open_store(data, create=True)
+        batch = photos.start_batch(st, "cli", "trace")
+        for r in rows:
+            photos.add_path(st, str(Path(args.set) / "images" / r["filename"]), source="cli", who="trace",
+                            batch_id=batch)
+        photos.finish_batch(st, batch)
+        worker = Worker(data)
+        pipe = worker.pipeline  # loading the models is not the walk being measured
+        (pipe.load_models if hasattr(pipe, "load_models") else pipe.analyzer.load_models)()
+        trail = FileTrail(args.every_call)
+        sys.setprofile(trail)
+        try:
+            worker.run_until_idle()
+        finally:
+            sys.setprofile(None)
+        s = trail.summary()
+    print(f"{len(rows)} photos of {Path(args.set).name}, one batch, worker until idle, "
+          + ("every call:" if args.every_call else "each function once:"))
+    print(f"  {s['stays']} stays in {s['files']} files, {s['returns']} returns to a file already left")
+    for name, n in s["entered"][: None if args.all else 12]:
+        print(f"  {n:4d}  {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
