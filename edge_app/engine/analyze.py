@@ -62,10 +62,6 @@ class PhotoAnalysis:
     structure: float = 1.0
     notes: list[str] = field(default_factory=list)
 
-    @property
-    def structureless(self) -> bool:
-        return self.structure < 1.0
-
 
 @dataclass
 class AnalysisError:

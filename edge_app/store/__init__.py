@@ -92,10 +92,6 @@ class Store:
     def tmp(self) -> Path:
         return self.root / "tmp"
 
-    @property
-    def feature_cache(self) -> Path:
-        return self.root / "cache" / "features"
-
     # -- transactions ------------------------------------------------------------------
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
