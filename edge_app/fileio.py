@@ -24,6 +24,12 @@ def fsync_dir(path: str | Path) -> None:
         os.close(fd)
 
 
+def sharded_path(root: str | Path, key: str, suffix: str = ".npz") -> Path:
+    """Where a cache keeps the file of ``key`` (a hex hash): ``root/<key[:2]>/<key><suffix>``,
+    so that no folder holds more than a 256th of the files."""
+    return Path(root) / key[:2] / f"{key}{suffix}"
+
+
 def write_atomic(dest: str | Path, data: bytes, tmp_dir: str | Path | None = None, mode: int | None = None) -> Path:
     """Write ``data`` to ``dest``: a temporary file in ``tmp_dir`` (default: dest's folder,
     which must be on the same file system), fsynced, renamed over ``dest``, the folder

@@ -29,7 +29,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .config import Settings
-from ..fileio import write_atomic
+from ..fileio import sharded_path, write_atomic
 from .decode import Decoded, ImageError, decode_image, read_photo_bytes
 from .metadata import PhotoMeta, read_meta
 from .vision.features import LocalFeatures, XFeatExtractor, extract_features, normalise_contrast, to_gray
@@ -173,7 +173,7 @@ class FeatureCache:
         self.dir = Path(root) / version
 
     def _path(self, key: str) -> Path:
-        return self.dir / key[:2] / f"{key}.npz"
+        return sharded_path(self.dir, key)
 
     def has(self, key: str) -> bool:
         return self._path(key).is_file()

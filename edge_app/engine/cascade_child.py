@@ -24,6 +24,7 @@ from pathlib import Path
 
 
 def main() -> int:
+    from ..fileio import sharded_path
     from .thorough import cascade_image, save_features
     from .vision.cascade import AlikedLightGlue
     from .vision.models import ModelError
@@ -49,7 +50,7 @@ def main() -> int:
             t = time.perf_counter()
             f = matcher.features(rgb)
             seconds = time.perf_counter() - t
-            save_features(cache / key[:2] / f"{key}.npz", f)
+            save_features(sharded_path(cache, key), f)
         except Exception as e:  # noqa: BLE001 - answered as an error line; the parent goes on
             print(json.dumps({"key": key, "error": f"{type(e).__name__}: {e}"[:300]}), flush=True)
             continue

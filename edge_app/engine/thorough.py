@@ -54,6 +54,7 @@ from typing import Callable, Hashable, Sequence
 
 import numpy as np
 
+from ..fileio import sharded_path
 from .analyze import PhotoAnalysis
 from .config import Settings
 from .pairs import KnownPairs, LookTop, Pairs, SessionPhotos, link_session, probabilities_alone
@@ -426,7 +427,7 @@ class Cascade:
 
     # -- features -----------------------------------------------------------------------
     def _path(self, key: str) -> Path | None:
-        return self.cache_dir / key[:2] / f"{key}.npz" if self.cache_dir else None
+        return sharded_path(self.cache_dir, key) if self.cache_dir else None
 
     def has_features(self, a: PhotoAnalysis) -> bool:
         p = self._path(a.key)

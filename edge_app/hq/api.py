@@ -24,6 +24,7 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, g, jsonify, request
 
+from ..fileio import fsync_dir
 from ..sync.signing import H_BODY, H_DEVICE, H_NONCE, H_TIME, MAX_SKEW_S, verify
 from .db import Conn, now_iso
 from .devices import NAME_RE, active_secret
@@ -175,7 +176,7 @@ def blob_put(sha: str):
         os.chmod(tmp, 0o444)
         os.replace(tmp, dest)
         tmp = None
-        _fsync_dir(dest.parent)
+        fsync_dir(dest.parent)
     finally:
         if tmp is not None:
             try:
@@ -221,17 +222,6 @@ def clean_temp(root: Path) -> list[str]:
 
 
 _IN_USE: list[int] = []
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
 
 
 #: Integers the database stores as BIGINT (ids) and INTEGER (versions): SQLite and PostgreSQL alike.
