@@ -60,13 +60,6 @@ def test_one_korean_text_for_each_refusal_reason():
     assert reason_text("ko", "something new") == "something new"
 
 
-def test_the_old_name_of_the_catalogue_is_the_same_catalogue():
-    from edge_app.pages import i18n
-    from edge_app.web import i18n as old
-
-    assert old.CATALOGUE is i18n.CATALOGUE and old.translate is i18n.translate
-
-
 @pytest.mark.parametrize("target, expected", [
     ("/sites/3", "/sites/3"), ("/sites/3?batch=2", "/sites/3?batch=2"), (None, "/"), ("", "/"),
     ("https://evil.example/", "/"), ("//evil.example/x", "/"), ("/\\evil.example", "/"), ("/x\\y", "/"),
