@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "edge_app"
 
 #: Each top-level room of edge_app/ and its floor: a room may import its own floor and below.
 FLOORS = {
-    "display": 0, "fileio": 0, "versions": 0, "access": 0,
+    "display": 0, "fileio": 0, "versions": 0, "access": 0, "app_settings": 0,
     "engine": 1,
     "store": 2,
     "worker": 3, "watch": 3, "sync": 3, "ledger": 3,
