@@ -54,6 +54,7 @@ from typing import Callable, Hashable, Sequence
 
 import numpy as np
 
+from .. import app_settings
 from ..fileio import sharded_path
 from .analyze import PhotoAnalysis
 from .config import Settings
@@ -61,10 +62,6 @@ from .pairs import KnownPairs, LookTop, Pairs, SessionPhotos, link_session, prob
 from .vision.verify import PairScore
 
 log = logging.getLogger(__name__)
-
-#: Pairs step 1 verifies between two questions to ``should_stop`` (about 0.5 s on 2 cores).
-CHUNK_PAIRS = 256
-
 
 class Interrupted(Exception):
     """The thorough pass gave way (its ``should_stop`` said so): nothing of it was applied;
@@ -271,9 +268,10 @@ def refine_session(
         raise_to = dict(zip(zip(known.i.tolist(), known.j.tolist()), known.p.tolist()))
     # 1. more pairs checked
     wide = wider_pairs(photos, scores, top, s)
-    for k in range(0, len(wide), CHUNK_PAIRS):
+    chunk = app_settings.value("thorough.chunk_pairs")  # pairs between two questions to should_stop
+    for k in range(0, len(wide), chunk):
         give_way(checks.should_stop)
-        scores.update(verify(wide[k:k + CHUNK_PAIRS]))
+        scores.update(verify(wide[k:k + chunk]))
     if wide:
         labels, known, _ = link_session(photos, scores, top, verify, s, locked, raise_to, lower_to)
     out.checked = len(wide)

@@ -17,12 +17,12 @@ through the store's functions.
     placing.py     which site new photos go to; one new photo into a spot (online placement)
     regrouping.py  a site regrouped with people's edits kept; the thorough pass's review flags
     snapshot.py    what the engine read of a site, and RegroupStale when a person changed it
+
+Its knobs (batch idle time, photos a step, heartbeat, analyses kept, ...) are the
+``worker.*`` settings of :mod:`edge_app.app_settings` (docs/settings.md).
 """
 
-from .loop import (ANALYSES_KEPT, BATCH_IDLE_S, HEARTBEAT_S, REFINE_AFTER_EDIT_S, STEP_PHOTOS, StepReport, Worker,
-                   worker_alive)
-from .placing import PLACE_BY_LOOK_RECENT
+from .loop import StepReport, Worker, worker_alive
 from .snapshot import RegroupStale
 
-__all__ = ["Worker", "worker_alive", "StepReport", "RegroupStale", "BATCH_IDLE_S", "STEP_PHOTOS", "HEARTBEAT_S",
-           "PLACE_BY_LOOK_RECENT", "REFINE_AFTER_EDIT_S", "ANALYSES_KEPT"]
+__all__ = ["Worker", "worker_alive", "StepReport", "RegroupStale"]

@@ -17,6 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import app_settings
 from ..engine.analyze import PhotoAnalysis
 from ..engine.config import Settings
 from ..engine.decode import ImageError
@@ -33,23 +34,6 @@ from .regrouping import regroup_site
 from .snapshot import RegroupStale
 
 log = logging.getLogger(__name__)
-
-#: A batch nobody finished (a tablet that went away mid-upload) counts as finished after
-#: this many seconds without a new file.
-BATCH_IDLE_S = 90.0
-#: Photos analysed per step before their places are written (the page shows them).
-STEP_PHOTOS = 6
-#: Heartbeat of a running worker (seconds); ``edge-app add`` hands its work to a worker whose
-#: heartbeat is younger than 3 x this.
-HEARTBEAT_S = 2.0
-#: After a person's edit put a thorough pass off, it waits this long before trying again.
-REFINE_AFTER_EDIT_S = 30.0
-#: Analyses kept in memory between steps (least recently used first out; the rest are read
-#: back from the feature cache on disk). Their local features live on a
-#: :class:`~edge_app.engine.analyze.FeatureShelf` (48 MB of them in memory), so one costs a few kB:
-#: a 3000-photo site held with its features was about 0.8 GB.
-ANALYSES_KEPT = 20000
-
 
 @dataclass
 class StepReport:
@@ -71,7 +55,7 @@ class StepReport:
 def worker_alive(st: Store) -> bool:
     """Whether a worker (``edge-app serve``) is running on this data folder now."""
     hb = store_settings.get(st, "worker.heartbeat")
-    return bool(hb) and time.time() - float(hb.get("t", 0)) < 3 * HEARTBEAT_S
+    return bool(hb) and time.time() - float(hb.get("t", 0)) < 3 * app_settings.value("worker.heartbeat_s")
 
 
 class Worker:
@@ -150,7 +134,7 @@ class Worker:
         to minutes) must not make ``edge-app add`` think no worker is running."""
         st = open_store(self.root)
         try:
-            while not self._stop.wait(HEARTBEAT_S):
+            while not self._stop.wait(app_settings.value("worker.heartbeat_s")):
                 try:
                     self._heartbeat(st)
                 except Exception:  # noqa: BLE001 - a busy store now and then; beat again next time
@@ -158,7 +142,11 @@ class Worker:
         finally:
             st.close()
 
-    def run_forever(self, poll_s: float = HEARTBEAT_S) -> None:
+    def run_forever(self, poll_s: float | None = None) -> None:
+        """Step until stopped; idle, look again every ``poll_s`` seconds (default: the
+        heartbeat, ``worker.heartbeat_s``) or when woken."""
+        heartbeat_s = app_settings.value("worker.heartbeat_s")
+        poll_s = heartbeat_s if poll_s is None else poll_s
         self.pipeline.load_models()
         self._retry_put_off()
         self._heartbeat()
@@ -175,7 +163,7 @@ class Worker:
             if not busy:
                 self._wake.wait(poll_s)
                 self._wake.clear()
-        beat.join(2 * HEARTBEAT_S)  # its last beat must not land after this one
+        beat.join(2 * heartbeat_s)  # its last beat must not land after this one
         store_settings.put(self.st, "worker.heartbeat", None)
 
     def run_until_idle(self, max_steps: int = 100000) -> StepReport:
@@ -208,12 +196,15 @@ class Worker:
                            {"t": time.time(), "pid": os.getpid(), "checking": self.checking()})
 
     # -- one step ------------------------------------------------------------------------
-    def step(self, finish_idle_batches_after: float = BATCH_IDLE_S) -> StepReport:
-        """Analyse up to STEP_PHOTOS waiting photos and place them; regroup the sites of
-        batches that are complete. Returns what it did."""
+    def step(self, finish_idle_batches_after: float | None = None) -> StepReport:
+        """Analyse up to ``worker.step_photos`` waiting photos and place them; regroup the
+        sites of batches that are complete (a batch idle for ``finish_idle_batches_after``
+        seconds, default ``worker.batch_idle_s``, counts as complete). Returns what it did."""
+        if finish_idle_batches_after is None:
+            finish_idle_batches_after = app_settings.value("worker.batch_idle_s")
         rep = StepReport()
         st = self.st
-        rows = store_photos.due_for_analysis(st, STEP_PHOTOS, time.time())
+        rows = store_photos.due_for_analysis(st, app_settings.value("worker.step_photos"), time.time())
         if rows:
             new = self._analyse(rows, rep)
             if new:
@@ -241,7 +232,7 @@ class Worker:
                 with self._pending_lock:
                     self.refine_pending.add(site)
                 if isinstance(e, RegroupStale):  # a person is editing: let them finish first
-                    self._refine_after = time.monotonic() + REFINE_AFTER_EDIT_S
+                    self._refine_after = time.monotonic() + app_settings.value("thorough.after_edit_s")
             finally:
                 self.refining = None
         return rep
@@ -336,13 +327,17 @@ class Worker:
             return None
 
     def _remember(self, sha: str, a: PhotoAnalysis) -> PhotoAnalysis:
-        """Keep an analysis in memory (features on the shelf), the :data:`ANALYSES_KEPT` most
-        recently used only."""
+        """Keep an analysis in memory (features on the shelf), the ``worker.analyses_kept`` most
+        recently used only (least recently used out first; the rest are read back from the
+        feature cache on disk). Their local features live on a
+        :class:`~edge_app.engine.analyze.FeatureShelf` (48 MB of them in memory), so one costs a
+        few kB: a 3000-photo site held with its features was about 0.8 GB."""
         if self._shelf is not None:
             a = self._shelf.shelve(a)
         self._analyses[sha] = a
         self._analyses.move_to_end(sha)
-        while len(self._analyses) > ANALYSES_KEPT:
+        kept = app_settings.value("worker.analyses_kept")
+        while len(self._analyses) > kept:
             self._analyses.popitem(last=False)
         return a
 

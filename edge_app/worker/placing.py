@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Callable
 
+from .. import app_settings
 from ..engine.analyze import PhotoAnalysis
 from ..engine.metadata import PhotoMeta
 from ..engine.pipeline import Pipeline
@@ -23,10 +24,6 @@ from ..store import photos as store_photos
 from ..store.sites import create_site, resolve
 from ..store.spots import confirmed_at, create_spot, place, set_engine_phases
 from .snapshot import RegroupStale, check_unchanged, read_site
-
-#: How many of the newest analysed photos a photo without any metadata is compared with
-#: to find its site.
-PLACE_BY_LOOK_RECENT = 2000
 
 #: The analysis of a photo by its sha256 (None when it can no longer be analysed).
 AnalysisOf = Callable[[str], "PhotoAnalysis | None"]
@@ -83,9 +80,9 @@ def choose_sites(st: Store, pipeline: Pipeline, analysis: AnalysisOf, shas: list
 
 
 def recent_photos(st: Store, analysis: AnalysisOf) -> list[tuple[PhotoAnalysis, int]]:
-    """(analysis, site) of the :data:`PLACE_BY_LOOK_RECENT` photos added last that have a
+    """(analysis, site) of the ``worker.place_by_look_recent`` photos added last that have a
     site (photos that can no longer be analysed left out)."""
-    recent = store_photos.recent_in_sites(st, PLACE_BY_LOOK_RECENT)
+    recent = store_photos.recent_in_sites(st, app_settings.value("worker.place_by_look_recent"))
     cand = [(analysis(r["sha256"]), resolve(st, r["site_id"])) for r in recent]
     return [(a, site) for a, site in cand if a is not None]
 

@@ -26,6 +26,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ... import app_settings
+
 log = logging.getLogger(__name__)
 
 #: Order in which execution providers are tried; only those the installed
@@ -38,10 +40,11 @@ class ModelError(RuntimeError):
 
 
 def default_models_dir() -> Path:
-    """``$EDGE_APP_MODELS`` if set; else the models shipped inside the installed package
-    (``edge_app/models``, copied there when a wheel is built); else the top-level
-    ``models/`` folder of a source checkout (an editable install), which is their source."""
-    env = os.environ.get("EDGE_APP_MODELS")
+    """The setting ``engine.models`` (``$EDGE_APP_MODELS``) if set; else the models shipped
+    inside the installed package (``edge_app/models``, copied there when a wheel is built);
+    else the top-level ``models/`` folder of a source checkout (an editable install), which
+    is their source."""
+    env = app_settings.value("engine.models")
     if env:
         return Path(env)
     packaged = Path(__file__).resolve().parents[2] / "models"
@@ -51,9 +54,10 @@ def default_models_dir() -> Path:
 
 
 def trt_cache_dir() -> Path:
-    """Where TensorRT keeps its built engines between starts: ``$EDGE_APP_TRT_CACHE``, else
-    ``$XDG_CACHE_HOME/edge_app/trt`` (``~/.cache/edge_app/trt``)."""
-    env = os.environ.get("EDGE_APP_TRT_CACHE")
+    """Where TensorRT keeps its built engines between starts: the setting
+    ``engine.trt_cache`` (``$EDGE_APP_TRT_CACHE``), else ``$XDG_CACHE_HOME/edge_app/trt``
+    (``~/.cache/edge_app/trt``)."""
+    env = app_settings.value("engine.trt_cache")
     if env:
         return Path(env)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
