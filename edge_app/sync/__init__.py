@@ -10,9 +10,11 @@ its ``Idempotency-Key``. A broken transfer costs at most the photo in flight; a 
 re-sent after a lost answer is acknowledged once. The protocol is in ``docs/sync.md``.
 
 Failures: when head office cannot be reached, the entry waits (back-off up to
-``OFFLINE_MAX_S``) and no attempt is counted, so a device offline for a week is "waiting",
-not "failed". When head office answers with an error, the attempt counts; the wait doubles
-from ``BASE_S`` (with jitter) and after ``MAX_ATTEMPTS`` the entry needs attention.
+``sync.offline_max_s``) and no attempt is counted, so a device offline for a week is
+"waiting", not "failed". When head office answers with an error, the attempt counts; the
+wait doubles from ``sync.backoff_base_s`` (with jitter, at most ``sync.backoff_max_s``) and
+after ``sync.max_attempts`` the entry needs attention. These knobs are settings of
+:mod:`edge_app.app_settings` (docs/settings.md).
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ import os
 import random
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .. import app_settings
 from ..store import Store, now_iso, open_store
 from ..store import outbox
 from ..store import photos as store_photos
@@ -35,11 +38,8 @@ from .transport import HQClient, Offline, Refused
 
 log = logging.getLogger(__name__)
 
-BASE_S = 5.0
-MAX_BACKOFF_S = 1800.0
-OFFLINE_MAX_S = 300.0
-MAX_ATTEMPTS = 8
-POLL_S = 10.0
+#: The default of ``sync.max_attempts`` (the sender reads the setting; tests count up to this).
+MAX_ATTEMPTS = app_settings.knob("sync.max_attempts").default
 
 
 @dataclass
@@ -52,7 +52,7 @@ class SyncConfig:
     hq_url: str = ""
     device: str = ""
     secret: str = ""
-    timeout_s: float = 30.0
+    timeout_s: float = field(default_factory=lambda: app_settings.value("sync.timeout_s"))
 
     @property
     def enabled(self) -> bool:
@@ -68,9 +68,8 @@ class SyncConfig:
         if st is not None:
             saved = store_settings.get(st, "sync", {}) or {}
             vals.update({k: saved.get(k) or "" for k in vals})
-        for k, name in (("hq_url", "EDGE_APP_HQ_URL"), ("device", "EDGE_APP_DEVICE"), ("secret", "EDGE_APP_SECRET")):
-            if env.get(name):
-                vals[k] = env[name]
+        for k in vals:  # the settings sync.hq_url, sync.device, sync.secret
+            vals[k] = app_settings.value(f"sync.{k}", env) or vals[k]
         vals.update({k: v for k, v in options.items() if v})
         return cls(**vals)
 
@@ -93,7 +92,8 @@ def read_env_file(path: str | Path) -> dict[str, str]:
 def backoff_s(attempts: int, rng: random.Random | None = None) -> float:
     """Seconds to wait after ``attempts`` counted failures: exponential, capped, +-50 % jitter."""
     r = (rng or random).uniform(0.5, 1.5)
-    return min(MAX_BACKOFF_S, BASE_S * 2 ** max(0, attempts - 1)) * r
+    base_s, max_s = app_settings.value("sync.backoff_base_s"), app_settings.value("sync.backoff_max_s")
+    return min(max_s, base_s * 2 ** max(0, attempts - 1)) * r
 
 
 def _note_failure(st: Store, entry_id: int, error: str, counted: bool) -> None:
@@ -101,10 +101,11 @@ def _note_failure(st: Store, entry_id: int, error: str, counted: bool) -> None:
     an error) it may be the last try; offline, it only waits."""
     with st.write():
         attempts = outbox.attempts(st, entry_id) + (1 if counted else 0)
-        if counted and attempts >= MAX_ATTEMPTS:
+        if counted and attempts >= app_settings.value("sync.max_attempts"):
             outbox.needs_attention(st, entry_id, attempts, error)
             return
-        wait = backoff_s(attempts) if counted else min(OFFLINE_MAX_S, backoff_s(max(1, attempts + 1)))
+        wait = backoff_s(attempts) if counted else min(app_settings.value("sync.offline_max_s"),
+                                                       backoff_s(max(1, attempts + 1)))
         outbox.retry_later(st, entry_id, attempts, time.time() + wait, error)
 
 
@@ -218,11 +219,13 @@ def left_unsent(st: Store, report: dict) -> str | None:
 
 
 def run_forever(data_dir: str | Path, conf: Callable[[Store], SyncConfig], stop: threading.Event,
-                wake: threading.Event | None = None, poll_s: float = POLL_S) -> None:
+                wake: threading.Event | None = None, poll_s: float | None = None) -> None:
     """The sync thread of ``edge-app serve`` (and ``edge-app sync`` without ``--once``):
     ``run_once`` whenever something is due, on ``wake`` (a confirm, "sync now"), or every
-    ``poll_s`` seconds. ``conf(store)`` is read each round, so the settings page applies at once."""
+    ``poll_s`` seconds (default ``sync.poll_s``). ``conf(store)`` is read each round, so the
+    settings page applies at once."""
     wake = wake or threading.Event()
+    poll_s = app_settings.value("sync.poll_s") if poll_s is None else poll_s
     st = open_store(data_dir)
     try:
         while not stop.is_set():

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import socket
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .. import app_settings
 from .signing import EMPTY_SHA256, sign
 
 
@@ -43,16 +43,20 @@ class Response:
 class HQClient:
     """Signed requests to one head-office URL (``http://`` or ``https://``).
 
-    cafile: a CA bundle for a head office with its own certificate (else the system's).
+    timeout_s: seconds without an answer before a request is offline (default ``sync.timeout_s``);
+    cafile: a CA bundle for a head office with its own certificate (default ``sync.hq_ca``,
+    else the system's).
     """
 
-    def __init__(self, url: str, device: str, secret: str, timeout_s: float = 30.0, cafile: str | None = None):
+    def __init__(self, url: str, device: str, secret: str, timeout_s: float | None = None,
+                 cafile: str | None = None):
         u = urlsplit(url.rstrip("/"))
         if u.scheme not in ("http", "https") or not u.hostname:
             raise ValueError(f"head-office URL must be http(s)://host[:port][/prefix], not {url!r}")
         self.scheme, self.host, self.port, self.prefix = u.scheme, u.hostname, u.port, u.path
-        self.device, self._secret, self.timeout_s = device, secret, timeout_s
-        self.cafile = cafile or os.environ.get("EDGE_APP_HQ_CA") or None
+        self.device, self._secret = device, secret
+        self.timeout_s = app_settings.value("sync.timeout_s") if timeout_s is None else timeout_s
+        self.cafile = cafile or app_settings.value("sync.hq_ca")
         #: bytes this client put on the wire (request lines, headers and bodies)
         self.bytes_out = 0
 
