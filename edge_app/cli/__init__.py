@@ -9,7 +9,10 @@
 
 Shared options and helpers are in :mod:`edge_app.cli.common`; ``python -m edge_app.cli``
 is the same as ``edge-app``. :data:`COMMAND_GROUPS` is the command table: the parser is
-built from it, and the help test walks the parser it builds.
+built from it, and the help test walks the parser it builds. The options' defaults that
+come from the environment (``$EDGE_APP_PORT``, ...) are settings of
+:mod:`edge_app.app_settings` (docs/settings.md); a value that does not parse ends any
+command at start with one line naming its variable.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import argparse
 import os
 import sys
 
+from .. import app_settings
 from ..versions import describe
 from . import engine, export, site, sync
 
@@ -47,6 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    try:
+        app_settings.check()
+    except app_settings.SettingError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     args = build_parser().parse_args(argv)
     if getattr(sys.stdout, "errors", None) == "strict" and hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="replace")  # a file name that is not valid UTF-8

@@ -13,8 +13,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-#: The site app's data folder when --data is not given: beside where the app is started.
-DEFAULT_DATA = os.environ.get("EDGE_APP_DATA", "edge-data")
+from .. import app_settings
 
 
 class Progress:
@@ -63,9 +62,11 @@ def engine_settings(args):
 
 
 def data_option(p) -> None:
-    """--data: the site app's data folder."""
-    p.add_argument("--data", default=DEFAULT_DATA, metavar="DIR",
-                   help=f"the app's data folder (default: {DEFAULT_DATA}, or $EDGE_APP_DATA)")
+    """--data: the site app's data folder (default: the setting ``site.data``, beside where
+    the app is started)."""
+    default = app_settings.value("site.data")
+    p.add_argument("--data", default=default, metavar="DIR",
+                   help=f"the app's data folder (default: {default}, or $EDGE_APP_DATA)")
 
 
 def who() -> str:

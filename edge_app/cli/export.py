@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .common import DEFAULT_DATA, open_data
+from .common import data_option, open_data
 
 
 def default_out(site_id: int, fmt: str) -> Path:
@@ -69,8 +69,7 @@ def add_commands(sub) -> None:
                                    "per spot with location, caption and dates (XLSX to work in, PDF to submit), "
                                    "or the originals, byte-identical, in a ZIP with a CSV index.",
                        epilog="example: edge-app export --data edge-data --site 3 --format pdf --out 사진대지.pdf")
-    p.add_argument("--data", default=DEFAULT_DATA, metavar="DIR",
-                   help=f"the app's data folder (default: {DEFAULT_DATA}, or $EDGE_APP_DATA)")
+    data_option(p)
     p.add_argument("--site", type=int, required=True, metavar="ID", help="the site (see: edge-app status)")
     p.add_argument("--format", required=True, choices=("xlsx", "pdf", "zip"))
     p.add_argument("--out", metavar="FILE", help="where to write (default: ledger-site<ID>.<format>)")

@@ -12,27 +12,31 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sys
 import threading
 import time
 from pathlib import Path
 
+from .. import app_settings
 from ..display import display_name
 from .common import (Progress, data_option, engine_options, engine_settings, open_data, read_secret,
                      storage_problem, who)
 from .sync import sync_config_getter, sync_options
 
-#: waitress's limits against slow clients (issue 19). waitress reads requests in its event
-#: loop, so a client dribbling its headers holds a connection, not a thread: the page stays
-#: answered while fewer than ``connection_limit`` such connections are open, and a
-#: connection silent for ``channel_timeout`` seconds is closed (an upload over a weak link
-#: still sends every few seconds). poll(), as select() cannot watch more than 1024 sockets.
-SLOW_CLIENT_LIMITS = {"connection_limit": 500, "channel_timeout": 60, "backlog": 1024, "asyncore_use_poll": True}
-#: Open connections one client address may hold (the rest are closed at once): one phone
-#: cannot use up the 500 (a tablet's page uses a handful).
-PER_ADDRESS_CONNECTIONS = 64
+
+def slow_client_limits() -> dict:
+    """waitress's limits against slow clients (issue 19), from the settings ``site.*``.
+    waitress reads requests in its event loop, so a client dribbling its headers holds a
+    connection, not a thread: the page stays answered while fewer than ``connection_limit``
+    such connections are open, and a connection silent for ``channel_timeout`` seconds is
+    closed (an upload over a weak link still sends every few seconds). poll(), as select()
+    cannot watch more than 1024 sockets. Besides, one client address may hold only
+    ``site.per_address_connections`` of them (64: one phone cannot use up the 500; a
+    tablet's page uses a handful)."""
+    setting = app_settings.value
+    return {"connection_limit": setting("site.connection_limit"), "channel_timeout": setting("site.channel_timeout_s"),
+            "backlog": setting("site.backlog"), "asyncore_use_poll": True}
 
 
 def cmd_serve(args) -> int:
@@ -40,7 +44,7 @@ def cmd_serve(args) -> int:
 
     from ..store import settings as store_settings
     from ..watch import Watcher
-    from ..web import MAX_UPLOAD_BYTES, create_app
+    from ..web import create_app
     from ..access.connections import limit_per_address
     from ..access.hosts import lan_addresses
     from ..worker import Worker
@@ -80,10 +84,10 @@ def cmd_serve(args) -> int:
     if watcher:
         print(f"watching {args.watch} for new photos", flush=True)
     try:
-        server = waitress.create_server(app, host=host, port=args.port, threads=args.http_threads,
-                                        ident="edge-app", max_request_body_size=MAX_UPLOAD_BYTES + (1 << 20),
-                                        clear_untrusted_proxy_headers=True, **SLOW_CLIENT_LIMITS)
-        limit_per_address(server, PER_ADDRESS_CONNECTIONS)
+        server = waitress.create_server(app, host=host, port=args.port, threads=args.http_threads, ident="edge-app",
+                                        max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + (1 << 20),
+                                        clear_untrusted_proxy_headers=True, **slow_client_limits())
+        limit_per_address(server, app_settings.value("site.per_address_connections"))
         server.run()
     except KeyboardInterrupt:
         pass
@@ -263,16 +267,17 @@ def add_commands(sub) -> None:
                        description="Serve the crew lead's page and group new photos in the background.",
                        epilog="example: edge-app serve --data edge-data --host 0.0.0.0 --port 8080 --watch /media/sd")
     data(p)
-    p.add_argument("--host", default=os.environ.get("EDGE_APP_HOST", "127.0.0.1"),
+    setting = app_settings.value  # the defaults: docs/settings.md
+    p.add_argument("--host", default=setting("site.host"),
                    help="address to listen on (0.0.0.0 = the whole LAN; default 127.0.0.1, this computer only; "
                         "or $EDGE_APP_HOST)")
-    p.add_argument("--port", type=int, default=int(os.environ.get("EDGE_APP_PORT", "8080")),
-                   help="default 8080 (or $EDGE_APP_PORT)")
-    p.add_argument("--watch", metavar="DIR", default=os.environ.get("EDGE_APP_WATCH") or None,
+    p.add_argument("--port", type=int, default=setting("site.port"),
+                   help=f"default {setting('site.port')} (or $EDGE_APP_PORT)")
+    p.add_argument("--watch", metavar="DIR", default=setting("site.watch"),
                    help="also take photos that appear in this folder (SD card, sync folder; or $EDGE_APP_WATCH)")
-    p.add_argument("--http-threads", type=int, default=6, help="web server threads (default 6)")
-    p.add_argument("--allowed-host", action="append", metavar="NAME",
-                   default=[h.strip() for h in os.environ.get("EDGE_APP_ALLOWED_HOSTS", "").split(",") if h.strip()],
+    p.add_argument("--http-threads", type=int, default=setting("site.http_threads"),
+                   help=f"web server threads (default {setting('site.http_threads')}, or $EDGE_APP_HTTP_THREADS)")
+    p.add_argument("--allowed-host", action="append", metavar="NAME", default=setting("site.allowed_hosts"),
                    help="a further name the page answers to (repeatable; .example.org: every name under it; "
                         "or $EDGE_APP_ALLOWED_HOSTS, comma separated). Besides localhost and the addresses it "
                         "listens on, every other Host gets 400 (DNS rebinding)")

@@ -17,9 +17,8 @@ import sys
 import threading
 from pathlib import Path
 
+from .. import app_settings
 from .common import data_option, open_data, read_secret
-
-DEFAULT_HQ_DATA = os.environ.get("EDGE_APP_HQ_DATA", "hq-data")
 
 
 def sync_options(p) -> None:
@@ -70,7 +69,7 @@ def cmd_sync(args) -> int:
 def _hq_db(args):
     from ..hq.db import HQDatabase
 
-    return HQDatabase.open(args.data, getattr(args, "db", None) or os.environ.get("EDGE_APP_HQ_DB") or None)
+    return HQDatabase.open(args.data, getattr(args, "db", None) or app_settings.value("hq.db"))
 
 
 def cmd_hq_serve(args) -> int:
@@ -85,7 +84,7 @@ def cmd_hq_serve(args) -> int:
     if bool(args.cert) != bool(args.key):
         print("error: --cert and --key go together", file=sys.stderr)
         return 2
-    app = create_hq_app({"HQ_DATA": args.data, "HQ_DB_URL": args.db or os.environ.get("EDGE_APP_HQ_DB") or None,
+    app = create_hq_app({"HQ_DATA": args.data, "HQ_DB_URL": args.db or app_settings.value("hq.db"),
                          "HQ_LISTEN": args.host, "HQ_ALLOWED_HOSTS": args.allowed_host or ()})
     if args.proxy:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -185,29 +184,33 @@ def add_commands(sub) -> None:
     hq = sub.add_parser("hq", help="head office: the receiver devices sync into").add_subparsers(dest="hq_command",
                                                                                              required=True)
 
+    setting = app_settings.value  # the defaults: docs/settings.md
+
     def hq_data(p):
-        p.add_argument("--data", default=DEFAULT_HQ_DATA, metavar="HQDIR",
-                       help=f"head office's data folder (default: {DEFAULT_HQ_DATA}, or $EDGE_APP_HQ_DATA)")
+        p.add_argument("--data", default=setting("hq.data"), metavar="HQDIR",
+                       help=f"head office's data folder (default: {setting('hq.data')}, or $EDGE_APP_HQ_DATA)")
         p.add_argument("--db", help="postgresql://user@host/db (default: SQLite in HQDIR; or $EDGE_APP_HQ_DB)")
 
     p = hq.add_parser("serve", help="run the receiver and its pages",
                       epilog="example: edge-app hq serve --data hq-data --host 0.0.0.0 --port 8090 --cert c.pem --key k.pem")
     hq_data(p)
-    env = os.environ.get
-    p.add_argument("--host", default=env("EDGE_APP_HQ_HOST", "127.0.0.1"), help="default 127.0.0.1 ($EDGE_APP_HQ_HOST)")
-    p.add_argument("--port", type=int, default=int(env("EDGE_APP_HQ_PORT", "8090")), help="default 8090 "
-                                                                                          "($EDGE_APP_HQ_PORT)")
-    p.add_argument("--cert", default=env("EDGE_APP_HQ_CERT"), help="TLS certificate (PEM); with --key, serves https")
-    p.add_argument("--key", default=env("EDGE_APP_HQ_KEY"), help="TLS private key (PEM)")
-    p.add_argument("--proxy", action="store_true", default=bool(env("EDGE_APP_HQ_PROXY")),
+    p.add_argument("--host", default=setting("hq.host"), help="default 127.0.0.1 ($EDGE_APP_HQ_HOST)")
+    p.add_argument("--port", type=int, default=setting("hq.port"), help=f"default {setting('hq.port')} "
+                                                                         "($EDGE_APP_HQ_PORT)")
+    p.add_argument("--cert", default=setting("hq.cert"), help="TLS certificate (PEM); with --key, serves https "
+                                                               "($EDGE_APP_HQ_CERT)")
+    p.add_argument("--key", default=setting("hq.key"), help="TLS private key (PEM; $EDGE_APP_HQ_KEY)")
+    p.add_argument("--proxy", action="store_true", default=setting("hq.proxy"),
                    help="behind a reverse proxy: trust its X-Forwarded-* headers ($EDGE_APP_HQ_PROXY=1)")
     p.add_argument("--allowed-host", action="append", metavar="NAME",
                    help="a name head office is reached by (repeatable; also $EDGE_APP_HQ_ALLOWED_HOSTS, comma "
                         "separated); other Host headers get 400. Always: localhost and the addresses it listens on")
-    p.add_argument("--threads", type=int, default=32, help="worker threads (default 32)")
-    p.add_argument("--header-timeout", type=float, default=10.0, metavar="S",
+    p.add_argument("--threads", type=int, default=setting("hq.threads"),
+                   help=f"worker threads (default {setting('hq.threads')}, or $EDGE_APP_HQ_THREADS)")
+    p.add_argument("--header-timeout", type=float, default=setting("hq.header_timeout_s"), metavar="S",
                    help="close a connection whose request line and headers are not complete after S seconds "
-                        "(default 10)")
+                        f"(default {app_settings.show(setting('hq.header_timeout_s'))}, "
+                        "or $EDGE_APP_HQ_HEADER_TIMEOUT_S)")
     p.set_defaults(func=cmd_hq_serve)
 
     p = hq.add_parser("add-device", help="register a device; prints its secret as one line",

@@ -15,33 +15,34 @@ Korean font).
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, g, render_template, request
 
+from .. import app_settings
 from ..access.hosts import AllowedHosts
 from ..pages import i18n
 from .db import RecordId
 
-#: Largest request body (one upload request; the page sends one photo per request).
-MAX_UPLOAD_BYTES = 256 * 1024 * 1024
-
-
 def create_app(test_config: dict | None = None, worker=None) -> Flask:
-    """The app for the data folder ``DATA_DIR`` (config key, or ``$EDGE_APP_DATA``)."""
+    """The app for the data folder ``DATA_DIR`` (config key, or the setting ``site.data``:
+    ``$EDGE_APP_DATA``). The upload limit, session lifetime and PIN throttle come from the
+    ``web.*`` settings of :mod:`edge_app.app_settings`; ``test_config`` overrides any key."""
     app = Flask(__name__)
+    setting = app_settings.value
     app.config.from_mapping(
-        DATA_DIR=os.environ.get("EDGE_APP_DATA", "edge-data"),
-        MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES,
+        DATA_DIR=setting("site.data"),
+        # the largest request body: one upload request (the page sends one photo per request)
+        MAX_CONTENT_LENGTH=setting("web.max_upload_bytes"),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="edge_app_session",
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
-        LOGIN_MAX_FAILURES=5,
-        LOGIN_MAX_FAILURES_ALL=30,
-        LOGIN_LOCK_S=30,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=setting("web.session_h")),
+        LOGIN_MAX_FAILURES=setting("web.login_max_failures"),
+        LOGIN_MAX_FAILURES_ALL=setting("web.login_max_failures_all"),
+        LOGIN_LOCK_S=setting("web.login_lock_s"),
+        LOGIN_LOCK_CAP_S=setting("web.login_lock_cap_s"),
         SEND_FILE_MAX_AGE_DEFAULT=timedelta(days=1),
         # Host names the page answers besides localhost (access/hosts.py); serve adds its address
         ALLOWED_HOSTS=[],

@@ -35,16 +35,16 @@ from .db import get_store
 bp = Blueprint("auth", __name__)
 
 _OPEN_ENDPOINTS = {"auth.login", "auth.setup", "auth.set_lang", "static"}
-#: The longest a lock lasts (a guesser locking the PIN for everyone cannot lock it for days).
-LOCK_CAP_S = 900
 
 
 def _limits(config) -> dict[str, Limit]:
     """Per client address ``LOGIN_MAX_FAILURES`` free tries, for the one PIN from every address
-    together ``LOGIN_MAX_FAILURES_ALL``; then ``LOGIN_LOCK_S``, doubling, at most ``LOCK_CAP_S``."""
-    lock_s = config["LOGIN_LOCK_S"]
-    return {"address": Limit(config["LOGIN_MAX_FAILURES"], lock_s, LOCK_CAP_S),
-            "account": Limit(config["LOGIN_MAX_FAILURES_ALL"], lock_s, LOCK_CAP_S)}
+    together ``LOGIN_MAX_FAILURES_ALL``; then ``LOGIN_LOCK_S``, doubling, at most
+    ``LOGIN_LOCK_CAP_S`` (a guesser locking the PIN for everyone cannot lock it for days). The
+    app's config takes them from the ``web.login_*`` settings."""
+    lock_s, cap_s = config["LOGIN_LOCK_S"], config["LOGIN_LOCK_CAP_S"]
+    return {"address": Limit(config["LOGIN_MAX_FAILURES"], lock_s, cap_s),
+            "account": Limit(config["LOGIN_MAX_FAILURES_ALL"], lock_s, cap_s)}
 
 
 #: The PIN's throttled check (the rules shared with head office: :mod:`edge_app.pages.login`).
