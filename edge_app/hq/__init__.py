@@ -11,13 +11,13 @@ database. The API (``api.py``) is for devices; the pages (``pages.py``) for the 
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, g
 from werkzeug.routing import IntegerConverter
 
+from .. import app_settings
 from ..pages import STATIC_DIR, i18n
 from .db import HQDatabase
 from .hosts import HostCheck, allowed_hosts
@@ -36,12 +36,12 @@ def create_hq_app(test_config: dict | None = None) -> Flask:
     static = STATIC_DIR  # the assets the site app serves too (htmx, CSS, the Korean font)
     app = Flask(__name__, static_folder=str(static), static_url_path="/static")
     app.config.from_mapping(
-        HQ_DATA=os.environ.get("EDGE_APP_HQ_DATA", "hq-data"),
-        HQ_DB_URL=os.environ.get("EDGE_APP_HQ_DB") or None,
+        HQ_DATA=app_settings.value("hq.data"),  # $EDGE_APP_HQ_DATA
+        HQ_DB_URL=app_settings.value("hq.db"),  # $EDGE_APP_HQ_DB
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="edge_hq_session",
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=app_settings.value("hq.session_h")),
         MAX_CONTENT_LENGTH=None,  # blobs are checked against their own limit, streamed
         HQ_LISTEN=None,  # the address `hq serve` listens on (its Host names are allowed)
         HQ_ALLOWED_HOSTS=(),  # more names (--allowed-host), besides $EDGE_APP_HQ_ALLOWED_HOSTS

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, g, jsonify, request
 
+from .. import app_settings
 from ..fileio import fsync_dir
 from ..sync.signing import H_BODY, H_DEVICE, H_NONCE, H_TIME, MAX_SKEW_S, verify
 from .db import Conn, now_iso
@@ -35,11 +36,10 @@ bp = Blueprint("api", __name__)
 
 SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 KEY_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
-#: Largest photo accepted (bytes), and largest manifest.
-MAX_BLOB_BYTES = 256 * 1024 * 1024
-MAX_MANIFEST_BYTES = 8 * 1024 * 1024
-#: A manifest whose first request has not finished after this long is taken over.
-IN_FLIGHT_LEASE_S = 120.0
+#: The defaults of the largest photo and manifest accepted (bytes); the routes read the
+#: settings ``hq.max_blob_bytes`` and ``hq.max_manifest_bytes``.
+MAX_BLOB_BYTES = app_settings.knob("hq.max_blob_bytes").default
+MAX_MANIFEST_BYTES = app_settings.knob("hq.max_manifest_bytes").default
 
 
 def _err(status: int, message: str, **extra):
@@ -140,7 +140,7 @@ def blob_put(sha: str):
     length = request.content_length
     if length is None:
         return _err(411, "Content-Length required")
-    if length > MAX_BLOB_BYTES:
+    if length > app_settings.value("hq.max_blob_bytes"):
         return _err(413, "photo too large")
     # the signature covers the claimed hash; the bytes are checked against it below
     device, fail = _authenticate()
@@ -295,12 +295,13 @@ def manifest_post():
     key = request.headers.get("Idempotency-Key", "")
     if not KEY_RE.match(key):
         return _err(400, "Idempotency-Key header required (8-128 of A-Z a-z 0-9 _ . : -)")
-    if (request.content_length or 0) > MAX_MANIFEST_BYTES:
+    limit = app_settings.value("hq.max_manifest_bytes")
+    if (request.content_length or 0) > limit:
         return _err(413, "manifest too large")
     device, fail = _authenticate()  # the request line and headers; not one byte of the body yet
     if fail:
         return fail
-    body, fail = _read_signed_body(MAX_MANIFEST_BYTES)
+    body, fail = _read_signed_body(limit)
     if fail:
         return fail
     body_sha = hashlib.sha256(body).hexdigest()
@@ -316,7 +317,7 @@ def manifest_post():
             return _err(422, "this Idempotency-Key was used with a different request")
         elif row["state"] == "done":
             return current_app.response_class(row["response"], status=200, mimetype="application/json")
-        elif now - float(row["started_at"]) < IN_FLIGHT_LEASE_S:
+        elif now - float(row["started_at"]) < app_settings.value("hq.in_flight_lease_s"):
             return _err(409, "the first request with this key is still in flight")
         else:  # a first attempt that died mid-way (crash): take it over
             c.execute("UPDATE idempotency SET started_at = ? WHERE key = ?", (now, key))

@@ -13,8 +13,8 @@ every name under it) are the site app's: :class:`edge_app.access.hosts.AllowedHo
 from __future__ import annotations
 
 import logging
-import os
 
+from .. import app_settings
 from ..access.hosts import AllowedHosts, lan_addresses
 
 log = logging.getLogger("edge_app.hq")
@@ -23,9 +23,9 @@ WILDCARDS = ("", "0.0.0.0", "::")
 
 
 def _fixed_names(listen: str | None, names) -> list[str]:
-    """``names``, those in ``$EDGE_APP_HQ_ALLOWED_HOSTS`` (comma separated), and ``listen``
-    unless it is every address."""
-    env = [n.strip() for n in os.environ.get("EDGE_APP_HQ_ALLOWED_HOSTS", "").split(",") if n.strip()]
+    """``names``, those of the setting ``hq.allowed_hosts`` (``$EDGE_APP_HQ_ALLOWED_HOSTS``,
+    comma separated), and ``listen`` unless it is every address."""
+    env = app_settings.value("hq.allowed_hosts")
     return [*names, *env, *([listen] if listen is not None and listen not in WILDCARDS else [])]
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from flask import (Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request,
                    send_file, session, url_for)
 
+from .. import app_settings
 from ..access.throttle import Limit
 from ..ledger.words import safe_file_part
 from ..pages.i18n import translate
@@ -31,10 +32,18 @@ bp = Blueprint("pages", __name__, template_folder="templates")
 
 _OPEN = {"pages.login", "pages.setup", "pages.set_lang", "static"}
 
-#: The password's throttled check: per client address 5 tries, then 1 s, doubling up to
-#: 5 minutes; for the one account 20, then up to a minute (:mod:`edge_app.pages.login`).
-PASSWORD_LOGIN = SecretLogin("hq_throttle", {"address": Limit(5, 1.0, 300.0), "account": Limit(20, 1.0, 60.0)},
-                             account="hq", wrong_key="wrong_password", forget_s=900.0)
+
+def _limits(config) -> dict[str, Limit]:
+    """The settings ``hq.login_*``: per client address 5 tries, then 1 s, doubling up to 5
+    minutes; for the one account 20, then up to a minute (the defaults)."""
+    setting = app_settings.value
+    first_s = setting("hq.login_lock_s")
+    return {"address": Limit(setting("hq.login_max_failures"), first_s, setting("hq.login_lock_cap_s")),
+            "account": Limit(setting("hq.login_max_failures_all"), first_s, setting("hq.login_lock_cap_all_s"))}
+
+
+#: The password's throttled check (:mod:`edge_app.pages.login`), with the limits of :func:`_limits`.
+PASSWORD_LOGIN = SecretLogin("hq_throttle", _limits, account="hq", wrong_key="wrong_password", forget_s=900.0)
 
 
 @bp.app_context_processor

@@ -2,16 +2,18 @@
 do not starve it (issue 19).
 
 * ``timeout``: a read of the request (line, headers, body) that gets nothing for
-  ``READ_TIMEOUT_S`` ends the connection;
+  ``hq.read_timeout_s`` seconds ends the connection;
 * a header deadline: cheroot's timeout counts per read, so a client sending one byte every
   few seconds would hold a worker thread for ever; :class:`HeaderDeadline` closes any
   connection still sending its request line and headers ``header_timeout_s`` after it
   began;
-* enough worker threads (32 by default) and a bounded accept queue (beyond it: 503 at
-  once, never an unbounded backlog);
+* enough worker threads (``hq.threads``, 32 by default) and a bounded accept queue (beyond
+  it: 503 at once, never an unbounded backlog);
 * a body head office did not read (a refused upload, an unsigned request) is never read
   afterwards to keep the connection alive: the connection is closed instead;
 * ``max_request_body_size``: beyond the largest photo, 413 before the application runs.
+
+The limits are settings of :mod:`edge_app.app_settings` (``hq.*``, docs/settings.md).
 """
 
 from __future__ import annotations
@@ -24,13 +26,9 @@ import time
 from cheroot import server as cheroot_server
 from cheroot import wsgi
 
-from .api import MAX_BLOB_BYTES
+from .. import app_settings
 
 log = logging.getLogger("edge_app.hq")
-
-READ_TIMEOUT_S = 20
-HEADER_TIMEOUT_S = 10.0
-THREADS = 32
 
 
 class HeaderDeadline:
@@ -101,16 +99,21 @@ class _Connection(cheroot_server.HTTPConnection):
     RequestHandlerClass = _Request
 
 
-def make_server(app, host: str, port: int, threads: int = THREADS,
-                header_timeout_s: float = HEADER_TIMEOUT_S) -> wsgi.Server:
-    """A cheroot server for ``app`` on ``host:port`` with the limits above; call
-    :func:`serve` to run it."""
-    server = wsgi.Server((host, port), app, numthreads=threads, server_name="edge-app-hq", timeout=READ_TIMEOUT_S,
+def make_server(app, host: str, port: int, threads: int | None = None,
+                header_timeout_s: float | None = None) -> wsgi.Server:
+    """A cheroot server for ``app`` on ``host:port`` with the limits above (``threads`` and
+    ``header_timeout_s`` default to the settings ``hq.threads``, ``hq.header_timeout_s``);
+    call :func:`serve` to run it."""
+    threads = app_settings.value("hq.threads") if threads is None else threads
+    if header_timeout_s is None:
+        header_timeout_s = app_settings.value("hq.header_timeout_s")
+    server = wsgi.Server((host, port), app, numthreads=threads, server_name="edge-app-hq",
+                         timeout=app_settings.value("hq.read_timeout_s"),
                          request_queue_size=128, accepted_queue_size=threads * 8, accepted_queue_timeout=1,
                          shutdown_timeout=5)
     server.ConnectionClass = _Connection
     server.header_deadline = HeaderDeadline(header_timeout_s)
-    server.max_request_body_size = MAX_BLOB_BYTES + (1 << 20)
+    server.max_request_body_size = app_settings.value("hq.max_blob_bytes") + (1 << 20)
     return server
 
 
