@@ -38,7 +38,6 @@ Everything here needs numpy, OpenCV and onnxruntime only.
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -156,7 +155,9 @@ class MultiScaleXFeat:
 def default_lightglue_dir() -> Path:
     """``$EDGE_APP_CASCADE_MODELS``, else ``export/_work/lightglue`` of a source checkout
     (written by ``export/lightglue.py``; not committed)."""
-    env = os.environ.get("EDGE_APP_CASCADE_MODELS")
+    from ...app_settings import value
+
+    env = value("engine.cascade_models")
     if env:
         return Path(env)
     return Path(__file__).resolve().parents[3] / "export" / "_work" / "lightglue"

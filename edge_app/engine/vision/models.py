@@ -195,7 +195,7 @@ def open_session(path: Path, providers: Sequence[str] | None = None, threads: in
     """Open ``path`` on the first provider in ``providers`` that runs a test inference
     (``arena``: onnxruntime's CPU memory arena, see :func:`_session_options`).
 
-    Returns ``(session, provider)``. A provider that fails to create the session or to run
+    Returns ``(session, provider)``, the provider the session runs on. A provider that fails to create the session or to run
     a zero input (a missing CUDA library, an op TensorRT rejects) is skipped with a log line.
     """
     import onnxruntime as ort
@@ -211,7 +211,9 @@ def open_session(path: Path, providers: Sequence[str] | None = None, threads: in
             sess = ort.InferenceSession(str(path), sess_options=_session_options(threads, arena),
                                         providers=[(prov, opts) if opts else prov])
             sess.run(None, _test_feed(sess))
-            return sess, prov
+            # the provider the session really runs on: a GPU build of onnxruntime without a
+            # working CUDA falls back to the CPU by itself, and the app must say so
+            return sess, sess.get_providers()[0]
         except Exception as e:  # noqa: BLE001 - any failure means: try the next provider
             log.info("provider %s rejected %s: %s", prov, path.name, e)
             last_err = e
