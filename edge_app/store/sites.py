@@ -7,6 +7,7 @@ has one, so a merge or split a person made stays as it is.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Sequence
 
 from . import Store, StoreError, now_iso
@@ -16,6 +17,35 @@ from .edits import Changes, record
 def create_site(st: Store, created_by: str, name: str | None = None) -> int:
     """A new site (inside the caller's transaction)."""
     return st.db["sites"].insert({"name": name, "created_at": now_iso(), "created_by": created_by}).last_pk
+
+
+def dated_name(st: Store, batch_id: int | None) -> str:
+    """The name of a site the engine opens for photos that carry no date, GPS or look it can
+    link ("2026-12-07 사진"): the day their batch started, on this device's clock (a person
+    may rename it)."""
+    started = st.scalar("SELECT started_at FROM batches WHERE id = ?", (batch_id,)) if batch_id else None
+    try:
+        day = datetime.fromisoformat(started.replace("Z", "+00:00")).astimezone() if started else None
+    except ValueError:
+        day = None
+    return f"{(day or datetime.now().astimezone()).strftime('%Y-%m-%d')} 사진"
+
+
+def batches_of(st: Store, shas: Sequence[str]) -> dict[str, int | None]:
+    """{photo: the batch it came in}."""
+    q = ",".join("?" * len(shas))
+    return {r[0]: r[1] for r in st.query(f"SELECT sha256, batch_id FROM photos WHERE sha256 IN ({q})", list(shas))}
+
+
+def batch_sites(st: Store, batch_ids: Sequence[int | None]) -> dict[int, set[int]]:
+    """{batch: the sites (merged ones followed) its photos already have}: where the rest of
+    an upload goes when nothing else links it (a batch is analysed a few photos a step)."""
+    out: dict[int, set[int]] = {}
+    for b in {b for b in batch_ids if b is not None}:
+        rows = st.query("SELECT DISTINCT site_id FROM photos WHERE batch_id = ? AND site_id IS NOT NULL "
+                        "AND removed_at IS NULL", (b,))
+        out[b] = {resolve(st, r[0]) for r in rows}
+    return out
 
 
 def resolve(st: Store, site_id: int) -> int:

@@ -6,7 +6,9 @@ A site is chosen by metadata first (:meth:`~edge_app.engine.pipeline.Pipeline.li
 GPS within the site radius, else capture time within the session gap), else by look: a run of
 photos far in time from everything joins the site of photos verification shows to be of the
 same spot (:func:`sites_by_look`), else a new site; a photo without any metadata joins the
-site of the photo it looks most like (:meth:`~edge_app.engine.pipeline.Pipeline.place_by_look`).
+site of the photo it looks most like (:meth:`~edge_app.engine.pipeline.Pipeline.place_by_look`)
+among the sites its batch links to by verified look, time or GPS; a batch linked to none is
+a new site named by its date.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from ..engine.pipeline import Pipeline
 from ..engine.sessions import KnownPhotos
 from ..store import Store
 from ..store import photos as store_photos
-from ..store.sites import create_site, resolve
+from ..store.sites import batch_sites, batches_of, create_site, dated_name, resolve
 from ..store.spots import confirmed_at, create_spot, place, set_engine_phases
 from .snapshot import RegroupStale, check_unchanged, read_site
 
@@ -45,7 +47,8 @@ def choose_sites(st: Store, pipeline: Pipeline, analysis: AnalysisOf, shas: list
     else a new site. Time only ever joins: a photo without GPS taken far in time from
     every other photo (an "after" shot two weeks on) joins the site of a photo it
     verifiably shows the same spot as (:func:`sites_by_look`), else a new site; a photo
-    without any metadata joins the site of the photo it looks most like. Returns
+    without any metadata joins the site of the photo it looks most like among the sites
+    its batch links to, else its batch is a new site (:func:`_place_by_look`). Returns
     {site: photos}, those that had a site already included."""
     new_rows = [r for r in store_photos.site_facts(st, shas) if r["site_id"] is None]
     out: dict[int, list[str]] = defaultdict(list)
@@ -60,6 +63,8 @@ def choose_sites(st: Store, pipeline: Pipeline, analysis: AnalysisOf, shas: list
     # runs far in time from everything: sites by verified look (outside the write)
     look = {n: sites_by_look(st, pipeline, analysis, [new_rows[i]["sha256"] for i in members])
             for n, (members, votes) in enumerate(links.runs) if not votes}
+    verified = sites_by_look(st, pipeline, analysis, [new_rows[i]["sha256"] for i in links.no_metadata]) \
+        if links.no_metadata else {}
     decided: dict[int, int] = {}  # new row index -> site
     with st.write():
         for members, votes in links.sessions:
@@ -72,7 +77,7 @@ def choose_sites(st: Store, pipeline: Pipeline, analysis: AnalysisOf, shas: list
             for i in members:
                 decided[i] = site_id
         if links.no_metadata:
-            _place_by_look(st, pipeline, analysis, new_rows, links.no_metadata, decided)
+            _place_by_look(st, pipeline, analysis, new_rows, links.no_metadata, decided, verified)
         for i, r in enumerate(new_rows):
             store_photos.set_site_by_engine(st, r["sha256"], decided[i])
             out[decided[i]].append(r["sha256"])
@@ -106,26 +111,40 @@ def sites_by_look(st: Store, pipeline: Pipeline, analysis: AnalysisOf, shas: lis
 
 
 def _place_by_look(st: Store, pipeline: Pipeline, analysis: AnalysisOf, new_rows, unplaced: list[int],
-                   decided: dict[int, int]) -> None:
-    """Photos without any metadata join the site of the photo they look most like, one
-    after the other in the order given, each a candidate for the next (the recent photos
-    in sites, then this step's photos already given a site). With no candidate: one new
-    site. Inside the caller's transaction."""
+                   decided: dict[int, int], verified: dict[int, int]) -> None:
+    """Photos without any metadata, an upload batch at a time: a batch that shares a link
+    with a site (a photo verification shows to be of one of its spots: ``verified``, from
+    :func:`sites_by_look`; photos of the same batch given a site by time or GPS, in this step
+    or an earlier one) keeps the old rule among those sites only: each photo joins the site
+    of the photo it looks most like, one after the other, each a candidate for the next. A
+    batch that shares nothing with any site becomes a new site named by its date
+    (:func:`~edge_app.store.sites.dated_name`), never a silent tail of the most recent site
+    (issue 17). Inside the caller's transaction."""
+    batch_of = batches_of(st, [new_rows[i]["sha256"] for i in unplaced])
+    earlier = batch_sites(st, list(batch_of.values()))
     cand = recent_photos(st, analysis) + [(analysis(new_rows[i]["sha256"]), site) for i, site in decided.items()]
-    known = [a for a, _ in cand if a is not None]
-    sites = [site for a, site in cand if a is not None]
-    fallback = None
+    by_batch: dict[int | None, list[int]] = defaultdict(list)
     for i in unplaced:
-        a = analysis(new_rows[i]["sha256"])
-        if known and a is not None:
-            decided[i] = pipeline.place_by_look(a, known, sites)
-        else:
-            if fallback is None:
-                fallback = create_site(st, "engine")
-            decided[i] = fallback
-        if a is not None:
-            known.append(a)
-            sites.append(decided[i])
+        by_batch[batch_of.get(new_rows[i]["sha256"])].append(i)
+    for batch, idx in by_batch.items():
+        allowed = set(verified) | earlier.get(batch, set()) | {
+            site for i, site in decided.items() if batch is not None and batch_of.get(new_rows[i]["sha256"]) == batch}
+        if not allowed:
+            site_id = create_site(st, "engine", dated_name(st, batch))
+            for i in idx:
+                decided[i] = site_id
+            cand += [(analysis(new_rows[i]["sha256"]), site_id) for i in idx]
+            continue
+        known = [a for a, site in cand if a is not None and site in allowed]
+        sites = [site for a, site in cand if a is not None and site in allowed]
+        fallback = max(allowed, key=lambda s: (verified.get(s, 0), -s))
+        for i in idx:
+            a = analysis(new_rows[i]["sha256"])
+            decided[i] = pipeline.place_by_look(a, known, sites) if known and a is not None else fallback
+            if a is not None:
+                known.append(a)
+                sites.append(decided[i])
+                cand.append((a, decided[i]))
 
 
 def place_online(st: Store, pipeline: Pipeline, analysis: AnalysisOf, site_id: int, sha: str) -> None:

@@ -185,6 +185,28 @@ def test_a_visit_days_later_without_gps_joins_its_site_by_look(tmp_path, models_
     assert other_site != site
 
 
+def test_an_undated_batch_that_shares_nothing_with_a_site_is_a_new_site(tmp_path, models_worker):
+    """Issue 17 (4): a second job's photos without date or GPS that look like nothing of the
+    first job get a site of their own, named by their day, not the tail of the most recent
+    site; undated photos of the first job's spots still join its site."""
+    st = open_store(tmp_path)
+    add_batch(st, spot_photos(11, 3, DAY) + spot_photos(22, 3, DAY + timedelta(minutes=5)))
+    w = worker_for(models_worker, tmp_path)
+    w.run_until_idle()
+    (first,) = {st.scalar("SELECT site_id FROM photos WHERE name = ?", (f"spot{k}_0.jpg",)) for k in (11, 22)}
+    other = spot_photos(77, 4, prefix="other") + spot_photos(88, 4, prefix="more")  # 8 photos: two steps
+    add_batch(st, other)
+    w.run_until_idle()
+    (second,) = {st.scalar("SELECT site_id FROM photos WHERE name = ?", (n,)) for n, _ in other}
+    assert second != first
+    assert st.scalar("SELECT name FROM sites WHERE id = ?", (second,)).endswith(" 사진")
+    assert groups(st, first)[0] == {names("spot11", 3), names("spot22", 3)}
+    again = spot_photos(11, 5, prefix="again")[3:]
+    add_batch(st, again)
+    w.run_until_idle()
+    assert {st.scalar("SELECT site_id FROM photos WHERE name = ?", (n,)) for n, _ in again} == {first}
+
+
 def test_the_thorough_pass_flags_a_spot_joined_by_a_machine_and_moves_no_one(tmp_path, models_worker):
     """One machine in a photo of spot A and in the only photo of spot B: the fast regroup puts
     B's photo into A's spot; the thorough pass (run when nothing waits) may not take it out
