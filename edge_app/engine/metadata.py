@@ -1,4 +1,4 @@
-"""Capture time and GPS position from a photo's EXIF.
+"""Capture time and GPS position from a photo's EXIF, and a capture time from its file name.
 
 Everything here is optional: photos without EXIF (screenshots, messaging apps) give
 ``taken_at=None`` and ``gps=None`` and still go through the rest of the pipeline. A tag
@@ -223,6 +223,73 @@ def _read_meta(exif: Image.Exif) -> PhotoMeta:
     except Exception:  # noqa: BLE001
         camera = None
     return PhotoMeta(taken_at=taken, gps=gps, camera=camera)
+
+
+# --------------------------------------------------------------------------- time from a file name
+
+#: Names phones, messengers and screenshot tools give their files, with the time in them
+#: (tried in this order; the first that gives a possible time wins):
+#:
+#: - ``IMG_20231110_084214.jpg``, ``IMG_20231110_084214_975.jpg``, ``20231110_084214.jpg``
+#:   (Samsung), ``PXL_20231110_084214123.jpg`` (Pixel), ``KakaoTalk_20240305_101522123.jpg``,
+#:   ``Screenshot_20240305-101522.png``, ``VID_`` / ``MVIMG_`` / ``PANO_`` alike;
+#: - ``Screenshot_2024-03-05-10-15-22-123_com.app.png``, ``KakaoTalk_Photo_2024-03-05-10-15-22.jpeg``,
+#:   ``photo_2024-03-05_10-15-22.jpg`` (Telegram), ``2024-03-05 10.15.22.jpg``,
+#:   ``Screenshot 2024-03-05 at 3.15.22 PM.png``, ``스크린샷 2024-03-05 오후 3.15.22.png`` (macOS);
+#: - ``IMG-20231110-WA0009.jpg`` (WhatsApp): the day only.
+_NAME_COMPACT = re.compile(r"(?<![0-9])(\d{4})(\d{2})(\d{2})[_-](\d{2})(\d{2})(\d{2})\d{0,3}(?![0-9])")
+_NAME_DASHED = re.compile(
+    r"(?<![0-9])(\d{4})-(\d{2})-(\d{2})(?:[-_T]|\s+(?:at\s+)?)(?:(오전|오후)\s*)?"
+    r"(\d{1,2})[-.:_]?(\d{2})[-.:_]?(\d{2})(?![0-9])(?:\s*([AaPp][Mm])(?![A-Za-z]))?")
+_NAME_DAY = re.compile(r"(?<![0-9A-Za-z])(?:IMG|VID|AUD|PTT|DOC|STK)-(\d{4})(\d{2})(\d{2})-WA\d+", re.IGNORECASE)
+#: A time read from a name is taken only in [NAME_MIN_YEAR, now + NAME_FUTURE_S].
+NAME_MIN_YEAR = 2000
+NAME_FUTURE_S = 86_400.0
+
+
+def _name_datetime(y, mo, d, h=0, mi=0, s=0, half=None) -> datetime | None:
+    y, mo, d, h, mi, s = (int(v) for v in (y, mo, d, h, mi, s))
+    if half:  # 12-hour clock: AM / PM, 오전 / 오후
+        if not 1 <= h <= 12:
+            return None
+        h = h % 12 + (12 if half.lower() in ("pm", "오후") else 0)
+    try:
+        return datetime(y, mo, d, h, mi, s)
+    except ValueError:  # month 13, 30 February, hour 25, second 60
+        return None
+
+
+def name_time(name, now: datetime | None = None) -> tuple[datetime, bool] | None:
+    """(capture time, whether the time of day is known) read from a photo's file name, or
+    None when the name holds no possible time (see the patterns above). The time is the
+    phone's local clock, as the name writes it. A date before :data:`NAME_MIN_YEAR` or more
+    than a day after ``now`` (default: this computer's clock) is no time: a counter that
+    looks like a date is not taken."""
+    if not isinstance(name, str) or not name:
+        return None
+    base = re.split(r"[/\\]", unicodedata.normalize("NFC", name))[-1][:255]
+    limit = (now or datetime.now()) + timedelta(seconds=NAME_FUTURE_S)
+    found: list[tuple[datetime | None, bool]] = []
+    for m in _NAME_COMPACT.finditer(base):
+        found.append((_name_datetime(*m.groups()), True))
+    for m in _NAME_DASHED.finditer(base):
+        y, mo, d, ko_half, h, mi, s, en_half = m.groups()
+        if len(h) == 1 and not (ko_half or en_half) and base[m.end(5)] not in "-.:_":
+            continue  # "2024-03-05-91522": not a clock
+        found.append((_name_datetime(y, mo, d, h, mi, s, ko_half or en_half), True))
+    for m in _NAME_DAY.finditer(base):
+        found.append((_name_datetime(*m.groups()), False))
+    for dt, timed in found:
+        if dt is not None and dt.year >= NAME_MIN_YEAR and dt <= limit:
+            return dt, timed
+    return None
+
+
+def time_from_name(name, now: datetime | None = None) -> datetime | None:
+    """The capture time a file name carries (:func:`name_time`), or None; a name that holds
+    only the day (WhatsApp's ``IMG-20231110-WA0009.jpg``) gives that day at 00:00."""
+    found = name_time(name, now)
+    return found[0] if found else None
 
 
 def haversine_m(a: tuple[float, float], b: tuple[float, float]) -> float:

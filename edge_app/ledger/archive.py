@@ -36,7 +36,8 @@ from .model import Ledger
 from .words import csv_cell, parse_local, safe_file_part
 
 INDEX_COLUMNS = ("path", "sha256", "bytes", "spot_no", "spot_id", "location", "asset_no", "caption", "stage",
-                 "stage_word", "taken_local", "lat", "lon", "alt", "original_name", "confirmed", "photo_no")
+                 "stage_word", "taken_local", "lat", "lon", "alt", "original_name", "confirmed", "photo_no",
+                 "taken_from")
 CHUNK = 1 << 20
 
 
@@ -105,7 +106,8 @@ def write_zip(ledger: Ledger, out: str | Path) -> dict:
                              "lat": "" if p.lat is None else f"{p.lat:.7f}",
                              "lon": "" if p.lon is None else f"{p.lon:.7f}",
                              "alt": "" if p.alt is None else f"{p.alt:.1f}", "original_name": p.name,
-                             "confirmed": "yes" if sp.confirmed else "no", "photo_no": it["photo_no"]})
+                             "confirmed": "yes" if sp.confirmed else "no", "photo_no": it["photo_no"],
+                             "taken_from": (p.taken_from or "") if p.taken_local else ""})
             buf = io.StringIO()
             w = csv.writer(buf, lineterminator="\r\n")
             w.writerow(INDEX_COLUMNS)

@@ -58,6 +58,13 @@ class LedgerPhoto:
     alt: float | None = None
     ext: str | None = None          # the original's extension ('.jpg', '.heic'), when known
     stage_by: str | None = None     # who set the stage: 'person' | 'engine' | None
+    taken_from: str | None = None   # where the capture time comes from: 'exif' | 'file name' |
+                                    # 'file name date' (the day only) | None (see words.photo_time)
+
+    @property
+    def time_from_name(self) -> bool:
+        """Whether the capture time was read from the file name (printed with a mark)."""
+        return bool(self.taken_local) and self.taken_from in words.NAME_SOURCES
 
     @property
     def suffix(self) -> str:
@@ -159,6 +166,10 @@ class Ledger:
     def period_text(self) -> str:
         return words.format_period(*self.period(), self.lang)
 
+    def times_from_names(self) -> bool:
+        """Whether any photo's capture time was read from its file name (the legend is printed)."""
+        return any(p.time_from_name for s in self.spots for p in s.photos)
+
     def photo_count(self) -> int:
         return sum(len(s.photos) for s in self.spots)
 
@@ -225,7 +236,7 @@ class LedgerSource(Protocol):
     ``ledger_spots(site_id)``: the site's spots in page order, each {"id", "name",
     "location", "asset_no", "caption", "cover", "confirmed": bool, "photos": [{"sha256",
     "name", "phase", "taken_local", "taken_at", "width", "height", "bytes", "lat", "lon",
-    "alt", "ext"}] in capture order}.
+    "alt", "ext", "taken_from" (optional)}] in capture order}.
     ``original_path(sha256)``: the original file of a photo.
     """
 
@@ -257,7 +268,7 @@ class StoreSource:
         extra = {r["id"]: r for r in self.st.query(
             "SELECT id, location, asset_no, caption FROM spots WHERE site_id = ?", (site_id,))}
         detail = {r["sha256"]: r for r in self.st.query(
-            "SELECT sha256, bytes, lat, lon, alt, ext FROM photos WHERE site_id = ?", (site_id,))}
+            "SELECT sha256, bytes, lat, lon, alt, ext, taken_from FROM photos WHERE site_id = ?", (site_id,))}
         out = []
         for sp in view["spots"]:
             e = extra[sp["id"]]
@@ -266,7 +277,7 @@ class StoreSource:
                 d = detail[p["sha256"]]
                 photos.append({**{k: p.get(k) for k in ("sha256", "name", "phase", "phase_by", "taken_local",
                                                         "taken_at", "width", "height")},
-                               **{k: d[k] for k in ("bytes", "lat", "lon", "alt", "ext")}})
+                               **{k: d[k] for k in ("bytes", "lat", "lon", "alt", "ext", "taken_from")}})
             out.append({"id": sp["id"], "name": sp["name"], "location": e["location"], "asset_no": e["asset_no"],
                         "caption": e["caption"], "cover": sp["cover"], "confirmed": sp["confirmed"],
                         "photos": photos})
@@ -318,7 +329,7 @@ def build_ledger(source, site_id: int, *, lang: str = "ko", include_unconfirmed:
                               else None, taken_local=p.get("taken_local"), taken_at=p.get("taken_at"),
                               path=_path(source, p), width=p.get("width"), height=p.get("height"),
                               bytes=p.get("bytes"), lat=p.get("lat"), lon=p.get("lon"), alt=p.get("alt"),
-                              ext=p.get("ext"), stage_by=p.get("phase_by"))
+                              ext=p.get("ext"), stage_by=p.get("phase_by"), taken_from=p.get("taken_from"))
                   for p in sp["photos"]]
         spots.append(LedgerSpot(id=sp["id"], number=len(spots) + 1, label=label,
                                 location=clean_text(sp.get("location")) or label,

@@ -29,7 +29,7 @@ from fpdf import FPDF
 
 from .images import ImageError, print_image
 from .model import Block, Ledger, paginate
-from .words import format_date, format_period
+from .words import format_date, format_period, photo_time
 
 FONT_DIR = Path(__file__).resolve().parents[1] / "web" / "static" / "fonts"
 FONT_REGULAR = FONT_DIR / "NanumGothic-Regular.subset.ttf"
@@ -65,6 +65,7 @@ BODY_PT, WORKS_PT, SMALL_PT = 9.0, 11.0, 8.0
 LINE = 0.42                                        # line height, mm per pt
 TEXT_PAD, V_PAD = 1.0, 0.6                         # text inside its box (mm)
 LABEL_W = 12.0                                     # 위치 / 내용 / 일자 labels
+LEGEND_H = 4.0                                     # the line under the blocks saying what "(파일명)" means
 DATES_W = 58.0                                     # the 일자 cell beside 위치
 
 GRID = (90, 90, 90)
@@ -100,6 +101,7 @@ class _Doc(FPDF):
     def __init__(self, ledger: Ledger):
         super().__init__(orientation="P", unit="mm", format="A4")
         self.ledger = ledger
+        self.name_marks = False  # a date read from a file name is printed on this page
         self.set_auto_page_break(False)
         self.set_margins(MARGIN_X, MARGIN_TOP, MARGIN_X)
         self.add_font(FONT, "", str(FONT_REGULAR))
@@ -118,6 +120,12 @@ class _Doc(FPDF):
     def footer(self):
         if self.page_no() == 1:
             return
+        if self.name_marks:  # a date on this page was read from a file name: say what the mark means
+            self.set_font(FONT, "", SMALL_PT)
+            self.set_text_color(*MUTED)
+            self.set_xy(MARGIN_X, PAGE_H - MARGIN_BOTTOM - LEGEND_H + 0.4)
+            self.cell(CONTENT_W, LEGEND_H - 0.4, printable(self.ledger.label("name_legend")), align="L")
+            self.name_marks = False
         self.set_font(FONT, "", 8)
         self.set_text_color(*MUTED)
         self.set_xy(MARGIN_X, PAGE_H - 9)
@@ -228,7 +236,7 @@ def photo_line(led: Ledger, b: Block, p) -> str:
     parts = [b.spot.photo_no(p)]
     if b.unknown:
         parts.append(led.stage_word(None))
-    parts.append(format_date(p.taken_local, led.lang))
+    parts.append(photo_time(p.taken_local, p.taken_from, led.lang))
     return "  ".join(x for x in parts if x)
 
 
@@ -277,6 +285,7 @@ def _block(doc: _Doc, b: Block, y: float, notes: list[str]) -> float:
             doc.text_box(px, y, pw, ph, led.label("unreadable"), border=False, color=(164, 22, 26))
         doc.text_box(px, y + ph, pw, DATE_H, photo_line(led, b, p), size=SMALL_PT, min_size=SMALL_PT,
                      color=UNKNOWN_INK if b.unknown and p else MUTED, max_lines=3)
+        doc.name_marks |= p is not None and p.time_from_name
     if b.part == b.parts - 1:
         cy = y + ph + DATE_H
         for rh, cells in _caption_cells(doc, b):
@@ -329,6 +338,8 @@ def write_pdf(ledger: Ledger, out: str | Path) -> dict:
             groups.append([])
         groups[-1].append(block_height(doc, b))
     room = PAGE_H - MARGIN_TOP - MARGIN_BOTTOM - header_height(doc)
+    if ledger.times_from_names():
+        room -= LEGEND_H  # room for the legend of the "(파일명)" mark
     pages = paginate(groups, room, room) if blocks else []
     layout = []
     for page in pages:

@@ -42,6 +42,8 @@ LABELS: dict[str, dict[str, str]] = {
         "unconfirmed_note": "미확인 지점 {n}곳 포함", "skipped_note": "미확인 지점 {n}곳은 빠짐",
         "site_auto": "현장 {id}", "unset_stage": "단계 미상", "page": "{n} / {total}",
         "client": "발주처", "contractor": "시공사", "contract_no": "계약번호", "contract_period": "공사기간",
+        "name_mark": "(파일명)",
+        "name_legend": "(파일명): 사진에 촬영시각(EXIF)이 없어 파일 이름에서 읽은 일시",
     },
     "en": {
         "title": "Photo ledger", "works_name": "Works", "company": "Company", "work_type": "Work type",
@@ -53,6 +55,8 @@ LABELS: dict[str, dict[str, str]] = {
         "site_auto": "Site {id}", "unset_stage": "stage unknown", "page": "{n} / {total}",
         "client": "Client", "contractor": "Contractor", "contract_no": "Contract no.",
         "contract_period": "Contract period",
+        "name_mark": "(file name)",
+        "name_legend": "(file name): the photo carries no capture time (EXIF); read from its file name",
     },
 }
 
@@ -94,6 +98,19 @@ def format_date(taken_local: str | None, lang: str, with_time: bool = True) -> s
         return ""
     fmt = "%Y.%m.%d" if lang_of(lang) == "ko" else "%Y-%m-%d"
     return dt.strftime(fmt + (" %H:%M" if with_time else ""))
+
+
+#: taken_from values of a time read from a file name ('file name date': the day only).
+NAME_SOURCES = ("file name", "file name date")
+
+
+def photo_time(taken_local: str | None, taken_from: str | None, lang: str) -> str:
+    """A photo's capture time as printed: '2024.03.05 10:15', and when it was read from the
+    file name '2024.03.05 10:15 (파일명)' (the day only when the name holds no time)."""
+    text = format_date(taken_local, lang, with_time=taken_from != "file name date")
+    if text and taken_from in NAME_SOURCES:
+        text += " " + label(lang, "name_mark")
+    return text
 
 
 def format_period(first: str | None, last: str | None, lang: str) -> str:

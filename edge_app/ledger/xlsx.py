@@ -32,6 +32,7 @@ stays bounded whatever the number of photos.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from copy import copy
 from dataclasses import dataclass
@@ -316,9 +317,12 @@ def _names(wb) -> dict[str, _Named]:
     return out
 
 
-def _set(ws, col: int, row: int, value, fmt: str | None = None, prefix: str | None = None) -> None:
+def _set(ws, col: int, row: int, value, fmt: str | None = None, prefix: str | None = None,
+         suffix: str | None = None, day_only: bool = False) -> None:
     """Write ``value``; ``fmt``: its number format unless the template's cell has its own;
-    ``prefix``: text shown before a date (the 사진번호), put in front of whichever format."""
+    ``prefix`` / ``suffix``: text shown before / after a date (the 사진번호; the "(파일명)"
+    mark), put around whichever format; ``day_only``: a date whose time of day is unknown
+    (the format's time is taken out)."""
     c = ws.cell(row=row, column=col)
     if isinstance(c, MergedCell):
         c0, r0, _, _ = _merged_range(ws, col, row)
@@ -329,8 +333,12 @@ def _set(ws, col: int, row: int, value, fmt: str | None = None, prefix: str | No
         c.data_type = "s"  # text typed on a tablet is never a formula
     if fmt and value is not None and template_format in ("General", "@"):
         c.number_format = fmt  # the template's own format wins
+    if day_only and isinstance(value, datetime):
+        c.number_format = re.sub(r"\s*\[?h+\]?:mm(:ss)?(\s*AM/PM)?", "", c.number_format, flags=re.IGNORECASE)
     if prefix and isinstance(value, datetime):
         c.number_format = '"' + prefix.replace('"', "") + '"' + c.number_format
+    if suffix and isinstance(value, datetime):
+        c.number_format = c.number_format + '"' + suffix.replace('"', "") + '"'
 
 
 def _photo_label(led: Ledger, b, p) -> str:
@@ -477,6 +485,9 @@ def write_xlsx(ledger: Ledger, out: str | Path, template: str | Path | None = No
             _set(n.ws, n.min_col, n.min_row, value, "yyyy.mm.dd" if key == "PREPARED" else None)
             if isinstance(value, str):
                 _grow_row(n.ws, n, 0, value)
+    if led.times_from_names() and not ws.oddFooter.left.text:  # what the "(파일명)" mark means
+        ws.oddFooter.left.text = led.label("name_legend").replace("&", "&&")
+        ws.oddFooter.left.size = 8
     wb.properties.title = f"{led.label('title')} - {led.title_name}"
     wb.properties.creator = "edge-app"
     if led.company:
@@ -517,7 +528,9 @@ def write_xlsx(ledger: Ledger, out: str | Path, template: str | Path | None = No
                 if p is not None and f"DATE_{key}" in names:
                     when, label = parse_local(p.taken_local), _photo_label(led, b, p)
                     n = names[f"DATE_{key}"]
-                    _set(ws, n.min_col, n.min_row + off, when or label, DATE_FORMAT, prefix=label + "  ")
+                    _set(ws, n.min_col, n.min_row + off, when or label, DATE_FORMAT, prefix=label + "  ",
+                         suffix=" " + led.label("name_mark") if p.time_from_name else None,
+                         day_only=p.taken_from == "file name date")
                 if p is None:
                     if not b.unknown:
                         put(f"PHOTO_{key}", led.label("no_photo"))

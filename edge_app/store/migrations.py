@@ -209,6 +209,15 @@ ALTER TABLE sites ADD COLUMN contract_no TEXT;     -- 계약번호
 ALTER TABLE sites ADD COLUMN contract_period TEXT  -- 공사기간, as entered ("2026.03.02 ~ 2026.11.30")
 """
 
+V_TAKEN_FROM = """
+ALTER TABLE photos ADD COLUMN taken_from TEXT   -- where taken_at / taken_local come from: 'exif' | 'file name'
+    CHECK (taken_from IN ('exif', 'file name', 'file name date'));  -- (a phone's name such as
+                                                -- IMG_20231110_084214.jpg, the photo without an EXIF time)
+                                                -- | 'file name date' (the name holds the day only: 00:00)
+                                                -- | NULL (no capture time)
+UPDATE photos SET taken_from = 'exif' WHERE taken_at IS NOT NULL
+"""
+
 #: (version, name, SQL script). Append only.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "core tables", V1_CORE),
@@ -218,6 +227,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (5, "review flag of a spot (the thorough pass)", V_REVIEW),
     (6, "analysis retried after a passing failure (disk full, out of memory)", V_RETRY),
     (7, "photo ledger cover fields (발주처, 계약번호, 공사기간)", V_LEDGER_COVER),
+    (8, "where a photo's capture time comes from (EXIF or its file name)", V_TAKEN_FROM),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -18,13 +18,14 @@ from __future__ import annotations
 import hashlib
 import io
 from dataclasses import dataclass
+from datetime import timezone
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from PIL import Image
 
 from ..engine.decode import ImageError, decode_image, is_image_name, read_photo_bytes, scan_folder
-from ..engine.metadata import read_meta
+from ..engine.metadata import name_time, read_meta
 from ..fileio import write_atomic
 from . import Store, StoreError, now_iso, seconds_since
 
@@ -135,6 +136,22 @@ def _taken_local(exif) -> str | None:
     return out if digits.isdigit() and len(digits) == 14 else None
 
 
+def capture_time(meta_taken_at, taken_local: str | None, name: str) -> tuple[float | None, str | None, str | None]:
+    """(taken_at, taken_local, taken_from) of a photo: its EXIF time ('exif'), else the time
+    its file name carries ('file name'; 'file name date' when the name holds the day only),
+    else (None, None, None). A name's time is the phone's clock, kept like an EXIF time
+    without offset (local time read as UTC)."""
+    taken_at = _finite(meta_taken_at)
+    if taken_at is not None:
+        return taken_at, taken_local, "exif"
+    found = name_time(name)
+    if found is None:
+        return None, None, None
+    dt, timed = found
+    return (dt.replace(tzinfo=timezone.utc).timestamp(), dt.strftime("%Y-%m-%d %H:%M:%S"),
+            "file name" if timed else "file name date")
+
+
 def _orientation(exif) -> int:
     try:
         v = int(exif.get(0x0112, 1) or 1)
@@ -203,11 +220,12 @@ def add_bytes(st: Store, data: bytes, name: str, *, source: str, who: str, batch
     ext = _EXT.get(fmt.upper()) or (Path(name).suffix.lower() if is_image_name(name) else ".img")
     meta = read_meta(dec.exif)
     gps = meta.gps or (None, None, None)
+    taken_at, taken_local, taken_from = capture_time(meta.taken_at, _taken_local(dec.exif), name)
     thumb = _jpeg(dec.rgb)
     _write_original(st, sha, ext, data)
     row = {"sha256": sha, "name": name, "ext": ext, "format": fmt or None, "bytes": len(data),
            "width": dec.full_size[0], "height": dec.full_size[1], "orientation": _orientation(dec.exif),
-           "taken_at": _finite(meta.taken_at), "taken_local": _taken_local(dec.exif),
+           "taken_at": taken_at, "taken_local": taken_local, "taken_from": taken_from,
            "lat": _finite(gps[0]), "lon": _finite(gps[1]), "alt": _finite(gps[2]),
            "camera": (meta.camera or None) and str(meta.camera)[:200], "state": "waiting",
            "batch_id": batch_id, "source": source, "added_at": now_iso(), "added_by": who}
