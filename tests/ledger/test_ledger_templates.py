@@ -21,9 +21,10 @@ def company_bytes(tmp_path) -> bytes:
 def test_a_company_layout_is_checked_kept_and_replaced(tmp_path):
     root = tmp_path / "data"
     assert templates.current(root) is None and templates.info(root) is None
-    names = templates.save(root, company_bytes(tmp_path), "한빛 양식.xlsx")
+    data = company_bytes(tmp_path)  # once: openpyxl stamps the time it writes a file
+    names = templates.save(root, data, "한빛 양식.xlsx")
     assert {"PHOTO_BEFORE", "PHOTO_AFTER", "LOCATION", "WORKS_NAME"} <= set(names)
-    assert templates.current(root).read_bytes() == company_bytes(tmp_path)
+    assert templates.current(root).read_bytes() == data
     assert templates.info(root)["name"] == "한빛 양식.xlsx" and templates.info(root)["names"] == names
     templates.save(root, company_bytes(tmp_path), "v2.xlsx")  # the first one is kept aside
     assert len(list((root / "templates" / "old").iterdir())) == 1 and templates.info(root)["name"] == "v2.xlsx"
