@@ -294,6 +294,17 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "ledger_contract_no": ("계약번호", "Contract no."),
     "ledger_contract_period": ("공사기간 (계약서대로)", "Contract period (as in the contract)"),
     "ledger_contract_period_placeholder": ("예: 2026.03.02 ~ 2026.11.30", "e.g. 2026.03.02 ~ 2026.11.30"),
+    # warnings next to the export buttons (edge_app/ledger/checks.py), never printed in the documents
+    "ledger_warn_title": ("내보내기 전에 확인하세요 ({n}건)", "Check before exporting ({n})"),
+    "ledger_warn_hint": ("사진대지에는 나오지 않는 안내입니다. 지점 이름을 누르면 그 지점으로 갑니다.",
+                         "These notes are not printed in the ledger. Tap a spot's name to go to it."),
+    "ledger_warn_after_early": ("'{after}' 사진({after_at})이 '{before}' 사진({before_at})보다 먼저 찍혔습니다",
+                                "the '{after}' photo ({after_at}) was taken before the '{before}' photo ({before_at})"),
+    "ledger_warn_no_after": ("'{after}' 사진이 없습니다 (그 칸에 '사진 없음'이 찍힙니다)",
+                             "no '{after}' photo (its cell will read 'No photo')"),
+    "ledger_warn_no_date": ("촬영일시를 알 수 없는 사진 {n}장 (날짜 없이 찍힙니다)",
+                            "{n} photo(s) without any date (printed without one)"),
+    "ledger_warn_unconfirmed": ("미확인", "unconfirmed"),
 }
 
 #: Korean for the reasons the app itself gives a photo (the worker and the store), beyond the

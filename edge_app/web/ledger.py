@@ -15,8 +15,9 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, request, ur
 
 from ..ledger import FORMATS, build_ledger
 from ..ledger import templates as ledger_templates
+from ..ledger.checks import ledger_warnings as check_ledger
 from ..ledger.words import STAGE_WORDS
-from ..pages.i18n import translate
+from ..pages.i18n import format_local, translate
 from ..pages.ledger_routes import requested_format, send_ledger, template_remove, template_upload
 from ..store import StoreError
 from ..store import ledger_fields
@@ -24,6 +25,7 @@ from ..store import sites as store_sites
 from ..store import spots as store_spots
 from .auth import who
 from .db import get_store
+from .labels import spot_label
 
 bp = Blueprint("ledger", __name__)
 
@@ -66,11 +68,44 @@ def ledger_suggest(site_id: int) -> dict[str, list[str]]:
     return g._ledger_suggest
 
 
+def ledger_warnings(view: dict) -> list[dict]:
+    """What to check before exporting the site of ``view`` (the site page's view), never
+    printed (:func:`edge_app.ledger.checks.ledger_warnings`, over every spot, unconfirmed
+    ones too): [{"kind", "spot_id", "label" (as the page names the spot), "confirmed", "text"}]."""
+    if "_ledger_warnings" in g:
+        return g._ledger_warnings
+    lang = getattr(g, "lang", "ko")
+    try:
+        led = build_ledger(get_store(), view["site"]["id"], lang=lang, include_unconfirmed=True)
+    except StoreError:
+        led = None
+    spots = {sp["id"]: sp for sp in view.get("spots", [])}
+    out = []
+    for w in check_ledger(led.spots if led else []):
+        sp = spots.get(w.spot_id)
+        if sp is None:
+            continue
+        words = {"after": led.stage_word("after"), "before": led.stage_word("before")}
+        if w.kind == "after_early":
+            text = translate(lang, "ledger_warn_after_early", **words,
+                             after_at=format_local(lang, w.after, not w.after_day_only),
+                             before_at=format_local(lang, w.before, not w.before_day_only))
+        elif w.kind == "no_after":
+            text = translate(lang, "ledger_warn_no_after", **words)
+        else:
+            text = translate(lang, "ledger_warn_no_date", n=w.count)
+        out.append({"kind": w.kind, "spot_id": w.spot_id, "label": sp.get("label") or spot_label(lang, sp),
+                    "confirmed": bool(sp.get("confirmed")), "text": text})
+    g._ledger_warnings = out
+    return out
+
+
 @bp.app_context_processor
 def _ctx():
     lang = getattr(g, "lang", "ko")
     choices = [(k, " · ".join(v["ko" if lang == "ko" else "en"])) for k, v in STAGE_WORDS.items()]
     return {"ledger_spot": ledger_spot, "ledger_site": ledger_site, "ledger_suggest": ledger_suggest,
+            "ledger_warnings": ledger_warnings,
             "ledger_stage_choices": choices, "ledger_formats": FORMATS,
             "ledger_template": lambda: ledger_templates.info(current_app.config["DATA_DIR"])}
 
