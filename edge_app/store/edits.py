@@ -21,7 +21,7 @@ from typing import Any
 
 from . import Store, StoreError, now_iso, outbox
 
-_TABLE_KEYS = {"spots": "id", "sites": "id", "photos": "sha256"}
+_TABLE_KEYS = {"spots": "id", "sites": "id", "photos": "sha256", "suggestions": "id"}
 
 
 class Changes:

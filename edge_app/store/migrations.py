@@ -218,6 +218,23 @@ ALTER TABLE photos ADD COLUMN taken_from TEXT   -- where taken_at / taken_local 
 UPDATE photos SET taken_from = 'exif' WHERE taken_at IS NOT NULL
 """
 
+V_SUGGESTIONS = """
+CREATE TABLE suggestions (                   -- a later engine answer would take a photo out of a spot shown
+    id          INTEGER PRIMARY KEY,         -- on the page: asked (one tap to accept or dismiss), never done
+    site_id     INTEGER NOT NULL REFERENCES sites(id),
+    photo       TEXT NOT NULL REFERENCES photos(sha256),
+    from_spot   INTEGER NOT NULL REFERENCES spots(id), -- where the photo is (an earlier engine answer put it)
+    to_spot     INTEGER REFERENCES spots(id), -- where the new answer puts it; NULL: a new spot (to_new) or the tray
+    to_new      INTEGER,                     -- a new spot: suggestions of a site with the same number go together
+    score       REAL,                        -- the engine's same-spot probability at the target
+    created_at  TEXT NOT NULL,
+    state       TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'accepted', 'dismissed', 'replaced')),
+    ended_at    TEXT,                        -- accepted / dismissed by a person, or replaced by a later answer
+    ended_by    TEXT
+);
+CREATE INDEX suggestions_site ON suggestions(site_id, state)
+"""
+
 #: (version, name, SQL script). Append only.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "core tables", V1_CORE),
@@ -228,6 +245,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (6, "analysis retried after a passing failure (disk full, out of memory)", V_RETRY),
     (7, "photo ledger cover fields (발주처, 계약번호, 공사기간)", V_LEDGER_COVER),
     (8, "where a photo's capture time comes from (EXIF or its file name)", V_TAKEN_FROM),
+    (9, "the engine's suggested moves out of shown spots", V_SUGGESTIONS),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -15,7 +15,14 @@ The rules the engine reads (:mod:`edge_app.worker.regrouping`), so that a person
 
 Person edits: :func:`move`, :func:`each_new`, :func:`merge`, :func:`split`, :func:`rename`, :func:`set_cover`,
 :func:`set_phase`, :func:`confirm`, :func:`unconfirm`, :func:`confirm_all`,
-:func:`remove_photos`, :func:`restore_photos`. Each is one transaction and one audit row.
+:func:`remove_photos`, :func:`restore_photos`, :func:`accept_suggestion`, :func:`dismiss_suggestion`.
+Each is one transaction and one audit row.
+
+Once a grouping has been shown (a photo whose batch was regrouped once), a later engine
+answer (the background second look included) may add photos from the tray to a spot, but
+taking a photo out of a spot an earlier answer put it in is only a *suggestion*
+(:func:`suggest_moves`, table ``suggestions``): which photo, from which spot, to which spot
+(or a new spot, or the tray); a person accepts or dismisses it.
 """
 
 from __future__ import annotations
@@ -429,3 +436,130 @@ def set_review_flags(st: Store, site_id: int, flagged: dict[int, str]) -> None:
     q = ",".join("?" * len(flagged))
     st.conn.execute(f"UPDATE spots SET review = NULL WHERE site_id = ? AND review IS NOT NULL AND "
                     f"touched = 0 AND confirmed_at IS NULL AND id NOT IN ({q})", (site_id, *flagged))
+
+
+# --------------------------------------------------------------------------- suggested moves
+
+
+def shown_photos(st: Store, site_id: int) -> set[str]:
+    """The site's photos whose grouping has been shown: their batch was regrouped once (the
+    first answer of a batch is free to move its own photos; any later one only suggests
+    taking a photo out of a spot). A photo without a batch counts as shown."""
+    return {r[0] for r in st.query("""SELECT p.sha256 FROM photos p LEFT JOIN batches b ON b.id = p.batch_id
+                                      WHERE p.site_id = ? AND (p.batch_id IS NULL OR b.regrouped_at IS NOT NULL)""",
+                                   (site_id,))}
+
+
+def suggest_moves(st: Store, site_id: int, moves: Sequence[tuple[str, int, int | None, int | None, float | None]]) \
+        -> int:
+    """Write an engine answer's moves out of shown spots as open suggestions (inside the
+    caller's transaction): ``moves`` = (photo, from spot, to spot or None, new-spot group or
+    None, score); to spot None and group None: the tray; a group: one new spot for every
+    photo of that group. An open suggestion the answer repeats stays as it is; one it does
+    not repeat is replaced; a move a person dismissed is not asked again. Returns how many
+    suggestions are new."""
+    open_rows = {r["id"]: r for r in st.query("SELECT * FROM suggestions WHERE site_id = ? AND state = 'open'",
+                                              (site_id,))}
+    dismissed = {(r[0], r[1]) for r in st.query(
+        "SELECT photo, from_spot FROM suggestions WHERE site_id = ? AND state = 'dismissed'", (site_id,))}
+    base = int(st.scalar("SELECT coalesce(max(to_new), 0) FROM suggestions WHERE site_id = ?", (site_id,)))
+    groups: dict[int, int] = {}
+    keep, added = set(), 0
+    at = now_iso()
+    for photo, from_spot, to_spot, group, score in moves:
+        if (photo, from_spot) in dismissed:
+            continue
+        same = next((i for i, r in open_rows.items() if r["photo"] == photo and r["from_spot"] == from_spot
+                     and r["to_spot"] == to_spot and (r["to_new"] is None) == (group is None)), None)
+        if same is not None:
+            keep.add(same)
+            continue
+        new_group = None
+        if to_spot is None and group is not None:
+            new_group = groups.setdefault(group, base + len(groups) + 1)
+        st.db["suggestions"].insert({"site_id": site_id, "photo": photo, "from_spot": from_spot, "to_spot": to_spot,
+                                     "to_new": new_group, "score": score, "created_at": at})
+        added += 1
+    for i in set(open_rows) - keep:
+        st.conn.execute("UPDATE suggestions SET state = 'replaced', ended_at = ?, ended_by = 'engine' WHERE id = ?",
+                        (at, i))
+    return added
+
+
+def open_suggestions(st: Store, site_id: int) -> list[dict]:
+    """The site's open suggestions that still hold (the photo is still where the engine put
+    it, in the spot it would leave), oldest first: [{"id", "photo", "name", "from", "to",
+    "new", "score"}]; ``to`` None and ``new`` False: to the tray."""
+    rows = st.query("""SELECT s.id, s.photo, p.name, s.from_spot, s.to_spot, s.to_new, s.score
+                       FROM suggestions s JOIN photos p ON p.sha256 = s.photo AND p.removed_at IS NULL
+                       JOIN memberships m ON m.photo = s.photo AND m.ended_at IS NULL
+                       WHERE s.site_id = ? AND s.state = 'open' AND m.spot_id = s.from_spot AND m.by = 'engine'
+                       ORDER BY s.id""", (site_id,))
+    return [{"id": r["id"], "photo": r["photo"], "name": r["name"], "from": r["from_spot"], "to": r["to_spot"],
+             "new": r["to_new"] is not None, "score": r["score"]} for r in rows]
+
+
+def _suggestion(st: Store, suggestion_id: int):
+    row = st.one("SELECT * FROM suggestions WHERE id = ?", (suggestion_id,))
+    if row is None:
+        raise StoreError(f"no suggestion {suggestion_id}")
+    if row["state"] != "open":
+        raise StoreError("that suggestion was already answered")
+    cur = current(st, row["photo"])
+    if cur is None or cur["spot_id"] != row["from_spot"] or cur["by"] != "engine":
+        raise StoreError("the photo has moved since; the suggestion no longer holds")
+    return row
+
+
+def _end_suggestion(ch: Changes, suggestion_id: int, state: str, who: str) -> None:
+    ch.set("suggestions", suggestion_id, "state", state)
+    ch.set("suggestions", suggestion_id, "ended_at", now_iso())
+    ch.set("suggestions", suggestion_id, "ended_by", who)
+
+
+def accept_suggestion(st: Store, suggestion_id: int, who: str) -> dict:
+    """Do what the engine suggested: the photo moves out of its spot to the suggested spot,
+    a new spot (the same new spot as the photos of its group accepted before) or the tray,
+    as a person's move (one audited, undoable edit). Returns {"edit", "spot"}."""
+    with st.write():
+        row = _suggestion(st, suggestion_id)
+        ch = Changes(st)
+        target = row["to_spot"]
+        if target is None and row["to_new"] is not None:
+            mate = st.one("""SELECT m.spot_id FROM suggestions s
+                             JOIN memberships m ON m.photo = s.photo AND m.ended_at IS NULL
+                             JOIN spots sp ON sp.id = m.spot_id AND sp.removed_at IS NULL
+                             WHERE s.site_id = ? AND s.to_new = ? AND s.state = 'accepted' AND m.by = 'person'
+                             ORDER BY s.ended_at DESC LIMIT 1""", (row["site_id"], row["to_new"]))
+            if mate is not None:
+                target = mate["spot_id"]
+            else:
+                target = create_spot(st, row["site_id"], who)
+                ch.inserted("spots", target)
+        elif target is not None:
+            sp = spot(st, target)
+            if sp["site_id"] != row["site_id"]:
+                raise StoreError("that spot is in another site")
+        left = _move_into(st, ch, [row["photo"]], target)
+        for s in left:
+            _touch(ch, s)
+            _retire_if_empty(st, ch, s)
+            set_engine_phases(st, s, ch)
+        _touch(ch, target)
+        set_engine_phases(st, target, ch)
+        _end_suggestion(ch, suggestion_id, "accepted", who)
+        edit = record(st, "accept_suggestion", who, row["site_id"],
+                      {"photos": [_photo(st, row["photo"])["name"]], "from": row["from_spot"], "to": target}, ch)
+    return {"edit": edit, "spot": target}
+
+
+def dismiss_suggestion(st: Store, suggestion_id: int, who: str) -> int | None:
+    """Keep the photo where it is: the suggestion is dismissed (one audited, undoable edit)
+    and the engine does not ask to take that photo out of that spot again."""
+    with st.write():
+        row = _suggestion(st, suggestion_id)
+        ch = Changes(st)
+        _end_suggestion(ch, suggestion_id, "dismissed", who)
+        return record(st, "dismiss_suggestion", who, row["site_id"],
+                      {"photos": [_photo(st, row["photo"])["name"]], "from": row["from_spot"]}, ch)
+

@@ -17,6 +17,7 @@ from collections import defaultdict
 
 from . import Store
 from .sites import list_sites, site
+from .spots import open_suggestions
 
 #: The engine's placement score under which a photo is flagged "unsure" on the page.
 UNSURE_BELOW = 0.7
@@ -33,7 +34,15 @@ def site_view(st: Store, site_id: int) -> dict:
     """One site as the page shows it:
 
     {"site": {...}, "spots": [{"id", "number", "name", "confirmed", "confirmed_at", "touched", "cover",
-     "photos": [photo], "missing_after", "unsure", "review"}], "unassigned": [photo]}
+     "photos": [photo], "missing_after", "unsure", "review", "suggestions"}], "unassigned": [photo],
+     "suggestions": [{"id", "photo", "name", "from", "to", "new", "score"}]}
+
+    ``suggestions``: moves a later engine answer (the background second look included) would
+    make out of a spot already shown, asked instead of done (:func:`.spots.open_suggestions`):
+    photo ``photo`` from spot ``from`` to spot ``to``, or to a new spot (``new``), or to the
+    tray (``to`` None, ``new`` False); the page offers accept (:func:`.spots.accept_suggestion`)
+    and dismiss (:func:`.spots.dismiss_suggestion`). Each photo concerned carries its own as
+    ``move_suggestion`` (else None), and each spot the number of its photos asked out.
 
     ``review``: why the engine's thorough pass asks a person to look at the spot ("machine",
     "shared"), or None; never shown on a spot a person touched or confirmed.
@@ -50,10 +59,13 @@ def site_view(st: Store, site_id: int) -> dict:
         FROM photos p JOIN memberships m ON m.photo = p.sha256 AND m.ended_at IS NULL
         WHERE p.site_id = ? AND p.removed_at IS NULL
         ORDER BY p.taken_at IS NULL, p.taken_at, p.name""", (site_id,))
+    asked = open_suggestions(st, site_id)
+    asked_of = {a["photo"]: a for a in asked}
     by_spot: dict[int, list[dict]] = defaultdict(list)
     tray = []
     for r in rows:
-        (tray if r["spot_id"] is None else by_spot[r["spot_id"]]).append(_photo_dict(r))
+        (tray if r["spot_id"] is None else by_spot[r["spot_id"]]).append(
+            _photo_dict(r) | {"move_suggestion": asked_of.get(r["sha256"])})
     spot_rows = {r["id"]: dict(r) for r in st.query(
         "SELECT * FROM spots WHERE site_id = ? AND removed_at IS NULL", (site_id,))}
     # a spot's number never changes: its rank among every spot the site ever had
@@ -71,10 +83,11 @@ def site_view(st: Store, site_id: int) -> dict:
                       "cover": sp["cover"] if sp["cover"] in {p["sha256"] for p in photos} else None,
                       "photos": photos, "missing_after": bool(phases - {None}) and "after" not in phases,
                       "unsure": sum(p["unsure"] for p in photos),
-                      "review": sp.get("review") if not sp["touched"] and sp["confirmed_at"] is None else None})
+                      "review": sp.get("review") if not sp["touched"] and sp["confirmed_at"] is None else None,
+                      "suggestions": sum(p["move_suggestion"] is not None for p in photos)})
     spots.sort(key=lambda sp: (sp["photos"][0]["taken_at"] is None, sp["photos"][0]["taken_at"] or 0, sp["id"]))
     tray.sort(key=lambda p: (p["taken_at"] is None, p["taken_at"] or 0, p["name"]))
-    return {"site": s, "spots": spots, "unassigned": tray}
+    return {"site": s, "spots": spots, "unassigned": tray, "suggestions": asked}
 
 
 def waiting_count(st: Store) -> int:
@@ -121,8 +134,9 @@ def removed_photos(st: Store, site_id: int) -> list:
 
 
 def site_version(st: Store, site_id: int) -> int:
-    """A number that changes whenever a photo of the site gets a new place or a spot's review
-    flag changes: the page, polling it, offers a refresh."""
+    """A number that changes whenever a photo of the site gets a new place, a spot's review
+    flag changes or the engine asks a new move (a suggestion): the page, polling it, offers
+    a refresh."""
     import zlib
 
     places = int(st.scalar("""SELECT coalesce(max(m.id), 0) + count(*) FROM photos p
@@ -130,4 +144,6 @@ def site_version(st: Store, site_id: int) -> int:
                               WHERE p.site_id = ?""", (site_id,)) or 0)
     flags = st.scalar("SELECT group_concat(id || ':' || review, ',') FROM spots WHERE site_id = ? "
                       "AND review IS NOT NULL AND removed_at IS NULL", (site_id,)) or ""
+    flags += st.scalar("SELECT group_concat(id, ',') FROM suggestions WHERE site_id = ? AND state = 'open'",
+                       (site_id,)) or ""
     return places * 4096 + zlib.crc32(flags.encode()) % 4096

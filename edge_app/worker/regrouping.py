@@ -16,7 +16,8 @@ from typing import Callable
 from ..engine.pipeline import Pipeline
 from ..store import Store
 from ..store import photos as store_photos
-from ..store.spots import create_spot, place, rescore, retire_if_unused, set_engine_phases, set_review_flags
+from ..store.spots import (create_spot, place, rescore, retire_if_unused, set_engine_phases, set_review_flags,
+                           shown_photos, suggest_moves)
 from .placing import AnalysisOf
 from .snapshot import check_unchanged, read_site
 
@@ -32,8 +33,13 @@ def regroup_site(st: Store, pipeline: Pipeline, analysis: AnalysisOf, site_id: i
     subjects) instead of splitting it; should_stop: asked between its steps (True: it gives
     way, raising :class:`edge_app.engine.thorough.Interrupted`). Raises
     :class:`~edge_app.worker.snapshot.RegroupStale` (nothing written) when a person changed
-    the site meanwhile. Returns {"moved": n, "spots": k, "links": l, "review": r}."""
+    the site meanwhile. Once the site's grouping has been shown (a photo whose batch was
+    regrouped before), the answer may add photos from the tray to a spot, but a photo it
+    would take out of the spot an earlier answer put it in stays there and the move is a
+    suggestion (:func:`edge_app.store.spots.suggest_moves`). Returns {"moved": n, "spots": k,
+    "links": l, "review": r, "suggested": new suggestions}."""
     snapshot = read_site(st, site_id)
+    shown = shown_photos(st, site_id)
     rows = [r for r in snapshot if not (r["by"] == "person" and r["spot_id"] is None)]
     rows = [r for r in rows if analysis(r["sha256"]) is not None]
     if not rows:
@@ -84,27 +90,45 @@ def regroup_site(st: Store, pipeline: Pipeline, analysis: AnalysisOf, site_id: i
     changed_spots: set[int] = set()
     with st.write():
         check_unchanged(st, site_id, snapshot)
-        for lab in free_clusters:
-            if lab not in target:
-                target[lab] = create_spot(st, site_id, "engine")
+        # where each free photo goes; a photo an earlier answer put in a spot the page has
+        # shown is not taken out of it: that is a suggestion (issue 17)
+        plan: list[tuple[int, int | None, int | None, float | None]] = []  # (row, cluster, suggest, score)
+        asked: list[tuple[int, int | None, int | None, float | None]] = []
         for i, r in enumerate(rows):
             if locked[i] is not None:
                 continue
             lab = res.labels[i]
             if lab is None:
-                dest, sug = None, None
+                sug = None
                 others = [j for j in range(len(rows)) if j != i]
                 score = res.max_p(i, others) if others else None
             else:
-                dest, sug = target[lab], suggest.get(lab)
+                sug = suggest.get(lab)
                 mates = [j for j in clusters[lab] if j != i]
                 score = res.mean_p(i, mates) if mates else None
+            leaves = r["spot_id"] is not None and (lab is None or target.get(lab, -1) != r["spot_id"])
+            if leaves and r["sha256"] in shown:
+                asked.append((i, lab, sug, score))
+            else:
+                plan.append((i, lab, sug, score))
+        for _, lab, _, _ in plan:
+            if lab is not None and lab in free_clusters and lab not in target:
+                target[lab] = create_spot(st, site_id, "engine")
+        for i, lab, sug, score in plan:
+            r = rows[i]
+            dest = None if lab is None else target[lab]
             if r["spot_id"] == dest and r["by"] == "engine":
                 rescore(st, r["sha256"], score, sug)
                 continue
             place(st, r["sha256"], dest, "engine", score=score, suggest=sug)
             moved += 1
             changed_spots.update(x for x in (dest, r["spot_id"]) if x is not None)
+        moves = []
+        for i, lab, sug, score in asked:  # to a spot, to a new spot (its cluster's number) or to the tray
+            to_spot = sug if sug is not None else (target.get(lab) if lab is not None else None)
+            group = lab if lab is not None and to_spot is None else None
+            moves.append((rows[i]["sha256"], rows[i]["spot_id"], to_spot, group, score))
+        suggested = suggest_moves(st, site_id, moves)
         for sid in reusable - taken:  # engine spots the regroup emptied
             retire_if_unused(st, sid)
         for sid in {t for t in target.values() if t is not None} | changed_spots:
@@ -113,7 +137,8 @@ def regroup_site(st: Store, pipeline: Pipeline, analysis: AnalysisOf, site_id: i
         if thorough:
             set_review_flags(st, site_id, flagged)
     pipeline.flush_pair_cache()
-    return {"moved": moved, "spots": len(clusters), "links": len(res.cascade_links), "review": len(flagged)}
+    return {"moved": moved, "spots": len(clusters), "links": len(res.cascade_links), "review": len(flagged),
+            "suggested": suggested}
 
 
 def review_flags(res, free_clusters, target) -> dict[int, str]:

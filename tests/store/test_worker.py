@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from edge_app.store import open_store, photos, spots, views
+from edge_app.store import StoreError, edits, open_store, photos, spots, views
 from edge_app.engine.analyze import SpilledFeatures
 from edge_app.engine.thorough import Interrupted
 from edge_app.store.spots import engine_phases
@@ -205,6 +205,48 @@ def test_an_undated_batch_that_shares_nothing_with_a_site_is_a_new_site(tmp_path
     add_batch(st, again)
     w.run_until_idle()
     assert {st.scalar("SELECT site_id FROM photos WHERE name = ?", (n,)) for n, _ in again} == {first}
+
+
+def test_a_later_answer_adds_from_the_tray_but_only_suggests_taking_a_photo_out_of_a_shown_spot(
+        tmp_path, models_worker):
+    """Issue 17 (6): once a batch's grouping has been shown, a later engine answer (here a
+    regroup of the site) may add a tray photo to its spot, but a photo an earlier answer put
+    in the wrong spot stays there with a suggestion; accepting it is an audited, undoable
+    move; a dismissed suggestion is not asked again."""
+    st = open_store(tmp_path)
+    add_batch(st, spot_photos(11, 3, DAY) + spot_photos(22, 3, DAY + timedelta(minutes=10)))
+    w = worker_for(models_worker, tmp_path)
+    w.run_until_idle()
+    sha = {n: st.scalar("SELECT sha256 FROM photos WHERE name = ?", (n,)) for n in ("spot11_0.jpg", "spot22_0.jpg",
+                                                                                    "spot22_1.jpg")}
+    a = st.scalar("SELECT spot_id FROM memberships WHERE photo = ? AND ended_at IS NULL", (sha["spot11_0.jpg"],))
+    b = st.scalar("SELECT spot_id FROM memberships WHERE photo = ? AND ended_at IS NULL", (sha["spot22_0.jpg"],))
+    with st.write():  # an earlier answer put spot22_0 in spot 11's spot and spot22_1 in the tray
+        spots.place(st, sha["spot22_0.jpg"], a, "engine", score=0.5)
+        spots.place(st, sha["spot22_1.jpg"], None, "engine")
+    res = w.regroup(1)
+    assert res["suggested"] == 1
+    spots_, tray = groups(st, 1)
+    assert spots_ == {names("spot11", 3) | {"spot22_0.jpg"}, names("spot22", 3) - {"spot22_0.jpg"}}
+    assert tray == set()
+    v = views.site_view(st, 1)
+    (sug,) = v["suggestions"]
+    assert (sug["photo"], sug["from"], sug["to"], sug["new"]) == (sha["spot22_0.jpg"], a, b, False)
+    moved = next(p for sp in v["spots"] for p in sp["photos"] if p["sha256"] == sha["spot22_0.jpg"])
+    assert moved["move_suggestion"]["id"] == sug["id"]
+    assert w.regroup(1)["suggested"] == 0 and [x["id"] for x in views.site_view(st, 1)["suggestions"]] == [sug["id"]]
+    res = spots.accept_suggestion(st, sug["id"], "lead")
+    assert res["spot"] == b and groups(st, 1)[0] == {names("spot11", 3), names("spot22", 3)}
+    assert views.site_view(st, 1)["suggestions"] == []
+    with pytest.raises(StoreError):
+        spots.accept_suggestion(st, sug["id"], "lead")
+    edits.undo(st, "lead", 1)
+    assert groups(st, 1)[0] == {names("spot11", 3) | {"spot22_0.jpg"}, names("spot22", 3) - {"spot22_0.jpg"}}
+    assert [x["id"] for x in views.site_view(st, 1)["suggestions"]] == [sug["id"]]
+    spots.dismiss_suggestion(st, sug["id"], "lead")
+    assert views.site_view(st, 1)["suggestions"] == []
+    assert w.regroup(1)["suggested"] == 0 and views.site_view(st, 1)["suggestions"] == []
+    assert "spot22_0.jpg" in next(iter(s for s in groups(st, 1)[0] if "spot11_0.jpg" in s))
 
 
 def test_the_thorough_pass_flags_a_spot_joined_by_a_machine_and_moves_no_one(tmp_path, models_worker):
