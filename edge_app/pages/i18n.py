@@ -161,6 +161,17 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                  "Reopen the confirmed spot to change it? Confirm it again to send the new version."),
     "reopened": ("{name}을(를) 다시 열었습니다", "{name} reopened"),
     "reopen": ("다시 열기", "Reopen"),
+    "stale_title": ("이 화면은 오래되었습니다 — 새로 고침", "This page is out of date — reload it"),
+    "stale_nothing_done": ("누른 것은 하지 않았습니다. 새로 고친 화면을 보고 다시 하세요.",
+                           "Nothing was done. Reload, check the page as it is now, and do it again."),
+    "stale_since": ("이 화면을 연 뒤에 바뀐 것:", "Changed since this page was opened:"),
+    "stale_edit": ("{what} ({who}, {at})", "{what} ({who}, {at})"),
+    "stale_engine": ("새 사진이나 자동 정리로 사진 자리가 바뀌었습니다", "New photos or the automatic grouping moved photos"),
+    "stale_spot_gone": ("{name}은(는) 이제 없습니다 (다른 지점과 합쳐졌거나 비워졌습니다)",
+                        "{name} no longer exists (merged into another spot, or emptied)"),
+    "stale_site_gone": ("이 현장은 다른 현장과 합쳐졌습니다", "This site was merged into another site"),
+    "reload": ("새로 고침", "Reload"),
+    "offline_edit": ("연결이 끊겼습니다 — 다시 연결되면 다시 누르세요", "Connection lost — tap again once reconnected"),
     "host_not_allowed": ("이 주소로는 열 수 없습니다. 기기에 표시된 주소로 여세요 (다른 이름은 edge-app serve "
                          "--allowed-host 이름)", "This page does not answer to that address. Open the address the "
                          "device prints (other names: edge-app serve --allowed-host NAME)"),

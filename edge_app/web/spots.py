@@ -1,12 +1,16 @@
 """The site page and every edit a crew lead makes on it.
 
 Each action is a plain form POST that redirects back to the site page (works without
-JavaScript); the store records it in the audit log, so "undo" takes it back.
+JavaScript; the page's script sends the same form with fetch and gets ``{"next": url}``, so
+a lost connection leaves the page and its selection as they are); the store records it in
+the audit log, so "undo" takes it back. Each edit form carries the site's version the page
+was drawn with: an action from a stale page (a second tab) is refused with a page that says
+what changed (:class:`Stale`), never a bare "not found", and never wins over a newer edit.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 
 from ..store import StoreError, edits, outbox
 from ..store import photos as store_photos
@@ -14,7 +18,7 @@ from ..store import sites as store_sites
 from ..store import spots as store_spots
 from ..store import views
 from ..store.sites import list_sites
-from ..pages.i18n import translate
+from ..pages.i18n import format_iso, translate
 from .auth import who
 from .background import wake_sync, worker_checking, worker_error
 from .db import get_store, record_id
@@ -24,11 +28,96 @@ from .sync import sync_state
 bp = Blueprint("spots", __name__)
 
 
+class Stale(Exception):
+    """The page an action came from is older than what is stored (a second tab, a page left
+    open): the action is refused as a whole and the lead gets :func:`_stale_page`."""
+
+    def __init__(self, site_id: int, gone: int | None = None):
+        super().__init__(site_id)
+        self.site_id, self.gone = site_id, gone
+
+
 @bp.before_request
 def _note_last_edit():
-    """Before an action: the newest edit so far, so :func:`_back` can say what this one did."""
+    """Before an action: the newest edit so far, so :func:`_back` can say what this one did;
+    and whether the page it came from is still true (:func:`_check_fresh`)."""
     if request.method == "POST":
         g.edits_before = edits.last_id(get_store())
+        _check_fresh(get_store())
+
+
+def _site_of_request(st) -> tuple[int | None, int | None]:
+    """(the site the action is on, the spot it names that no longer exists or None)."""
+    args = request.view_args or {}
+    if "site_id" in args:
+        return args["site_id"], None
+    if "spot_id" in args:
+        try:
+            return store_spots.spot(st, args["spot_id"])["site_id"], None
+        except StoreError:  # merged away, emptied: the page's own site (sent with the form)
+            return request.form.get("site", type=record_id), args["spot_id"]
+    if "sha" in args:
+        row = store_photos.get(st, args["sha"])
+        return (row["site_id"] if row else None), None
+    return None, None
+
+
+def _check_fresh(st) -> None:
+    """An edit form carries the site's version the page was drawn with (``v``) and the newest
+    edit then (``e``). When the photos of the site have moved since (another tab, another
+    person, the engine), the action would win over a change the lead has not seen: refuse it
+    (:class:`Stale`). A form without ``v`` (a script, an old page) is not checked."""
+    seen = request.form.get("v", type=record_id)
+    if seen is None:
+        return
+    site_id, gone = _site_of_request(st)
+    if site_id is None:
+        return
+    if gone is not None:
+        raise Stale(site_id, gone)
+    try:
+        store_sites.site(st, site_id)
+    except StoreError:
+        raise Stale(site_id) from None
+    # the places of the photos (the version's high part); a changed review flag alone is no conflict
+    if views.site_version(st, site_id) // 4096 != seen // 4096:
+        raise Stale(site_id)
+
+
+@bp.errorhandler(Stale)
+def _stale_page(e: Stale):
+    """"이 화면은 오래되었습니다 — 새로 고침": what changed since the page was drawn, that
+    nothing was done, and a button to the site as it is now (409)."""
+    st = get_store()
+    lang = g.lang
+    since = request.form.get("e", type=record_id)
+    lines = []
+    if e.gone is not None:
+        lines.append(translate(lang, "stale_spot_gone", name=spot_label(lang, views.spot_brief(st, e.gone))))
+    try:
+        store_sites.site(st, e.site_id)
+        alive = True
+    except StoreError:
+        alive = False
+        lines.append(translate(lang, "stale_site_gone"))
+    changed = [x for x in edits.history(st, e.site_id, limit=10) if since is None or x["id"] > since]
+    for x in reversed(changed):
+        lines.append(translate(lang, "stale_edit", what=_edit_text(lang, x), who=x["who"],
+                               at=format_iso(lang, x["at"])[-5:]))
+    if not changed and e.gone is None and alive:
+        lines.append(translate(lang, "stale_engine"))
+    back = url_for("spots.site", site_id=e.site_id) if alive else url_for("photos.home")
+    return render_template("spots/stale.html", lines=lines, back=back), 409
+
+
+@bp.after_request
+def _answer_script(resp):
+    """An action sent by the page's script (``X-Edge-Fetch``): the redirect becomes
+    ``{"next": url}`` (a fetch cannot read a redirect's target), so the script loads the
+    answer itself, and a lost connection stays on the page with its selection."""
+    if request.method == "POST" and request.headers.get("X-Edge-Fetch") and resp.status_code in (301, 302, 303):
+        return jsonify({"next": resp.headers["Location"]})
+    return resp
 
 
 def _say_done(site_id: int) -> None:
@@ -111,7 +200,8 @@ def site(site_id: int):
     waiting = views.waiting_count(st)
     return render_template("spots/site.html", view=view, info=info, spot_names=names, removed=removed,
                            last_edit=edits.last_undoable(st, site_id), other_sites=others, waiting=waiting,
-                           site=site_id, version=views.site_version(st, site_id), worker_error=worker_error(),
+                           site=site_id, version=views.site_version(st, site_id), page_edit=edits.last_id(st),
+                           worker_error=worker_error(),
                            history=edits.history(st, site_id, limit=15),
                            sync_badges=outbox.spot_states(st, site_id) if sync_state(st)["configured"] else {},
                            checking=site_id in worker_checking())
@@ -283,7 +373,12 @@ def confirm_all(site_id: int):
 @bp.route("/sites/<int:site_id>/undo", methods=["POST"])
 def undo(site_id: int):
     st = get_store()
-    res = edits.undo(st, who(), site_id=site_id)
+    want = request.form.get("edit", type=record_id)  # the edit the page's button names
+    if want is not None:
+        last = edits.last_undoable(st, site_id)
+        if last is None or last["id"] != want:  # another tab undid it, or made a newer edit
+            raise Stale(site_id)
+    res = edits.undo(st, who(), site_id=site_id, edit_id=want)
     if res is None:
         flash(translate(g.lang, "nothing_to_undo"), "info")
     else:

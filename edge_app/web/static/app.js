@@ -8,8 +8,11 @@
   try {
     var saved = JSON.parse(sessionStorage.getItem(KEY) || "null");
     sessionStorage.removeItem(KEY);
-    if (saved && saved.path === location.pathname && !location.hash && Date.now() - saved.t < 15000) {
-      window.addEventListener("load", function () { window.scrollTo(0, saved.y); });
+    if (saved && saved.path === location.pathname && Date.now() - saved.t < 15000 && (saved.anchor || !location.hash)) {
+      window.addEventListener("load", function () {
+        var to = saved.anchor && document.getElementById(saved.anchor);
+        if (to) to.scrollIntoView(); else window.scrollTo(0, saved.y);
+      });
     }
   } catch (e) { /* private mode */ }
   // ---- a confirmed spot is a record: an edit that touches one asks to reopen it first --------
@@ -55,7 +58,99 @@
     if (!askReopen(ev, f)) { ev.preventDefault(); return; }
     try { sessionStorage.setItem(KEY, JSON.stringify({path: location.pathname, y: window.scrollY, t: Date.now()})); }
     catch (e) { /* ignore */ }
+    sendEdit(ev, f);
   }, true);
+
+  // ---- an edit is sent with fetch where the script runs (a plain POST without it) -------------
+  // Off the device's Wi-Fi a fetch fails: the page stays as it is, selection included, and
+  // says so in its own words (never the browser's error page). A refused stale page's answer
+  // (409) is shown in the same line, with its reload button.
+  var EDIT = /^\/(sites|spots)\/\d+\/(selection|undo|redo|confirm-all|confirm|reopen|rename|cover|merge|split|restore)$|^\/photos\/[0-9a-f]{64}\/phase$/;
+  var busy = false;
+  function netLine() {
+    var line = document.getElementById("net-line");
+    if (!line) {
+      line = document.createElement("div");
+      line.id = "net-line";
+      line.className = "net-line";
+      line.setAttribute("role", "alert");
+      var bar = document.getElementById("sel");
+      if (bar) bar.insertBefore(line, bar.firstChild); else document.body.appendChild(line);
+    }
+    return line;
+  }
+  function say(nodes, cls) {
+    var line = netLine();
+    line.className = "net-line " + cls;
+    line.textContent = "";
+    nodes.forEach(function (n) { line.appendChild(n); });
+    var done = document.getElementById("done-line");
+    if (done) done.hidden = true;  // the last answer is no longer the news
+  }
+  function go(next) {
+    // load the answer; its #anchor goes through sessionStorage, as a URL that differs from
+    // this one only by its #fragment would just scroll instead of loading the page again
+    var u = new URL(next, location.href);
+    try {
+      sessionStorage.setItem(KEY, JSON.stringify({path: u.pathname, y: window.scrollY, anchor: u.hash.slice(1),
+                                                  t: Date.now()}));
+    } catch (e) { /* private mode: the page opens at its top */ }
+    location.assign(u.pathname + u.search);
+  }
+  function sendEdit(ev, f) {
+    if (!window.fetch || !window.FormData || ev.defaultPrevented) return;
+    var button = ev.submitter || null;
+    // getAttribute: the bar's buttons are named "action", which hides the form's own f.action
+    var action = (button && button.hasAttribute("formaction")) ? button.getAttribute("formaction")
+      : (f.getAttribute("action") || location.href);
+    var url;
+    try { url = new URL(action, location.href); } catch (e) { return; }
+    if (url.origin !== location.origin || !EDIT.test(url.pathname) || (f.getAttribute("method") || "").toLowerCase() !== "post") return;
+    ev.preventDefault();
+    if (busy) return;  // the second tap of a double tap: the first one is on its way
+    var body;
+    try { body = new FormData(f, button); } catch (e) {
+      body = new FormData(f);
+      if (button && button.name) body.append(button.name, button.value);
+    }
+    busy = true;
+    fetch(url.href, {method: "POST", body: body, credentials: "same-origin",
+                     headers: {"X-Edge-Fetch": "1", "X-CSRF-Token": csrf}})
+      .then(function (r) {
+        var type = r.headers.get("Content-Type") || "";
+        if (type.indexOf("application/json") === 0) {
+          return r.json().then(function (j) {
+            if (j.next) { go(j.next); return; }
+            if (j.login) { location.assign(j.login); return; }
+            location.reload();
+          });
+        }
+        return r.text().then(function (html) {
+          var doc = new DOMParser().parseFromString(html, "text/html");
+          var card = doc.querySelector("[data-stale]") || doc.querySelector("main .card");
+          busy = false;
+          if (!card) {
+            var t = document.createElement("strong");
+            t.textContent = (doc.title || "") + " (" + r.status + ")";
+            say([t], "error");
+            return;
+          }
+          var nodes = [];
+          card.querySelectorAll("h1, p, li").forEach(function (n) {
+            var el = document.importNode(n, true);
+            if (n.tagName === "H1") { el = document.createElement("strong"); el.textContent = n.textContent; }
+            nodes.push(el);
+          });
+          say(nodes, r.status === 409 ? "stale" : "error");
+        });
+      })
+      .catch(function () {
+        busy = false;
+        var p = document.createElement("span");
+        p.textContent = document.body.getAttribute("data-offline");
+        say([p], "offline");
+      });
+  }
 
   // ---- selection of photos ------------------------------------------------------------------
   var bar = document.getElementById("sel");
