@@ -142,3 +142,81 @@ def last_id(st: Store) -> int:
     """The newest edit's id, 0 before the first (undone edits included): the page notes it
     before an action to tell which edits the action made."""
     return st.scalar("SELECT coalesce(max(id), 0) FROM edits")
+
+
+# --------------------------------------------------------------------------- redo
+
+
+def last_redoable(st: Store, site_id: int | None = None) -> dict | None:
+    """The edit "다시 실행" would put back (as :func:`history` rows), or None: the latest
+    undone edit not redone yet, as long as every edit made since it was undone is itself a
+    redo (a new edit of the lead's own ends the redo chain, as in any editor)."""
+    where, args = "", []
+    if site_id is not None:
+        where, args = " AND site_id = ?", [site_id]
+    row = st.one(f"""SELECT id, at, who, action, site_id, summary, undone_at, undone_by FROM edits e
+                     WHERE undone_at IS NOT NULL{where} AND NOT EXISTS (
+                       SELECT 1 FROM edits r WHERE json_extract(r.summary, '$.redo_of') = e.id)
+                     ORDER BY undone_at DESC, id DESC LIMIT 1""", tuple(args))
+    if row is None:
+        return None
+    newer = st.scalar(f"""SELECT count(*) FROM edits WHERE at > ?{where}
+                          AND json_extract(summary, '$.redo_of') IS NULL""", (row["undone_at"], *args))
+    if newer:
+        return None
+    return dict(row) | {"summary": json.loads(row["summary"])}
+
+
+def _redo_change(st: Store, c: dict) -> bool:
+    """Apply one change of an undone edit again; False when the data no longer holds what
+    the undo left (a later edit changed it)."""
+    if c["k"] == "set":
+        pk = _TABLE_KEYS[c["table"]]
+        cur = st.scalar(f"SELECT {c['col']} FROM {c['table']} WHERE {pk} = ?", (c["id"],))
+        if cur != c["old"]:
+            return False
+        st.conn.execute(f"UPDATE {c['table']} SET {c['col']} = ? WHERE {pk} = ?", (c["new"], c["id"]))
+        return True
+    if c["k"] == "m":
+        cur = st.scalar("SELECT id FROM memberships WHERE photo = ? AND ended_at IS NULL", (c["photo"],))
+        if cur != c["old"]:
+            return False
+        if cur is not None:
+            st.conn.execute("UPDATE memberships SET ended_at = ? WHERE id = ?", (now_iso(), cur))
+        if c["new"] is not None:
+            st.conn.execute("UPDATE memberships SET ended_at = NULL WHERE id = ?", (c["new"],))
+        return True
+    if c["k"] == "ins":
+        if c["table"] == "spots":  # the spot the undo marked removed comes back
+            st.conn.execute("UPDATE spots SET removed_at = NULL WHERE id = ?", (c["id"],))
+        return True
+    raise ValueError(f"unknown change {c!r}")
+
+
+def redo(st: Store, who: str, site_id: int | None = None, edit_id: int | None = None) -> dict | None:
+    """Apply the undone edit :func:`last_redoable` names (in ``site_id`` when given, or
+    exactly ``edit_id``, which must be it) again, as a new audited edit of the same action
+    with ``redo_of`` in its summary (an undo takes it back like any edit). Only changes the
+    data still holds as the undo left them are applied; the others are counted as conflicts.
+    Returns {"id" (the new edit), "action", "summary", "conflicts", "redo_of"} or None when
+    there is nothing to redo."""
+    with st.write():
+        e = last_redoable(st, site_id)
+        if e is None or (edit_id is not None and e["id"] != edit_id):
+            if edit_id is not None:
+                raise StoreError("that edit can no longer be redone")
+            return None
+        changes = json.loads(st.scalar("SELECT changes FROM edits WHERE id = ?", (e["id"],)))
+        # forward, in the order the edit made them: rows it created, memberships, then fields
+        ordered = [c for c in changes if c["k"] == "ins"] + [c for c in changes if c["k"] == "m"] + \
+                  [c for c in changes if c["k"] == "set"]
+        ch = Changes(st)
+        conflicts = 0
+        for c in ordered:
+            if _redo_change(st, c):
+                ch.items.append(c)
+            else:
+                conflicts += 1
+        summary = e["summary"] | {"redo_of": e["id"]}
+        new = record(st, e["action"], who, e["site_id"], summary, ch)
+    return {"id": new, "action": e["action"], "summary": summary, "conflicts": conflicts, "redo_of": e["id"]}

@@ -199,7 +199,8 @@ def site(site_id: int):
     others = [s for s in list_sites(st) if s["id"] != site_id]
     waiting = views.waiting_count(st)
     return render_template("spots/site.html", view=view, info=info, spot_names=names, removed=removed,
-                           last_edit=edits.last_undoable(st, site_id), other_sites=others, waiting=waiting,
+                           last_edit=edits.last_undoable(st, site_id), next_redo=edits.last_redoable(st, site_id),
+                           other_sites=others, waiting=waiting,
                            site=site_id, version=views.site_version(st, site_id), page_edit=edits.last_id(st),
                            worker_error=worker_error(),
                            history=edits.history(st, site_id, limit=15),
@@ -379,12 +380,40 @@ def undo(site_id: int):
         if last is None or last["id"] != want:  # another tab undid it, or made a newer edit
             raise Stale(site_id)
     res = edits.undo(st, who(), site_id=site_id, edit_id=want)
+    g.edits_before = None  # the answer is the line below (with 다시 실행), not the undone edit's
     if res is None:
         flash(translate(g.lang, "nothing_to_undo"), "info")
     else:
-        flash(translate(g.lang, "undone", what=_edit_text(g.lang, res)), "ok")
+        flash(translate(g.lang, "undone", what=_edit_text(g.lang, res)), "undone")
         if res["conflicts"]:
             flash(translate(g.lang, "undo_conflicts", n=res["conflicts"]), "info")
+        if res["action"] == "site_merge":
+            return _back(res["summary"].get("into", site_id))
+    try:
+        store_sites.site(st, site_id)
+    except StoreError:
+        return _back(None)
+    return _back(site_id)
+
+
+@bp.route("/sites/<int:site_id>/redo", methods=["POST"])
+def redo(site_id: int):
+    """'다시 실행': the edit the last 되돌리기 took back, made again (a new audited edit that
+    되돌리기 takes back in turn). The form names it (``redo``); when it is no longer the one
+    to redo (another tab, a newer edit) the page is stale."""
+    st = get_store()
+    want = request.form.get("redo", type=record_id)
+    try:
+        res = edits.redo(st, who(), site_id=site_id, edit_id=want)
+    except StoreError:
+        raise Stale(site_id) from None
+    g.edits_before = None
+    if res is None:
+        flash(translate(g.lang, "nothing_to_redo"), "info")
+    else:
+        flash(translate(g.lang, "redone", what=_edit_text(g.lang, res)), "done")
+        if res["conflicts"]:
+            flash(translate(g.lang, "redo_conflicts", n=res["conflicts"]), "info")
         if res["action"] == "site_merge":
             return _back(res["summary"].get("into", site_id))
     try:
