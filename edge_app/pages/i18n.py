@@ -42,6 +42,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "uploading": ("올리는 중 {n} / {m}", "Uploading {n} of {m}"),
     "upload_done": ("올리기 완료: 추가 {added}, 중복 {dup}, 거부 {refused}",
                     "Upload done: {added} added, {dup} already here, {refused} refused"),
+    "close": ("닫기", "Close"),
     "upload_failed_retry": ("연결이 끊겼습니다. 다시 시도하는 중…", "Connection lost. Retrying…"),
     "n_of_m_analysed": ("{n} / {m}장 분석됨", "{n} of {m} analysed"),
     "all_analysed": ("모든 사진이 정리되었습니다", "All photos are sorted"),

@@ -16,6 +16,7 @@ from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, rende
 from ..engine.decode import MAX_FILE_BYTES
 from ..store import StoreError
 from ..store import photos as store_photos
+from ..store import settings as store_settings
 from ..store import spots as store_spots
 from ..store import views
 from ..store.sites import list_sites
@@ -65,6 +66,27 @@ def _add_files(st, batch_id: int) -> list:
     return out
 
 
+#: settings key: the newest batch whose upload summary the lead closed (older ones go with it)
+SUMMARY_SEEN = "home.upload_summary_closed"
+
+
+def _summaries(st, last: int | None, limit: int = 3) -> list[dict]:
+    """The upload summaries the home page keeps showing until the lead closes them: each
+    finished batch newer than the last one closed (newest first, ``limit`` at most), as
+    {"id", "added", "duplicates", "refused", "refusals": [rows of name, reason]}."""
+    seen = int(store_settings.get(st, SUMMARY_SEEN, 0) or 0)
+    out: list[dict] = []
+    b = last or 0
+    while b > seen and len(out) < limit and b > (last or 0) - 30:
+        if store_photos.batch_exists(st, b):
+            prog = store_photos.batch_progress(st, b)
+            if prog["finished"] and prog["total"] + prog["duplicates"] + prog["refused"]:
+                out.append({"id": b, "added": prog["total"], "duplicates": prog["duplicates"],
+                            "refused": prog["refused"], "refusals": store_photos.refusals(st, b, limit=100)})
+        b -= 1
+    return out
+
+
 def _home_context(st) -> dict:
     batch = request.args.get("batch", type=record_id)
     progress = None
@@ -80,7 +102,7 @@ def _home_context(st) -> dict:
         ids = set(store_photos.sites_of_batch(st, batch))
         done_sites = [s for s in sites if s["id"] in ids]
     return {"sites": sites, "batch": batch, "progress": progress, "done_sites": done_sites,
-            "refused": store_photos.refusals(st, batch if batch is not None else last_batch, limit=100),
+            "summaries": _summaries(st, last_batch),
             "failed": views.failed_photos(st), "waiting": views.waiting_count(st), "worker_error": worker_error(),
             "checking": worker_checking(), "checked": request.args.get("c") == "1"}
 
@@ -114,6 +136,16 @@ def upload():
         return _device_full(json_door=False)
     wake_worker()
     return redirect(url_for("photos.home", batch=batch))
+
+
+@bp.route("/batches/<int:batch_id>/dismiss", methods=["POST"])
+def batch_dismiss(batch_id: int):
+    """The lead closes an upload summary (and the older ones still shown with it)."""
+    st = get_store()
+    seen = int(store_settings.get(st, SUMMARY_SEEN, 0) or 0)
+    if batch_id > seen and store_photos.batch_exists(st, batch_id):
+        store_settings.put(st, SUMMARY_SEEN, batch_id)
+    return redirect(url_for("photos.home"))
 
 
 @bp.route("/batches", methods=["POST"])
