@@ -181,6 +181,10 @@ KNOBS: dict[str, Knob] = {k.name: k for k in (
     Knob("hq.header_timeout_s", 10.0, float, "EDGE_APP_HQ_HEADER_TIMEOUT_S", "s",
        "A connection whose request line and headers are not complete this long after it began is closed "
        "(--header-timeout).", minimum=0.1),
+    Knob("hq.per_address_connections", 32, int, "EDGE_APP_HQ_PER_ADDRESS_CONNECTIONS", "connections",
+       "Open connections one client address may hold at head office; a further one is closed at once. Head "
+       "office runs this many worker threads beyond hq.threads, so an address at its cap leaves hq.threads to "
+       "the others. 0: no cap; off with --proxy (every connection comes from the proxy: cap it there)."),
     Knob("hq.read_timeout_s", 20, int, "EDGE_APP_HQ_READ_TIMEOUT_S", "s",
        "A read of a request that gets nothing this long ends the connection.", minimum=1),
     Knob("hq.max_blob_bytes", 256 * MiB, int, "EDGE_APP_HQ_MAX_BLOB_BYTES", "bytes",

@@ -90,7 +90,8 @@ def cmd_hq_serve(args) -> int:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)
-    server = make_server(app, args.host, args.port, threads=args.threads, header_timeout_s=args.header_timeout)
+    server = make_server(app, args.host, args.port, threads=args.threads, header_timeout_s=args.header_timeout,
+                         per_address=0 if args.proxy else None)  # behind a proxy every connection is the proxy's
     scheme = "http"
     if args.cert:
         from cheroot.ssl.builtin import BuiltinSSLAdapter

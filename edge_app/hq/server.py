@@ -11,7 +11,12 @@ do not starve it (issue 19).
   it: 503 at once, never an unbounded backlog);
 * a body head office did not read (a refused upload, an unsigned request) is never read
   afterwards to keep the connection alive: the connection is closed instead;
-* ``max_request_body_size``: beyond the largest photo, 413 before the application runs.
+* ``max_request_body_size``: beyond the largest photo, 413 before the application runs;
+* a cap on the connections one client address holds open (``hq.per_address_connections``,
+  :class:`~edge_app.access.connections.PerAddress`): a further one is closed as soon as it
+  is accepted, before any thread reads it; the pool has that many threads beyond
+  ``hq.threads``, so one address at its cap leaves ``hq.threads`` to everyone else. Off
+  behind a proxy (``--proxy``: every connection comes from the proxy).
 
 The limits are settings of :mod:`edge_app.app_settings` (``hq.*``, docs/settings.md).
 """
@@ -27,6 +32,7 @@ from cheroot import server as cheroot_server
 from cheroot import wsgi
 
 from .. import app_settings
+from ..access.connections import PerAddress
 
 log = logging.getLogger("edge_app.hq")
 
@@ -96,22 +102,67 @@ class _Request(cheroot_server.HTTPRequest):
 
 
 class _Connection(cheroot_server.HTTPConnection):
+    """cheroot's connection, counted against its client address while open."""
+
     RequestHandlerClass = _Request
+    counted = False
+
+    def close(self):
+        if self.counted:
+            self.counted = False
+            self.server.per_address.release(self.remote_addr)
+        try:
+            super().close()
+        except OSError as e:  # an exception here would end the worker thread, and the server with it
+            log.info("closing a connection from %s: %s", self.remote_addr, e)
+            try:
+                self.socket.close()
+            except OSError:
+                pass
+
+
+class _Server(wsgi.Server):
+    """cheroot's server with the per-address cap: a connection from an address already at
+    its cap is closed on the accept thread, before any worker thread sees it. Its pool runs
+    ``hq.threads`` + the cap workers."""
+
+    def prepare(self):
+        """cheroot's start, and the pool's workers beyond its minimum (``hq.threads``): one
+        for each connection an address may hold, started with it, never on demand."""
+        super().prepare()
+        if self.ready:
+            self.requests.grow(self.requests.max - self.requests.min)
+
+    def process_conn(self, conn):
+        if not conn.counted and not isinstance(self.bind_addr, (str, bytes)):
+            if not self.per_address.admit(conn.remote_addr):
+                conn.close()
+                if self.per_address.refused in (1, 10, 100) or self.per_address.refused % 1000 == 0:
+                    log.info("refused a connection from %s: it holds %d already (%d refused so far)",
+                             conn.remote_addr, self.per_address.limit, self.per_address.refused)
+                return
+            conn.counted = True
+        super().process_conn(conn)
 
 
 def make_server(app, host: str, port: int, threads: int | None = None,
-                header_timeout_s: float | None = None) -> wsgi.Server:
-    """A cheroot server for ``app`` on ``host:port`` with the limits above (``threads`` and
-    ``header_timeout_s`` default to the settings ``hq.threads``, ``hq.header_timeout_s``);
-    call :func:`serve` to run it."""
+                header_timeout_s: float | None = None, per_address: int | None = None) -> wsgi.Server:
+    """A cheroot server for ``app`` on ``host:port`` with the limits above (``threads``,
+    ``header_timeout_s`` and ``per_address`` default to the settings ``hq.threads``,
+    ``hq.header_timeout_s``, ``hq.per_address_connections``; 0: no cap); call :func:`serve`
+    to run it."""
     threads = app_settings.value("hq.threads") if threads is None else threads
     if header_timeout_s is None:
         header_timeout_s = app_settings.value("hq.header_timeout_s")
-    server = wsgi.Server((host, port), app, numthreads=threads, server_name="edge-app-hq",
-                         timeout=app_settings.value("hq.read_timeout_s"),
-                         request_queue_size=128, accepted_queue_size=threads * 8, accepted_queue_timeout=1,
-                         shutdown_timeout=5)
+    if per_address is None:
+        per_address = app_settings.value("hq.per_address_connections")
+    workers = threads + per_address  # one address at its cap leaves ``threads`` to the others
+    server = _Server((host, port), app, numthreads=threads, max=workers, server_name="edge-app-hq",
+                     timeout=app_settings.value("hq.read_timeout_s"),
+                     request_queue_size=128, accepted_queue_size=workers * 8, accepted_queue_timeout=1,
+                     shutdown_timeout=5)
     server.ConnectionClass = _Connection
+    server.per_address = PerAddress(per_address)
     server.header_deadline = HeaderDeadline(header_timeout_s)
     server.max_request_body_size = app_settings.value("hq.max_blob_bytes") + (1 << 20)
     return server

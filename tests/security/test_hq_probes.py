@@ -500,3 +500,87 @@ def test_the_temp_file_of_an_upload_killed_mid_way_is_removed_at_start(tmp_path)
         assert not (h.data / "blobs" / sha[:2] / sha).exists()
     finally:
         h.stop()
+
+
+# 8. one address's share of connections -------------------------------------------------------
+
+
+def _slow_from(port: int, n: int, source: str = "127.0.0.1") -> list[socket.socket]:
+    """``n`` connections from ``source`` that begin a request and never finish its headers
+    (the ones head office closes at once are kept too: they read as closed)."""
+    socks = []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind((source, 0))
+        s.settimeout(5)
+        try:
+            s.connect(("127.0.0.1", port))
+            s.sendall(f"GET /login HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Slow: ".encode())
+        except OSError:
+            pass
+        socks.append(s)
+    return socks
+
+
+def _still_open(socks: list[socket.socket]) -> int:
+    n = 0
+    for s in socks:
+        s.settimeout(0.05)
+        try:
+            n += s.recv(1) != b""  # a byte would be an answer; b"" is a close
+        except (TimeoutError, socket.timeout):
+            n += 1  # still waiting for the rest of its headers
+        except OSError:
+            pass
+    return n
+
+
+def _get_from(port: int, source: str, timeout: float = 8.0) -> tuple[bytes, float]:
+    """A GET /login from the loopback address ``source``: (the status line, seconds)."""
+    t0 = time.monotonic()
+    s = socket.socket()
+    s.bind((source, 0))
+    s.settimeout(timeout)
+    try:
+        s.connect(("127.0.0.1", port))
+        s.sendall(f"GET /login HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode())
+        return s.recv(12), time.monotonic() - t0
+    except OSError as e:
+        return repr(e).encode(), time.monotonic() - t0
+    finally:
+        s.close()
+
+
+def test_one_address_cannot_hold_more_than_its_share_of_connections(tmp_path):
+    """300 connections from 127.0.0.1 that never finish their headers (before: they held all
+    32 worker threads and the queue behind them, and a clerk at another address waited until
+    the header deadline cut them): beyond 32 they are closed at once, and 127.0.0.2 is
+    answered at once, again and again. Bounded: 300 sockets, about 5 s."""
+    h = HQ(tmp_path / "hq").start()
+    socks = []
+    try:
+        socks = _slow_from(h.port, 300)
+        time.sleep(1.0)
+        held = _still_open(socks)
+        assert 24 <= held <= 34, held
+        for _ in range(3):
+            line, seconds = _get_from(h.port, "127.0.0.2")
+            assert line[:12] in (b"HTTP/1.1 200", b"HTTP/1.1 302") and seconds < 2.0, (line, seconds)  # 302: setup
+            socks += _slow_from(h.port, 20)  # the slow address tries again: still refused
+            time.sleep(0.5)
+        assert _still_open(socks) <= 34
+    finally:
+        for s in socks:
+            s.close()
+        h.stop()
+    assert "refused" in h.log.read_text(errors="replace")
+
+
+def test_behind_a_proxy_every_connection_comes_from_it_and_is_not_capped(proxied):
+    socks = _slow_from(proxied.port, 40)
+    try:
+        time.sleep(0.5)
+        assert _still_open(socks) == 40
+    finally:
+        for s in socks:
+            s.close()
