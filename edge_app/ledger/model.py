@@ -228,6 +228,46 @@ def place_photos(spot: LedgerSpot, columns: Sequence[str] = STAGES, all_photos: 
     return [Block(spot, k, len(rows), photos, unknown=u) for k, (u, photos) in enumerate(rows)]
 
 
+#: Hex digits of a photo's sha256 printed in the index (the ZIP's index.csv holds all 64).
+SHORT_SHA = 12
+
+
+@dataclass(frozen=True)
+class IndexRow:
+    """One line of the index (사진 목록): a photo printed in the ledger, its 사진번호, its spot,
+    the stage it is printed under (None: a "단계 미상" cell) and its short sha256."""
+
+    photo_no: str
+    spot: LedgerSpot
+    stage: str | None
+    photo: LedgerPhoto
+
+    @property
+    def short_sha(self) -> str:
+        return self.photo.sha256[:SHORT_SHA]
+
+
+def index_rows(blocks: Sequence[Block], columns: Sequence[str]) -> list[IndexRow]:
+    """Every photo ``blocks`` print (in ``columns``), each once, in 사진번호 order (spot by
+    spot, then before, during, after, stage unknown)."""
+    out: dict[str, IndexRow] = {}
+    for b in blocks:
+        numbers = b.spot.photo_numbers()
+        for st in columns:
+            p = b.photos.get(st)
+            if p is not None and p.sha256 not in out:
+                out[p.sha256] = IndexRow(numbers.get(p.sha256, ""), b.spot, None if b.unknown else st, p)
+    order: dict[int, int] = {}
+    for b in blocks:
+        order.setdefault(id(b.spot), len(order))
+    return sorted(out.values(), key=lambda r: (order.get(id(r.spot), 0), _no_key(r.photo_no)))
+
+
+def _no_key(photo_no: str) -> int:
+    tail = photo_no.rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
 class LedgerSource(Protocol):
     """What a ledger is read from (the device's store, or head office's records).
 

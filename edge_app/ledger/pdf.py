@@ -1,5 +1,6 @@
 """The photo ledger as a PDF (fpdf2): a cover page with the site's summary, then A4
-portrait pages of four spots each, before / during / after side by side.
+portrait pages of four spots each, before / during / after side by side, then the index
+(사진 목록: every photo printed, its 사진번호, spot, stage, capture time and short sha256).
 
 fpdf2 because it is pure Python (no Cairo / Pango to build on a Jetson, unlike
 WeasyPrint), maintained, embeds a TrueType font as a subset with its ToUnicode map (so
@@ -28,7 +29,7 @@ from pathlib import Path
 from fpdf import FPDF
 
 from .images import ImageError, print_image
-from .model import Block, Ledger, paginate
+from .model import Block, IndexRow, Ledger, index_rows, paginate
 from .words import format_date, format_period, photo_time
 
 FONT_DIR = Path(__file__).resolve().parents[1] / "web" / "static" / "fonts"
@@ -102,6 +103,7 @@ class _Doc(FPDF):
         super().__init__(orientation="P", unit="mm", format="A4")
         self.ledger = ledger
         self.name_marks = False  # a date read from a file name is printed on this page
+        self._fits: dict[tuple, tuple[float, list]] = {}  # fit_text's answers (the index repeats its words)
         self.set_auto_page_break(False)
         self.set_margins(MARGIN_X, MARGIN_TOP, MARGIN_X)
         self.add_font(FONT, "", str(FONT_REGULAR))
@@ -137,10 +139,20 @@ class _Doc(FPDF):
         """(size, lines) of ``text`` in a box ``w`` mm wide: shrunk from ``size`` down to
         ``min_size`` pt (never below: :data:`BODY_PT`, :data:`WORKS_PT`) until it takes at most
         ``max_lines`` lines, then wrapped onto as many lines as it needs. Nothing is cut."""
+        key = (text, w, size, bold, max_lines, min_size)
+        if key not in self._fits:
+            self._fits[key] = self._fit_text(*key)
+        return self._fits[key]
+
+    def _fit_text(self, text, w, size, bold, max_lines, min_size):
         text = printable(text or "")
         if not text:
             return size, []
         style = "B" if bold else ""
+        if "\n" not in text:  # the common case, quickly: one line at the first size
+            self.set_font(FONT, style, size)
+            if self.get_string_width(text) <= w - 2 * TEXT_PAD - 0.05:
+                return size, [text]
         while True:
             self.set_font(FONT, style, size)
             lines = self.multi_cell(w - 2 * TEXT_PAD, size * LINE, text, dry_run=True, output="LINES")
@@ -323,6 +335,66 @@ def _cover(doc: _Doc, notes: list[str]) -> None:
         doc.text_box(MARGIN_X, PAGE_H - 32, CONTENT_W, 10, led.company, size=16, bold=True, border=False)
 
 
+#: The index's columns: (label key, width mm); 위치 takes what is left.
+INDEX_COLS = (("photo_no", 18.0), ("location", 0.0), ("stage", 24.0), ("taken", 46.0), ("sha", 32.0))
+INDEX_HEAD_H = 7.0
+
+
+def _index_widths() -> list[float]:
+    fixed = sum(w for _, w in INDEX_COLS)
+    return [w or CONTENT_W - fixed for _, w in INDEX_COLS]
+
+
+def _index_cells(led: Ledger, r: IndexRow) -> list[str]:
+    sp = r.spot
+    return [r.photo_no, f"{sp.number}. {sp.location}", led.stage_word(r.stage),
+            photo_time(r.photo.taken_local, r.photo.taken_from, led.lang), r.short_sha]
+
+
+def _index_head(doc: _Doc) -> float:
+    """The index page's head: its title, 공사명, what the hash is, the column heads; returns
+    the y below it."""
+    led = doc.ledger
+    x, y = MARGIN_X, MARGIN_TOP
+    doc.text_box(x, y, CONTENT_W, TITLE_H, led.label("index_title"), size=15, bold=True, border=False, min_size=15)
+    y += TITLE_H
+    works = led.works_name or led.site_name
+    h = doc.text_height(works, CONTENT_W - 18.0, WORKS_PT, min_size=WORKS_PT, min_h=INFO_H)
+    doc.label_value(x, y, CONTENT_W, h, led.label("works_name"), works, size=WORKS_PT, min_size=WORKS_PT)
+    y += h
+    note = led.label("index_note")
+    nh = doc.text_height(note, CONTENT_W, SMALL_PT, min_size=SMALL_PT, min_h=5.0)
+    doc.text_box(x, y, CONTENT_W, nh, note, size=SMALL_PT, min_size=SMALL_PT, border=False, align="L", color=MUTED)
+    y += nh
+    for (key, _), w in zip(INDEX_COLS, _index_widths()):
+        doc.text_box(x, y, w, INDEX_HEAD_H, led.label(f"index_{key}"), size=BODY_PT, bold=True, fill=True)
+        x += w
+    return y + INDEX_HEAD_H
+
+
+def _index(doc: _Doc, rows: list[IndexRow], bottom: float) -> list[int]:
+    """The index pages (사진 목록): one line per photo printed, as many pages as it takes,
+    the head on each; a line grows with its 위치. Returns the pages' numbers."""
+    led = doc.ledger
+    pages: list[int] = []
+    y = bottom
+    widths = _index_widths()
+    for r in rows:
+        cells = _index_cells(led, r)
+        h = max(doc.text_height(c, w, min_h=5.6) for c, w in zip(cells, widths))
+        if not pages or y + h > bottom + 1e-6:
+            doc.add_page()
+            pages.append(doc.page_no())
+            y = _index_head(doc)
+        x = MARGIN_X
+        for k, (c, w) in enumerate(zip(cells, widths)):
+            doc.text_box(x, y, w, h, c, align="L" if k == 1 else "C")
+            x += w
+        doc.name_marks |= r.photo.time_from_name
+        y += h
+    return pages
+
+
 def write_pdf(ledger: Ledger, out: str | Path) -> dict:
     """Write the ledger's PDF to ``out`` (atomically: a partial file never has the name).
     Returns {"pages", "spots", "photos", "notes": [unreadable photos], "layout": [{"page",
@@ -356,6 +428,9 @@ def write_pdf(ledger: Ledger, out: str | Path) -> dict:
                                    "photo_no": b.spot.photo_no(b.photos[stage]),
                                    "box": (MARGIN_X + NO_W + k * pw, y, pw, photo_h(len(ledger.columns)))})
             y += h
+    rows = index_rows(blocks, ledger.columns)
+    bottom = PAGE_H - MARGIN_BOTTOM - (LEGEND_H if ledger.times_from_names() else 0.0)
+    index_pages = _index(doc, rows, bottom) if rows else []
     tmp = out.with_name(f".{out.name}.part")
     try:
         doc.output(str(tmp))
@@ -364,4 +439,5 @@ def write_pdf(ledger: Ledger, out: str | Path) -> dict:
         if tmp.exists():
             tmp.unlink()
     return {"pages": doc.page_no(), "spots": len(ledger.spots), "photos": len(layout), "notes": notes,
-            "layout": layout}
+            "layout": layout, "index_pages": index_pages,
+            "index": [{"photo_no": r.photo_no, "sha256": r.photo.sha256, "short": r.short_sha} for r in rows]}

@@ -42,6 +42,10 @@ LABELS: dict[str, dict[str, str]] = {
         "unconfirmed_note": "미확인 지점 {n}곳 포함", "skipped_note": "미확인 지점 {n}곳은 빠짐",
         "site_auto": "현장 {id}", "unset_stage": "단계 미상", "page": "{n} / {total}",
         "client": "발주처", "contractor": "시공사", "contract_no": "계약번호", "contract_period": "공사기간",
+        "index_title": "사진 목록", "index_photo_no": "사진번호", "index_location": "지점 · 위치",
+        "index_stage": "구분", "index_taken": "촬영일시", "index_sha": "SHA-256", "index_sha_full": "SHA-256 (전체)",
+        "index_note": "사진대지에 실린 사진마다 한 줄. SHA-256은 원본 파일 해시의 앞 12자리입니다 (64자리 전체는 원본 ZIP의 "
+                      "index.csv). 원본이 바뀌지 않았음을 확인할 때 씁니다.",
         "name_mark": "(파일명)",
         "name_legend": "(파일명): 사진에 촬영시각(EXIF)이 없어 파일 이름에서 읽은 일시",
     },
@@ -55,6 +59,10 @@ LABELS: dict[str, dict[str, str]] = {
         "site_auto": "Site {id}", "unset_stage": "stage unknown", "page": "{n} / {total}",
         "client": "Client", "contractor": "Contractor", "contract_no": "Contract no.",
         "contract_period": "Contract period",
+        "index_title": "Photo index", "index_photo_no": "Photo no.", "index_location": "Spot · location",
+        "index_stage": "Stage", "index_taken": "Taken", "index_sha": "SHA-256", "index_sha_full": "SHA-256 (whole)",
+        "index_note": "One line per photo in the ledger. SHA-256: the first 12 hex digits of the original file's "
+                      "hash (all 64 are in the originals ZIP's index.csv), to check an original is unchanged.",
         "name_mark": "(file name)",
         "name_legend": "(file name): the photo carries no capture time (EXIF); read from its file name",
     },

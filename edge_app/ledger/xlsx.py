@@ -50,7 +50,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.pagebreak import Break
 
 from .images import ImageError, print_image
-from .model import Ledger, paginate, place_photos
+from .model import IndexRow, Ledger, index_rows, paginate, place_photos
 from .words import format_period, parse_local
 
 HEADER_NAMES = ("WORKS_NAME", "COMPANY", "WORK_TYPE", "PERIOD", "SITE_NAME", "PREPARED", "STAGE_BEFORE",
@@ -463,6 +463,75 @@ def check_template(path: str | Path) -> list[str]:
     return sorted(_layout(_load_template(path))[0])
 
 
+#: The index sheet's columns: (label key, width in Excel units); the last (the whole hash)
+#: is outside the print area.
+INDEX_COLS = (("index_photo_no", 10.0), ("index_location", 34.0), ("index_stage", 12.0), ("index_taken", 25.0),
+              ("index_sha", 16.0), ("index_sha_full", 70.0))
+
+
+def _index_sheet(wb, led: Ledger, rows: list[IndexRow]):
+    """A sheet "사진 목록": one line per photo printed (사진번호, 지점 · 위치, 구분, 촬영일시
+    with the "(파일명)" mark, the sha256's first 12 digits, and the whole sha256 beside the
+    print area), A4 portrait, its heads repeated on every page."""
+    ws = wb.create_sheet(led.label("index_title")[:31])
+    thin = Side(style="thin", color="5A5A5A")
+    box = Border(left=thin, right=thin, top=thin, bottom=thin)
+    font, bold = Font(name=FONT_NAME, size=10), Font(name=FONT_NAME, size=10, bold=True)
+    for k, (_, width) in enumerate(INDEX_COLS, 1):
+        ws.column_dimensions[get_column_letter(k)].width = width
+    last_printed = get_column_letter(len(INDEX_COLS) - 1)
+    ws["A1"] = led.label("index_title")
+    ws["A1"].font = Font(name=FONT_NAME, size=16, bold=True)
+    ws["A1"].alignment = Alignment(horizontal="center", vertical="center")
+    ws.merge_cells(f"A1:{last_printed}1")
+    ws.row_dimensions[1].height = 30
+    ws["A2"] = led.label("index_note")
+    ws["A2"].data_type = "s"
+    ws["A2"].font = Font(name=FONT_NAME, size=9, color="5A5A5A")
+    ws["A2"].alignment = Alignment(horizontal="left", vertical="center", wrap_text=True)
+    ws.merge_cells(f"A2:{last_printed}2")
+    ws.row_dimensions[2].height = 15.0 * text_lines(led.label("index_note"),
+                                                    sum(w for _, w in INDEX_COLS[:-1]) * PX_PER_WIDTH, 9) + 4
+    fill = PatternFill("solid", fgColor="E8E8E2")
+    for k, (key, _) in enumerate(INDEX_COLS, 1):
+        c = ws.cell(row=3, column=k, value=led.label(key))
+        c.font, c.fill, c.border = bold, fill, box
+        c.alignment = Alignment(horizontal="center", vertical="center")
+    for n, r in enumerate(rows, 4):
+        p = r.photo
+        when = parse_local(p.taken_local)
+        values = [r.photo_no, f"{r.spot.number}. {r.spot.location}", led.stage_word(r.stage), when, r.short_sha,
+                  p.sha256]
+        for k, value in enumerate(values, 1):
+            c = ws.cell(row=n, column=k, value=value)
+            if isinstance(value, str):
+                c.data_type = "s"
+            c.font, c.border = font, box
+            c.alignment = Alignment(horizontal="left" if k in (2, 6) else "center", vertical="center",
+                                    wrap_text=k == 2)
+        if when is not None:
+            fmt = "yyyy.mm.dd" if p.taken_from == "file name date" else DATE_FORMAT
+            ws.cell(row=n, column=4).number_format = fmt + (
+                '" ' + led.label("name_mark") + '"' if p.time_from_name else "")
+        lines = text_lines(values[1], INDEX_COLS[1][1] * PX_PER_WIDTH, 10)
+        if lines > 1:
+            ws.row_dimensions[n].height = 15.0 * lines + 2
+    ws.print_title_rows = "3:3"
+    ws.print_area = f"A1:{last_printed}{max(3, len(rows) + 3)}"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = ws.ORIENTATION_PORTRAIT
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.print_options.horizontalCentered = True
+    ws.oddFooter.center.text = "&P / &N"
+    if led.times_from_names():
+        ws.oddFooter.left.text = led.label("name_legend").replace("&", "&&")
+        ws.oddFooter.left.size = 8
+    ws.sheet_view.showGridLines = False
+    return ws
+
+
 def write_xlsx(ledger: Ledger, out: str | Path, template: str | Path | None = None) -> dict:
     """Write the ledger to ``out`` (atomically), filling ``template`` (a company's .xlsx with
     the names above) or the built-in layout. Returns {"spots", "photos", "pages", "blocks":
@@ -577,6 +646,8 @@ def write_xlsx(ledger: Ledger, out: str | Path, template: str | Path | None = No
             row = r1 + page[-1] * height
             ws.row_breaks.append(Break(id=row))
             breaks.append(row)
+        rows = index_rows(blocks, columns)
+        _index_sheet(wb, led, rows)
         if not ws.print_area or not template:
             ws.print_area = f"A1:{get_column_letter(last_col)}{last_row}"
         else:
@@ -590,4 +661,4 @@ def write_xlsx(ledger: Ledger, out: str | Path, template: str | Path | None = No
             if part.exists():
                 part.unlink()
     return {"spots": len(led.spots), "photos": placed, "pages": len(pages), "blocks": info, "breaks": breaks,
-            "notes": notes}
+            "notes": notes, "index": [{"photo_no": r.photo_no, "sha256": r.photo.sha256} for r in rows]}

@@ -64,12 +64,15 @@ def zip_stages(path) -> dict[str, tuple[str, str]]:
     return out
 
 
-def pdf_stages(path, columns) -> dict[str, str]:
+def pdf_stages(path, columns, skip=()) -> dict[str, str]:
     """{사진번호: stage word without spaces} from the PDF's text: a number's column (by its
-    x) gives the stage word, unless its line says 단계 미상."""
+    x) gives the stage word, unless its line says 단계 미상. ``skip``: pages not read (the
+    index pages, numbered from 1)."""
     xml = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True).stdout
     out = {}
-    for page in xml.split("<page ")[2:]:  # the pages after the cover
+    for n, page in enumerate(xml.split("<page ")[2:], 2):  # the pages after the cover
+        if n in skip:
+            continue
         words = [(float(m[1]), float(m[2]), m[3]) for m in
                  re.finditer(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="[\d.]+" yMax="[\d.]+">([^<]*)</word>', page)]
         heads = {}
@@ -101,13 +104,40 @@ def xlsx_stages(path) -> dict[str, str]:
     return out
 
 
+def index_stages_pdf(path, pages) -> dict[str, str]:
+    """{사진번호: stage word without spaces} from the PDF's index pages (the 구분 column)."""
+    xml = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    widths = ledger_pdf._index_widths()
+    x0 = ledger_pdf.MARGIN_X + sum(widths[:2])
+    x1 = x0 + widths[2]
+    out = {}
+    for n, page in enumerate(xml.split("<page ")[1:], 1):
+        if n not in pages:
+            continue
+        words = [(float(m[1]) / 72 * 25.4, float(m[2]), m[3]) for m in
+                 re.finditer(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="[\d.]+" yMax="[\d.]+">([^<]*)</word>', page)]
+        for x, y, w in words:
+            if NO.match(w) and x < ledger_pdf.MARGIN_X + widths[0]:
+                out[w] = "".join(w2 for x2, y2, w2 in words if abs(y2 - y) < 1 and x0 <= x2 < x1)
+    return out
+
+
+def index_stages_xlsx(path) -> dict[str, str]:
+    """{사진번호: stage word without spaces} from the XLSX's index sheet."""
+    ws = load_workbook(path)["사진 목록"]
+    return {r[0]: r[2].replace(" ", "") for r in ws.iter_rows(min_row=4, values_only=True) if r[0]}
+
+
 def test_the_three_outputs_agree_on_every_photos_stage(mixed, poppler):
     out, led = mixed["out"], mixed["ledger"]
     z = zip_stages(out / "l.zip")
     columns = [led.stage_word(c).replace(" ", "") for c in led.columns]
-    p = pdf_stages(out / "l.pdf", columns)
+    p = pdf_stages(out / "l.pdf", columns, mixed["reps"]["pdf"]["index_pages"])
     x = xlsx_stages(out / "l.xlsx")
     assert p and p == x  # the same photos, under the same stages, in the PDF and the XLSX
+    # and the index pages and the index sheet list the same photos under the same stages
+    assert index_stages_pdf(out / "l.pdf", mixed["reps"]["pdf"]["index_pages"]) == p
+    assert index_stages_xlsx(out / "l.xlsx") == p
     for no, word in p.items():
         assert z[no][0] == word, no  # and the ZIP names them so
     printed = {e["sha256"]: e for e in mixed["reps"]["pdf"]["layout"]}
@@ -141,12 +171,14 @@ def test_with_all_photos_every_photo_is_printed_once_under_its_own_stage(mixed, 
     led = mixed["ledger"]
     led.all_photos = True
     try:
-        write(led, "pdf", tmp_path / "all.pdf")
+        rep = write(led, "pdf", tmp_path / "all.pdf")
         write(led, "xlsx", tmp_path / "all.xlsx")
         write(led, "zip", tmp_path / "all.zip")
         z = zip_stages(tmp_path / "all.zip")
         columns = [led.stage_word(c).replace(" ", "") for c in led.columns]
-        p = pdf_stages(tmp_path / "all.pdf", columns)
+        p = pdf_stages(tmp_path / "all.pdf", columns, rep["index_pages"])
         assert p == xlsx_stages(tmp_path / "all.xlsx") == {no: w for no, (w, _) in z.items()}
+        assert index_stages_pdf(tmp_path / "all.pdf", rep["index_pages"]) == p == index_stages_xlsx(
+            tmp_path / "all.xlsx")
     finally:
         led.all_photos = False

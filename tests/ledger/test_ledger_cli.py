@@ -26,7 +26,7 @@ def test_export_writes_a_pdf_from_a_shell(site, tmp_path):
                  cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     assert (tmp_path / "사진대지.pdf").read_bytes()[:5] == b"%PDF-"
-    assert "6 spots, 18 photos, 3 pages; 1 unconfirmed spots left out" in p.stdout
+    assert "6 spots, 18 photos, 4 pages; 1 unconfirmed spots left out"  # cover, 2 of photos, the index in p.stdout
     assert not [f for f in tmp_path.iterdir() if f.name.startswith(".")]  # no partial file left
 
 

@@ -206,7 +206,8 @@ def test_the_pdf_marks_a_time_read_from_the_name_and_says_what_the_mark_means(ma
     assert "2024.03.05 10:15 (파일명)" in flat
     assert "2024.03.01 (파일명)" in flat and "2024.03.01 00:00" not in flat  # the day only
     assert "2026.05.04 09:00 (파일명)" not in flat and "2026.05.04 09:00" in flat  # EXIF: no mark
-    assert flat.count("(파일명): 사진에 촬영시각(EXIF)이 없어 파일 이름에서 읽은 일시") == 1  # the legend
+    # the legend: on the page of the photos and on the index page
+    assert flat.count("(파일명): 사진에 촬영시각(EXIF)이 없어 파일 이름에서 읽은 일시") == 2
 
 
 def test_the_pdf_legend_stays_inside_the_page_and_clear_of_the_blocks(marked, poppler, tmp_path):

@@ -50,8 +50,8 @@ def _centre(rgb: np.ndarray) -> np.ndarray:
 
 def test_pages_cover_then_four_spots_a_page(exported, pages, artefacts):
     _, rep = exported["pdf"]
-    # a cover, then 6 confirmed spots at 4 a page (the unconfirmed one is left out)
-    assert len(pages) == rep["pages"] == 3
+    # a cover, then 6 confirmed spots at 4 a page (the unconfirmed one is left out), then the index
+    assert len(pages) == rep["pages"] == 4 and rep["index_pages"] == [4]
     assert rep["spots"] == 6 and rep["notes"] == []
     size = Image.open(pages[0]).size
     assert abs(size[0] / size[1] - 210 / 297) < 0.01  # A4 portrait
@@ -104,7 +104,7 @@ def test_the_korean_font_is_embedded_and_the_text_reads_back(exported, poppler):
               "2026.05.04 ~ 2026.05.12", "1-1 2026.05.04 09:00"):
         assert s in text, s
     bare = "".join(text.split())
-    assert "2/3" in bare and "3/3" in bare  # page numbers (not on the cover)
+    assert "2/4" in bare and "3/4" in bare and "4/4" in bare  # page numbers (not on the cover)
     assert "STA.0+240" in text and "주차장 경사면" not in text  # spot 6 is in, the unconfirmed spot 7 is not
 
 
