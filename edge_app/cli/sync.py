@@ -94,9 +94,9 @@ def cmd_hq_serve(args) -> int:
                          per_address=0 if args.proxy else None)  # behind a proxy every connection is the proxy's
     scheme = "http"
     if args.cert:
-        from cheroot.ssl.builtin import BuiltinSSLAdapter
+        from ..hq.server import WorkerHandshakeSSL
 
-        server.ssl_adapter = BuiltinSSLAdapter(args.cert, args.key)
+        server.ssl_adapter = WorkerHandshakeSSL(args.cert, args.key)  # the handshake off the accept thread
         scheme = "https"
     print(f"edge-app hq {Path(args.data).resolve()} ({app.config['HQ_DB'].describe()}): "
           f"{scheme}://{args.host}:{args.port}/", flush=True)

@@ -12,6 +12,10 @@ do not starve it (issue 19).
 * a body head office did not read (a refused upload, an unsigned request) is never read
   afterwards to keep the connection alive: the connection is closed instead;
 * ``max_request_body_size``: beyond the largest photo, 413 before the application runs;
+* with ``--cert/--key``, the TLS handshake runs in the connection's worker thread under the
+  header deadline (:class:`WorkerHandshakeSSL`), never on the accept thread: cheroot's
+  builtin adapter shakes hands there, so one client that connected and sent no ClientHello
+  stalled every new connection for up to the read timeout;
 * a cap on the connections one client address holds open (``hq.per_address_connections``,
   :class:`~edge_app.access.connections.PerAddress`): a further one is closed as soon as it
   is accepted, before any thread reads it; the pool has that many threads beyond
@@ -25,11 +29,13 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
 import threading
 import time
 
 from cheroot import server as cheroot_server
 from cheroot import wsgi
+from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 from .. import app_settings
 from ..access.connections import PerAddress
@@ -101,11 +107,70 @@ class _Request(cheroot_server.HTTPRequest):
         return super().send_headers()
 
 
+class WorkerHandshakeSSL(BuiltinSSLAdapter):
+    """cheroot's builtin TLS adapter whose handshake waits for the worker thread: ``wrap``
+    (called on the accept thread) hands the plain socket back untouched, and the connection
+    wraps it (:meth:`tls_socket`) and shakes hands first thing in its worker thread, under
+    the header deadline."""
+
+    def wrap(self, sock):
+        return sock, {}
+
+    def tls_socket(self, sock) -> ssl.SSLSocket:
+        """``sock`` as a server-side TLS socket whose handshake is still to come (``sock``
+        itself is detached: use the result, also to close)."""
+        return self.context.wrap_socket(sock, do_handshake_on_connect=False, server_side=True)
+
+
+_PLAIN_HTTP_ON_TLS = (b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+                      b"Content-Length: 74\r\n\r\n"
+                      b"The client sent a plain HTTP request, but this server only speaks HTTPS.\r\n")
+
+
 class _Connection(cheroot_server.HTTPConnection):
-    """cheroot's connection, counted against its client address while open."""
+    """cheroot's connection, counted against its client address while open, with its TLS
+    handshake (if any) done in its worker thread."""
 
     RequestHandlerClass = _Request
     counted = False
+    tls_pending = False
+
+    def __init__(self, server, sock, makefile=cheroot_server.MakeFile):
+        super().__init__(server, sock, makefile)
+        self.tls_pending = isinstance(server.ssl_adapter, WorkerHandshakeSSL)
+
+    def communicate(self):
+        if self.tls_pending:
+            self.tls_pending = False
+            if not self._handshake():
+                return False
+        return super().communicate()
+
+    def _handshake(self) -> bool:
+        """The TLS handshake, under the header deadline; False: the connection is to close
+        (no ClientHello in time, a dropped or broken handshake, plain HTTP: told so)."""
+        adapter: WorkerHandshakeSSL = self.server.ssl_adapter
+        deadline: HeaderDeadline = self.server.header_deadline
+        try:
+            sock = adapter.tls_socket(self.socket)
+        except (OSError, ValueError):
+            return False
+        self.socket = sock  # close() closes this one from now on
+        deadline.begin(sock)
+        try:
+            sock.do_handshake()
+        except ssl.SSLError as e:
+            if "http request" in str(e).lower():
+                _answer_plain(sock)
+            return False
+        except Exception:  # noqa: BLE001 - a reset, a timeout, the deadline's shutdown mid-way
+            return False
+        finally:
+            deadline.end(sock)
+        self.ssl_env = adapter.get_environ(sock)
+        self.rfile = adapter.makefile(sock, "rb", self.rbufsize)
+        self.wfile = adapter.makefile(sock, "wb", self.wbufsize)
+        return True
 
     def close(self):
         if self.counted:
@@ -143,6 +208,21 @@ class _Server(wsgi.Server):
                 return
             conn.counted = True
         super().process_conn(conn)
+
+
+def _answer_plain(sock: ssl.SSLSocket) -> None:
+    """Say "https only", in plain text, to a plain HTTP request on the TLS port (written to
+    the TCP socket under the TLS one), and close gently: what the client still sends is read
+    first, so the answer is not lost to a reset."""
+    try:
+        socket.socket.settimeout(sock, 2)
+        socket.socket.sendall(sock, _PLAIN_HTTP_ON_TLS)
+        socket.socket.shutdown(sock, socket.SHUT_WR)
+        until = time.monotonic() + 2
+        while time.monotonic() < until and socket.socket.recv(sock, 65536):
+            pass
+    except OSError:
+        pass
 
 
 def make_server(app, host: str, port: int, threads: int | None = None,
