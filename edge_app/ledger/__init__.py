@@ -7,9 +7,10 @@
     export(st, site_id=3, fmt="pdf", out="사진대지.pdf")          # -> {"pages": 14, ...}
 
 Modules: :mod:`.model` (the ledger read into dataclasses from any :class:`~.model.LedgerSource`,
-pagination and the index's rows), :mod:`.checks` (what the page warns of before an export), :mod:`.words` (stage words, labels, safe names), :mod:`.images` (photos at
-print resolution), :mod:`.xlsx`, :mod:`.pdf`, :mod:`.archive` (ZIP), :mod:`.cli`
-(``edge-app export``). Head office can build the same documents from its own records by
+pagination and the index's rows), :mod:`.checks` (what the page warns of before an export),
+:mod:`.words` (stage words, labels, safe names), :mod:`.images` (photos at print resolution),
+:mod:`.xlsx`, :mod:`.pdf`, :mod:`.archive` (ZIP); the command is ``edge-app export``
+(:mod:`edge_app.cli.export`). Head office can build the same documents from its own records by
 passing its own source to :func:`build_ledger`.
 """
 

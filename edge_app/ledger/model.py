@@ -197,6 +197,13 @@ class Block:
     def number_text(self) -> str:
         return str(self.spot.number)
 
+    @property
+    def marks_missing(self) -> bool:
+        """Whether an empty cell of this row reads "사진 없음": only in a spot's first row of
+        stages (the stage has no photo at all). The further rows ``all_photos`` adds for a
+        stage with more photos leave the other cells blank: they miss nothing."""
+        return not self.unknown and self.part == 0
+
 
 def place_photos(spot: LedgerSpot, columns: Sequence[str] = STAGES, all_photos: bool = False) -> list[Block]:
     """THE rule for which photo stands in which cell (PDF and XLSX; the ZIP names the same

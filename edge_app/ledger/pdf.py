@@ -291,7 +291,7 @@ def _block(doc: _Doc, b: Block, y: float, notes: list[str]) -> float:
         doc.rect(px, y, pw, ph)
         p = b.photos.get(stage)
         if p is None:
-            doc.text_box(px, y, pw, ph, "" if b.unknown else led.label("no_photo"), border=False,
+            doc.text_box(px, y, pw, ph, led.label("no_photo") if b.marks_missing else "", border=False,
                          color=(150, 150, 150))
         elif not _photo(doc, p, px, y, pw, ph, notes):
             doc.text_box(px, y, pw, ph, led.label("unreadable"), border=False, color=(164, 22, 26))

@@ -601,7 +601,7 @@ def write_xlsx(ledger: Ledger, out: str | Path, template: str | Path | None = No
                          suffix=" " + led.label("name_mark") if p.time_from_name else None,
                          day_only=p.taken_from == "file name date")
                 if p is None:
-                    if not b.unknown:
+                    if b.marks_missing:
                         put(f"PHOTO_{key}", led.label("no_photo"))
                     continue
                 n = names[f"PHOTO_{key}"]

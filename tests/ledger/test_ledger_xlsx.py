@@ -112,7 +112,35 @@ def test_all_photos_gives_a_block_per_photo_and_never_breaks_inside_a_spot(site,
     # the other stages of spot 1 only in its first block
     imgs = _images_by_cell(ws)
     assert (parts[1]["rows"][0], 2) in imgs and (parts[1]["rows"][0], 3) not in imgs
-    assert ws.cell(parts[1]["rows"][0], 3).value == "사진 없음"
+    # and the other cells of the further blocks are blank: nothing is missing there (issue 18)
+    assert ws.cell(parts[1]["rows"][0], 3).value is None and ws.cell(parts[2]["rows"][0], 4).value is None
+    assert "사진 없음" not in [c.value for row in ws.iter_rows() for c in row]
+
+
+def test_with_all_photos_only_a_stage_without_any_photo_reads_no_photo(tmp_path, poppler):
+    """A spot without "during" says 사진 없음 once, in its first row; its further rows (more
+    "before" photos) leave the cells beside them blank, in the PDF and the XLSX."""
+    import subprocess
+
+    from edge_app.ledger import write
+
+    with open_store(tmp_path / "data") as st:
+        info = ledger_data.build_site(st, 2, unconfirmed=0, extra_before=2, rotate_first_after=False)
+        first = info["spots"][0]
+        during = next(sha for sha, ph, _ in info["photos"][first] if ph == "during")
+        spots.set_phase(st, [during], "after", who="kim")
+        led = build_ledger(st, info["site"], all_photos=True, keep_during=True)
+    rows = [b for b in led.blocks() if b.spot.id == first]
+    assert [(b.part, b.marks_missing) for b in rows] == [(0, True), (1, False), (2, False)]
+    write(led, "pdf", tmp_path / "all.pdf")
+    text = subprocess.run(["pdftotext", str(tmp_path / "all.pdf"), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert text.count("사진 없음") == 1
+    rep = write_xlsx(led, tmp_path / "all.xlsx")
+    ws = load_workbook(tmp_path / "all.xlsx").active
+    assert [c.value for row in ws.iter_rows() for c in row].count("사진 없음") == 1
+    parts = [b for b in rep["blocks"] if b["spot"] == first]
+    assert ws.cell(parts[0]["rows"][0], 3).value == "사진 없음" and ws.cell(parts[1]["rows"][0], 3).value is None
 
 
 def test_the_cover_photo_is_the_one_a_stage_shows(site, tmp_path):
