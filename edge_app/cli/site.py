@@ -39,6 +39,22 @@ def slow_client_limits() -> dict:
             "backlog": setting("site.backlog"), "asyncore_use_poll": True}
 
 
+def listen_on(host: str, port: int) -> dict:
+    """waitress's address options: ``::`` is every address, IPv4 and IPv6 (waitress makes
+    an IPv6 socket IPv6-only, so both are listed), or IPv4 alone where the machine has no
+    IPv6; any other ``host`` as it is."""
+    if host != "::":
+        return {"host": host, "port": port}
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::", 0))
+    except OSError:
+        return {"host": "0.0.0.0", "port": port}
+    return {"listen": f"0.0.0.0:{port} [::]:{port}"}
+
+
 def cmd_serve(args) -> int:
     import waitress
 
@@ -46,7 +62,7 @@ def cmd_serve(args) -> int:
     from ..watch import Watcher
     from ..web import create_app
     from ..access.connections import limit_per_address
-    from ..access.hosts import lan_addresses
+    from ..access.hosts import is_link_local, lan_addresses, url_host
     from ..worker import Worker
 
     st = open_data(args, create=True)
@@ -75,16 +91,17 @@ def cmd_serve(args) -> int:
     signal.signal(signal.SIGTERM, stop)
     host = args.host
     shown = [f"http://{'127.0.0.1' if everywhere else host}:{args.port}/"]
-    if everywhere:
-        shown += [f"http://{a}:{args.port}/" for a in lan_addresses()]
-    shown += [f"http://{a}:{args.port}/" for a in args.allowed_host if not a.startswith(".")]
+    if everywhere:  # IPv6 ones in brackets; link-local ones are answered but not shown (a URL cannot name them)
+        shown += [f"http://{url_host(a)}:{args.port}/" for a in lan_addresses()
+                  if not is_link_local(a) and (host == "::" or ":" not in a)]
+    shown += [f"http://{url_host(a)}:{args.port}/" for a in args.allowed_host if not a.startswith(".")]
     print(f"edge-app {Path(args.data).resolve()}: open " + "  or  ".join(shown), flush=True)
     if not has_pin:
         print("no PIN yet: the first visit to the page chooses it (or: edge-app set-pin)", flush=True)
     if watcher:
         print(f"watching {args.watch} for new photos", flush=True)
     try:
-        server = waitress.create_server(app, host=host, port=args.port, threads=args.http_threads, ident="edge-app",
+        server = waitress.create_server(app, **listen_on(host, args.port), threads=args.http_threads, ident="edge-app",
                                         max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + (1 << 20),
                                         clear_untrusted_proxy_headers=True, **slow_client_limits())
         limit_per_address(server, app_settings.value("site.per_address_connections"))
@@ -269,8 +286,8 @@ def add_commands(sub) -> None:
     data(p)
     setting = app_settings.value  # the defaults: docs/settings.md
     p.add_argument("--host", default=setting("site.host"),
-                   help="address to listen on (0.0.0.0 = the whole LAN; default 127.0.0.1, this computer only; "
-                        "or $EDGE_APP_HOST)")
+                   help="address to listen on (0.0.0.0 = the whole LAN, :: = the whole LAN over IPv4 and IPv6; "
+                        "default 127.0.0.1, this computer only; or $EDGE_APP_HOST)")
     p.add_argument("--port", type=int, default=setting("site.port"),
                    help=f"default {setting('site.port')} (or $EDGE_APP_PORT)")
     p.add_argument("--watch", metavar="DIR", default=setting("site.watch"),
