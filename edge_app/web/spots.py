@@ -102,7 +102,8 @@ def _stale_page(e: Stale):
         lines.append(translate(lang, "stale_site_gone"))
     changed = [x for x in edits.history(st, e.site_id, limit=10) if since is None or x["id"] > since]
     for x in reversed(changed):
-        lines.append(translate(lang, "stale_edit", what=_edit_text(lang, x), who=x["who"],
+        what = _edit_text(lang, x)
+        lines.append(translate(lang, "stale_edit", what=what[:1].upper() + what[1:], who=x["who"],
                                at=format_iso(lang, x["at"])[-5:]))
     if not changed and e.gone is None and alive:
         lines.append(translate(lang, "stale_engine"))

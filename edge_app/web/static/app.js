@@ -85,7 +85,7 @@
     line.textContent = "";
     nodes.forEach(function (n) { line.appendChild(n); });
     var done = document.getElementById("done-line");
-    if (done) done.hidden = true;  // the last answer is no longer the news
+    if (done) done.parentNode.removeChild(done);  // the last answer is no longer the news
   }
   function go(next) {
     // load the answer; its #anchor goes through sessionStorage, as a URL that differs from
@@ -136,9 +136,10 @@
             return;
           }
           var nodes = [];
-          card.querySelectorAll("h1, p, li").forEach(function (n) {
+          card.querySelectorAll("h1, p, li").forEach(function (n) {  // one line each
             var el = document.importNode(n, true);
             if (n.tagName === "H1") { el = document.createElement("strong"); el.textContent = n.textContent; }
+            if (n.tagName === "LI") { el = document.createElement("p"); el.textContent = "· " + n.textContent; }
             nodes.push(el);
           });
           say(nodes, r.status === 409 ? "stale" : "error");
