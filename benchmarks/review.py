@@ -1,6 +1,6 @@
 """The scripted crew-lead walk (issue 17): taps to fix a visit's grouping to the truth.
 
-    python benchmarks/review.py [--sets strecha webcam_a wxbs triplets] [--batches 2] [--seed 7]
+    python benchmarks/review.py [--sets strecha webcam_a wxbs triplets] [--batches 2] [--seed 7] [--no-learn]
 
 For each batch of the eval protocol (``edge_app.engine.evaluate.sample_batches``, the dev sets in
 ``../shared/eval``), in real Chromium (Debian's, driven by Playwright; touch, 1024x768
@@ -16,6 +16,11 @@ landscape) against a real ``edge-app serve`` with a fresh data folder:
 3. "남은 지점 모두 확인" (and the dialog's OK), reload, and check that what the page shows and
    what the store holds are the truth.
 
+After each fix the walk waits until the worker has regrouped the site with the lead's edits
+as constraints (``worker.learn_from_edits``, issue 20: photos that match a photo the lead
+placed may follow it) and reloads the page before it plans again; ``--no-learn`` turns that
+learning off in the server (``EDGE_APP_WORKER_LEARN_FROM_EDITS=0``), to compare the taps.
+
 Printed per set and overall: photos to move (the protocol's ``moves``), taps per batch
 (confirm all and its dialog included), taps to fix per misplaced photo (without the
 confirm), the batches within the issue's target (taps <= moves + 2), and the median seconds of
@@ -26,6 +31,7 @@ test; each walk asserts it reached the truth.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -152,6 +158,28 @@ def wait_until_placed(page, base: str, n: int, timeout_s: float = 600, second_lo
     raise TimeoutError(f"photos not all placed after {timeout_s:.0f} s")
 
 
+def wait_for_learning(data: Path, timeout_s: float = 60.0) -> None:
+    """Until the worker has regrouped every site whose grouping the lead changed (its mark in
+    the store's settings), as a lead's next look a few seconds later would see it."""
+    from edge_app import app_settings
+    from edge_app.store import open_store
+    from edge_app.store import settings as store_settings
+    from edge_app.store.spots import last_grouping_edits
+
+    if not app_settings.value("worker.learn_from_edits"):
+        return
+    st = open_store(data)
+    try:
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout_s:
+            done = store_settings.get(st, "worker.edits_regrouped") or {}
+            if all(done.get(str(s)) == at for s, at in last_grouping_edits(st).items()):
+                return
+            time.sleep(0.2)
+    finally:
+        st.close()
+
+
 def walk_batch(browser, es: EvalSet, batch, work: Path) -> dict:
     data = work / "data"
     subprocess.run([sys.executable, "-m", "edge_app.cli", "set-pin", "--data", str(data)], input=PIN + "\n",
@@ -197,6 +225,8 @@ def walk_batch(browser, es: EvalSet, batch, work: Path) -> dict:
                 w.act(page.locator("#split-btn"))
             else:
                 w.act(page.locator("[data-unassigned] [data-move-here]"))
+            wait_for_learning(data)
+            page.reload()
         fix_taps = w.taps
         if page.locator("#confirm-all").count():
             w.taps += 1  # the dialog's OK
@@ -221,7 +251,11 @@ def main(argv=None) -> int:
     ap.add_argument("--eval", default=str(REPO.parent / "shared" / "eval"))
     ap.add_argument("--batches", type=int, default=2, help="batches per set (default 2)")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--no-learn", action="store_true",
+                    help="the server does not learn from the lead's fixes (EDGE_APP_WORKER_LEARN_FROM_EDITS=0)")
     a = ap.parse_args(argv)
+    if a.no_learn:
+        os.environ["EDGE_APP_WORKER_LEARN_FROM_EDITS"] = "0"
     from playwright.sync_api import sync_playwright
 
     sets = [EvalSet.load(Path(a.eval) / s) for s in a.sets]

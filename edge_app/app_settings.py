@@ -136,6 +136,13 @@ KNOBS: dict[str, Knob] = {k.name: k for k in (
        "Analyses kept in memory between steps, least recently used out first (a few kB each).", minimum=1),
     Knob("worker.place_by_look_recent", 2000, int, "EDGE_APP_WORKER_PLACE_BY_LOOK_RECENT", "photos",
        "How many of the newest placed photos a photo without metadata is compared with to find its site."),
+    Knob("worker.learn_from_edits", True, bool, "EDGE_APP_WORKER_LEARN_FROM_EDITS", "",
+       "The lead's fixes teach the engine: a site whose grouping a person changed is regrouped at once with "
+       "those edits as constraints (photos a person separated are never grouped together again); off: only "
+       "new batches and the second look regroup."),
+    Knob("worker.after_edit_s", 1.5, float, "EDGE_APP_WORKER_AFTER_EDIT_S", "s",
+       "Quiet time after a person's last grouping edit before the site is regrouped (a burst of taps is one "
+       "regroup)."),
     # -- the thorough pass ----------------------------------------------------------------------------
     Knob("thorough.after_edit_s", 30.0, float, "EDGE_APP_THOROUGH_AFTER_EDIT_S", "s",
        "After a person's edit put a thorough pass off, it waits this long before trying again."),

@@ -58,6 +58,33 @@ def test_a_locked_singleton_is_kept_and_free_photos_can_join_locked_groups():
     assert labels[3] is not None and labels[3] != labels[0]
 
 
+def test_cannot_link_keeps_separated_photos_apart_and_changes_nothing_else():
+    """Issue 20: photos a person separated never end up in one group again, neither directly
+    nor through a third photo; the rest groups as before; no cannot-link, same answer."""
+    P = block_matrix([3, 3], inside=0.9, outside=0.85)  # free clustering merges all
+    none = (np.zeros(0, np.intp), np.zeros(0, np.intp))
+    assert agglomerate(P, 0.5, cannot=none) == agglomerate(P, 0.5) == [0] * 6
+    labels = agglomerate(P, 0.5, cannot=(np.array([0]), np.array([4])))
+    assert labels[:3] == [labels[0]] * 3 and labels[3:] == [labels[3]] * 3 and labels[0] != labels[3]
+    # through a third photo: 0 and 1 apart, 2 matches both
+    Q = np.eye(3)
+    Q[0, 2] = Q[2, 0] = Q[1, 2] = Q[2, 1] = 0.95
+    Q[0, 1] = Q[1, 0] = 0.9
+    assert agglomerate(Q, 0.5) == [0, 0, 0]
+    got = agglomerate(Q, 0.5, cannot=(np.array([1]), np.array([0])))
+    assert got[0] != got[1] and got[2] in (got[0], got[1])
+    # a pair inside one locked group is the person's own grouping: kept
+    assert agglomerate(Q, 0.5, locked=["A", "A", None], cannot=(np.array([0]), np.array([1]))) == [0, 0, 0]
+    # random matrices: without cannot-link pairs the answer is the old one
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        R = rng.random((9, 9))
+        R = (R + R.T) / 2
+        assert agglomerate(R, 0.5, cannot=none) == agglomerate(R, 0.5)
+        lab = agglomerate(R, 0.5, cannot=(np.array([0, 3]), np.array([5, 7])))
+        assert (lab[0] is None or lab[0] != lab[5]) and (lab[3] is None or lab[3] != lab[7])
+
+
 def test_min_size_turns_small_groups_into_unassigned():
     P = block_matrix([2, 3])
     assert agglomerate(P, 0.5, min_size=3)[:2] == [None, None]

@@ -28,6 +28,7 @@ def group_pairs(
     settings: Settings,
     locked: Sequence[Hashable | None] | None = None,
     thorough=None,
+    cannot: grouping.CannotLink | None = None,
 ) -> tuple[list[int | None], KnownPairs, dict[tuple[int, int], PairScore], dict[str, float]]:
     """Group one session from its photos and a way to verify pairs (``verify(pairs)``:
     PairScore per pair (i < j)). Returns (labels numbered by first photo, the pairs with a
@@ -46,18 +47,19 @@ def group_pairs(
     thorough: optional :class:`edge_app.engine.thorough.SessionChecks`: after the fast grouping, the
     thorough pass (:func:`edge_app.engine.thorough.refine_session`: more pairs checked, the undecided
     ones by a stronger matcher, machines discounted) regroups; its verdicts and costs are in
-    the timings and in ``thorough.outcome``.
+    the timings and in ``thorough.outcome``. cannot: optional (int [C], int [C]) cannot-link
+    pairs, photos a person separated: never one group (:func:`edge_app.engine.grouping.agglomerate_pairs`).
     """
     s = settings
     t0 = time.perf_counter()
     candidates, top = scan(photos, s)
     t1 = time.perf_counter()
     scores = dict(verify(candidates))
-    labels, known, asked = link_session(photos, scores, top, verify, s, locked)
+    labels, known, asked = link_session(photos, scores, top, verify, s, locked, cannot=cannot)
     t2 = time.perf_counter()
     timings = {"pairs_s": t1 - t0, "verify_s": t2 - t1, "verified_pairs": len(scores), "linkage_pairs": asked}
     if thorough is not None:
-        labels, known = refine_session(photos, labels, known, scores, top, verify, s, locked, thorough)
+        labels, known = refine_session(photos, labels, known, scores, top, verify, s, locked, thorough, cannot)
         timings |= {f"thorough_{k}": v for k, v in thorough.outcome.timings.items()}
         timings["thorough_s"] = time.perf_counter() - t2
     return labels, known, scores, timings
@@ -70,17 +72,19 @@ def group_analyses(
     pair_cache: PairCache | None = None,
     workers: int = 1,
     thorough=None,
+    cannot: grouping.CannotLink | None = None,
 ) -> GroupResult:
     """Group analysed photos of one session (:func:`group_pairs`); ``locked`` per photo:
     label of a group a person fixed, or None. thorough: an :class:`edge_app.engine.thorough.Thorough`
-    to run the thorough pass after the fast grouping (its outcome is in the result)."""
+    to run the thorough pass after the fast grouping (its outcome is in the result); cannot:
+    cannot-link pairs (:func:`group_pairs`)."""
     s = settings or Settings()
     if locked is not None and len(locked) != len(analyses):
         raise ValueError(f"locked has {len(locked)} labels for {len(analyses)} photos")
     photos = SessionPhotos.of(analyses, s.centre_embeddings)
     checks = thorough.for_session(analyses) if thorough is not None else None
     labels, known, scores, timings = group_pairs(
-        photos, lambda pairs: verify_candidates(analyses, pairs, s, pair_cache, workers), s, locked, checks)
+        photos, lambda pairs: verify_candidates(analyses, pairs, s, pair_cache, workers), s, locked, checks, cannot)
     labels = grouping.relabel_by_time(labels, [a.meta.taken_at for a in analyses])
     n = len(analyses)
     res = GroupResult(labels, pair_matrix(n, known.i, known.j, known.p),

@@ -30,6 +30,9 @@ from typing import Callable, Hashable, Mapping, Sequence
 
 import numpy as np
 
+#: Cannot-link pairs (photos a person separated: never one group): int [C], int [C].
+CannotLink = tuple[np.ndarray, np.ndarray]
+
 #: Names of the pair features, in the order of :func:`pair_features` columns.
 FEATURE_NAMES = ("bias", "cos", "log_excess_h", "log_excess_f", "coverage")
 
@@ -261,6 +264,7 @@ def agglomerate(
     threshold: float = 0.5,
     locked: Sequence[Hashable | None] | None = None,
     min_size: int = 2,
+    cannot: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> list[int | None]:
     """Average-linkage clustering of a probability matrix.
 
@@ -270,12 +274,15 @@ def agglomerate(
     locked: optional per-photo label of a group fixed by a person (None = free). Photos
        with the same locked label start as one cluster; two locked clusters never merge.
     min_size: clusters smaller than this become unassigned (None).
+    cannot: optional (int [C], int [C]) cannot-link pairs: photos a person separated; two
+       clusters holding the two photos of such a pair never merge (a pair inside one locked
+       group is the person's own grouping and is kept).
     Returns one label per photo: cluster index (0..K-1, numbered by first photo) or None.
     (:func:`agglomerate_pairs` with every pair known.)
     """
     P = np.nan_to_num(np.asarray(P, np.float64), nan=0.0)
     i, j = np.triu_indices(P.shape[0], 1)
-    return agglomerate_pairs(P.shape[0], i, j, P[i, j], threshold, locked, min_size)
+    return agglomerate_pairs(P.shape[0], i, j, P[i, j], threshold, locked, min_size, cannot=cannot)
 
 
 def agglomerate_pairs(
@@ -289,6 +296,7 @@ def agglomerate_pairs(
     more: Callable[[list[tuple[int, int]]], np.ndarray] | None = None,
     evidence: int = 0,
     seed: int = 0,
+    cannot: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> list[int | None]:
     """Average-linkage clustering over the pairs that have a probability (sparse).
 
@@ -305,6 +313,9 @@ def agglomerate_pairs(
     and the merge is judged again. Two 100-photo clusters joined by one strong pair then cost
     ``evidence`` checks, not 10,000; a small cluster pair needs all its pairs, as the dense
     rule does. seed: of those random draws. Cost: O(M log M) plus the checks asked for.
+    cannot: optional (int [C], int [C]), cannot-link pairs (a person's "these are not one
+    spot"): clusters holding the two photos of one never merge, whatever their mean p (as
+    two locked clusters). None or empty: the answer is exactly the one without.
     Returns one label per photo: cluster index (0..K-1, numbered by first photo) or None.
     """
     if locked is not None and len(locked) != n:
@@ -338,6 +349,15 @@ def agglomerate_pairs(
             st = nbr[a][b] = nbr[b][a] = [0.0, 0]
         st[0] += pij
         st[1] += 1
+    # Cluster pairs that may never merge (cannot-link), kept for the surviving clusters.
+    apart: list[set[int]] | None = None
+    if cannot is not None and len(cannot[0]):
+        apart = [set() for _ in members]
+        for x, y in zip(np.asarray(cannot[0]).tolist(), np.asarray(cannot[1]).tolist()):
+            a, b = int(cid[x]), int(cid[y])
+            if a != b:
+                apart[a].add(b)
+                apart[b].add(a)
     heap = [(-(st[0] / st[1]), a, b, st[1]) for a, d in enumerate(nbr) for b, st in d.items() if a < b]
     heapq.heapify(heap)
     rng = np.random.default_rng(seed)
@@ -366,6 +386,8 @@ def agglomerate_pairs(
             continue  # stale: the pair changed since this entry was pushed
         if lock[a] and lock[b]:
             continue
+        if apart is not None and b in apart[a]:
+            continue
         if -neg < threshold:
             break
         need = min(len(members[a]) * len(members[b]), evidence) if more is not None else 0
@@ -392,6 +414,12 @@ def agglomerate_pairs(
             heapq.heappush(heap, (-(sa[0] / sa[1]), x, y, sa[1]))
         del nbr[a][b]
         nbr[b] = None
+        if apart is not None:
+            for c in apart[b]:
+                apart[c].discard(b)
+                apart[c].add(a)
+                apart[a].add(c)
+            apart[b] = set()
         for i in members[b]:
             cid[i] = a
         members[a] += members[b]

@@ -378,12 +378,14 @@ def link_session(
     locked: Sequence[Hashable | None] | None = None,
     raise_to: Adjust | None = None,
     lower_to: Adjust | None = None,
+    cannot: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[list[int | None], KnownPairs, int]:
     """Steps 2 and 3 of :func:`group_pairs` from the pairs verified so far (``scores``, which
     it extends): probabilities, dense verification inside small linked sets, average linkage.
     ``raise_to`` / ``lower_to``: per pair (i < j), a p it is raised to / lowered to whatever
-    its evidence says. Returns (labels numbered by first photo, the pairs with a probability,
-    how many pairs the linkage asked to verify)."""
+    its evidence says. ``cannot``: cannot-link pairs of the linkage (photos a person
+    separated, :func:`edge_app.engine.grouping.agglomerate_pairs`). Returns (labels numbered
+    by first photo, the pairs with a probability, how many pairs the linkage asked to verify)."""
     s = settings
     n = len(photos)
     known = _adjusted(pair_probabilities(photos, scores, top, s), raise_to, lower_to)
@@ -406,7 +408,7 @@ def link_session(
         return p
 
     labels = grouping.agglomerate_pairs(n, known.i, known.j, known.p, s.group_threshold, locked, s.min_group_size,
-                                        more, s.link_evidence)
+                                        more, s.link_evidence, cannot=cannot)
     if linked:
         li, lj = (np.array(x, np.intp) for x in zip(*linked))
         known = KnownPairs(np.r_[known.i, li], np.r_[known.j, lj], np.r_[known.p, list(linked.values())],

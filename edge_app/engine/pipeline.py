@@ -256,17 +256,20 @@ class Pipeline:
             self.paths[key] = Path(path)
 
     def group_analyses(self, analyses: Sequence[PhotoAnalysis], locked: Sequence[Hashable | None] | None = None,
-                       thorough=None, paths: Mapping[str, str | Path] | None = None) -> GroupResult:
+                       thorough=None, paths: Mapping[str, str | Path] | None = None,
+                       cannot: tuple[np.ndarray, np.ndarray] | None = None) -> GroupResult:
         """Group photos already analysed as one session (not split by GPS or time, unlike
         :meth:`group_analysed`: the caller chose them, e.g. one site of the site app), with
         the pipeline's settings, pair cache and workers
         (:func:`edge_app.engine.group.group_analyses`). locked: one label or None per photo;
         photos with one label stay one group. thorough: None (the fast path) or a
         :class:`edge_app.engine.thorough.Thorough` (:meth:`thorough`). paths: where the
-        photos can be read again (:meth:`remember_paths`), for the thorough pass."""
+        photos can be read again (:meth:`remember_paths`), for the thorough pass. cannot:
+        optional (int [C], int [C]) pairs of photos a person separated, never one group."""
         if paths:
             self.remember_paths(paths)
-        return group_analyses(analyses, self.settings, locked, self.pair_cache, self.analyzer.workers(), thorough)
+        return group_analyses(analyses, self.settings, locked, self.pair_cache, self.analyzer.workers(), thorough,
+                              cannot)
 
     def assign(self, new: PhotoAnalysis, analyses: Sequence[PhotoAnalysis], labels: Sequence[Hashable | None],
                settings: Settings | None = None, workers: int = 1) -> Assignment:

@@ -255,9 +255,11 @@ def refine_session(
     settings: Settings,
     locked: Sequence[Hashable | None] | None,
     checks: SessionChecks,
+    cannot: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[list[int | None], KnownPairs]:
     """The thorough pass over one session after its fast grouping (``labels``, ``known``,
-    ``scores``: what :func:`edge_app.engine.group.group_pairs` found; ``scores`` is extended).
+    ``scores``: what :func:`edge_app.engine.group.group_pairs` found; ``scores`` is extended;
+    ``cannot``: cannot-link pairs, as :func:`edge_app.engine.pairs.link_session`).
     Returns the new (labels, known); what it did goes to ``checks.outcome``."""
     s = settings
     out = checks.outcome = Outcome()
@@ -273,7 +275,7 @@ def refine_session(
         give_way(checks.should_stop)
         scores.update(verify(wide[k:k + chunk]))
     if wide:
-        labels, known, _ = link_session(photos, scores, top, verify, s, locked, raise_to, lower_to)
+        labels, known, _ = link_session(photos, scores, top, verify, s, locked, raise_to, lower_to, cannot)
     out.checked = len(wide)
     t1 = time.perf_counter()
     # 2-3. the undecided band through the cascade
@@ -300,7 +302,7 @@ def refine_session(
                 elif sc.review:
                     out.review.append(ij)
             if out.links:
-                labels, known, _ = link_session(photos, scores, top, verify, s, locked, raise_to, lower_to)
+                labels, known, _ = link_session(photos, scores, top, verify, s, locked, raise_to, lower_to, cannot)
         out.mode = "thorough" if run else "fast"
     else:
         out.skipped = out.reason = "no cascade models"
@@ -331,7 +333,7 @@ def refine_session(
                 lower_to[ij] = after
                 out.discounted.append((*ij, before, after))
         if lower_to:
-            labels, known, _ = link_session(photos, scores, top, verify, s, locked, raise_to, lower_to)
+            labels, known, _ = link_session(photos, scores, top, verify, s, locked, raise_to, lower_to, cannot)
     t3 = time.perf_counter()
     out.timings = {"check_s": t1 - t0, "cascade_s": t2 - t1, "machines_s": t3 - t2, "checked_pairs": out.checked,
                    "band_pairs": len(out.band), "cascade_links": len(out.links)}

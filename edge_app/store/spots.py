@@ -563,3 +563,41 @@ def dismiss_suggestion(st: Store, suggestion_id: int, who: str) -> int | None:
         return record(st, "dismiss_suggestion", who, row["site_id"],
                       {"photos": [_photo(st, row["photo"])["name"]], "from": row["from_spot"]}, ch)
 
+
+# --------------------------------------------------------------------------- what people's edits teach
+
+#: Edits that change which photos are together (what the engine learns from; issue 20).
+GROUPING_EDITS = ("move", "split", "each_new", "merge", "remove", "restore", "accept_suggestion", "unconfirm",
+                  "site_merge", "site_split")
+
+
+def last_grouping_edits(st: Store) -> dict[int, str]:
+    """{site: when a person last changed which photos are together there (an edit of
+    :data:`GROUPING_EDITS` made or undone), ISO}."""
+    q = ",".join("?" * len(GROUPING_EDITS))
+    rows = st.query(f"""SELECT site_id, max(max(at), coalesce(max(undone_at), '')) FROM edits
+                        WHERE site_id IS NOT NULL AND action IN ({q}) GROUP BY site_id""", GROUPING_EDITS)
+    return {r[0]: r[1] for r in rows}
+
+
+def separations(st: Store, site_id: int) -> set[tuple[str, str]]:
+    """Pairs of photos a person separated (cannot-link, issue 20): a photo a move, split,
+    "each its own spot" or accepted suggestion took out of a spot, with each photo that
+    stayed in that spot; from the audit log, edits undone left out. Pairs (a, b), a < b."""
+    import json  # noqa: PLC0415
+
+    out: set[tuple[str, str]] = set()
+    for e in st.query("""SELECT changes FROM edits WHERE site_id = ? AND undone_at IS NULL
+                         AND action IN ('move', 'split', 'each_new', 'accept_suggestion')""", (site_id,)):
+        moved = [c for c in json.loads(e["changes"]) if c["k"] == "m" and c["old"] is not None]
+        taken = {c["photo"] for c in moved}
+        for c in moved:
+            old = st.one("SELECT spot_id, ended_at FROM memberships WHERE id = ?", (c["old"],))
+            if old is None or old["spot_id"] is None or old["ended_at"] is None:
+                continue
+            stayed = st.query("""SELECT photo FROM memberships WHERE spot_id = ? AND created_at <= ?
+                                 AND (ended_at IS NULL OR ended_at > ?)""", (old["spot_id"], old["ended_at"], old["ended_at"]))
+            for r in stayed:
+                if r[0] not in taken:
+                    out.add((min(c["photo"], r[0]), max(c["photo"], r[0])))
+    return out

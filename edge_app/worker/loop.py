@@ -4,7 +4,8 @@ It takes the photos the doors stored (state ``waiting``), analyses them (keeping
 analyses at hand), gives each a site and a place (:mod:`.placing`), and when a batch has
 finished arriving and every photo of it is analysed, regroups the batch's sites
 (:mod:`.regrouping`); when nothing waits, the thorough pass goes over the sites regrouped
-last, one a step. A heartbeat tells ``edge-app add`` that a worker is running.
+last, one a step; a site whose grouping a person changed is regrouped with the edits as
+constraints after a short quiet time. A heartbeat tells ``edge-app add`` that a worker is running.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from ..engine.decode import ImageError
 from ..engine.pipeline import Pipeline
 from ..engine.thorough import Interrupted
 from ..engine.vision.features import LocalFeatures
-from ..store import Store, open_store
+from ..store import Store, open_store, seconds_since
 from ..store import photos as store_photos
 from ..store import settings as store_settings
+from ..store import spots as store_spots
 from ..store.pair_cache import SqlitePairCache
 from ..store.sites import resolve
 from .placing import choose_sites, place_online
@@ -45,11 +47,13 @@ class StepReport:
     regrouped_sites: list[int] = field(default_factory=list)
     #: sites the thorough pass went over (after their fast regroup was stored and shown)
     refined_sites: list[int] = field(default_factory=list)
+    #: sites regrouped because a person changed their grouping (their edits as constraints)
+    edited_sites: list[int] = field(default_factory=list)
 
     @property
     def busy(self) -> bool:
         return bool(self.analysed or self.failed or self.put_off or self.placed or self.regrouped_sites
-                    or self.refined_sites)
+                    or self.refined_sites or self.edited_sites)
 
 
 def worker_alive(st: Store) -> bool:
@@ -172,13 +176,14 @@ class Worker:
         self._retry_put_off()
         total = StepReport()
         for _ in range(max_steps):
-            r = self.step(finish_idle_batches_after=0.0)
+            r = self.step(finish_idle_batches_after=0.0, after_edit_s=0.0)
             total.analysed += r.analysed
             total.failed += r.failed
             total.put_off += r.put_off
             total.placed += r.placed
             total.regrouped_sites += r.regrouped_sites
             total.refined_sites += r.refined_sites
+            total.edited_sites += r.edited_sites
             if not r.busy:
                 break
         self.pipeline.flush_pair_cache()
@@ -196,10 +201,12 @@ class Worker:
                            {"t": time.time(), "pid": os.getpid(), "checking": self.checking()})
 
     # -- one step ------------------------------------------------------------------------
-    def step(self, finish_idle_batches_after: float | None = None) -> StepReport:
+    def step(self, finish_idle_batches_after: float | None = None, after_edit_s: float | None = None) -> StepReport:
         """Analyse up to ``worker.step_photos`` waiting photos and place them; regroup the
         sites of batches that are complete (a batch idle for ``finish_idle_batches_after``
-        seconds, default ``worker.batch_idle_s``, counts as complete). Returns what it did."""
+        seconds, default ``worker.batch_idle_s``, counts as complete); regroup the sites whose
+        grouping a person changed, once no such edit came for ``after_edit_s`` seconds
+        (default ``worker.after_edit_s``; with ``worker.learn_from_edits``). Returns what it did."""
         if finish_idle_batches_after is None:
             finish_idle_batches_after = app_settings.value("worker.batch_idle_s")
         rep = StepReport()
@@ -218,6 +225,7 @@ class Worker:
         for batch_id in store_photos.batches_to_regroup(st):
             if self._regroup_batch(batch_id, rep):
                 store_photos.mark_regrouped(st, batch_id)
+        self._regroup_edited(rep, app_settings.value("worker.after_edit_s") if after_edit_s is None else after_edit_s)
         if not rep.busy and self.refine_pending and time.monotonic() >= self._refine_after:
             # idle: the thorough pass, one site a step
             with self._pending_lock:
@@ -259,6 +267,38 @@ class Worker:
                 with self._pending_lock:
                     self.refine_pending.add(s)
         return done
+
+    def _regroup_edited(self, rep: StepReport, quiet_s: float) -> None:
+        """The fast path of learning from the lead's fixes (issue 20): a site whose grouping a
+        person changed (:func:`edge_app.store.spots.last_grouping_edits`) since the worker
+        last regrouped it for that reason is regrouped with the edits as constraints, once
+        ``quiet_s`` passed without another such edit (a burst of taps is one regroup). What
+        was handled is kept in the store (``worker.edits_regrouped``); a store without it
+        starts from its present edits. A person editing meanwhile: tried on a later step."""
+        if not app_settings.value("worker.learn_from_edits"):
+            return
+        st = self.st
+        last = store_spots.last_grouping_edits(st)
+        done = store_settings.get(st, "worker.edits_regrouped")
+        if done is None:
+            store_settings.put(st, "worker.edits_regrouped", {str(k): v for k, v in last.items()})
+            return
+        changed = False
+        for site, at in sorted(last.items()):
+            if done.get(str(site)) == at or seconds_since(at) < quiet_s:
+                continue
+            target = resolve(st, site)
+            try:
+                self.regroup(target)
+            except RegroupStale:
+                log.info("site %s changed while it was regrouped after an edit; later", target)
+                continue
+            done[str(site)] = at
+            changed = True
+            if target not in rep.edited_sites:
+                rep.edited_sites.append(target)
+        if changed:
+            store_settings.put(st, "worker.edits_regrouped", done)
 
     # -- analysis, and the analyses kept at hand -------------------------------------------
     def _analyse(self, rows, rep: StepReport) -> list[str]:

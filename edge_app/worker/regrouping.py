@@ -13,17 +13,20 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Callable
 
+import numpy as np
+
+from .. import app_settings
 from ..engine.pipeline import Pipeline
 from ..store import Store
 from ..store import photos as store_photos
 from ..store.spots import (create_spot, place, rescore, retire_if_unused, set_engine_phases, set_review_flags,
-                           shown_photos, suggest_moves)
+                           separations, shown_photos, suggest_moves)
 from .placing import AnalysisOf
 from .snapshot import check_unchanged, read_site
 
 
 def regroup_site(st: Store, pipeline: Pipeline, analysis: AnalysisOf, site_id: int, thorough: bool = False,
-                 should_stop: Callable[[], bool] | None = None) -> dict:
+                 should_stop: Callable[[], bool] | None = None, learn: bool | None = None) -> dict:
     """Regroup a site with the full engine, keeping every person's edit.
 
     thorough: the thorough pass (:mod:`edge_app.engine.thorough`) by the site app's rules: it only
@@ -36,7 +39,9 @@ def regroup_site(st: Store, pipeline: Pipeline, analysis: AnalysisOf, site_id: i
     the site meanwhile. Once the site's grouping has been shown (a photo whose batch was
     regrouped before), the answer may add photos from the tray to a spot, but a photo it
     would take out of the spot an earlier answer put it in stays there and the move is a
-    suggestion (:func:`edge_app.store.spots.suggest_moves`). Returns {"moved": n, "spots": k,
+    suggestion (:func:`edge_app.store.spots.suggest_moves`). learn (default
+    ``worker.learn_from_edits``): photos a person separated (:func:`edge_app.store.spots.separations`)
+    are cannot-link pairs of the grouping, never one group again (issue 20). Returns {"moved": n, "spots": k,
     "links": l, "review": r, "suggested": new suggestions}."""
     snapshot = read_site(st, site_id)
     shown = shown_photos(st, site_id)
@@ -49,11 +54,17 @@ def regroup_site(st: Store, pipeline: Pipeline, analysis: AnalysisOf, site_id: i
         fixed = r["spot_id"] is not None and (r["by"] == "person" or r["touched"] or r["confirmed_at"])
         locked.append(f"spot:{r['spot_id']}" if fixed else None)
     analyses = [analysis(r["sha256"]) for r in rows]
+    cannot = None
+    if app_settings.value("worker.learn_from_edits") if learn is None else learn:
+        at = {r["sha256"]: i for i, r in enumerate(rows)}
+        pairs = [(at[a], at[b]) for a, b in sorted(separations(st, site_id)) if a in at and b in at]
+        if pairs:
+            cannot = (np.array([a for a, _ in pairs], np.intp), np.array([b for _, b in pairs], np.intp))
     th = paths = None
     if thorough:
         paths = {r["sha256"]: store_photos.original_path(st, r["sha256"]) for r in rows}
         th = pipeline.thorough("on", add_only=True, should_stop=should_stop)
-    res = pipeline.group_analyses(analyses, locked, th, paths)
+    res = pipeline.group_analyses(analyses, locked, th, paths, cannot=cannot)
     clusters: dict[int, list[int]] = defaultdict(list)
     for i, lab in enumerate(res.labels):
         if lab is not None:

@@ -278,6 +278,40 @@ def test_the_thorough_pass_flags_a_spot_joined_by_a_machine_and_moves_no_one(tmp
     assert all(sp["review"] is None for sp in views.site_view(st, 1)["spots"])
 
 
+def test_a_persons_fix_regroups_the_site_at_once_and_separated_photos_are_cannot_links(
+        tmp_path, models_worker, monkeypatch):
+    """Issue 20: a person's grouping edit makes the worker regroup the site (no new batch
+    needed): photos that match a photo the lead placed follow it out of the tray. Photos a
+    person took out of a spot are cannot-link pairs with those that stayed (undo takes that
+    back). With ``worker.learn_from_edits`` off, an edit regroups nothing."""
+    st = open_store(tmp_path)
+    add_batch(st, spot_photos(11, 3, DAY) + spot_photos(22, 4, DAY + timedelta(minutes=10)))
+    w = worker_for(models_worker, tmp_path)
+    w.run_until_idle()
+    sha = {r[0]: r[1] for r in st.query("SELECT name, sha256 FROM photos")}
+    with st.write():  # an earlier answer left spot 22 in the tray
+        for k in range(4):
+            spots.place(st, sha[f"spot22_{k}.jpg"], None, "engine")
+    monkeypatch.setenv("EDGE_APP_WORKER_LEARN_FROM_EDITS", "0")
+    spots.move(st, [sha["spot22_0.jpg"]], "new", "lead")
+    assert w.run_until_idle().edited_sites == []
+    assert groups(st, 1) == ({names("spot11", 3), frozenset({"spot22_0.jpg"})}, names("spot22", 4) - {"spot22_0.jpg"})
+    monkeypatch.setenv("EDGE_APP_WORKER_LEARN_FROM_EDITS", "1")
+    assert w.run_until_idle().edited_sites == [1]
+    assert groups(st, 1) == ({names("spot11", 3), names("spot22", 4)}, set())
+    assert w.run_until_idle().edited_sites == []  # once per edit
+    assert spots.separations(st, 1) == set()  # from the tray: nothing separated
+    a = st.scalar("SELECT spot_id FROM memberships WHERE photo = ? AND ended_at IS NULL", (sha["spot11_0.jpg"],))
+    spots.split(st, a, [sha["spot11_2.jpg"]], "lead")
+    assert spots.separations(st, 1) == {tuple(sorted((sha["spot11_2.jpg"], sha[f"spot11_{k}.jpg"]))) for k in (0, 1)}
+    assert w.run_until_idle().edited_sites == [1]
+    assert groups(st, 1)[0] == {names("spot11", 2), frozenset({"spot11_2.jpg"}), names("spot22", 4)}
+    edits.undo(st, "lead", 1)
+    assert spots.separations(st, 1) == set()
+    assert w.run_until_idle().edited_sites == [1]
+    assert groups(st, 1)[0] == {names("spot11", 3), names("spot22", 4)}
+
+
 def test_automatic_regrouping_never_changes_a_persons_edit(tmp_path, models_worker):
     st = open_store(tmp_path)
     files = spot_photos(11, 4, DAY) + spot_photos(22, 4, DAY) + spot_photos(33, 3, DAY) + spot_photos(44, 3, DAY)
