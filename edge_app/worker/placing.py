@@ -46,7 +46,8 @@ def choose_sites(st: Store, pipeline: Pipeline, analysis: AnalysisOf, shas: list
     links to by GPS (within the site radius) or capture time (within the session gap),
     else a new site. Time only ever joins: a photo without GPS taken far in time from
     every other photo (an "after" shot two weeks on) joins the site of a photo it
-    verifiably shows the same spot as (:func:`sites_by_look`), else a new site; a photo
+    verifiably shows the same spot as (:func:`sites_by_look`), else the site the rest of its
+    upload batch went to, else one new site for the batch; a photo
     without any metadata joins the site of the photo it looks most like among the sites
     its batch links to, else its batch is a new site (:func:`_place_by_look`). Returns
     {site: photos}, those that had a site already included."""
@@ -66,14 +67,28 @@ def choose_sites(st: Store, pipeline: Pipeline, analysis: AnalysisOf, shas: list
     verified = sites_by_look(st, pipeline, analysis, [new_rows[i]["sha256"] for i in links.no_metadata]) \
         if links.no_metadata else {}
     decided: dict[int, int] = {}  # new row index -> site
+    batch_of = batches_of(st, [r["sha256"] for r in new_rows])
+    earlier = batch_sites(st, list(batch_of.values()))
     with st.write():
         for members, votes in links.sessions:
             site_id = _most_voted(votes) if votes else create_site(st, "engine")
             for i in members:
                 decided[i] = site_id
+        fresh: dict[int, int] = {}  # batch -> the new site of its runs that link to nothing
         for n, (members, votes) in enumerate(links.runs):
             votes = look.get(n, votes)
-            site_id = _most_voted(votes) if votes else create_site(st, "engine")
+            if votes:
+                site_id = _most_voted(votes)
+            else:  # one upload is one new site, not a site per run of capture times (issue 17)
+                b = batch_of.get(new_rows[members[0]]["sha256"])
+                same = [decided[i] for i in sorted(decided) if b is not None and
+                        batch_of.get(new_rows[i]["sha256"]) == b]
+                site_id = fresh.get(b) or (same[0] if same else None) or \
+                    (min(earlier[b]) if earlier.get(b) else None)
+                if site_id is None:
+                    site_id = create_site(st, "engine")
+                    if b is not None:
+                        fresh[b] = site_id
             for i in members:
                 decided[i] = site_id
         if links.no_metadata:

@@ -205,6 +205,14 @@ def test_an_undated_batch_that_shares_nothing_with_a_site_is_a_new_site(tmp_path
     add_batch(st, again)
     w.run_until_idle()
     assert {st.scalar("SELECT site_id FROM photos WHERE name = ?", (n,)) for n, _ in again} == {first}
+    # one upload of shots weeks apart that link to nothing: one new site, not one a run of times
+    weeks = spot_photos(55, 2, DAY + timedelta(days=30), prefix="w1") + spot_photos(66, 2, DAY + timedelta(days=60),
+                                                                                   prefix="w2") + \
+        spot_photos(44, 3, DAY + timedelta(days=90), prefix="w3")
+    st2 = open_store(tmp_path / "other")
+    add_batch(st2, weeks)
+    worker_for(models_worker, tmp_path / "other").run_until_idle()
+    assert st2.scalar("SELECT count(DISTINCT site_id) FROM photos") == 1
 
 
 def test_a_later_answer_adds_from_the_tray_but_only_suggests_taking_a_photo_out_of_a_shown_spot(
