@@ -16,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-from .store import Store, now_iso, open_store
+from .store import Store, open_store
 from .store import photos as store_photos
 
 log = logging.getLogger(__name__)
@@ -42,8 +42,7 @@ def scan_once(st: Store, folder: str | Path, who: str = "watch", pending: dict |
             continue
         key = str(path)
         sig = (stt.st_size, stt.st_mtime_ns)
-        seen = st.one("SELECT size, mtime_ns FROM watch_seen WHERE path = ?", (key,))
-        if seen is not None and (seen["size"], seen["mtime_ns"]) == sig:
+        if store_photos.watch_seen(st, key) == sig:
             continue
         if pending.get(key) != sig or now - stt.st_mtime < SETTLE_S:
             pending[key] = sig
@@ -59,9 +58,7 @@ def scan_once(st: Store, folder: str | Path, who: str = "watch", pending: dict |
             a = store_photos.refuse(st, path.name, why, source="watch", who=who, batch_id=batch)
         else:
             a = store_photos.add_path(st, path, source="watch", who=who, batch_id=batch)
-        with st.write():
-            st.conn.execute("INSERT OR REPLACE INTO watch_seen (path, size, mtime_ns, sha256, at) VALUES (?,?,?,?,?)",
-                            (str(path), sig[0], sig[1], a.sha256, now_iso()))
+        store_photos.note_watch_seen(st, str(path), sig[0], sig[1], a.sha256)
         out.append(a)
     store_photos.finish_batch(st, batch)
     return out

@@ -160,10 +160,10 @@ def cmd_add(args) -> int:
     else:
         Worker(args.data, engine_settings(args)).run_until_idle()
     prog = store_photos.batch_progress(st, batch)
-    sites = st.query("SELECT DISTINCT site_id FROM photos WHERE batch_id = ? AND site_id IS NOT NULL", (batch,))
+    sites = store_photos.sites_of_batch(st, batch)
     print(f"{added} added, {dups} already in the store, {len(refused)} refused; "
           f"{prog['analysed']} analysed, {prog['failed']} failed; sites: "
-          + (", ".join(str(r[0]) for r in sites) or "-"))
+          + (", ".join(str(s) for s in sites) or "-"))
     return 1 if refused or prog["failed"] else 0
 
 
@@ -197,14 +197,15 @@ def cmd_status(args) -> int:
 
 def _resolve_photo(st, ref: str) -> str:
     from ..store import StoreError
+    from ..store import photos as store_photos
 
     ref = ref.strip().lower()
     if len(ref) < 8:
         raise StoreError("give at least 8 characters of the photo's sha256")
-    rows = st.query("SELECT sha256 FROM photos WHERE sha256 LIKE ? LIMIT 2", (ref + "%",))
+    rows = store_photos.by_prefix(st, ref, limit=2)
     if len(rows) != 1:
         raise StoreError(f"{'no photo' if not rows else 'more than one photo'} starts with {ref}")
-    return rows[0][0]
+    return rows[0]
 
 
 def _run_edit(fn) -> int:

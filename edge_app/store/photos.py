@@ -499,3 +499,22 @@ def mark_regrouped(st: Store, batch_id: int) -> None:
     """The worker regrouped every site of the batch."""
     with st.write():
         st.conn.execute("UPDATE batches SET regrouped_at = ? WHERE id = ?", (now_iso(), batch_id))
+
+
+def by_prefix(st: Store, prefix: str, limit: int = 2) -> list[str]:
+    """The sha256 of stored photos starting with ``prefix`` (lower-case hex), at most
+    ``limit`` of them (the command line names a photo by its first characters)."""
+    return [r[0] for r in st.query("SELECT sha256 FROM photos WHERE sha256 LIKE ? LIMIT ?", (prefix + "%", limit))]
+
+
+def watch_seen(st: Store, path: str) -> tuple[int, int] | None:
+    """(size, mtime_ns) of a watched folder's file when the watcher last took it, or None."""
+    row = st.one("SELECT size, mtime_ns FROM watch_seen WHERE path = ?", (path,))
+    return None if row is None else (row["size"], row["mtime_ns"])
+
+
+def note_watch_seen(st: Store, path: str, size: int, mtime_ns: int, sha256: str | None) -> None:
+    """Remember that the watcher took ``path`` as it was (size, mtime_ns), and what it became."""
+    with st.write():
+        st.conn.execute("INSERT OR REPLACE INTO watch_seen (path, size, mtime_ns, sha256, at) VALUES (?,?,?,?,?)",
+                        (path, size, mtime_ns, sha256, now_iso()))
