@@ -25,7 +25,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, g, jsonify, request
 
 from .. import app_settings
-from ..fileio import fsync_dir
+from ..fileio import fsync_dir, sharded_path
 from ..sync.signing import H_BODY, H_DEVICE, H_NONCE, H_TIME, MAX_SKEW_S, verify
 from .db import Conn, now_iso
 from .devices import NAME_RE, active_secret
@@ -56,7 +56,7 @@ def conn() -> Conn:
 
 
 def blob_path(sha: str) -> Path:
-    return Path(current_app.config["HQ_DATA"]) / "blobs" / sha[:2] / sha
+    return sharded_path(Path(current_app.config["HQ_DATA"]) / "blobs", sha, "")
 
 
 def _signed_path() -> str:

@@ -18,6 +18,7 @@ from flask import (Blueprint, abort, current_app, flash, g, make_response, redir
                    send_file, session, url_for)
 
 from .. import app_settings
+from ..fileio import sharded_path
 from ..access.throttle import Limit
 from ..ledger.words import safe_file_part
 from ..pages.i18n import translate
@@ -250,7 +251,7 @@ def ledger_template():
 def thumb(sha: str):
     if not SHA_RE.match(sha) or not blob_path(sha).is_file():
         abort(404)
-    cache = Path(current_app.config["HQ_DATA"]) / "thumbs" / sha[:2] / f"{sha}.jpg"
+    cache = sharded_path(Path(current_app.config["HQ_DATA"]) / "thumbs", sha, ".jpg")
     if not cache.is_file():
         from PIL import Image
 

@@ -26,7 +26,7 @@ from PIL import Image
 
 from ..engine.decode import ImageError, decode_image, is_image_name, read_photo_bytes, scan_folder
 from ..engine.metadata import name_time, read_meta
-from ..fileio import write_atomic
+from ..fileio import sharded_path, write_atomic
 from . import Store, StoreError, now_iso, seconds_since
 
 #: Long side of the grid thumbnail (pixels): sharp on a 2x tablet screen at ~160 CSS px.
@@ -98,7 +98,7 @@ def original_path(st: Store, sha256: str, ext: str | None = None) -> Path:
         ext = st.scalar("SELECT ext FROM photos WHERE sha256 = ?", (sha256,))
         if ext is None:
             raise StoreError("no such photo")
-    return st.originals / sha256[:2] / f"{sha256}{ext}"
+    return sharded_path(st.originals, sha256, ext)
 
 
 def read_original(st: Store, sha256: str) -> bytes:
