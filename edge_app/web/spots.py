@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 
-from ..store import StoreError, edits, outbox
+from ..store import StoreError, edits, now_iso, outbox
 from ..store import photos as store_photos
 from ..store import sites as store_sites
 from ..store import spots as store_spots
@@ -63,10 +63,11 @@ def _site_of_request(st) -> tuple[int | None, int | None]:
 
 
 def _check_fresh(st) -> None:
-    """An edit form carries the site's version the page was drawn with (``v``) and the newest
-    edit then (``e``). When the photos of the site have moved since (another tab, another
-    person, the engine), the action would win over a change the lead has not seen: refuse it
-    (:class:`Stale`). A form without ``v`` (a script, an old page) is not checked."""
+    """An edit form carries the site's version the page was drawn with (``v``), the newest
+    edit then (``e``) and the time (``t``). When the photos of the site have moved since by a
+    person's edit or undo (another tab, another person), or a spot the action names is gone,
+    the action would win over a change the lead has not seen: refuse it (:class:`Stale`).
+    A form without ``v`` (a script, an old page) is not checked."""
     seen = request.form.get("v", type=record_id)
     if seen is None:
         return
@@ -80,8 +81,24 @@ def _check_fresh(st) -> None:
     except StoreError:
         raise Stale(site_id) from None
     # the places of the photos (the version's high part); a changed review flag alone is no conflict
-    if views.site_version(st, site_id) // 4096 != seen // 4096:
+    if views.site_version(st, site_id) // 4096 == seen // 4096:
+        return
+    # moved since: by a person (an edit or an undo since the page was drawn) the page is stale;
+    # by the engine alone (a regroup after an edit, new photos placed) a person's action still
+    # wins over it, as every edit does, and the page's poller offers the refresh
+    if _person_edits_since(st, site_id) or request.form.get("e", type=record_id) is None:
         raise Stale(site_id)
+
+
+def _person_edits_since(st, site_id: int) -> list[dict]:
+    """The site's edits made (``e``: the newest edit id when the page was drawn) or undone
+    (``t``: when it was drawn) since the page the form came from was drawn, oldest first."""
+    since = request.form.get("e", type=record_id)
+    drawn = request.form.get("t", "")
+    if since is None:
+        return []
+    return [x for x in reversed(edits.history(st, site_id, limit=50))
+            if x["id"] > since or (drawn and x["undone_at"] and x["undone_at"] > drawn)]
 
 
 @bp.errorhandler(Stale)
@@ -100,9 +117,11 @@ def _stale_page(e: Stale):
     except StoreError:
         alive = False
         lines.append(translate(lang, "stale_site_gone"))
-    changed = [x for x in edits.history(st, e.site_id, limit=10) if since is None or x["id"] > since]
-    for x in reversed(changed):
+    changed = _person_edits_since(st, e.site_id) if since is not None else edits.history(st, e.site_id, limit=3)[::-1]
+    for x in changed[-10:]:
         what = _edit_text(lang, x)
+        if x["undone_at"] and (since is None or x["id"] <= since):  # undone since (the edit itself is older)
+            what = translate(lang, "undone", what=what)
         lines.append(translate(lang, "stale_edit", what=what[:1].upper() + what[1:], who=x["who"],
                                at=format_iso(lang, x["at"])[-5:]))
     if not changed and e.gone is None and alive:
@@ -202,7 +221,7 @@ def site(site_id: int):
     return render_template("spots/site.html", view=view, info=info, spot_names=names, removed=removed,
                            last_edit=edits.last_undoable(st, site_id), next_redo=edits.last_redoable(st, site_id),
                            other_sites=others, waiting=waiting,
-                           site=site_id, version=views.site_version(st, site_id), page_edit=edits.last_id(st),
+                           site=site_id, version=views.site_version(st, site_id), page_edit=edits.last_id(st), drawn_at=now_iso(),
                            worker_error=worker_error(),
                            history=edits.history(st, site_id, limit=15),
                            sync_badges=outbox.spot_states(st, site_id) if sync_state(st)["configured"] else {},

@@ -12,7 +12,7 @@ from test_review_trust import layout, two_spots
 
 def fresh(page: str) -> dict:
     """The hidden fields every edit form of the site page carries."""
-    return {k: re.search(rf'name="{k}" value="([^"]*)"', page).group(1) for k in ("v", "e", "site")}
+    return {k: re.search(rf'name="{k}" value="([^"]*)"', page).group(1) for k in ("v", "e", "site", "t")}
 
 
 def test_a_stale_tab_merge_gets_a_page_in_the_leads_words(app, lead):
@@ -68,15 +68,25 @@ def test_the_page_script_gets_where_to_go_and_a_form_without_the_fields_still_wo
     st.close()
 
 
-def test_a_review_flag_alone_does_not_make_the_page_stale(app, lead):
+def test_what_the_engine_alone_changed_does_not_make_the_page_stale(app, lead):
+    """A review flag, or the engine placing a photo (a regroup after an edit, new photos):
+    the lead's action still goes through (a person's edit wins over the engine's, and the
+    page's poller offers the refresh); an undo in another tab does make the page stale."""
     from edge_app.store import spots as store_spots
 
     st, a, b = two_spots(app, lead)
     stale = fresh(lead.get("/sites/1").text)
+    a0, a1, b0 = a["photos"][0]["sha256"], a["photos"][1]["sha256"], b["photos"][0]["sha256"]
     with st.write():
         store_spots.set_review_flags(st, 1, {a["id"]: "machine"})
-    assert views.site_version(st, 1) != int(stale["v"])
-    r = lead.post("/sites/1/selection", data={"csrf": lead.csrf, "photo": [a["photos"][0]["sha256"]],
-                                              "action": f"to-{b['id']}", **stale})
-    assert r.status_code == 302
+        store_spots.place(st, b0, None, "engine")  # the engine took one of b's photos out
+    assert views.site_version(st, 1) // 4096 != int(stale["v"]) // 4096
+    r = lead.post("/sites/1/selection", data={"csrf": lead.csrf, "photo": [a0], "action": f"to-{b['id']}", **stale})
+    assert r.status_code == 302 and a0 in layout(st)[b["id"]]
+    # another tab undoes that move: the first tab's page (drawn before) is stale now
+    page = fresh(lead.get("/sites/1").text)
+    lead.post("/sites/1/undo", data={"csrf": lead.csrf})
+    r = lead.post("/sites/1/selection", data={"csrf": lead.csrf, "photo": [a1], "action": f"to-{b['id']}", **page})
+    assert r.status_code == 409 and "되돌렸습니다: 사진 1장 옮김" in r.text
+    assert a1 in layout(st)[a["id"]]
     st.close()
