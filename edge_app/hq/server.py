@@ -28,6 +28,7 @@ The limits are settings of :mod:`edge_app.app_settings` (``hq.*``, docs/settings
 from __future__ import annotations
 
 import logging
+import queue
 import socket
 import ssl
 import threading
@@ -173,9 +174,7 @@ class _Connection(cheroot_server.HTTPConnection):
         return True
 
     def close(self):
-        if self.counted:
-            self.counted = False
-            self.server.per_address.release(self.remote_addr)
+        self.server._release(self)
         try:
             super().close()
         except OSError as e:  # an exception here would end the worker thread, and the server with it
@@ -207,7 +206,16 @@ class _Server(wsgi.Server):
                              conn.remote_addr, self.per_address.limit, self.per_address.refused)
                 return
             conn.counted = True
-        super().process_conn(conn)
+        try:
+            self.requests.put(conn)
+        except queue.Full:  # cheroot answers 503 on another thread, and may not close it if that write fails:
+            self._release(conn)  # the address's count must not keep it
+            self._unservicable_conns.put(conn)
+
+    def _release(self, conn) -> None:
+        if conn.counted:
+            conn.counted = False
+            self.per_address.release(conn.remote_addr)
 
 
 def _answer_plain(sock: ssl.SSLSocket) -> None:

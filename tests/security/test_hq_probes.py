@@ -584,3 +584,42 @@ def test_behind_a_proxy_every_connection_comes_from_it_and_is_not_capped(proxied
     finally:
         for s in socks:
             s.close()
+
+
+def test_every_way_a_connection_ends_gives_its_address_slot_back():
+    """The count per address (in process, no thread started): a connection closed after its
+    answer, one refused at the cap, and one turned away with 503 because the queue was full
+    each leave the count where it was; else an address would lose its share for good."""
+    import queue
+
+    from edge_app.hq.server import make_server
+
+    server = make_server(lambda env, start: [], "127.0.0.1", 0, threads=1, per_address=2)
+    pairs = [socket.socketpair() for _ in range(4)]
+    try:
+        conns = []
+        for a, _ in pairs:
+            c = server.ConnectionClass(server, a)
+            c.remote_addr, c.remote_port = "198.51.100.7", 1
+            conns.append(c)
+        server.process_conn(conns[0])
+        server.process_conn(conns[1])
+        assert server.per_address.held("198.51.100.7") == 2
+        server.process_conn(conns[2])  # beyond the cap: closed at once, not counted
+        assert server.per_address.held("198.51.100.7") == 2 and conns[2].socket.fileno() == -1
+        conns[0].close()
+        conns[0].close()  # twice: counted once
+        assert server.per_address.held("198.51.100.7") == 1
+
+        def full(conn):
+            raise queue.Full
+        server.requests.put = full
+        server.process_conn(conns[3])
+        assert server.per_address.held("198.51.100.7") == 1  # the 503 thread owns it now, uncounted
+        assert server._unservicable_conns.get_nowait() is conns[3]
+        conns[1].close()
+        assert server.per_address.held("198.51.100.7") == 0
+    finally:
+        for a, b in pairs:
+            a.close()
+            b.close()
