@@ -1,7 +1,7 @@
 """``edge-app export``: a site's photo ledger as XLSX, PDF or a ZIP of the originals.
 
     edge-app export --data DIR --site ID --format xlsx|pdf|zip [--out FILE] [--template FILE.xlsx]
-                    [--all-photos] [--include-unconfirmed] [--keep-during] [--lang ko|en]
+                    [--all-photos] [--include-unconfirmed] [--keep-during] [--layout row|2up|4up] [--lang ko|en]
 
 Exit status: 0 written; 1 nothing to write (no confirmed spot); 2 a bad request (unknown
 site, unreadable template, missing data folder).
@@ -27,6 +27,9 @@ def cmd_export(args) -> int:
     if args.template and args.format != "xlsx":
         print("error: --template is for --format xlsx", file=sys.stderr)
         return 2
+    if args.layout != "row" and args.format != "pdf":
+        print("error: --layout 2up / 4up is for --format pdf", file=sys.stderr)
+        return 2
     if args.template and not Path(args.template).is_file():
         print(f"error: no template file {args.template}", file=sys.stderr)
         return 2
@@ -34,7 +37,7 @@ def cmd_export(args) -> int:
     try:
         try:
             ledger = build_ledger(st, args.site, lang=args.lang, include_unconfirmed=args.include_unconfirmed,
-                                  all_photos=args.all_photos, keep_during=args.keep_during)
+                                  all_photos=args.all_photos, keep_during=args.keep_during, layout=args.layout)
         except StoreError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
@@ -80,5 +83,8 @@ def add_commands(sub) -> None:
     p.add_argument("--include-unconfirmed", action="store_true", help="also spots not confirmed yet (marked)")
     p.add_argument("--keep-during", action="store_true",
                    help="print the 'during' column even when no spot has a 'during' photo (it is dropped then)")
+    p.add_argument("--layout", choices=("row", "2up", "4up"), default="row",
+                   help="PDF only: row (a spot a row, its stages side by side; default), 2up or 4up (A4 portrait, "
+                        "two or four large photos a page with 사진번호, 구분, 공종, 위치, 일자 and 내용 under each)")
     p.add_argument("--lang", choices=("ko", "en"), default="ko", help="language of the document (default ko)")
     p.set_defaults(func=cmd_export)

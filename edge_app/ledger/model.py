@@ -39,6 +39,10 @@ from typing import Iterable, Mapping, Protocol, Sequence
 from . import words
 from .words import STAGES, clean_text
 
+#: The PDF's layouts: 'row' (a spot a row: before / during / after side by side), '2up' and
+#: '4up' (A4 portrait, two or four large photos a page, the text under each).
+LAYOUTS = ("row", "2up", "4up")
+
 
 @dataclass(frozen=True)
 class LedgerPhoto:
@@ -117,7 +121,8 @@ class LedgerSpot:
 
 @dataclass
 class Ledger:
-    """A site's photo ledger, ready to write."""
+    """A site's photo ledger, ready to write. ``layout``: how the PDF prints it (see
+    :data:`LAYOUTS`; the XLSX is always rows)."""
 
     site_id: int
     site_name: str
@@ -134,6 +139,7 @@ class Ledger:
     client: str = ""            # 발주처
     contract_no: str = ""       # 계약번호
     contract_period: str = ""   # 공사기간, as entered
+    layout: str = "row"         # the PDF's: 'row' | '2up' | '4up' (LAYOUTS)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -348,12 +354,15 @@ def site_display_name(site: Mapping, lang: str) -> str:
 
 
 def build_ledger(source, site_id: int, *, lang: str = "ko", include_unconfirmed: bool = False,
-                 all_photos: bool = False, spot_ids: Sequence[int] | None = None, keep_during: bool = False) -> Ledger:
+                 all_photos: bool = False, spot_ids: Sequence[int] | None = None, keep_during: bool = False,
+                 layout: str = "row") -> Ledger:
     """Read a site's ledger from ``source`` (a :class:`LedgerSource`, or a Store).
 
     ``spot_ids``: only these spots (still in page order). The spot numbers of the ledger
     are 1, 2, ... over the spots it holds. ``keep_during``: print the "during" column even
-    when no spot has a "during" photo."""
+    when no spot has a "during" photo. ``layout``: the PDF's (:data:`LAYOUTS`)."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}")
     if not hasattr(source, "ledger_spots"):
         source = StoreSource(source)
     lang = words.lang_of(lang)
@@ -389,7 +398,7 @@ def build_ledger(source, site_id: int, *, lang: str = "ko", include_unconfirmed:
                   unconfirmed_left_out=left_out, unconfirmed_included=included_open, all_photos=all_photos,
                   keep_during=keep_during, client=clean_text(site.get("client")),
                   contract_no=clean_text(site.get("contract_no")),
-                  contract_period=clean_text(site.get("contract_period")))
+                  contract_period=clean_text(site.get("contract_period")), layout=layout)
 
 
 def _path(source, p: Mapping) -> Path:

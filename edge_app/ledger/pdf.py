@@ -395,41 +395,137 @@ def _index(doc: _Doc, rows: list[IndexRow], bottom: float) -> list[int]:
     return pages
 
 
-def write_pdf(ledger: Ledger, out: str | Path) -> dict:
-    """Write the ledger's PDF to ``out`` (atomically: a partial file never has the name).
-    Returns {"pages", "spots", "photos", "notes": [unreadable photos], "layout": [{"page",
-    "spot", "stage", "box": (x, y, w, h) mm}]}."""
-    out = Path(out)
-    doc = _Doc(ledger)
-    notes: list[str] = []
-    _cover(doc, notes)
-    blocks = ledger.blocks()
+def _rows(doc: _Doc, blocks: list[Block], notes: list[str], room: float) -> list[dict]:
+    """The "row" pages: the blocks (a spot's stages side by side), page breaks between spots
+    (:func:`model.paginate`), ``room`` mm for blocks on each page. Returns the layout (as
+    :func:`write_pdf`'s)."""
+    led = doc.ledger
     groups: list[list[float]] = []
     for b in blocks:
         if b.part == 0:
             groups.append([])
         groups[-1].append(block_height(doc, b))
-    room = PAGE_H - MARGIN_TOP - MARGIN_BOTTOM - header_height(doc)
-    if ledger.times_from_names():
-        room -= LEGEND_H  # room for the legend of the "(파일명)" mark
-    pages = paginate(groups, room, room) if blocks else []
     layout = []
-    for page in pages:
+    pw, ph = photo_w(len(led.columns)), photo_h(len(led.columns))
+    for page in paginate(groups, room, room) if blocks else []:
         doc.add_page()
         y = _header(doc)
         for i in page:
             b = blocks[i]
             h = _block(doc, b, y, notes)
-            pw = photo_w(len(ledger.columns))
-            for k, stage in enumerate(ledger.columns):
+            for k, stage in enumerate(led.columns):
                 if b.photos.get(stage) is not None:
                     layout.append({"page": doc.page_no(), "spot": b.spot.id, "part": b.part,
                                    "stage": None if b.unknown else stage, "sha256": b.photos[stage].sha256,
                                    "photo_no": b.spot.photo_no(b.photos[stage]),
-                                   "box": (MARGIN_X + NO_W + k * pw, y, pw, photo_h(len(ledger.columns)))})
+                                   "box": (MARGIN_X + NO_W + k * pw, y, pw, ph)})
             y += h
+    return layout
+
+
+# --------------------------------------------------------------------------- 2-up / 4-up
+
+#: Cards across a page and the height of a card's photo box (mm): "2up" one large photo a
+#: row (190 x 88 mm, two a page), "4up" two a row (93 x 78 mm, four a page). A card whose
+#: text is long gets a photo box down to CARD_SHRINK of that, to stay on its page.
+CARDS = {"2up": (1, 88.0), "4up": (2, 78.0)}
+CARD_SHRINK = 0.75
+CARD_GAP = 4.0         # between cards, across and down
+CARD_LABEL_W = 20.0    # the labels under a card's photo
+CARD_ROW_H = 6.0       # a text row's least height
+
+
+def _card_rows(doc: _Doc, r: IndexRow, w: float) -> list:
+    """The text under a card's photo: [(height, [(dx, cell w, label, value, ink)])]:
+    사진번호 and 구분 side by side, then 공종 (when the site has one), 위치, 일자 (the photo's
+    capture time) and 내용, each across the card and as high as its text needs."""
+    led, sp, p = doc.ledger, r.spot, r.photo
+    location = sp.location + ("" if sp.confirmed else f" ({led.label('unconfirmed')})")
+    if sp.asset_no:
+        location += f" / {led.label('asset_no')} {sp.asset_no}"
+    half = w / 2
+    stage = led.stage_word(r.stage)
+    h0 = max(doc.text_height(r.photo_no, half - CARD_LABEL_W, min_h=CARD_ROW_H),
+             doc.text_height(stage, half - CARD_LABEL_W, min_h=CARD_ROW_H))
+    rows = [(h0, [(0.0, half, led.label("index_photo_no"), r.photo_no, None),
+                  (half, half, led.label("index_stage"), stage, UNKNOWN_INK if r.stage is None else None)])]
+    fields = [("work_type", led.work_type)] if led.work_type else []
+    fields += [("location", location), ("date", photo_time(p.taken_local, p.taken_from, led.lang)),
+               ("caption", sp.caption)]
+    for key, value in fields:
+        rows.append((doc.text_height(value, w - CARD_LABEL_W, min_h=CARD_ROW_H), [(0.0, w, led.label(key), value, None)]))
+    return rows
+
+
+def _card(doc: _Doc, r: IndexRow, x: float, y: float, w: float, ph: float, rows: list, notes: list[str]) -> None:
+    """One photo as a card: its box (``ph`` mm high), then its text rows."""
+    doc.rect(x, y, w, ph)
+    if not _photo(doc, r.photo, x, y, w, ph, notes):
+        doc.text_box(x, y, w, ph, doc.ledger.label("unreadable"), border=False, color=(164, 22, 26))
+    cy = y + ph
+    for h, cells in rows:
+        for dx, cw, lab, value, ink in cells:
+            doc.text_box(x + dx, cy, CARD_LABEL_W, h, lab, bold=True, fill=True)
+            doc.text_box(x + dx + CARD_LABEL_W, cy, cw - CARD_LABEL_W, h, value, align="L", color=ink)
+        cy += h
+    doc.name_marks |= r.photo.time_from_name
+
+
+def _cards_head(doc: _Doc) -> float:
+    """A card page's head: the title, 공사명, 회사명 / 공종; returns the y below it."""
+    x, y = MARGIN_X, MARGIN_TOP
+    doc.text_box(x, y, CONTENT_W, TITLE_H, doc.ledger.label("title"), size=15, bold=True, border=False, min_size=15)
+    y += TITLE_H
+    for h, cells in _header_rows(doc):
+        for cx, w, lab, value, size, min_size in cells:
+            doc.label_value(cx, y, w, h, lab, value, size=size, min_size=min_size)
+        y += h
+    return y + CARD_GAP
+
+
+def _cards(doc: _Doc, rows: list[IndexRow], notes: list[str], bottom: float) -> list[dict]:
+    """The 2-up / 4-up pages: the photos printed, in 사진번호 order, as cards (a large photo,
+    then 사진번호, 구분, 공종, 위치, 일자, 내용 under it), one or two a row; a row as high as
+    its taller card; a row that does not fit goes to the next page. Returns the layout
+    (as :func:`write_pdf`'s)."""
+    across, ph = CARDS[doc.ledger.layout]
+    w = (CONTENT_W - (across - 1) * CARD_GAP) / across
+    layout: list[dict] = []
+    y, top = bottom, None
+    for k in range(0, len(rows), across):
+        line = rows[k:k + across]
+        texts = [_card_rows(doc, r, w) for r in line]
+        text_h = max(sum(h for h, _ in t) for t in texts)
+        if top is None or y + CARD_SHRINK * ph + text_h > bottom + 1e-6:
+            doc.add_page()
+            y = top = _cards_head(doc)
+        box_h = min(ph, max(30.0, bottom - y - text_h))  # long text: a smaller photo, never cut text
+        for j, (r, t) in enumerate(zip(line, texts)):
+            cx = MARGIN_X + j * (w + CARD_GAP)
+            _card(doc, r, cx, y, w, box_h, t, notes)
+            layout.append({"page": doc.page_no(), "spot": r.spot.id, "part": 0, "stage": r.stage,
+                           "sha256": r.photo.sha256, "photo_no": r.photo_no, "box": (cx, y, w, box_h)})
+        y += box_h + text_h + CARD_GAP
+    return layout
+
+
+def write_pdf(ledger: Ledger, out: str | Path) -> dict:
+    """Write the ledger's PDF to ``out`` (atomically: a partial file never has the name), in
+    ``ledger.layout``: "row" (a spot a row, its stages side by side), "2up" or "4up" (large
+    photos, two or four a page, the text under each). Returns {"pages", "spots", "photos",
+    "notes": [unreadable photos], "layout": [{"page", "spot", "stage", "sha256", "photo_no",
+    "box": (x, y, w, h) mm}], "index_pages", "index"}."""
+    out = Path(out)
+    doc = _Doc(ledger)
+    notes: list[str] = []
+    _cover(doc, notes)
+    blocks = ledger.blocks()
     rows = index_rows(blocks, ledger.columns)
     bottom = PAGE_H - MARGIN_BOTTOM - (LEGEND_H if ledger.times_from_names() else 0.0)
+    if ledger.layout in CARDS:
+        layout = _cards(doc, rows, notes, bottom)
+    else:
+        layout = _rows(doc, blocks, notes, bottom - MARGIN_TOP - header_height(doc))
     index_pages = _index(doc, rows, bottom) if rows else []
     tmp = out.with_name(f".{out.name}.part")
     try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
 
-from ..ledger import FORMATS, build_ledger
+from ..ledger import FORMATS, LAYOUTS, build_ledger
 from ..ledger import templates as ledger_templates
 from ..ledger.checks import ledger_warnings as check_ledger
 from ..ledger.words import STAGE_WORDS
@@ -156,12 +156,16 @@ def spot_fields(spot_id: int):
 @bp.route("/sites/<int:site_id>/ledger")
 def export(site_id: int):
     """The site's ledger as a download: ?format=pdf|xlsx|zip[&unconfirmed=1][&all=1][&during=1]
-    (``during``: keep the 시공 중 column even when no spot has such a photo)."""
+    [&layout=row|2up|4up] (``during``: keep the 시공 중 column even when no spot has such a
+    photo; ``layout``: the PDF's, ignored for the others)."""
     fmt = requested_format()
+    layout = request.args.get("layout", "row")
+    layout = layout if fmt == "pdf" and layout in LAYOUTS else "row"
     st = get_store()
     try:
         ledger = build_ledger(st, site_id, lang=g.lang, include_unconfirmed=bool(request.args.get("unconfirmed")),
-                              all_photos=bool(request.args.get("all")), keep_during=bool(request.args.get("during")))
+                              all_photos=bool(request.args.get("all")), keep_during=bool(request.args.get("during")),
+                              layout=layout)
     except StoreError:
         abort(404)
     if not ledger.spots:
