@@ -115,7 +115,7 @@ def lead(app):
 def _lines(page: str) -> list[tuple[str, str, str]]:
     """(kind, spot id, the line's text without tags) of each warning listed."""
     out = []
-    for kind, sid, body in re.findall(r'<li data-ledger-warning="([a-z_]+)" data-spot="(\d+)">(.*?)</li>', page, re.S):
+    for kind, sid, body in re.findall(r'<li data-ledger-warning="([a-z_]+)" data-warning-spot="(\d+)">(.*?)</li>', page, re.S):
         out.append((kind, sid, html.unescape(re.sub(r"<[^>]+>", "", body)).strip()))
     return out
 
