@@ -601,3 +601,16 @@ def separations(st: Store, site_id: int) -> set[tuple[str, str]]:
                 if r[0] not in taken:
                     out.add((min(c["photo"], r[0]), max(c["photo"], r[0])))
     return out
+
+
+def open_suggestion(st: Store, suggestion_id: int) -> dict:
+    """The engine's suggestion ``suggestion_id`` while it still holds: {"id", "site_id",
+    "photo", "from_spot", "to_spot", "to_new"}. StoreError when there is none, it was
+    answered, or the photo has moved since."""
+    row = _suggestion(st, suggestion_id)
+    return {k: row[k] for k in ("id", "site_id", "photo", "from_spot", "to_spot", "to_new")}
+
+
+def suggestion_site(st: Store, suggestion_id: int) -> int | None:
+    """The site of suggestion ``suggestion_id``, answered or not (None: there is none)."""
+    return st.scalar("SELECT site_id FROM suggestions WHERE id = ?", (suggestion_id,))

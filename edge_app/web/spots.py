@@ -367,6 +367,42 @@ def reopen(spot_id: int):
     return _back(site_id, f"spot-{spot_id}")
 
 
+@bp.route("/suggestions/<int:suggestion_id>/accept", methods=["POST"])
+def suggestion_accept(suggestion_id: int):
+    """Do what the engine suggested for one photo that was shown in a spot (issue 17): move it
+    out to the suggested spot, a new spot or the tray, as the lead's own (undoable) move."""
+    return _answer_suggestion(suggestion_id, accept=True)
+
+
+@bp.route("/suggestions/<int:suggestion_id>/dismiss", methods=["POST"])
+def suggestion_dismiss(suggestion_id: int):
+    """Keep the photo where it is; the engine does not ask about it again."""
+    return _answer_suggestion(suggestion_id, accept=False)
+
+
+def _answer_suggestion(suggestion_id: int, accept: bool):
+    st = get_store()
+    site_id = store_spots.suggestion_site(st, suggestion_id)
+    if site_id is None:
+        abort(404)
+    try:
+        store_spots.open_suggestion(st, suggestion_id)
+    except StoreError:  # answered in another tab, or the photo moved since
+        flash(translate(g.lang, "suggestion_gone"), "error")
+        return _back(site_id)
+    try:
+        with st.write():  # a reopen and the move it was for: both or neither
+            sug = store_spots.open_suggestion(st, suggestion_id)
+            if accept:
+                _open_for_edit(st, {sug["from_spot"], sug["to_spot"]} - {None})
+                store_spots.accept_suggestion(st, suggestion_id, who())
+            else:
+                store_spots.dismiss_suggestion(st, suggestion_id, who())
+    except StoreError as e:
+        _fail(e)
+    return _back(site_id)
+
+
 @bp.route("/spots/<int:spot_id>/merge", methods=["POST"])
 def merge(spot_id: int):
     st = get_store()
