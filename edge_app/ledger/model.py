@@ -307,21 +307,18 @@ class StoreSource:
         self.st = st
 
     def ledger_site(self, site_id: int) -> dict:
-        from ..store import sites
+        from ..store import ledger_fields, sites
 
         row = dict(sites.site(self.st, site_id))
-        row["first_local"] = self.st.scalar(
-            "SELECT min(taken_local) FROM photos WHERE site_id = ? AND removed_at IS NULL", (site_id,))
+        row["first_local"] = ledger_fields.first_capture_local(self.st, site_id)
         return row
 
     def ledger_spots(self, site_id: int) -> list[dict]:
-        from ..store import views
+        from ..store import ledger_fields, views
 
         view = views.site_view(self.st, site_id)
-        extra = {r["id"]: r for r in self.st.query(
-            "SELECT id, location, asset_no, caption FROM spots WHERE site_id = ?", (site_id,))}
-        detail = {r["sha256"]: r for r in self.st.query(
-            "SELECT sha256, bytes, lat, lon, alt, ext, taken_from FROM photos WHERE site_id = ?", (site_id,))}
+        extra = ledger_fields.spots_fields(self.st, site_id)
+        detail = ledger_fields.photo_details(self.st, site_id)
         out = []
         for sp in view["spots"]:
             e = extra[sp["id"]]

@@ -115,3 +115,27 @@ def suggestions(st: Store, site_id: int | None = None, limit: int = 40) -> dict[
         out[col] = [r["v"] for r in rows]
     out["work_type"] += [w for w in WORK_TYPES if w not in out["work_type"]]
     return out
+
+
+def spots_fields(st: Store, site_id: int) -> dict[int, dict]:
+    """{spot id: {"id", "location", "asset_no", "caption"}} for every spot of a site (values
+    as stored: None when unset): what the ledger prints beside each spot's photos."""
+    rows = st.query("SELECT id, location, asset_no, caption FROM spots WHERE site_id = ?", (site_id,))
+    return {r["id"]: dict(r) for r in rows}
+
+
+def photo_details(st: Store, site_id: int) -> dict[str, dict]:
+    """{sha256: {"sha256", "bytes", "lat", "lon", "alt", "ext", "taken_from"}} for every photo
+    of a site: what the ledger's index and the ZIP's CSV list."""
+    rows = st.query("SELECT sha256, bytes, lat, lon, alt, ext, taken_from FROM photos WHERE site_id = ?", (site_id,))
+    return {r["sha256"]: dict(r) for r in rows}
+
+
+def first_capture_local(st: Store, site_id: int) -> str | None:
+    """The earliest local capture time of the site's photos (not removed), or None."""
+    return st.scalar("SELECT min(taken_local) FROM photos WHERE site_id = ? AND removed_at IS NULL", (site_id,))
+
+
+def site_of_spot(st: Store, spot_id: int) -> int | None:
+    """The site of spot ``spot_id`` (removed or not), or None when there is no such spot."""
+    return st.scalar("SELECT site_id FROM spots WHERE id = ?", (spot_id,))

@@ -37,16 +37,14 @@ def _back(site_id: int, anchor: str):
 def _spot_rows(site_id: int | None = None) -> dict[int, dict]:
     cache = g.setdefault("_ledger_spots", {})
     if site_id not in cache:
-        rows = get_store().query("SELECT id, location, asset_no, caption FROM spots WHERE site_id = ?", (site_id,))
-        cache[site_id] = {r["id"]: dict(r) for r in rows}
+        cache[site_id] = ledger_fields.spots_fields(get_store(), site_id)
     return cache[site_id]
 
 
 def ledger_spot(spot_id: int, site_id: int | None = None) -> dict:
     """{"location", "asset_no", "caption"} of a spot (empty strings when unset)."""
     if site_id is None:
-        row = get_store().one("SELECT site_id FROM spots WHERE id = ?", (spot_id,))
-        site_id = row["site_id"] if row else None
+        site_id = ledger_fields.site_of_spot(get_store(), spot_id)
     r = _spot_rows(site_id).get(spot_id) or {}
     return {k: r.get(k) or "" for k in ledger_fields.SPOT_FIELDS}
 
