@@ -385,21 +385,24 @@ def _answer_suggestion(suggestion_id: int, accept: bool):
     site_id = store_spots.suggestion_site(st, suggestion_id)
     if site_id is None:
         abort(404)
-    try:
-        store_spots.open_suggestion(st, suggestion_id)
-    except StoreError:  # answered in another tab, or the photo moved since
-        flash(translate(g.lang, "suggestion_gone"), "error")
-        return _back(site_id)
+    gone = False
     try:
         with st.write():  # a reopen and the move it was for: both or neither
-            sug = store_spots.open_suggestion(st, suggestion_id)
+            try:
+                sug = store_spots.open_suggestion(st, suggestion_id)
+            except StoreError:  # answered in another tab, or the photo moved since
+                gone = True
+                raise
             if accept:
                 _open_for_edit(st, {sug["from_spot"], sug["to_spot"]} - {None})
                 store_spots.accept_suggestion(st, suggestion_id, who())
             else:
                 store_spots.dismiss_suggestion(st, suggestion_id, who())
     except StoreError as e:
-        _fail(e)
+        if gone:
+            flash(translate(g.lang, "suggestion_gone"), "error")
+        else:
+            _fail(e)
     return _back(site_id)
 
 
@@ -437,19 +440,7 @@ def undo(site_id: int):
             raise Stale(site_id)
     res = edits.undo(st, who(), site_id=site_id, edit_id=want)
     g.edits_before = None  # the answer is the line below (with 다시 실행), not the undone edit's
-    if res is None:
-        flash(translate(g.lang, "nothing_to_undo"), "info")
-    else:
-        flash(translate(g.lang, "undone", what=_edit_text(g.lang, res)), "undone")
-        if res["conflicts"]:
-            flash(translate(g.lang, "undo_conflicts", n=res["conflicts"]), "info")
-        if res["action"] == "site_merge":
-            return _back(res["summary"].get("into", site_id))
-    try:
-        store_sites.site(st, site_id)
-    except StoreError:
-        return _back(None)
-    return _back(site_id)
+    return _answer_undo_or_redo(st, site_id, res, "undo")
 
 
 @bp.route("/sites/<int:site_id>/redo", methods=["POST"])
@@ -464,12 +455,24 @@ def redo(site_id: int):
     except StoreError:
         raise Stale(site_id) from None
     g.edits_before = None
+    return _answer_undo_or_redo(st, site_id, res, "redo")
+
+
+#: Per kind: (nothing-to-do key, done key and its flash category, conflicts key).
+_UNDO_REDO = {"undo": ("nothing_to_undo", "undone", "undone", "undo_conflicts"),
+              "redo": ("nothing_to_redo", "redone", "done", "redo_conflicts")}
+
+
+def _answer_undo_or_redo(st, site_id: int, res: dict | None, kind: str):
+    """The line that answers 되돌리기 / 다시 실행, and where the page goes: the site the edit
+    merged into, the site list when the site is gone, else the site."""
+    nothing, done, category, conflicts = _UNDO_REDO[kind]
     if res is None:
-        flash(translate(g.lang, "nothing_to_redo"), "info")
+        flash(translate(g.lang, nothing), "info")
     else:
-        flash(translate(g.lang, "redone", what=_edit_text(g.lang, res)), "done")
+        flash(translate(g.lang, done, what=_edit_text(g.lang, res)), category)
         if res["conflicts"]:
-            flash(translate(g.lang, "redo_conflicts", n=res["conflicts"]), "info")
+            flash(translate(g.lang, conflicts, n=res["conflicts"]), "info")
         if res["action"] == "site_merge":
             return _back(res["summary"].get("into", site_id))
     try:
