@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import http.client
 import http.cookiejar
 import json
@@ -11,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
@@ -119,4 +121,87 @@ class Client:
         return self.post_json(f"/batches/{batch}/photos", body, f"multipart/form-data; boundary={boundary}", timeout)
 
 
-__all__ = ["ChildServer", "Server", "Client", "free_port", "http"]
+class Browser:
+    """A browser that does not follow redirects (the tests look at them): cookies, the CSRF
+    token of a page, login. ``server``: anything with a ``url`` (a :class:`ChildServer`);
+    ``source``: the loopback address it connects from (another device on the network)."""
+
+    def __init__(self, server, source: str | None = None):
+        self.base = server.url
+        self.jar = http.cookiejar.CookieJar()
+        handlers = [urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect]
+        if source:
+            handlers.append(_From(source))
+        self.opener = urllib.request.build_opener(*handlers)
+
+    def get(self, path: str) -> tuple[int, str, str]:
+        """(status, Location, body) without following redirects."""
+        try:
+            with self.opener.open(self.base + path, timeout=20) as r:
+                return r.status, "", r.read().decode(errors="replace")
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers.get("Location", ""), e.read().decode(errors="replace")
+
+    def post(self, path: str, form: dict) -> tuple[int, str, str]:
+        """(status, Location, body) of a form POST."""
+        try:
+            with self.opener.open(self.base + path, urllib.parse.urlencode(form).encode(), timeout=20) as r:
+                return r.status, "", r.read().decode(errors="replace")
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers.get("Location", ""), e.read().decode(errors="replace")
+
+    def csrf(self, path: str = "/login") -> str:
+        return re.search(r'name="csrf" value="([^"]+)"', self.get(path)[2]).group(1)
+
+    def login(self, secret: str, field: str = "password") -> int:
+        return self.post("/login", {"csrf": self.csrf(), field: secret})[0]
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class _From(urllib.request.HTTPHandler):
+    """Connections from the local address ``source``."""
+
+    def __init__(self, source: str):
+        super().__init__()
+        self.source = source
+
+    def http_open(self, req):
+        return self.do_open(functools.partial(http.client.HTTPConnection, source_address=(self.source, 0)), req)
+
+
+def slow_clients(port: int, n: int, source: str = "127.0.0.1") -> list[socket.socket]:
+    """``n`` connections from the loopback address ``source`` that begin a request and never
+    finish its headers (ones the server closes at once are kept too: they read as closed)."""
+    socks = []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind((source, 0))
+        s.settimeout(5)
+        try:
+            s.connect(("127.0.0.1", port))
+            s.sendall(f"GET /login HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Slow: ".encode())
+        except OSError:
+            pass
+        socks.append(s)
+    return socks
+
+
+def still_open(socks: list[socket.socket]) -> int:
+    """How many of ``socks`` the server still holds open, waiting for the rest of a request."""
+    n = 0
+    for s in socks:
+        s.settimeout(0.05)
+        try:
+            n += s.recv(1) != b""  # a byte would be an answer; b"" is a close
+        except (TimeoutError, socket.timeout):
+            n += 1  # still waiting for the rest of its headers
+        except OSError:
+            pass
+    return n
+
+
+__all__ = ["ChildServer", "Server", "Client", "Browser", "free_port", "slow_clients", "still_open", "http"]

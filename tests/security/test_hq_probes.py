@@ -19,7 +19,6 @@ import http.client
 import http.cookiejar
 import json
 import os
-import re
 import select
 import socket
 import sys
@@ -37,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sync"))
 from edge_app.sync.signing import sign  # noqa: E402
 from edge_app.sync.transport import HQClient  # noqa: E402
 from hq_process import HQ  # noqa: E402
+from live_server import Browser as SharedBrowser, slow_clients, still_open  # noqa: E402
 
 PASSWORD = "본사-비밀번호-19"
 HUGE = "9" * 25  # beyond a 64-bit integer
@@ -95,42 +95,14 @@ def request(port: int, method: str, path: str, host: str | None = None, body: by
         conn.close()
 
 
-class Browser:
-    """A clerk's browser: cookies, the CSRF token of the last page, login and logout."""
-
-    def __init__(self, hq: HQ):
-        self.base = hq.url
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect)
-
-    def get(self, path: str) -> tuple[int, str, str]:
-        """(status, Location, body) without following redirects."""
-        try:
-            with self.opener.open(self.base + path, timeout=20) as r:
-                return r.status, "", r.read().decode(errors="replace")
-        except urllib.error.HTTPError as e:
-            return e.code, e.headers.get("Location", ""), e.read().decode(errors="replace")
-
-    def post(self, path: str, form: dict) -> tuple[int, str, str]:
-        try:
-            with self.opener.open(self.base + path, urllib.parse.urlencode(form).encode(), timeout=20) as r:
-                return r.status, "", r.read().decode(errors="replace")
-        except urllib.error.HTTPError as e:
-            return e.code, e.headers.get("Location", ""), e.read().decode(errors="replace")
-
-    def csrf(self, path: str = "/login") -> str:
-        return re.search(r'name="csrf" value="([^"]+)"', self.get(path)[2]).group(1)
+class Browser(SharedBrowser):
+    """A clerk's browser: login with the password, and the session cookie."""
 
     def login(self, password: str = PASSWORD) -> int:
-        return self.post("/login", {"csrf": self.csrf(), "password": password})[0]
+        return super().login(password)
 
     def cookie(self) -> str:
         return next(c.value for c in self.jar if c.name == "edge_hq_session")
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
 
 
 def page_with_cookie(hq: HQ, cookie: str, path: str = "/") -> tuple[int, str]:
@@ -508,36 +480,6 @@ def test_the_temp_file_of_an_upload_killed_mid_way_is_removed_at_start(tmp_path)
 # 8. one address's share of connections -------------------------------------------------------
 
 
-def _slow_from(port: int, n: int, source: str = "127.0.0.1") -> list[socket.socket]:
-    """``n`` connections from ``source`` that begin a request and never finish its headers
-    (the ones head office closes at once are kept too: they read as closed)."""
-    socks = []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind((source, 0))
-        s.settimeout(5)
-        try:
-            s.connect(("127.0.0.1", port))
-            s.sendall(f"GET /login HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Slow: ".encode())
-        except OSError:
-            pass
-        socks.append(s)
-    return socks
-
-
-def _still_open(socks: list[socket.socket]) -> int:
-    n = 0
-    for s in socks:
-        s.settimeout(0.05)
-        try:
-            n += s.recv(1) != b""  # a byte would be an answer; b"" is a close
-        except (TimeoutError, socket.timeout):
-            n += 1  # still waiting for the rest of its headers
-        except OSError:
-            pass
-    return n
-
-
 def _get_from(port: int, source: str, timeout: float = 8.0) -> tuple[bytes, float]:
     """A GET /login from the loopback address ``source``: (the status line, seconds)."""
     t0 = time.monotonic()
@@ -562,16 +504,16 @@ def test_one_address_cannot_hold_more_than_its_share_of_connections(tmp_path):
     h = HQ(tmp_path / "hq").start()
     socks = []
     try:
-        socks = _slow_from(h.port, 300)
+        socks = slow_clients(h.port, 300)
         time.sleep(1.0)
-        held = _still_open(socks)
+        held = still_open(socks)
         assert 24 <= held <= 34, held
         for _ in range(3):
             line, seconds = _get_from(h.port, "127.0.0.2")
             assert line[:12] in (b"HTTP/1.1 200", b"HTTP/1.1 302") and seconds < 2.0, (line, seconds)  # 302: setup
-            socks += _slow_from(h.port, 20)  # the slow address tries again: still refused
+            socks += slow_clients(h.port, 20)  # the slow address tries again: still refused
             time.sleep(0.5)
-        assert _still_open(socks) <= 34
+        assert still_open(socks) <= 34
     finally:
         for s in socks:
             s.close()
@@ -580,10 +522,10 @@ def test_one_address_cannot_hold_more_than_its_share_of_connections(tmp_path):
 
 
 def test_behind_a_proxy_every_connection_comes_from_it_and_is_not_capped(proxied):
-    socks = _slow_from(proxied.port, 40)
+    socks = slow_clients(proxied.port, 40)
     try:
         time.sleep(0.5)
-        assert _still_open(socks) == 40
+        assert still_open(socks) == 40
     finally:
         for s in socks:
             s.close()

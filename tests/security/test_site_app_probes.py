@@ -16,7 +16,7 @@ import urllib.parse
 
 import pytest
 
-from live_server import Client, Server
+from live_server import Client, Server, slow_clients, still_open
 
 PIN = "4821"
 HUGE = "9" * 25  # beyond a 64-bit integer
@@ -38,16 +38,6 @@ def raw(port: int, method: str, path: str, host: str, body: bytes = b"", headers
         return r.status, r.read().decode(errors="replace")
     finally:
         conn.close()
-
-
-def slow_clients(port: int, n: int) -> list[socket.socket]:
-    """``n`` connections from 127.0.0.1 that start a request and do not finish its headers."""
-    socks = []
-    for _ in range(n):
-        s = socket.create_connection(("127.0.0.1", port), timeout=5)
-        s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
-        socks.append(s)
-    return socks
 
 
 @pytest.fixture(scope="module")
@@ -207,16 +197,8 @@ def test_one_address_cannot_hold_more_than_its_share_of_connections(server):
     try:
         socks = slow_clients(server.port, 150)
         time.sleep(1.0)
-        open_ = 0
-        for s in socks:
-            s.settimeout(0.05)
-            try:
-                open_ += s.recv(1) != b""  # a byte would be an answer; b"" is a close
-            except (TimeoutError, socket.timeout):
-                open_ += 1  # still waiting for the rest of its headers
-            except OSError:
-                pass
-        assert 50 <= open_ <= 66, open_
+        held = still_open(socks)
+        assert 50 <= held <= 66, held
         tablet = socket.socket()
         tablet.bind(("127.0.0.2", 0))
         tablet.settimeout(5)
