@@ -111,6 +111,11 @@ KNOBS: dict[str, Knob] = {k.name: k for k in (
        "Connections waiting to be accepted (the listening socket's backlog).", minimum=1),
     Knob("site.per_address_connections", 64, int, "EDGE_APP_PER_ADDRESS_CONNECTIONS", "connections",
        "Open connections one client address may hold; the rest are closed at once.", minimum=1),
+    Knob("site.watch_settle_s", 2.0, float, "EDGE_APP_WATCH_SETTLE_S", "s",
+       "A file in the watched folder is taken once it is this old and unchanged since the last scan (a copy in "
+       "progress waits)."),
+    Knob("site.watch_interval_s", 5.0, float, "EDGE_APP_WATCH_INTERVAL_S", "s",
+       "How often the watched folder is scanned.", minimum=0.1),
     # -- web: the site app's pages ---------------------------------------------------------------------
     Knob("web.max_upload_bytes", 256 * MiB, int, "EDGE_APP_WEB_MAX_UPLOAD_BYTES", "bytes",
        "The largest request body: one photo a request (256 MiB).", minimum=1),
@@ -124,6 +129,9 @@ KNOBS: dict[str, Knob] = {k.name: k for k in (
        "The first wait after too many wrong PINs; it doubles with each further one."),
     Knob("web.login_lock_cap_s", 900.0, float, "EDGE_APP_WEB_LOGIN_LOCK_CAP_S", "s",
        "The longest wait after wrong PINs (a guesser cannot lock the PIN for days)."),
+    Knob("web.lang_cookie_s", 3600 * 24 * 365, int, "EDGE_APP_WEB_LANG_COOKIE_S", "s",
+       "How long the browser keeps the language chosen on the pages (a year: it outlives every session; "
+       "head office's pages too)."),
     # -- worker ------------------------------------------------------------------------------------------
     Knob("worker.batch_idle_s", 90.0, float, "EDGE_APP_WORKER_BATCH_IDLE_S", "s",
        "A batch nobody finished (a tablet gone mid-upload) counts as finished after this long without a file."),

@@ -2,10 +2,11 @@
 
 The folder is scanned every few seconds (polling works on every file system, USB cards and
 network shares included). A file is taken once its size and modification time have stayed
-the same for one scan and it is older than ``SETTLE_S`` (a copy in progress is left for
-later). Files already taken are remembered by path, size and mtime (``watch_seen``), so a
-rescan costs a ``stat`` per file, and the same photo under another name is one photo by its
-content hash. The files of one scan form one batch.
+the same for one scan and it is older than the setting ``site.watch_settle_s`` (2 s; a copy
+in progress is left for later); the scans are ``site.watch_interval_s`` (5 s) apart. Files
+already taken are remembered by path, size and mtime (``watch_seen``), so a rescan costs a
+``stat`` per file, and the same photo under another name is one photo by its content hash.
+The files of one scan form one batch.
 """
 
 from __future__ import annotations
@@ -16,21 +17,22 @@ import threading
 import time
 from pathlib import Path
 
+from . import app_settings
 from .store import Store, open_store
 from .store import photos as store_photos
 
 log = logging.getLogger(__name__)
 
-SETTLE_S = 2.0
-INTERVAL_S = 5.0
 
-
-def scan_once(st: Store, folder: str | Path, who: str = "watch", pending: dict | None = None) -> list:
+def scan_once(st: Store, folder: str | Path, who: str = "watch", pending: dict | None = None,
+              settle_s: float | None = None) -> list:
     """Take the settled, unseen photo files under ``folder``; returns their arrivals.
 
     pending: {path: (size, mtime_ns)} seen on the previous scan but not settled yet (the
-    caller keeps it between scans)."""
+    caller keeps it between scans); settle_s: how old an unchanged file must be (default:
+    the setting ``site.watch_settle_s``)."""
     pending = {} if pending is None else pending
+    settle_s = app_settings.value("site.watch_settle_s") if settle_s is None else settle_s
     folder = Path(folder)
     now = time.time()
     ready = []
@@ -44,7 +46,7 @@ def scan_once(st: Store, folder: str | Path, who: str = "watch", pending: dict |
         sig = (stt.st_size, stt.st_mtime_ns)
         if store_photos.watch_seen(st, key) == sig:
             continue
-        if pending.get(key) != sig or now - stt.st_mtime < SETTLE_S:
+        if pending.get(key) != sig or now - stt.st_mtime < settle_s:
             pending[key] = sig
             continue
         pending.pop(key, None)
@@ -65,11 +67,13 @@ def scan_once(st: Store, folder: str | Path, who: str = "watch", pending: dict |
 
 
 class Watcher:
-    """Scans ``folder`` every ``interval_s`` seconds in a thread; ``on_new`` is called after
-    a scan that took files (e.g. ``worker.wake``)."""
+    """Scans ``folder`` every ``interval_s`` seconds (default: the setting
+    ``site.watch_interval_s``) in a thread; ``on_new`` is called after a scan that took files
+    (e.g. ``worker.wake``)."""
 
-    def __init__(self, data_dir: str | Path, folder: str | Path, on_new=None, interval_s: float = INTERVAL_S):
-        self.data_dir, self.folder, self.on_new, self.interval_s = Path(data_dir), Path(folder), on_new, interval_s
+    def __init__(self, data_dir: str | Path, folder: str | Path, on_new=None, interval_s: float | None = None):
+        self.data_dir, self.folder, self.on_new = Path(data_dir), Path(folder), on_new
+        self.interval_s = app_settings.value("site.watch_interval_s") if interval_s is None else interval_s
         self._stop = threading.Event()
         self._pending: dict = {}
 

@@ -98,7 +98,8 @@ def test_the_defaults_are_the_constants_they_replaced():
     """With no variable set, behaviour is unchanged: the values the modules had."""
     assert {n: value(n, {}) for n in (
         "site.data", "site.host", "site.port", "site.http_threads", "site.connection_limit",
-        "site.channel_timeout_s", "site.backlog", "site.per_address_connections",
+        "site.channel_timeout_s", "site.backlog", "site.per_address_connections", "site.watch_settle_s",
+        "site.watch_interval_s", "web.lang_cookie_s",
         "web.max_upload_bytes", "web.session_h", "web.login_max_failures", "web.login_max_failures_all",
         "web.login_lock_s", "web.login_lock_cap_s",
         "worker.batch_idle_s", "worker.step_photos", "worker.heartbeat_s", "worker.analyses_kept",
@@ -110,7 +111,8 @@ def test_the_defaults_are_the_constants_they_replaced():
         "hq.login_lock_cap_all_s")} == {
         "site.data": "edge-data", "site.host": "127.0.0.1", "site.port": 8080, "site.http_threads": 6,
         "site.connection_limit": 500, "site.channel_timeout_s": 60, "site.backlog": 1024,
-        "site.per_address_connections": 64,
+        "site.per_address_connections": 64, "site.watch_settle_s": 2.0, "site.watch_interval_s": 5.0,
+        "web.lang_cookie_s": 3600 * 24 * 365,
         "web.max_upload_bytes": 256 * 1024 * 1024, "web.session_h": 12, "web.login_max_failures": 5,
         "web.login_max_failures_all": 30, "web.login_lock_s": 30, "web.login_lock_cap_s": 900,
         "worker.batch_idle_s": 90.0, "worker.step_photos": 6, "worker.heartbeat_s": 2.0, "worker.analyses_kept": 20000,
@@ -168,6 +170,14 @@ def test_an_override_takes_effect_where_the_knob_is_used(monkeypatch, tmp_path):
     monkeypatch.setenv("EDGE_APP_HQ_MAX_BLOB_BYTES", "2048")
     server = make_server(lambda env, start: [], "127.0.0.1", 0)
     assert server.requests.min == 5 and server.max_request_body_size == 2048 + (1 << 20)
+    assert "Max-Age=31536000" in app.test_client().get("/lang/en").headers["Set-Cookie"]  # a year, as before
+    monkeypatch.setenv("EDGE_APP_WEB_LANG_COOKIE_S", "60")
+    assert "Max-Age=60" in app.test_client().get("/lang/en").headers["Set-Cookie"]
+    from edge_app.watch import Watcher
+
+    assert Watcher(tmp_path / "site", tmp_path / "sd").interval_s == 5.0
+    monkeypatch.setenv("EDGE_APP_WATCH_INTERVAL_S", "0.5")
+    assert Watcher(tmp_path / "site", tmp_path / "sd").interval_s == 0.5
 
 
 @pytest.mark.parametrize("name, text, why", [

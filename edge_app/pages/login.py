@@ -22,11 +22,9 @@ from urllib.parse import urlparse
 
 from flask import abort, current_app, redirect, request, session
 
+from .. import app_settings
 from ..access.throttle import Attempt, Limit, Throttle
 from .i18n import LANGS, translate
-
-#: A year: the language cookie outlives every session.
-LANG_COOKIE_S = 3600 * 24 * 365
 
 
 def csrf_token() -> str:
@@ -73,12 +71,13 @@ def safe_next(target: str | None, fallback: str = "/") -> str:
 
 
 def lang_switch(code: str, back: str | None, fallback: str = "/"):
-    """The answer of ``/lang/<code>``: the ``lang`` cookie set, back to ``back`` (404 for a
+    """The answer of ``/lang/<code>``: the ``lang`` cookie set for the setting
+    ``web.lang_cookie_s`` (a year: it outlives every session), back to ``back`` (404 for a
     language the pages do not have)."""
     if code not in LANGS:
         abort(404)
     resp = redirect(safe_next(back, fallback))
-    resp.set_cookie("lang", code, max_age=LANG_COOKIE_S, samesite="Lax", httponly=True)
+    resp.set_cookie("lang", code, max_age=app_settings.value("web.lang_cookie_s"), samesite="Lax", httponly=True)
     return resp
 
 

@@ -16,9 +16,7 @@ DAY = datetime(2026, 5, 4, 9, 0, 0)
 
 
 def test_a_watched_folder_takes_settled_files_once(tmp_path, monkeypatch):
-    import edge_app.watch as watch
-
-    monkeypatch.setattr(watch, "SETTLE_S", 0.0)
+    monkeypatch.setenv("EDGE_APP_WATCH_SETTLE_S", "0")  # settled once unchanged for one scan, however young
     st = open_store(tmp_path / "data")
     card = tmp_path / "sd" / "DCIM"
     files = spot_photos(11, 3, DAY)
