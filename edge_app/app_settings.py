@@ -111,6 +111,9 @@ KNOBS: dict[str, Knob] = {k.name: k for k in (
        "Connections waiting to be accepted (the listening socket's backlog).", minimum=1),
     Knob("site.per_address_connections", 64, int, "EDGE_APP_PER_ADDRESS_CONNECTIONS", "connections",
        "Open connections one client address may hold; the rest are closed at once.", minimum=1),
+    Knob("site.setup_code", False, bool, "EDGE_APP_SETUP_CODE", "",
+       "While no PIN is set, `edge-app serve` prints a one-time code (8 digits) at start and the first visit "
+       "may choose the PIN only with it (--setup-code); off: whoever reaches the page first chooses it."),
     Knob("site.watch_settle_s", 2.0, float, "EDGE_APP_WATCH_SETTLE_S", "s",
        "A file in the watched folder is taken once it is this old and unchanged since the last scan (a copy in "
        "progress waits)."),
@@ -189,6 +192,10 @@ KNOBS: dict[str, Knob] = {k.name: k for k in (
     Knob("hq.key", None, str, "EDGE_APP_HQ_KEY", "path", "TLS private key (PEM) of hq.cert."),
     Knob("hq.proxy", False, bool, "EDGE_APP_HQ_PROXY", "",
        "Behind a reverse proxy: trust its X-Forwarded-* headers (--proxy)."),
+    Knob("hq.setup_code", False, bool, "EDGE_APP_HQ_SETUP_CODE", "",
+       "While no password is set, `edge-app hq serve` prints a one-time code (8 digits) at start and the first "
+       "visit may choose the password only with it (--setup-code); off: whoever reaches the pages first chooses "
+       "it."),
     Knob("hq.allowed_hosts", (), list, "EDGE_APP_HQ_ALLOWED_HOSTS", "names",
        "Further Host names head office answers (comma separated), besides localhost and its addresses."),
     Knob("hq.threads", 32, int, "EDGE_APP_HQ_THREADS", "threads", "cheroot's worker threads (--threads).",

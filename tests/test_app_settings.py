@@ -99,7 +99,7 @@ def test_the_defaults_are_the_constants_they_replaced():
     assert {n: value(n, {}) for n in (
         "site.data", "site.host", "site.port", "site.http_threads", "site.connection_limit",
         "site.channel_timeout_s", "site.backlog", "site.per_address_connections", "site.watch_settle_s",
-        "site.watch_interval_s", "web.lang_cookie_s",
+        "site.watch_interval_s", "site.setup_code", "hq.setup_code", "web.lang_cookie_s",
         "web.max_upload_bytes", "web.session_h", "web.login_max_failures", "web.login_max_failures_all",
         "web.login_lock_s", "web.login_lock_cap_s",
         "worker.batch_idle_s", "worker.step_photos", "worker.heartbeat_s", "worker.analyses_kept",
@@ -112,7 +112,7 @@ def test_the_defaults_are_the_constants_they_replaced():
         "site.data": "edge-data", "site.host": "127.0.0.1", "site.port": 8080, "site.http_threads": 6,
         "site.connection_limit": 500, "site.channel_timeout_s": 60, "site.backlog": 1024,
         "site.per_address_connections": 64, "site.watch_settle_s": 2.0, "site.watch_interval_s": 5.0,
-        "web.lang_cookie_s": 3600 * 24 * 365,
+        "site.setup_code": False, "hq.setup_code": False, "web.lang_cookie_s": 3600 * 24 * 365,
         "web.max_upload_bytes": 256 * 1024 * 1024, "web.session_h": 12, "web.login_max_failures": 5,
         "web.login_max_failures_all": 30, "web.login_lock_s": 30, "web.login_lock_cap_s": 900,
         "worker.batch_idle_s": 90.0, "worker.step_photos": 6, "worker.heartbeat_s": 2.0, "worker.analyses_kept": 20000,

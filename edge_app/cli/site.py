@@ -1,6 +1,6 @@
 """The site app's commands (a thin layer over :mod:`edge_app.store` and the worker).
 
-    edge-app serve [--data DIR] [--host 0.0.0.0] [--port 8080] [--watch /media/sdcard]
+    edge-app serve [--data DIR] [--host 0.0.0.0] [--port 8080] [--watch /media/sdcard] [--setup-code]
     edge-app add --data DIR PHOTO_OR_FOLDER...
     edge-app status --data DIR [--json]
     edge-app move --data DIR PHOTO_SHA256 SPOT_ID|new|none
@@ -63,15 +63,17 @@ def cmd_serve(args) -> int:
     from ..web import create_app
     from ..access.connections import limit_per_address
     from ..access.hosts import is_link_local, lan_addresses, url_host
+    from ..access.setup_code import SetupCode
     from ..worker import Worker
 
     st = open_data(args, create=True)
     has_pin = store_settings.has_pin(st)
     st.close()
+    code, code_text = SetupCode.new() if args.setup_code and not has_pin else (None, "")
     worker = Worker(args.data, engine_settings(args))
     everywhere = args.host in ("0.0.0.0", "::", "")
     app = create_app({"DATA_DIR": args.data, "ALLOWED_HOSTS": [args.host, *args.allowed_host],
-                      "LOCAL_ADDRESSES": lan_addresses if everywhere else None}, worker=worker)
+                      "LOCAL_ADDRESSES": lan_addresses if everywhere else None, "SETUP_CODE": code}, worker=worker)
     worker.start()
     from ..sync import run_forever
 
@@ -96,7 +98,10 @@ def cmd_serve(args) -> int:
                   if not is_link_local(a) and (host == "::" or ":" not in a)]
     shown += [f"http://{url_host(a)}:{args.port}/" for a in args.allowed_host if not a.startswith(".")]
     print(f"edge-app {Path(args.data).resolve()}: open " + "  or  ".join(shown), flush=True)
-    if not has_pin:
+    if code:
+        print(f"no PIN yet: the first visit to the page chooses it with the setup code {code_text} "
+              "(or: edge-app set-pin)", flush=True)
+    elif not has_pin:
         print("no PIN yet: the first visit to the page chooses it (or: edge-app set-pin)", flush=True)
     if watcher:
         print(f"watching {args.watch} for new photos", flush=True)
@@ -299,6 +304,9 @@ def add_commands(sub) -> None:
                    help="a further name the page answers to (repeatable; .example.org: every name under it; "
                         "or $EDGE_APP_ALLOWED_HOSTS, comma separated). Besides localhost and the addresses it "
                         "listens on, every other Host gets 400 (DNS rebinding)")
+    p.add_argument("--setup-code", action="store_true", default=setting("site.setup_code"),
+                   help="while no PIN is set, print a one-time code at start that the first visit must type to "
+                        "choose the PIN (or $EDGE_APP_SETUP_CODE=1)")
     sync_options(p)
     common(p)
     p.set_defaults(func=cmd_serve)

@@ -2,6 +2,7 @@
 
     edge-app sync --data DIR [--once] [--hq-url URL --device NAME --secret SECRET] [--env-file F]
     edge-app hq serve --data HQDIR [--host 127.0.0.1] [--port 8090] [--db postgresql://...] [--cert C --key K]
+                      [--setup-code]
     edge-app hq add-device NAME --data HQDIR          # prints the device's secret, one line
     edge-app hq revoke-device NAME --data HQDIR
     edge-app hq status --data HQDIR [--json]
@@ -76,8 +77,10 @@ def cmd_hq_serve(args) -> int:
     """Head office under cheroot (:mod:`edge_app.hq.server`: timeouts, threads, header deadline)."""
     import logging
 
+    from ..access.setup_code import SetupCode
     from ..hq import create_hq_app
     from ..hq.hosts import shown_names
+    from ..hq.settings import has_password
     from ..hq.server import make_server, serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -86,6 +89,14 @@ def cmd_hq_serve(args) -> int:
         return 2
     app = create_hq_app({"HQ_DATA": args.data, "HQ_DB_URL": args.db or app_settings.value("hq.db"),
                          "HQ_LISTEN": args.host, "HQ_ALLOWED_HOSTS": args.allowed_host or ()})
+    code_text = ""
+    if args.setup_code:
+        c = app.config["HQ_DB"].connect()
+        try:
+            if not has_password(c):  # the first visit's one-time code, printed below
+                app.config["SETUP_CODE"], code_text = SetupCode.new()
+        finally:
+            c.close()
     if args.proxy:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -101,6 +112,9 @@ def cmd_hq_serve(args) -> int:
     print(f"edge-app hq {Path(args.data).resolve()} ({app.config['HQ_DB'].describe()}): "
           f"{scheme}://{args.host}:{args.port}/", flush=True)
     print("answers the Host names: " + ", ".join(shown_names(args.host, args.allowed_host or ())), flush=True)
+    if code_text:
+        print(f"no password yet: the first visit to the pages chooses it with the setup code {code_text} "
+              "(or: edge-app hq set-password)", flush=True)
 
     def interrupt(*_):
         raise KeyboardInterrupt
@@ -212,6 +226,9 @@ def add_commands(sub) -> None:
                    help="close a connection whose request line and headers are not complete after S seconds "
                         f"(default {app_settings.show(setting('hq.header_timeout_s'))}, "
                         "or $EDGE_APP_HQ_HEADER_TIMEOUT_S)")
+    p.add_argument("--setup-code", action="store_true", default=setting("hq.setup_code"),
+                   help="while no password is set, print a one-time code at start that the first visit must type "
+                        "to choose it (or $EDGE_APP_HQ_SETUP_CODE=1)")
     p.set_defaults(func=cmd_hq_serve)
 
     p = hq.add_parser("add-device", help="register a device; prints its secret as one line",

@@ -45,6 +45,7 @@ def create_hq_app(test_config: dict | None = None) -> Flask:
         MAX_CONTENT_LENGTH=None,  # blobs are checked against their own limit, streamed
         HQ_LISTEN=None,  # the address `hq serve` listens on (its Host names are allowed)
         HQ_ALLOWED_HOSTS=(),  # more names (--allowed-host), besides $EDGE_APP_HQ_ALLOWED_HOSTS
+        SETUP_CODE=None,  # the one-time code the first visit needs (access/setup_code.py; --setup-code)
     )
     if test_config:
         app.config.update(test_config)

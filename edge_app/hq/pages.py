@@ -2,8 +2,9 @@
 date and device), each spot's versions and photos, and a ZIP of a spot's originals.
 
 Its own login: a password set on the first visit (or ``edge-app hq set-password``), kept
-as a salted scrypt hash (:mod:`.settings`); the session, CSRF and throttle rules are the
-device's page's, written once in :mod:`edge_app.pages.login`.
+as a salted scrypt hash (:mod:`.settings`); with ``hq serve --setup-code`` the first visit
+also needs the one-time code printed on head office's console. The session, CSRF, throttle
+and setup-code rules are the device's page's, written once in :mod:`edge_app.pages.login`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from ..fileio import sharded_path
 from ..access.throttle import Limit
 from ..ledger.words import safe_file_part
 from ..pages.i18n import translate
-from ..pages.login import SecretLogin, csrf_ok, csrf_token, lang_switch, safe_next, signed_in, start_session
+from ..pages.login import (SecretLogin, csrf_ok, csrf_token, lang_switch, safe_next, setup_code_asked, setup_code_done,
+                           setup_code_refusal, signed_in, start_session)
 from . import settings
 from .api import INT64_MAX, SHA_RE, blob_path, conn
 from .db import HQDatabase, now_iso
@@ -45,6 +47,9 @@ def _limits(config) -> dict[str, Limit]:
 
 #: The password's throttled check (:mod:`edge_app.pages.login`), with the limits of :func:`_limits`.
 PASSWORD_LOGIN = SecretLogin("hq_throttle", _limits, account="hq", wrong_key="wrong_password", forget_s=900.0)
+#: The first visit's setup code (``hq serve --setup-code``), its tries throttled with the same limits.
+SETUP_CODE = SecretLogin("hq_setup_code_throttle", _limits, account="setup_code", wrong_key="wrong_setup_code",
+                         forget_s=900.0)
 
 
 @bp.app_context_processor
@@ -85,22 +90,28 @@ def _next() -> str:
 def setup():
     c = conn()
     if settings.has_password(c):
+        setup_code_done()  # chosen here or by `edge-app hq set-password`: the code opens nothing more
         return redirect(url_for("pages.login"))
-    error = None
+    error, status, headers = None, 200, {}
     if request.method == "POST":
-        if request.form.get("password") != request.form.get("password2"):
-            error = translate(g.lang, "pins_differ")
+        refused = setup_code_refusal(SETUP_CODE, g.lang)
+        if refused:
+            error, status, headers = refused
+        elif request.form.get("password") != request.form.get("password2"):
+            error, status = translate(g.lang, "pins_differ"), 400
         else:
             try:
                 first = settings.set_first_password(c, request.form.get("password", ""))
             except ValueError as e:
-                error = str(e)
+                error, status = str(e), 400
             else:
+                setup_code_done()
                 if not first:  # someone chose it meanwhile: theirs stands, log in with it
                     return redirect(url_for("pages.login"))
                 start_session(settings.session_epoch(c))
                 return redirect(url_for("pages.index"))
-    return render_template("hq/login.html", setup=True, error=error), 400 if error else 200
+    return make_response(render_template("hq/login.html", setup=True, error=error, ask_code=setup_code_asked()),
+                         status, headers)
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -12,6 +12,10 @@ the rules are these, written once:
   answered at once, 429 with ``Retry-After``; no request thread ever sleeps.
 * **Where to go next** is a path on this server only (:func:`safe_next`): no open redirect.
 * **The language switch** ``/lang/<code>`` sets the ``lang`` cookie (:func:`lang_switch`).
+* **The first visit's setup code**, when the server was started with one (``--setup-code``:
+  ``app.config["SETUP_CODE"]``, a :class:`edge_app.access.setup_code.SetupCode`): choosing
+  the first PIN or password needs it, tries throttled as the secret's
+  (:func:`setup_code_refusal`), and it expires once the secret is set (:func:`setup_code_done`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from urllib.parse import urlparse
 from flask import abort, current_app, redirect, request, session
 
 from .. import app_settings
+from ..access.setup_code import SetupCode
 from ..access.throttle import Attempt, Limit, Throttle
 from .i18n import LANGS, translate
 
@@ -117,3 +122,27 @@ class SecretLogin:
         if tried.wait:
             return translate(lang, "too_many_tries", s=tried.wait), 429, {"Retry-After": str(tried.wait)}
         return translate(lang, self.wrong_key), 401, {}
+
+
+def setup_code_asked() -> bool:
+    """This server asks the first visit for its setup code (started with one, no secret set yet)."""
+    code: SetupCode | None = current_app.config.get("SETUP_CODE")
+    return code is not None and code.active
+
+
+def setup_code_refusal(check: SecretLogin, lang: str) -> tuple[str, int, dict[str, str]] | None:
+    """None when the setup form may go on (no code asked, or form field ``setup_code`` is
+    it), else (message, status, headers) as :meth:`SecretLogin.refusal`: 401, or 429 with
+    ``Retry-After`` once ``check``'s throttle says wait (the code is not even compared then)."""
+    if not setup_code_asked():
+        return None
+    code: SetupCode = current_app.config["SETUP_CODE"]
+    tried = check.attempt(lambda: code.matches(request.form.get("setup_code", "")))
+    return None if tried.ok else check.refusal(tried, lang)
+
+
+def setup_code_done() -> None:
+    """The first secret is set (here, or by the command line): the setup code opens nothing more."""
+    code: SetupCode | None = current_app.config.get("SETUP_CODE")
+    if code is not None:
+        code.expire()

@@ -48,6 +48,8 @@ def create_app(test_config: dict | None = None, worker=None) -> Flask:
         ALLOWED_HOSTS=[],
         # () -> the machine's addresses, when serve listens on every interface (None: fixed names)
         LOCAL_ADDRESSES=None,
+        # the one-time code /setup asks for (access/setup_code.py; `serve --setup-code`); None: none asked
+        SETUP_CODE=None,
     )
     if test_config:
         app.config.update(test_config)

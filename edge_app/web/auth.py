@@ -2,7 +2,9 @@
 password, written once: :mod:`edge_app.pages.login`).
 
 * No PIN yet: every page leads to ``/setup``, where the first visitor chooses it (or
-  ``edge-app set-pin``). It is stored as a salted scrypt hash.
+  ``edge-app set-pin``). It is stored as a salted scrypt hash. Started with
+  ``--setup-code``, ``/setup`` also asks for the one-time code ``serve`` printed on its
+  console (wrong codes throttled as wrong PINs; it expires once the PIN is set).
 * Wrong PINs are rate-limited per client address: after ``LOGIN_MAX_FAILURES`` failures the
   address waits ``LOGIN_LOCK_S`` seconds, doubling with each further failure; and for the
   one PIN from every address together (``LOGIN_MAX_FAILURES_ALL``: a guesser with many
@@ -27,7 +29,8 @@ from flask import Blueprint, flash, g, make_response, redirect, render_template,
 
 from ..access.throttle import Limit
 from ..pages.i18n import translate
-from ..pages.login import SecretLogin, csrf_ok, csrf_token, lang_switch, safe_next, signed_in, start_session
+from ..pages.login import (SecretLogin, csrf_ok, csrf_token, lang_switch, safe_next, setup_code_asked, setup_code_done,
+                           setup_code_refusal, signed_in, start_session)
 from ..store import StoreError
 from ..store import settings as store_settings
 from .db import get_store
@@ -49,6 +52,9 @@ def _limits(config) -> dict[str, Limit]:
 
 #: The PIN's throttled check (the rules shared with head office: :mod:`edge_app.pages.login`).
 PIN_LOGIN = SecretLogin("edge_login_throttle", _limits, account="pin", wrong_key="wrong_pin", forget_s=24 * 3600)
+#: The first visit's setup code (``serve --setup-code``), its tries throttled with the same limits.
+SETUP_CODE = SecretLogin("edge_setup_code_throttle", _limits, account="setup_code", wrong_key="wrong_setup_code",
+                         forget_s=24 * 3600)
 
 
 def who() -> str:
@@ -124,24 +130,29 @@ def _csrf_ctx():
 def setup():
     st = get_store()
     if store_settings.has_pin(st):
+        setup_code_done()  # chosen here or by `edge-app set-pin`: the code opens nothing more
         return redirect(url_for("auth.login"))
-    error = None
+    error, status, headers = None, 200, {}
     if request.method == "POST":
         pin, again = request.form.get("pin", ""), request.form.get("pin2", "")
-        if pin != again:
-            error = translate(g.lang, "pins_differ")
+        refused = setup_code_refusal(SETUP_CODE, g.lang)
+        if refused:
+            error, status, headers = refused
+        elif pin != again:
+            error, status = translate(g.lang, "pins_differ"), 400
         else:
             try:
                 first = store_settings.set_first_pin(st, pin)
             except StoreError as e:
-                error = str(e) if g.lang == "en" else "PIN 번호는 숫자 4~12자리입니다"
+                error, status = (str(e) if g.lang == "en" else "PIN 번호는 숫자 4~12자리입니다"), 400
             else:
+                setup_code_done()
                 if not first:  # someone chose it meanwhile: theirs stands, log in with it
                     return redirect(url_for("auth.login"))
                 start_session(store_settings.session_epoch(st), was_in=True, name=_name())
                 flash(translate(g.lang, "pin_set"), "ok")
                 return redirect(url_for("photos.home"))
-    return render_template("auth/setup.html", error=error), 400 if error else 200
+    return make_response(render_template("auth/setup.html", error=error, ask_code=setup_code_asked()), status, headers)
 
 
 def _name() -> str | None:
