@@ -2,7 +2,8 @@
 
     from edge_app import app_settings
     app_settings.value("worker.step_photos")        # 6, or what $EDGE_APP_WORKER_STEP_PHOTOS says
-    app_settings.check()                            # every variable set: parsed, or SettingError
+    app_settings.check()                            # every variable set: parsed, or SettingError;
+                                                    # an EDGE_APP_ name of no knob: a warning on stderr
 
     python -m edge_app.app_settings                 # the effective values (the secret masked)
     python -m edge_app.app_settings --markdown      # docs/settings.md
@@ -13,7 +14,9 @@ the engine's :class:`edge_app.engine.config.Settings`, part of the feature cache
 stay there. The environment overrides the default; an empty variable counts as unset; a
 value that does not parse is a :class:`SettingError` naming the variable. The command line
 checks every variable at start (``edge-app`` then ends with that one line), and a command's
-option, where it has one (``--port``), wins over both.
+option, where it has one (``--port``), wins over both. A misspelt variable (``_URI`` for
+``_URL``) is not ignored in silence: the check writes a warning naming the nearest knob, and
+the command goes on.
 
 Floor 0: imports nothing of edge_app.
 """
@@ -237,6 +240,42 @@ KNOBS: dict[str, Knob] = {k.name: k for k in (
 )}
 
 
+#: ``EDGE_APP_`` variables that are read, but not by the app: the switches of the tests, of CI
+#: (.ci/run) and of the model export scripts (export/). They are no knob and not reported as
+#: unknown by :func:`check`; tests/test_app_settings.py checks every name those places read
+#: is here or a knob.
+NOT_KNOBS = {
+    "EDGE_APP_EVAL": "the dev photo sets' folder (tests/conftest.py, export/common.py)",
+    "EDGE_APP_ARTEFACTS": "where the browser and ledger tests keep screenshots and rendered pages",
+    "EDGE_APP_CHROMIUM": "the Chromium the browser tests drive",
+    "EDGE_APP_REQUIRE_BROWSER": "CI: a browser or systemd test that cannot run fails instead of skipping",
+    "EDGE_APP_REQUIRE_POPPLER": "CI: the PDF checks fail instead of skipping without poppler-utils",
+    "EDGE_APP_REQUIRE_POSTGRES": "CI: the PostgreSQL tests fail instead of skipping without it",
+    "EDGE_APP_FULL_CORPUS": "tests/test_hostile_files.py: the full hostile corpus",
+    "EDGE_APP_TAG": "tests/test_hostile_files.py: marks the fake Ghostscript's runs (set for `edge-app` it runs)",
+    "EDGE_APP_TEST_STATS": "tests/test_hostile_files.py: where the child `edge-app` writes its figures",
+}
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """One line for each ``EDGE_APP_`` variable in ``environ`` (default: the process's
+    environment) that names no knob, with the nearest knob's variable when one is close
+    (a misspelling would otherwise be silently ignored)."""
+    import difflib
+
+    env = os.environ if environ is None else environ
+    prefix = "EDGE_APP_"
+    by_rest = {k.env[len(prefix):]: k for k in KNOBS.values()}  # compared without the prefix all share
+    lines = []
+    for name in sorted(n for n in env if n.startswith(prefix) and n not in NOT_KNOBS
+                       and n[len(prefix):] not in by_rest):
+        near = difflib.get_close_matches(name[len(prefix):], sorted(by_rest), n=1, cutoff=0.6)
+        hint = (f"; did you mean ${by_rest[near[0]].env} ({by_rest[near[0]].name})?" if near
+                else "; the settings are in docs/settings.md")
+        lines.append(f"${name} is no setting of edge-app and is ignored{hint}")
+    return lines
+
+
 def knob(name: str) -> Knob:
     """The knob called ``name``; KeyError naming docs/settings.md for an unknown one."""
     try:
@@ -255,9 +294,13 @@ def value(name: str, environ: Mapping[str, str] | None = None) -> Any:
     return k.parse(text)
 
 
-def check(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+def check(environ: Mapping[str, str] | None = None, warn: bool = True) -> dict[str, Any]:
     """Every knob's effective value; SettingError naming each variable set to a value that
-    does not parse (one line each)."""
+    does not parse (one line each). Each ``EDGE_APP_`` variable that names no knob is a
+    ``warning:`` line on stderr (:func:`unknown_variables`; not with ``warn=False``), not an error."""
+    if warn:
+        for line in unknown_variables(environ):
+            print(f"warning: {line}", file=sys.stderr)
     out, bad = {}, []
     for name in KNOBS:
         try:
@@ -291,8 +334,9 @@ def markdown() -> str:
         "environment variable when that is set and not empty (in `/etc/edge-app/device.env`,",
         "`/etc/edge-app/hq.env` or the shell), else it has its default; a command-line option,",
         "where there is one, wins over both. A value that does not parse stops `edge-app` at",
-        "start with one line naming the variable. `python -m edge_app.app_settings` prints the",
-        "values in effect.",
+        "start with one line naming the variable; an `EDGE_APP_` variable that names no setting",
+        "(a misspelling) is a warning at start naming the nearest one, and the command goes on.",
+        "`python -m edge_app.app_settings` prints the values in effect.",
         "",
         "The engine's own parameters (features, thresholds, the thorough pass's band and cascade",
         "limits) are not here: they are `edge_app.engine.config.Settings` (its analysis fields key",

@@ -63,9 +63,12 @@ def _names_in(paths) -> dict[str, list[str]]:
 
 def test_every_environment_variable_of_the_app_is_a_setting():
     """Every ``EDGE_APP_`` name in edge_app/ and in the systemd examples is in the registry
-    (the tests' own switches, EDGE_APP_EVAL and the like, live in tests/ and are not settings)."""
+    (the tests' own switches, EDGE_APP_EVAL and the like, live in tests/ and are not settings:
+    the registry names them only in its list of them, NOT_KNOBS)."""
     used = _names_in([*(ROOT / "edge_app").rglob("*.py"), *(ROOT / "edge_app").rglob("*.html"),
                       *(ROOT / "systemd").iterdir()])
+    used = {n: where for n, where in used.items() if not (where == ["edge_app/app_settings.py"]
+                                                          and n in app_settings.NOT_KNOBS)}
     known = {k.env for k in KNOBS.values()}
     assert {n: where for n, where in used.items() if n not in known} == {}
 
@@ -221,3 +224,56 @@ def test_the_values_in_effect_are_printed_with_the_secret_masked(monkeypatch, ca
     out = capsys.readouterr().out
     assert "s3cr3t" not in out and "sync.secret = ***   ($EDGE_APP_SECRET)" in out
     assert "worker.step_photos = 3 photos   ($EDGE_APP_WORKER_STEP_PHOTOS)" in out
+
+
+# -- a variable that names no knob (a misspelling) ------------------------------------------------
+
+
+def test_a_misspelt_variable_is_a_warning_naming_the_nearest_setting_and_the_command_goes_on(
+        monkeypatch, capsys, tmp_path):
+    from edge_app.cli import main
+    from edge_app.store import open_store
+
+    open_store(tmp_path / "data").close()
+    monkeypatch.setenv("EDGE_APP_HQ_URI", "https://hq.example.com")  # meant: EDGE_APP_HQ_URL
+    monkeypatch.setenv("EDGE_APP_WORKER_STEP_PHOTO", "3")  # meant: EDGE_APP_WORKER_STEP_PHOTOS
+    monkeypatch.setenv("EDGE_APP_COFFEE", "strong")  # close to nothing
+    assert main(["status", "--data", str(tmp_path / "data")]) == 0
+    out, err = capsys.readouterr()
+    assert "waiting for analysis: 0" in out  # the command ran
+    assert err.splitlines() == [
+        "warning: $EDGE_APP_COFFEE is no setting of edge-app and is ignored; the settings are in docs/settings.md",
+        "warning: $EDGE_APP_HQ_URI is no setting of edge-app and is ignored; did you mean $EDGE_APP_HQ_URL "
+        "(sync.hq_url)?",
+        "warning: $EDGE_APP_WORKER_STEP_PHOTO is no setting of edge-app and is ignored; did you mean "
+        "$EDGE_APP_WORKER_STEP_PHOTOS (worker.step_photos)?",
+    ]
+
+
+def test_only_names_of_no_knob_are_reported():
+    env = {"EDGE_APP_PORT": "8081", "EDGE_APP_EVAL": "/data/eval", "EDGE_APP_REQUIRE_BROWSER": "1", "PATH": "/bin",
+           "EDGE_APPX": "1", "EDGE_APP_HQ_PORTT": "1"}
+    assert app_settings.unknown_variables(env) == [
+        "$EDGE_APP_HQ_PORTT is no setting of edge-app and is ignored; did you mean $EDGE_APP_HQ_PORT (hq.port)?"]
+    assert app_settings.unknown_variables({k.env: "1" for k in KNOBS.values()}) == []
+
+
+def test_an_unknown_variable_is_a_warning_not_an_error(capsys):
+    values = app_settings.check({"EDGE_APP_SYNC_POLL": "soon"})  # not parsed: it is no knob
+    assert values["sync.poll_s"] == 10.0
+    assert capsys.readouterr().err.startswith("warning: $EDGE_APP_SYNC_POLL is no setting")
+    app_settings.check({"EDGE_APP_SYNC_POLL": "soon"}, warn=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_every_variable_the_tests_ci_and_scripts_read_is_a_knob_or_named_as_none():
+    """The tests' own switches (EDGE_APP_EVAL, EDGE_APP_REQUIRE_BROWSER, ...) are read outside
+    the table; they are listed in app_settings.NOT_KNOBS, so `edge-app` does not warn about them
+    (test_hostile_files sets two for the `edge-app` it runs). This file's made-up names aside."""
+    files = [p for d in ("tests", "export", "benchmarks", "scripts") for p in (ROOT / d).rglob("*.py")
+             if p.name != "test_app_settings.py"]
+    used = _names_in([*files, ROOT / ".ci" / "run"])
+    known = {k.env for k in KNOBS.values()} | set(app_settings.NOT_KNOBS)
+    assert {n: where for n, where in used.items() if n not in known} == {}
+    assert [n for n in app_settings.NOT_KNOBS if n not in used] == []  # none listed that nothing reads
+    assert not set(app_settings.NOT_KNOBS) & {k.env for k in KNOBS.values()}
