@@ -138,7 +138,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "act_confirm": ("지점 확인", "confirmed a spot"),
     "act_unconfirm": ("확인 취소", "unconfirmed a spot"),
     "act_confirm_all": ("모두 확인", "confirmed all spots"),
-    "act_phase": ("전/중/후 바꿈", "changed before/during/after"),
+    "act_phase": ("사진 {n}장 전/중/후 → {to}", "{n} photo(s) set to {to}"),
     "act_remove": ("사진 {n}장 삭제", "removed {n} photo(s)"),
     "act_restore": ("사진 {n}장 되살림", "restored {n} photo(s)"),
     "act_site_rename": ("현장 이름 바꿈", "renamed the site"),

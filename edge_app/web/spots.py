@@ -10,7 +10,7 @@ what changed (:class:`Stale`), never a bare "not found", and never wins over a n
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, jsonify, make_response, redirect, render_template, request, url_for
 
 from ..store import StoreError, edits, now_iso, outbox
 from ..store import photos as store_photos
@@ -188,7 +188,8 @@ def _edit_text(lang: str, e: dict | None) -> str:
         return ""
     s = e["summary"]
     n = len(s.get("photos", [])) if isinstance(s.get("photos"), list) else s.get("photos", 0)
-    return translate(lang, f"act_{e['action']}", n=n)
+    to = translate(lang, s["phase"] if s.get("phase") else "phase_unknown") if e["action"] == "phase" else ""
+    return translate(lang, f"act_{e['action']}", n=n, to=to)
 
 
 @bp.after_request
@@ -208,24 +209,59 @@ def _ctx():
 def site(site_id: int):
     st = get_store()
     try:
-        view = views.site_view(st, site_id)
+        return render_template("spots/site.html", **_site_context(st, site_id))
     except StoreError:
         abort(404)
+
+
+def _site_context(st, site_id: int) -> dict:
+    """What the site page (and a piece of it answered in place) is drawn from."""
+    view = views.site_view(st, site_id)
     info = next((s for s in list_sites(st) if s["id"] == site_id), {"id": site_id, "name": view["site"]["name"]})
     for sp in view["spots"]:
         sp["label"] = spot_label(g.lang, sp)
     names = {sp["id"]: sp["label"] for sp in view["spots"]}
-    removed = views.removed_photos(st, site_id)
     others = [s for s in list_sites(st) if s["id"] != site_id]
-    waiting = views.waiting_count(st)
-    return render_template("spots/site.html", view=view, info=info, spot_names=names, removed=removed,
-                           last_edit=edits.last_undoable(st, site_id), next_redo=edits.last_redoable(st, site_id),
-                           other_sites=others, waiting=waiting,
-                           site=site_id, version=views.site_version(st, site_id), page_edit=edits.last_id(st), drawn_at=now_iso(),
-                           worker_error=worker_error(),
-                           history=edits.history(st, site_id, limit=15),
-                           sync_badges=outbox.spot_states(st, site_id) if sync_state(st)["configured"] else {},
-                           checking=site_id in worker_checking())
+    return dict(view=view, info=info, spot_names=names, removed=views.removed_photos(st, site_id),
+                last_edit=edits.last_undoable(st, site_id), next_redo=edits.last_redoable(st, site_id),
+                other_sites=others, waiting=views.waiting_count(st),
+                site=site_id, version=views.site_version(st, site_id), page_edit=edits.last_id(st), drawn_at=now_iso(),
+                worker_error=worker_error(),
+                history=edits.history(st, site_id, limit=15),
+                sync_badges=outbox.spot_states(st, site_id) if sync_state(st)["configured"] else {},
+                checking=site_id in worker_checking())
+
+
+def _in_place() -> bool:
+    """The page's script asks for the changed piece of the page instead of a reload."""
+    return bool(request.headers.get("X-Edge-Fetch") and request.headers.get("X-Edge-Swap"))
+
+
+def _answer_in_place(st, site_id: int, sha: str, clean: bool):
+    """The answer to a one-photo action sent by the page's script (issue 17): the card the
+    photo is in (its spot, or the tray), the head's buttons (되돌리기 now names this edit) and
+    the done-line, swapped into the page as they are, without a reload. The edit forms keep
+    the version the page was drawn with; the newest edit and the time they carry move on to
+    now only when nothing but this request changed the site since (``clean``), so a stale
+    page is still refused as a whole."""
+    _say_done(site_id)
+    ctx = _site_context(st, site_id)
+    ctx["version"] = request.form.get("v", type=record_id, default=ctx["version"])
+    if not clean:
+        ctx["page_edit"], ctx["drawn_at"] = request.form.get("e", type=record_id), request.form.get("t", "")
+    m = store_spots.current(st, sha)
+    card = next((sp for sp in ctx["view"]["spots"] if m and sp["id"] == m["spot_id"]), None)
+    resp = make_response(render_template("spots/_answer.html", card=card, **ctx))
+    resp.headers["X-Edge-Swap"] = "1"
+    return resp
+
+
+def _refuse_in_place(e: StoreError):
+    """A refused one-photo action sent by the page's script: its reason, for the page's
+    message line (the page stays as it is)."""
+    resp = make_response(render_template("spots/_refused.html", message=str(e)), 422)
+    resp.headers["X-Edge-Swap"] = "1"
+    return resp
 
 
 def _site_of_spot(st, spot_id: int) -> int:
@@ -294,7 +330,9 @@ def _selection(st, site_id: int, shas: list[str], action: str):
 
 @bp.route("/photos/<sha>/phase", methods=["POST"])
 def phase(sha: str):
-    """One tap: before -> during -> after -> before (or the phase given)."""
+    """One tap on a photo's phase chip: the phase the chip names (``phase``: the next one, so
+    a form sent twice sets it once), else before -> during -> after -> before. From the page's
+    script it answers in place (:func:`_answer_in_place`)."""
     st = get_store()
     row = store_photos.get(st, sha)
     if row is None:
@@ -303,14 +341,19 @@ def phase(sha: str):
     if want is None:
         order = list(store_spots.PHASES)
         want = order[(order.index(row["phase"]) + 1) % 3] if row["phase"] in order else "before"
+    clean = row["site_id"] is not None and not _person_edits_since(st, row["site_id"])
     try:
         with st.write():
             _open_for_edit(st, _spots_of_photos(st, [sha]))
             store_spots.set_phase(st, [sha], want or None, who())
     except StoreError as e:
+        if _in_place() and request.form.get("back") != "photo":
+            return _refuse_in_place(e)
         _fail(e)
     if request.form.get("back") == "photo":
         return redirect(url_for("photos.photo", sha=sha))
+    if _in_place() and row["site_id"] is not None:
+        return _answer_in_place(st, row["site_id"], sha, clean)
     m = store_spots.current(st, sha)
     return _back(row["site_id"], f"spot-{m['spot_id']}" if m and m["spot_id"] else None)
 

@@ -39,10 +39,11 @@
   function askReopen(ev, f) {
     var button = ev.submitter || null;
     var edits = f.hasAttribute("data-edits-spot") || (button && button.hasAttribute("data-phase-button"));
-    if (!edits || !touchesConfirmed(f, button)) return true;
     var q = document.querySelector("[data-reopen-q]");
-    if (!window.confirm(q ? q.getAttribute("data-reopen-q") : "Reopen?")) return false;
     var flag = f.querySelector("input[name=reopen]");
+    if (flag) flag.value = "";  // a yes is for this tap only (the page now stays after an answer in place)
+    if (!edits || !touchesConfirmed(f, button)) return true;
+    if (!window.confirm(q ? q.getAttribute("data-reopen-q") : "Reopen?")) return false;
     if (!flag) {
       flag = document.createElement("input");
       flag.type = "hidden"; flag.name = "reopen";
@@ -67,6 +68,7 @@
   // (409) is shown in the same line, with its reload button.
   var EDIT = /^\/(sites|spots)\/\d+\/(selection|undo|redo|confirm-all|confirm|reopen|rename|cover|merge|split|restore)$|^\/photos\/[0-9a-f]{64}\/phase$/;
   var busy = false;
+  var quiet = {path: "", until: 0};
   function netLine() {
     var line = document.getElementById("net-line");
     if (!line) {
@@ -108,6 +110,8 @@
     if (url.origin !== location.origin || !EDIT.test(url.pathname) || (f.getAttribute("method") || "").toLowerCase() !== "post") return;
     ev.preventDefault();
     if (busy) return;  // the second tap of a double tap: the first one is on its way
+    // ... or it came after the first one's answer was swapped in under the finger
+    if (url.pathname === quiet.path && Date.now() < quiet.until) return;
     var body;
     try { body = new FormData(f, button); } catch (e) {
       body = new FormData(f);
@@ -115,9 +119,24 @@
     }
     busy = true;
     fetch(url.href, {method: "POST", body: body, credentials: "same-origin",
-                     headers: {"X-Edge-Fetch": "1", "X-CSRF-Token": csrf}})
+                     headers: {"X-Edge-Fetch": "1", "X-Edge-Swap": "1", "X-CSRF-Token": csrf}})
       .then(function (r) {
         var type = r.headers.get("Content-Type") || "";
+        if (r.headers.get("X-Edge-Swap")) {  // answered in place: the changed pieces, or why not
+          return r.text().then(function (html) {
+            busy = false;
+            var doc = new DOMParser().parseFromString(html, "text/html");
+            if (r.ok) {
+              swapIn(doc);
+              quiet = {path: url.pathname, until: Date.now() + 400};
+              return;
+            }
+            var why = doc.querySelector("[data-refused]");
+            var p = document.createElement("span");
+            p.textContent = why ? why.textContent : String(r.status);
+            say([p], "error");
+          });
+        }
         if (type.indexOf("application/json") === 0) {
           return r.json().then(function (j) {
             if (j.next) { go(j.next); return; }
@@ -151,6 +170,37 @@
         p.textContent = document.body.getAttribute("data-offline");
         say([p], "offline");
       });
+  }
+
+  function swapIn(doc) {
+    // each piece of the answer with an id takes the place of the page's own; the lead's
+    // ticks in a swapped card stay ticked; the edit forms carry the answer's edit and time
+    var answer = doc.querySelector("[data-answer]");
+    if (!answer) { location.reload(); return; }
+    var line = document.getElementById("net-line");
+    if (line) line.parentNode.removeChild(line);
+    var done = document.getElementById("done-line");
+    if (done) done.parentNode.removeChild(done);
+    Array.prototype.slice.call(answer.children).forEach(function (el) {
+      if (!el.id) return;
+      var node = document.importNode(el, true);
+      var old = document.getElementById(el.id);
+      if (old) {
+        old.querySelectorAll("input[type=checkbox][form=sel]").forEach(function (b) {
+          if (!b.checked) return;
+          node.querySelectorAll("input[type=checkbox][form=sel]").forEach(function (nb) {
+            if (nb.value === b.value) nb.checked = true;
+          });
+        });
+        old.parentNode.replaceChild(node, old);
+      } else if (el.id === "done-line" && bar) {
+        bar.insertBefore(node, document.getElementById("sel-count"));
+      }
+    });
+    var e = answer.getAttribute("data-e"), t = answer.getAttribute("data-t");
+    document.querySelectorAll("input[name=e]").forEach(function (i) { i.value = e; });
+    document.querySelectorAll("input[name=t]").forEach(function (i) { i.value = t; });
+    refreshSelection();
   }
 
   // ---- selection of photos ------------------------------------------------------------------
