@@ -1,7 +1,8 @@
 """``edge-app export``: a site's photo ledger as XLSX, PDF or a ZIP of the originals.
 
     edge-app export --data DIR --site ID --format xlsx|pdf|zip [--out FILE] [--template FILE.xlsx]
-                    [--all-photos] [--include-unconfirmed] [--keep-during] [--layout row|2up|4up] [--lang ko|en]
+                    [--all-photos] [--include-unconfirmed] [--keep-during] [--layout row|2up|4up] [--no-map]
+                    [--lang ko|en]
 
 Exit status: 0 written; 1 nothing to write (no confirmed spot); 2 a bad request (unknown
 site, unreadable template, missing data folder).
@@ -37,7 +38,8 @@ def cmd_export(args) -> int:
     try:
         try:
             ledger = build_ledger(st, args.site, lang=args.lang, include_unconfirmed=args.include_unconfirmed,
-                                  all_photos=args.all_photos, keep_during=args.keep_during, layout=args.layout)
+                                  all_photos=args.all_photos, keep_during=args.keep_during, layout=args.layout,
+                                  location_map=not args.no_map)
         except StoreError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
@@ -86,5 +88,8 @@ def add_commands(sub) -> None:
     p.add_argument("--layout", choices=("row", "2up", "4up"), default="row",
                    help="PDF only: row (a spot a row, its stages side by side; default), 2up or 4up (A4 portrait, "
                         "two or four large photos a page with 사진번호, 구분, 공종, 위치, 일자 and 내용 under each)")
+    p.add_argument("--no-map", action="store_true",
+                   help="leave out the 위치도 (location map: the spots placed by their photos' GPS, after the cover "
+                        "of the PDF, a sheet of the XLSX); it is made only when a spot has GPS")
     p.add_argument("--lang", choices=("ko", "en"), default="ko", help="language of the document (default ko)")
     p.set_defaults(func=cmd_export)

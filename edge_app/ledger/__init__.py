@@ -44,13 +44,13 @@ def write(ledger: Ledger, fmt: str, out: str | Path, template: str | Path | None
 
 def export(source, site_id: int, fmt: str, out: str | Path, *, lang: str = "ko", include_unconfirmed: bool = False,
            all_photos: bool = False, template: str | Path | None = None, keep_during: bool = False,
-           layout: str = "row") -> dict:
+           layout: str = "row", location_map: bool = True) -> dict:
     """Build the site's ledger from ``source`` (a Store or a LedgerSource) and write it
     (``layout``: the PDF's, :data:`LAYOUTS`). The report gains "ledger": the :class:`Ledger` written."""
     if layout != "row" and fmt != "pdf":
         raise ValueError("a layout other than 'row' is for the PDF only")
     ledger = build_ledger(source, site_id, lang=lang, include_unconfirmed=include_unconfirmed,
-                          all_photos=all_photos, keep_during=keep_during, layout=layout)
+                          all_photos=all_photos, keep_during=keep_during, layout=layout, location_map=location_map)
     rep = write(ledger, fmt, out, template)
     rep["ledger"] = ledger
     return rep

@@ -140,6 +140,7 @@ class Ledger:
     contract_no: str = ""       # 계약번호
     contract_period: str = ""   # 공사기간, as entered
     layout: str = "row"         # the PDF's: 'row' | '2up' | '4up' (LAYOUTS)
+    location_map: bool = True   # a 위치도 page / sheet when a spot has GPS (:mod:`.sitemap`)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -352,12 +353,13 @@ def site_display_name(site: Mapping, lang: str) -> str:
 
 def build_ledger(source, site_id: int, *, lang: str = "ko", include_unconfirmed: bool = False,
                  all_photos: bool = False, spot_ids: Sequence[int] | None = None, keep_during: bool = False,
-                 layout: str = "row") -> Ledger:
+                 layout: str = "row", location_map: bool = True) -> Ledger:
     """Read a site's ledger from ``source`` (a :class:`LedgerSource`, or a Store).
 
     ``spot_ids``: only these spots (still in page order). The spot numbers of the ledger
     are 1, 2, ... over the spots it holds. ``keep_during``: print the "during" column even
-    when no spot has a "during" photo. ``layout``: the PDF's (:data:`LAYOUTS`)."""
+    when no spot has a "during" photo. ``layout``: :data:`LAYOUTS`. ``location_map``: a 위치도
+    (location map) when a spot's photos carry GPS; False leaves it out."""
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}")
     if not hasattr(source, "ledger_spots"):
@@ -395,7 +397,8 @@ def build_ledger(source, site_id: int, *, lang: str = "ko", include_unconfirmed:
                   unconfirmed_left_out=left_out, unconfirmed_included=included_open, all_photos=all_photos,
                   keep_during=keep_during, client=clean_text(site.get("client")),
                   contract_no=clean_text(site.get("contract_no")),
-                  contract_period=clean_text(site.get("contract_period")), layout=layout)
+                  contract_period=clean_text(site.get("contract_period")), layout=layout,
+                  location_map=location_map)
 
 
 def _path(source, p: Mapping) -> Path:

@@ -30,6 +30,7 @@ from fpdf import FPDF
 
 from .images import ImageError, print_image
 from .model import Block, IndexRow, Ledger, index_rows, paginate
+from .sitemap import MAP_INK, MARKER_R, SiteMap, has_gps, layout_map
 from .words import format_date, format_period, photo_time
 
 FONT_DIR = Path(__file__).resolve().parents[1] / "web" / "static" / "fonts"
@@ -509,12 +510,161 @@ def _cards(doc: _Doc, rows: list[IndexRow], notes: list[str], bottom: float) -> 
     return layout
 
 
+# --------------------------------------------------------------------------- 위치도 (location map)
+
+#: The map's box height (mm): as tall as the legend below it leaves, between these.
+MAP_H_MAX, MAP_H_MIN = 165.0, 110.0
+#: The legend's columns: (label key, width mm); 위치 takes what is left.
+MAP_COLS = (("map_no", 14.0), ("map_location", 0.0), ("map_gps", 52.0), ("map_photos", 30.0))
+MAP_ROW_H = 5.6
+
+
+def _map_widths() -> list[float]:
+    fixed = sum(w for _, w in MAP_COLS)
+    return [w or CONTENT_W - fixed for _, w in MAP_COLS]
+
+
+def _map_legend_rows(doc: _Doc, m: SiteMap) -> list[tuple[float, list[str]]]:
+    """The legend, one line per spot in ledger order: 번호, 위치, 좌표 (or "위치 정보 없음"),
+    사진 수; [(height, cells)]."""
+    led = doc.ledger
+    where = {p.spot.id: p for p in m.located}
+    out = []
+    for sp in m.spots:
+        p = where.get(sp.id)
+        n = len(sp.photos)
+        if p is None:
+            gps, count = led.label("map_none"), led.label("map_photos_value", n=n)
+        else:
+            gps = f"{p.lat:.5f}, {p.lon:.5f}"
+            count = (led.label("map_photos_value", n=n) if p.gps_photos == n
+                     else led.label("map_photos_some", n=n, g=p.gps_photos))
+        cells = [str(sp.number), sp.location, gps, count]
+        h = max(doc.text_height(c, w, min_h=MAP_ROW_H) for c, w in zip(cells, _map_widths()))
+        out.append((h, cells))
+    return out
+
+
+def _map_head(doc: _Doc, title: str) -> float:
+    """A map page's head: its title and 공사명; returns the y below it."""
+    led = doc.ledger
+    x, y = MARGIN_X, MARGIN_TOP
+    doc.text_box(x, y, CONTENT_W, TITLE_H, title, size=15, bold=True, border=False, min_size=15)
+    y += TITLE_H
+    works = led.works_name or led.site_name
+    h = doc.text_height(works, CONTENT_W - 18.0, WORKS_PT, min_size=WORKS_PT, min_h=INFO_H)
+    doc.label_value(x, y, CONTENT_W, h, led.label("works_name"), works, size=WORKS_PT, min_size=WORKS_PT)
+    return y + h + 2.0
+
+
+def _legend_head(doc: _Doc, y: float) -> float:
+    x = MARGIN_X
+    for (key, _), w in zip(MAP_COLS, _map_widths()):
+        doc.text_box(x, y, w, INDEX_HEAD_H, doc.ledger.label(key), bold=True, fill=True)
+        x += w
+    return y + INDEX_HEAD_H
+
+
+def _draw_map(doc: _Doc, m: SiteMap) -> None:
+    """The map's box: a light grid every half scale bar, the markers (a white circle with the
+    spot's number; a dot and a leader line where it was pushed off its place), the north
+    arrow and the scale bar. The same drawing as :func:`.sitemap.render_png`."""
+    bx, by, bw, bh = m.box
+    xs, ys = m.grid_lines()
+    doc.set_line_width(0.15)
+    doc.set_draw_color(215, 220, 212)
+    for gx in xs:
+        doc.line(gx, by, gx, by + bh)
+    for gy in ys:
+        doc.line(bx, gy, bx + bw, gy)
+    doc.set_draw_color(*GRID)
+    doc.set_line_width(0.3)
+    doc.rect(bx, by, bw, bh)
+    doc.set_draw_color(*MAP_INK)
+    doc.set_fill_color(*MAP_INK)
+    for mk in m.markers:
+        if mk.moved:
+            doc.set_line_width(0.3)
+            doc.line(*mk.anchor, *mk.label)
+            doc.ellipse(mk.anchor[0] - 0.8, mk.anchor[1] - 0.8, 1.6, 1.6, style="F")
+    doc.set_fill_color(255, 255, 255)
+    doc.set_line_width(0.45)
+    r = MARKER_R
+    size = 7.5 if max((mk.number for mk in m.markers), default=0) >= 100 else 8.5
+    for mk in m.markers:
+        doc.ellipse(mk.label[0] - r, mk.label[1] - r, 2 * r, 2 * r, style="DF")
+        doc.text_box(mk.label[0] - r, mk.label[1] - r, 2 * r, 2 * r, str(mk.number), size=size, bold=True,
+                     border=False, min_size=size)
+    # north arrow: a split arrowhead, "N" above its tip
+    n = m.north
+    half, notch = 2.6, n.top + 0.7 * n.height
+    doc.set_draw_color(0, 0, 0)
+    doc.set_line_width(0.25)
+    doc.set_fill_color(0, 0, 0)
+    doc.polygon([(n.x, n.top), (n.x - half, n.top + n.height), (n.x, notch)], style="DF")
+    doc.set_fill_color(255, 255, 255)
+    doc.polygon([(n.x, n.top), (n.x + half, n.top + n.height), (n.x, notch)], style="DF")
+    doc.text_box(n.x - 4, n.top - 5.2, 8, 5, "N", size=10, bold=True, border=False, min_size=10)
+    # scale bar: four segments, black and white, "0" and the length under its ends
+    sb = m.scale_bar
+    seg = sb.length / 4
+    for k in range(4):
+        doc.set_fill_color(*((0, 0, 0) if k % 2 == 0 else (255, 255, 255)))
+        doc.rect(sb.x + k * seg, sb.y, seg, 1.6, style="DF")
+    doc.text_box(sb.x - 4, sb.y + 1.8, 8, 4, "0", size=SMALL_PT, border=False, min_size=SMALL_PT)
+    doc.text_box(sb.x + sb.length - 10, sb.y + 1.8, 20, 4, sb.text, size=SMALL_PT, border=False, min_size=SMALL_PT)
+    doc.set_draw_color(*GRID)
+    doc.set_line_width(0.2)
+    doc.set_fill_color(*HEAD_FILL)
+
+
+def _map_pages(doc: _Doc, bottom: float) -> tuple[list[int], SiteMap | None]:
+    """The 위치도 page (after the cover) when ``ledger.location_map`` and a spot has GPS: the
+    map as tall as the legend below it leaves (:data:`MAP_H_MIN`..:data:`MAP_H_MAX`), a note
+    on how it is drawn, then the legend; a legend longer than the page goes on under "위치도
+    (계속)". Returns (the pages' numbers, the map's geometry)."""
+    led = doc.ledger
+    if not led.location_map or not has_gps(led):
+        return [], None
+    doc.add_page()
+    top = _map_head(doc, led.label("map_title"))
+    note = led.label("map_note")
+    nh = doc.text_height(note, CONTENT_W, SMALL_PT, min_size=SMALL_PT, min_h=5.0)
+    probe = layout_map(led, (MARGIN_X, top, CONTENT_W, MAP_H_MAX))
+    legend = _map_legend_rows(doc, probe)
+    room = bottom - top - nh - INDEX_HEAD_H - 2.0
+    map_h = max(MAP_H_MIN, min(MAP_H_MAX, room - sum(h for h, _ in legend)))
+    m = layout_map(led, (MARGIN_X, top, CONTENT_W, map_h))
+    _draw_map(doc, m)
+    y = top + map_h
+    doc.text_box(MARGIN_X, y, CONTENT_W, nh, note, size=SMALL_PT, min_size=SMALL_PT, border=False, align="L",
+                 color=MUTED)
+    y = _legend_head(doc, y + nh + 1.0)
+    pages = [doc.page_no()]
+    for h, cells in legend:
+        if y + h > bottom + 1e-6:
+            doc.add_page()
+            pages.append(doc.page_no())
+            y = _legend_head(doc, _map_head(doc, led.label("map_more")))
+        x = MARGIN_X
+        for k, (c, w) in enumerate(zip(cells, _map_widths())):
+            doc.text_box(x, y, w, h, c, align="L" if k == 1 else "C",
+                         color=MUTED if c == led.label("map_none") else None)
+            x += w
+        y += h
+    return pages, m
+
+
 def write_pdf(ledger: Ledger, out: str | Path) -> dict:
     """Write the ledger's PDF to ``out`` (atomically: a partial file never has the name), in
     ``ledger.layout``: "row" (a spot a row, its stages side by side), "2up" or "4up" (large
     photos, two or four a page, the text under each). Returns {"pages", "spots", "photos",
     "notes": [unreadable photos], "layout": [{"page", "spot", "stage", "sha256", "photo_no",
-    "box": (x, y, w, h) mm}], "index_pages", "index"}."""
+    "box": (x, y, w, h) mm}], "index_pages", "index", "map_pages": [the 위치도's pages, after the
+    cover; none without GPS], "map": its :class:`.sitemap.SiteMap` or None}.
+
+    The 위치도 comes right after the cover, as public-works photo ledgers (준공사진첩) place
+    it: the reader sees where the spots are before their photos."""
     out = Path(out)
     doc = _Doc(ledger)
     notes: list[str] = []
@@ -522,6 +672,7 @@ def write_pdf(ledger: Ledger, out: str | Path) -> dict:
     blocks = ledger.blocks()
     rows = index_rows(blocks, ledger.columns)
     bottom = PAGE_H - MARGIN_BOTTOM - (LEGEND_H if ledger.times_from_names() else 0.0)
+    map_pages, site_map = _map_pages(doc, PAGE_H - MARGIN_BOTTOM)
     if ledger.layout in CARDS:
         layout = _cards(doc, rows, notes, bottom)
     else:
@@ -535,5 +686,5 @@ def write_pdf(ledger: Ledger, out: str | Path) -> dict:
         if tmp.exists():
             tmp.unlink()
     return {"pages": doc.page_no(), "spots": len(ledger.spots), "photos": len(layout), "notes": notes,
-            "layout": layout, "index_pages": index_pages,
+            "layout": layout, "index_pages": index_pages, "map_pages": map_pages, "map": site_map,
             "index": [{"photo_no": r.photo_no, "sha256": r.photo.sha256, "short": r.short_sha} for r in rows]}

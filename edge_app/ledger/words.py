@@ -48,6 +48,11 @@ LABELS: dict[str, dict[str, str]] = {
                       "index.csv). 원본이 바뀌지 않았음을 확인할 때 씁니다.",
         "name_mark": "(파일명)",
         "name_legend": "(파일명): 사진에 촬영시각(EXIF)이 없어 파일 이름에서 읽은 일시",
+        "map_title": "위치도", "map_more": "위치도 (계속)", "map_no": "번호", "map_location": "위치",
+        "map_gps": "좌표 (위도, 경도)", "map_photos": "사진 수", "map_none": "위치 정보 없음",
+        "map_photos_value": "{n}장", "map_photos_some": "{n}장 (GPS {g}장)",
+        "map_note": "사진의 GPS 좌표(지점마다 사진 좌표의 중앙값)로 그린 약도입니다. 배경 지도는 없으며 위쪽이 북쪽입니다. "
+                    "번호는 사진대지의 지점 번호입니다.",
     },
     "en": {
         "title": "Photo ledger", "works_name": "Works", "company": "Company", "work_type": "Work type",
@@ -65,6 +70,11 @@ LABELS: dict[str, dict[str, str]] = {
                       "hash (all 64 are in the originals ZIP's index.csv), to check an original is unchanged.",
         "name_mark": "(file name)",
         "name_legend": "(file name): the photo carries no capture time (EXIF); read from its file name",
+        "map_title": "Location map", "map_more": "Location map (continued)", "map_no": "No.",
+        "map_location": "Location", "map_gps": "GPS (lat, lon)", "map_photos": "Photos",
+        "map_none": "no location data", "map_photos_value": "{n}", "map_photos_some": "{n} ({g} with GPS)",
+        "map_note": "Drawn from the photos' GPS (each spot at the median of its photos' fixes); no background map, "
+                    "north is up. The numbers are the ledger's spot numbers.",
     },
 }
 

@@ -31,6 +31,7 @@ stays bounded whatever the number of photos.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tempfile
@@ -532,6 +533,101 @@ def _index_sheet(wb, led: Ledger, rows: list[IndexRow]):
     return ws
 
 
+#: The 위치도 sheet: the map's size (mm, drawn at MAP_DPI) and the legend's columns (label
+#: key, width in Excel units); the four columns are as wide as the map.
+MAP_BOX_MM, MAP_DPI = (190.0, 140.0), 150
+MAP_COLS = (("map_no", 9.0), ("map_location", 48.0), ("map_gps", 30.0), ("map_photos", 15.0))
+
+
+def _map_sheet(wb, led: Ledger, tmp: Path):
+    """A sheet "위치도" when a spot has GPS (and ``led.location_map``): the map drawn as the
+    PDF's (:func:`.sitemap.render_png`), then the legend: 번호, 위치, 좌표 or "위치 정보 없음",
+    사진 수; A4 portrait, one page wide. None when there is no map."""
+    from .pdf import FONT_BOLD, FONT_REGULAR
+    from .sitemap import layout_map, render_png
+
+    if not led.location_map:
+        return None
+    m = layout_map(led, (0.0, 0.0, *MAP_BOX_MM))
+    if m is None:
+        return None
+    ws = wb.create_sheet(led.label("map_title")[:31], index=1)  # after the ledger's sheet, as the PDF's page
+    for k, (_, width) in enumerate(MAP_COLS, 1):
+        ws.column_dimensions[get_column_letter(k)].width = width
+    last = get_column_letter(len(MAP_COLS))
+    ws["A1"] = led.label("map_title")
+    ws["A1"].font = Font(name=FONT_NAME, size=16, bold=True)
+    ws["A1"].alignment = Alignment(horizontal="center", vertical="center")
+    ws.merge_cells(f"A1:{last}1")
+    ws.row_dimensions[1].height = 30
+    ws["A2"] = led.works_name or led.site_name
+    ws["A2"].data_type = "s"
+    ws["A2"].number_format = _text_format(led.label("works_name") + ": ")
+    ws["A2"].font = Font(name=FONT_NAME, size=11, bold=True)
+    ws["A2"].alignment = Alignment(horizontal="left", vertical="center", wrap_text=True)
+    ws.merge_cells(f"A2:{last}2")
+    width_px = sum(w for _, w in MAP_COLS) * PX_PER_WIDTH
+    ws.row_dimensions[2].height = 15.0 * text_lines(led.label("works_name") + ": " + ws["A2"].value, width_px, 11) + 4
+    # the map: a picture as wide as the columns, over rows of 15 pt
+    png = tmp / "map.png"
+    w_px, h_px = render_png(m, png, FONT_REGULAR, FONT_BOLD, dpi=MAP_DPI)
+    shown_w = width_px
+    shown_h = shown_w * h_px / w_px
+    img = XLImage(str(png))
+    img.width, img.height = round(shown_w), round(shown_h)
+    img.anchor = OneCellAnchor(_from=AnchorMarker(col=0, colOff=0, row=2, rowOff=int(2 * EMU_PER_PX)),
+                               ext=XDRPositiveSize2D(int(shown_w * EMU_PER_PX), int(shown_h * EMU_PER_PX)))
+    ws.add_image(img)
+    map_rows = math.ceil((shown_h + 6) / PX_PER_PT / 15.0)
+    for r in range(3, 3 + map_rows):
+        ws.row_dimensions[r].height = 15.0
+    row = 3 + map_rows
+    ws.cell(row=row, column=1, value=led.label("map_note")).data_type = "s"
+    ws.cell(row=row, column=1).font = Font(name=FONT_NAME, size=9, color="5A5A5A")
+    ws.cell(row=row, column=1).alignment = Alignment(horizontal="left", vertical="center", wrap_text=True)
+    ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=len(MAP_COLS))
+    ws.row_dimensions[row].height = 15.0 * text_lines(led.label("map_note"), width_px, 9) + 4
+    thin = Side(style="thin", color="5A5A5A")
+    box = Border(left=thin, right=thin, top=thin, bottom=thin)
+    fill = PatternFill("solid", fgColor="E8E8E2")
+    row += 1
+    head = row
+    for k, (key, _) in enumerate(MAP_COLS, 1):
+        c = ws.cell(row=row, column=k, value=led.label(key))
+        c.font, c.fill, c.border = Font(name=FONT_NAME, size=10, bold=True), fill, box
+        c.alignment = Alignment(horizontal="center", vertical="center")
+    where = {p.spot.id: p for p in m.located}
+    for sp in m.spots:
+        row += 1
+        p, n = where.get(sp.id), len(sp.photos)
+        if p is None:
+            gps, count = led.label("map_none"), led.label("map_photos_value", n=n)
+        else:
+            gps = f"{p.lat:.5f}, {p.lon:.5f}"
+            count = (led.label("map_photos_value", n=n) if p.gps_photos == n
+                     else led.label("map_photos_some", n=n, g=p.gps_photos))
+        for k, value in enumerate((sp.number, sp.location, gps, count), 1):
+            c = ws.cell(row=row, column=k, value=value)
+            if isinstance(value, str):
+                c.data_type = "s"
+            c.font, c.border = Font(name=FONT_NAME, size=10, color="5A5A5A" if p is None and k == 3 else None), box
+            c.alignment = Alignment(horizontal="left" if k == 2 else "center", vertical="center", wrap_text=k == 2)
+        lines = text_lines(sp.location, MAP_COLS[1][1] * PX_PER_WIDTH, 10)
+        if lines > 1:
+            ws.row_dimensions[row].height = 15.0 * lines + 2
+    ws.print_area = f"A1:{last}{row}"
+    ws.print_title_rows = f"{head}:{head}"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = ws.ORIENTATION_PORTRAIT
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.print_options.horizontalCentered = True
+    ws.oddFooter.center.text = "&P / &N"
+    ws.sheet_view.showGridLines = False
+    return ws
+
+
 def write_xlsx(ledger: Ledger, out: str | Path, template: str | Path | None = None) -> dict:
     """Write the ledger to ``out`` (atomically), filling ``template`` (a company's .xlsx with
     the names above) or the built-in layout. Returns {"spots", "photos", "pages", "blocks":
@@ -648,6 +744,7 @@ def write_xlsx(ledger: Ledger, out: str | Path, template: str | Path | None = No
             breaks.append(row)
         rows = index_rows(blocks, columns)
         _index_sheet(wb, led, rows)
+        map_ws = _map_sheet(wb, led, Path(tmp))
         if not ws.print_area or not template:
             ws.print_area = f"A1:{get_column_letter(last_col)}{last_row}"
         else:
@@ -661,4 +758,5 @@ def write_xlsx(ledger: Ledger, out: str | Path, template: str | Path | None = No
             if part.exists():
                 part.unlink()
     return {"spots": len(led.spots), "photos": placed, "pages": len(pages), "blocks": info, "breaks": breaks,
-            "notes": notes, "index": [{"photo_no": r.photo_no, "sha256": r.photo.sha256} for r in rows]}
+            "notes": notes, "index": [{"photo_no": r.photo_no, "sha256": r.photo.sha256} for r in rows],
+            "map_sheet": map_ws.title if map_ws is not None else None}

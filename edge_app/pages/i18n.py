@@ -317,6 +317,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "act_ledger_site": ("공사 정보 바꿈", "changed the works details"),
     "act_ledger_spot": ("위치·내용 바꿈", "changed a location or description"),
     "ledger_keep_during": ("'중' 칸 항상 넣기 (그 단계 사진이 없어도)", "Keep the 'during' column (even without photos)"),
+    "ledger_no_map": ("위치도 빼기 (사진 GPS로 그리는 지점 배치도)", "Leave out the location map (spots placed by GPS)"),
     "ledger_client": ("발주처", "Client"),
     "ledger_client_placeholder": ("예: ○○구청", "e.g. the district office"),
     "ledger_contract_no": ("계약번호", "Contract no."),
@@ -344,6 +345,58 @@ CATALOGUE: dict[str, tuple[str, str]] = {
 APP_REASONS: dict[str, str] = {
     "original damaged on disk": "저장된 원본 손상",
 }
+
+#: What the store refuses, in the lead's words: ``StoreError.code`` -> (Korean, English)
+#: (``StoreError.params`` fill the placeholders). Every code the store raises is here
+#: (tests/web/test_store_error_words.py reads the store for them); "bad_form" is a form
+#: field the page itself sent wrong (a number out of range).
+STORE_ERRORS: dict[str, tuple[str, str]] = {
+    "no_edit": ("되돌릴 작업을 찾을 수 없습니다", "That change can no longer be found"),
+    "already_undone": ("이미 되돌린 작업입니다", "That change was already undone"),
+    "cannot_redo": ("이 작업은 더 이상 다시 실행할 수 없습니다", "That change can no longer be redone"),
+    "no_site": ("이 현장은 이제 없습니다 (합쳐졌거나 지워졌습니다)", "That site no longer exists (merged or removed)"),
+    "merge_two_sites": ("합칠 현장을 두 곳 이상 고르세요", "Choose at least two sites to merge"),
+    "split_site_empty": ("새 현장으로 옮길 지점이나 사진을 고르세요", "Choose the spots or photos for the new site"),
+    "spot_other_site": ("그 지점은 다른 현장에 있습니다. 새로 고친 뒤 다시 해 주세요",
+                        "That spot is in another site. Reload the page and try again"),
+    "photo_other_site": ("그 사진은 다른 현장에 있습니다. 새로 고친 뒤 다시 해 주세요",
+                         "That photo is in another site. Reload the page and try again"),
+    "no_data": ("이 폴더에는 사진 자료가 없습니다", "There is no photo data in this folder"),
+    "no_spot": ("이 지점은 이제 없습니다 (합쳐졌거나 비었습니다)", "That spot no longer exists (merged or emptied)"),
+    "unknown_field": ("알 수 없는 항목입니다", "Unknown field"),
+    "stage_words": ("전·중·후 이름은 목록에서 고르세요", "Choose the stage words from the list"),
+    "pin_digits": ("PIN 번호는 숫자 {low}~{high}자리입니다", "The PIN must be {low} to {high} digits"),
+    "no_batch": ("이 올리기 묶음을 찾을 수 없습니다", "That upload can no longer be found"),
+    "no_photo": ("이 사진을 찾을 수 없습니다", "That photo can no longer be found"),
+    "photos_sites_differ": ("고른 사진들이 서로 다른 현장에 있습니다", "The chosen photos are in different sites"),
+    "none_selected": ("먼저 사진을 고르세요", "Choose photos first"),
+    "no_site_yet": ("이 사진들은 아직 분석 중이라 현장이 없습니다. 잠시 뒤 다시 해 주세요",
+                    "These photos are still being analysed and have no site yet. Try again shortly"),
+    "merge_two_spots": ("합칠 지점을 두 곳 이상 고르세요", "Choose at least two spots to merge"),
+    "spots_sites_differ": ("고른 지점들이 서로 다른 현장에 있습니다", "The chosen spots are in different sites"),
+    "split_choose": ("이 지점에서 떼어 낼 사진을 고르세요", "Choose photos of this spot to split off"),
+    "split_leave_one": ("지점에 사진을 한 장 이상 남겨 두세요", "Leave at least one photo in the spot"),
+    "cover_not_in_spot": ("대표 사진은 이 지점의 사진이어야 합니다", "The cover must be a photo of this spot"),
+    "confirm_empty": ("사진이 없는 지점은 확인할 수 없습니다", "A spot without photos cannot be confirmed"),
+    "bad_phase": ("전/중/후는 전, 중, 후 가운데 하나여야 합니다", "The stage must be before, during or after"),
+    "no_suggestion": ("이 제안을 찾을 수 없습니다", "That suggestion can no longer be found"),
+    "suggestion_answered": ("이 제안은 이미 처리되었습니다", "That suggestion was already answered"),
+    "suggestion_moved": ("그 사이 사진이 옮겨져 이 제안은 맞지 않습니다", "The photo has moved since; the suggestion no longer holds"),
+    "bad_form": ("화면의 값이 맞지 않습니다. 새로 고친 뒤 다시 해 주세요", "The page sent a wrong value. Reload it and try again"),
+}
+
+
+def store_error_text(lang: str, e: Exception) -> str:
+    """A refusal of the store (:class:`edge_app.store.StoreError`) for a page, in ``lang``:
+    its code's text; one without a code is already in the lead's words. Any other
+    ValueError (a form's number that is not one) is "bad_form"."""
+    code = getattr(e, "code", None) if hasattr(e, "params") else "bad_form"
+    pair = STORE_ERRORS.get(code or "")
+    if pair is None:
+        return str(e)
+    text = pair[0] if lang == "ko" else pair[1]
+    return text.format(**e.params) if getattr(e, "params", None) else text
+
 
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _WEEKDAYS_KO = "월화수목금토일"

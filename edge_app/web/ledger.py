@@ -154,8 +154,8 @@ def spot_fields(spot_id: int):
 @bp.route("/sites/<int:site_id>/ledger")
 def export(site_id: int):
     """The site's ledger as a download: ?format=pdf|xlsx|zip[&unconfirmed=1][&all=1][&during=1]
-    [&layout=row|2up|4up] (``during``: keep the 시공 중 column even when no spot has such a
-    photo; ``layout``: the PDF's, ignored for the others)."""
+    [&layout=row|2up|4up][&nomap=1] (``during``: keep the 시공 중 column even when no spot has
+    such a photo; ``layout``: the PDF's, ignored for the ZIP; ``nomap``: no 위치도)."""
     fmt = requested_format()
     layout = request.args.get("layout", "row")
     layout = layout if fmt == "pdf" and layout in LAYOUTS else "row"
@@ -163,7 +163,7 @@ def export(site_id: int):
     try:
         ledger = build_ledger(st, site_id, lang=g.lang, include_unconfirmed=bool(request.args.get("unconfirmed")),
                               all_photos=bool(request.args.get("all")), keep_during=bool(request.args.get("during")),
-                              layout=layout)
+                              layout=layout, location_map=not request.args.get("nomap"))
     except StoreError:
         abort(404)
     if not ledger.spots:

@@ -226,3 +226,20 @@ def add_to_spot(st, site_id: int, spot_id: int, shots) -> list[str]:
             with st.write():
                 st.conn.execute("UPDATE photos SET phase = ?, phase_by = 'engine' WHERE sha256 = ?", (phase, a.sha256))
     return out
+
+
+def put_spots_at(st, info: dict, metres, origin=GPS) -> None:
+    """Give each spot's photos the GPS of a place ``metres`` (east, north) from ``origin``, in
+    page order (None: no GPS at all, as a photo whose camera had location off)."""
+    import math
+
+    lat0, lon0 = origin
+    with st.write():
+        for sid, where in zip(info["spots"], metres):
+            for sha, _, _ in info["photos"][sid]:
+                if where is None:
+                    st.conn.execute("UPDATE photos SET lat = NULL, lon = NULL WHERE sha256 = ?", (sha,))
+                    continue
+                lat = lat0 + math.degrees(where[1] / 6371008.8)
+                lon = lon0 + math.degrees(where[0] / (6371008.8 * math.cos(math.radians(lat0))))
+                st.conn.execute("UPDATE photos SET lat = ?, lon = ? WHERE sha256 = ?", (lat, lon, sha))

@@ -53,6 +53,6 @@ def test_head_office_builds_the_ledger_the_device_builds(site, tmp_path):
         rep = write(hq, "zip", tmp_path / "hq.zip")
         with zipfile.ZipFile(tmp_path / "hq.zip") as z:
             assert len(z.namelist()) == rep["files"] + 1 == 21
-        assert write(hq, "pdf", tmp_path / "hq.pdf")["pages"] == 4  # cover, 2 of photos, the index
+        assert write(hq, "pdf", tmp_path / "hq.pdf")["pages"] == 5  # cover, 위치도, 2 of photos, the index
     finally:
         c.close()

@@ -107,7 +107,7 @@ def test_the_index_pages_stay_inside_the_page(indexed, poppler, tmp_path):
 def test_the_xlsx_has_an_index_sheet(indexed):
     out, reps, led, _, _ = indexed
     wb = load_workbook(out / "one.xlsx")
-    assert wb.sheetnames == ["사진대지", "사진 목록"]
+    assert wb.sheetnames == ["사진대지", "위치도", "사진 목록"]
     ws = wb["사진 목록"]
     assert [c.value for c in ws[3]] == ["사진번호", "지점 · 위치", "구분", "촬영일시", "SHA-256", "SHA-256 (전체)"]
     rows = [r for r in ws.iter_rows(min_row=4, values_only=True) if r[0]]

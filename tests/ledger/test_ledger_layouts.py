@@ -63,7 +63,7 @@ def test_cards_two_or_four_a_page_with_the_photos_of_the_row_layout(made, layout
     assert [e["photo_no"] for e in rep["layout"]] == [r["photo_no"] for r in rep["index"]]  # 사진번호 order
     per = Counter(e["page"] for e in rep["layout"])
     assert list(per.values())[:-1] == [per_page] * (len(per) - 1) and 1 <= list(per.values())[-1] <= per_page
-    assert min(per) == 2 and rep["index_pages"] == [max(per) + 1] and rep["pages"] == max(per) + 1
+    assert min(per) == 3 and rep["map_pages"] == [2] and rep["index_pages"] == [max(per) + 1] and rep["pages"] == max(per) + 1
     # boxes at the stated size (a card with a long 내용 may get a smaller photo, never a larger one)
     boxes = [e["box"] for e in rep["layout"]]
     assert all(abs(b[2] - size[0]) < 0.01 and b[3] <= size[1] + 1e-6 for b in boxes)
@@ -131,7 +131,7 @@ def test_edge_app_export_takes_layout(site_root, tmp_path):
 
     p = run("--format", "pdf", "--layout", "4up", "--out", "4up.pdf")
     assert p.returncode == 0, p.stderr
-    assert re.search(r"15 photos, 6 pages", p.stdout), p.stdout  # cover, 4 pages of 4 cards (15), the index
+    assert re.search(r"15 photos, 7 pages", p.stdout), p.stdout  # cover, 위치도, 4 pages of 4 cards (15), the index
     p = run("--format", "xlsx", "--layout", "2up")
     assert p.returncode == 2 and "--layout 2up / 4up is for --format pdf" in p.stderr
 

@@ -50,12 +50,13 @@ def _centre(rgb: np.ndarray) -> np.ndarray:
 
 def test_pages_cover_then_four_spots_a_page(exported, pages, artefacts):
     _, rep = exported["pdf"]
-    # a cover, then 6 confirmed spots at 4 a page (the unconfirmed one is left out), then the index
-    assert len(pages) == rep["pages"] == 4 and rep["index_pages"] == [4]
+    # a cover, the 위치도 (the photos carry GPS), then 6 confirmed spots at 4 a page (the
+    # unconfirmed one is left out), then the index
+    assert len(pages) == rep["pages"] == 5 and rep["map_pages"] == [2] and rep["index_pages"] == [5]
     assert rep["spots"] == 6 and rep["notes"] == []
     size = Image.open(pages[0]).size
     assert abs(size[0] / size[1] - 210 / 297) < 0.01  # A4 portrait
-    for k, p in enumerate(pages[:2], 1):  # kept for people to look at (README, CI artefacts)
+    for k, p in enumerate((pages[0], pages[2]), 1):  # kept for people to look at (README, CI artefacts)
         shutil.copy(p, artefacts / f"ledger-page-{k}.png")
 
 
@@ -65,9 +66,9 @@ def test_one_spots_before_during_after_are_side_by_side_on_one_page(site, export
     first = info["spots"][0]
     boxes = [e for e in rep["layout"] if e["spot"] == first]
     assert [e["stage"] for e in boxes] == ["before", "during", "after"]
-    assert {e["page"] for e in boxes} == {2}
+    assert {e["page"] for e in boxes} == {3}
     assert len({round(e["box"][1], 3) for e in boxes}) == 1  # one row
-    page = np.asarray(Image.open(pages[1]).convert("RGB"))
+    page = np.asarray(Image.open(pages[2]).convert("RGB"))
     truth = {st: ledger_data.scene(100, st) for st in ("before", "during", "after")}
     for e in boxes:
         drawn = _small(_photo_in_box(page, e["box"]))
@@ -104,7 +105,7 @@ def test_the_korean_font_is_embedded_and_the_text_reads_back(exported, poppler):
               "2026.05.04 ~ 2026.05.12", "1-1 2026.05.04 09:00"):
         assert s in text, s
     bare = "".join(text.split())
-    assert "2/4" in bare and "3/4" in bare and "4/4" in bare  # page numbers (not on the cover)
+    assert all(f"{n}/5" in bare for n in (2, 3, 4, 5)) and "1/5" not in bare  # page numbers (not on the cover)
     assert "STA.0+240" in text and "주차장 경사면" not in text  # spot 6 is in, the unconfirmed spot 7 is not
 
 
@@ -116,7 +117,7 @@ def test_photos_are_embedded_at_print_resolution(exported, poppler):
     per_page = {}
     for r in images:
         per_page[int(r[0])] = per_page.get(int(r[0]), 0) + 1
-    assert per_page == {1: 1, 2: 12, 3: 6}  # the cover picture, 4 + 2 spots of 3 photos
+    assert per_page == {1: 1, 3: 12, 4: 6}  # the cover picture, 4 + 2 spots of 3 photos (the map: no image)
     for r in images:
         assert r[8] == "jpeg"
         if r[0] == "1":  # the cover's big picture: these 640 x 480 test photos are never enlarged

@@ -169,3 +169,15 @@ def test_the_export_form_can_keep_the_during_column(app, lead):
     kept = lead.get(f"/sites/{info['site']}/ledger?format=xlsx&during=1")
     assert load_workbook(io.BytesIO(plain.data)).active["D4"].value is None
     assert load_workbook(io.BytesIO(kept.data)).active["C4"].value == "시공 중"
+
+
+def test_the_export_form_can_leave_the_location_map_out(app, lead):
+    from openpyxl import load_workbook
+
+    info = app.info
+    page = lead.get(f"/sites/{info['site']}").text
+    assert 'name="nomap" value="1"' in page and "위치도 빼기" in page
+    plain = lead.get(f"/sites/{info['site']}/ledger?format=xlsx")
+    left_out = lead.get(f"/sites/{info['site']}/ledger?format=xlsx&nomap=1")
+    assert "위치도" in load_workbook(io.BytesIO(plain.data)).sheetnames  # the test photos carry GPS
+    assert "위치도" not in load_workbook(io.BytesIO(left_out.data)).sheetnames
