@@ -28,8 +28,11 @@ def cmd_export(args) -> int:
     if args.template and args.format != "xlsx":
         print("error: --template is for --format xlsx", file=sys.stderr)
         return 2
-    if args.layout != "row" and args.format != "pdf":
-        print("error: --layout 2up / 4up is for --format pdf", file=sys.stderr)
+    if args.layout != "row" and args.format == "zip":
+        print("error: --layout 2up / 4up is for --format pdf or xlsx", file=sys.stderr)
+        return 2
+    if args.layout != "row" and args.template:
+        print("error: a --template prints rows; --layout 2up / 4up use the built-in layout", file=sys.stderr)
         return 2
     if args.template and not Path(args.template).is_file():
         print(f"error: no template file {args.template}", file=sys.stderr)
@@ -86,8 +89,9 @@ def add_commands(sub) -> None:
     p.add_argument("--keep-during", action="store_true",
                    help="print the 'during' column even when no spot has a 'during' photo (it is dropped then)")
     p.add_argument("--layout", choices=("row", "2up", "4up"), default="row",
-                   help="PDF only: row (a spot a row, its stages side by side; default), 2up or 4up (A4 portrait, "
-                        "two or four large photos a page with 사진번호, 구분, 공종, 위치, 일자 and 내용 under each)")
+                   help="PDF and XLSX: row (a spot a row, its stages side by side; default), 2up or 4up (A4 "
+                        "portrait, two or four large photos a page with 사진번호, 구분, 공종, 위치, 일자 and 내용 under "
+                        "each; the XLSX in the built-in layout)")
     p.add_argument("--no-map", action="store_true",
                    help="leave out the 위치도 (location map: the spots placed by their photos' GPS, after the cover "
                         "of the PDF, a sheet of the XLSX); it is made only when a spot has GPS")

@@ -46,9 +46,9 @@ def export(source, site_id: int, fmt: str, out: str | Path, *, lang: str = "ko",
            all_photos: bool = False, template: str | Path | None = None, keep_during: bool = False,
            layout: str = "row", location_map: bool = True) -> dict:
     """Build the site's ledger from ``source`` (a Store or a LedgerSource) and write it
-    (``layout``: the PDF's, :data:`LAYOUTS`). The report gains "ledger": the :class:`Ledger` written."""
-    if layout != "row" and fmt != "pdf":
-        raise ValueError("a layout other than 'row' is for the PDF only")
+    (``layout``: the PDF's and the XLSX's, :data:`LAYOUTS`). The report gains "ledger": the :class:`Ledger` written."""
+    if layout != "row" and fmt == "zip":
+        raise ValueError("a layout is for the PDF and the XLSX")
     ledger = build_ledger(source, site_id, lang=lang, include_unconfirmed=include_unconfirmed,
                           all_photos=all_photos, keep_during=keep_during, layout=layout, location_map=location_map)
     rep = write(ledger, fmt, out, template)

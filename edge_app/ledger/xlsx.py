@@ -348,6 +348,26 @@ def _photo_label(led: Ledger, b, p) -> str:
     return f"{label}  {led.stage_word(None)}" if b.unknown else label
 
 
+def _put_photo(ws, p, col: int, row: int, bw: float, bh: float, path: Path, notes: list[str]) -> bool:
+    """Embed photo ``p`` fitted and centred in the box of ``bw`` x ``bh`` pixels whose top-left
+    cell is (col, row), as a JPEG made for it (written to ``path``); False (and a note) when
+    the original is unreadable."""
+    inner_w, inner_h = bw - 2 * PHOTO_INSET_PX, bh - 2 * PHOTO_INSET_PX
+    try:
+        img = print_image(p, inner_w / 96 * 25.4, inner_h / 96 * 25.4)
+    except (ImageError, OSError) as e:
+        notes.append(f"{p.name}: {getattr(e, 'reason', e)}")
+        return False
+    path.write_bytes(img.jpeg)
+    w_px, h_px = img.size[0] / 25.4 * 96, img.size[1] / 25.4 * 96
+    xl = XLImage(str(path))
+    xl.width, xl.height = round(w_px), round(h_px)
+    xl.anchor = OneCellAnchor(_from=_marker(ws, col, row, (bw - w_px) / 2, (bh - h_px) / 2),
+                              ext=XDRPositiveSize2D(int(w_px * EMU_PER_PX), int(h_px * EMU_PER_PX)))
+    ws.add_image(xl)
+    return True
+
+
 def _copy_block(ws, r0: int, r1: int, off: int, last_col: int, merges: list) -> None:
     for r in range(r0, r1 + 1):
         src_dim = ws.row_dimensions.get(r)
@@ -464,6 +484,17 @@ def check_template(path: str | Path) -> list[str]:
     return sorted(_layout(_load_template(path))[0])
 
 
+def _a4_portrait(ws) -> None:
+    """A4 portrait, one page wide (the columns scaled to fit), centred, "page / pages" below."""
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = ws.ORIENTATION_PORTRAIT
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.print_options.horizontalCentered = True
+    ws.oddFooter.center.text = "&P / &N"
+
+
 #: The index sheet's columns: (label key, width in Excel units); the last (the whole hash)
 #: is outside the print area.
 INDEX_COLS = (("index_photo_no", 10.0), ("index_location", 34.0), ("index_stage", 12.0), ("index_taken", 25.0),
@@ -519,13 +550,7 @@ def _index_sheet(wb, led: Ledger, rows: list[IndexRow]):
             ws.row_dimensions[n].height = 15.0 * lines + 2
     ws.print_title_rows = "3:3"
     ws.print_area = f"A1:{last_printed}{max(3, len(rows) + 3)}"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = ws.ORIENTATION_PORTRAIT
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.print_options.horizontalCentered = True
-    ws.oddFooter.center.text = "&P / &N"
+    _a4_portrait(ws)
     if led.times_from_names():
         ws.oddFooter.left.text = led.label("name_legend").replace("&", "&&")
         ws.oddFooter.left.size = 8
@@ -617,15 +642,171 @@ def _map_sheet(wb, led: Ledger, tmp: Path):
             ws.row_dimensions[row].height = 15.0 * lines + 2
     ws.print_area = f"A1:{last}{row}"
     ws.print_title_rows = f"{head}:{head}"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = ws.ORIENTATION_PORTRAIT
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.print_options.horizontalCentered = True
-    ws.oddFooter.center.text = "&P / &N"
+    _a4_portrait(ws)
     ws.sheet_view.showGridLines = False
     return ws
+
+
+# --------------------------------------------------------------------------- 2-up / 4-up
+
+#: The cards of the 2-up and 4-up layouts, as the PDF's (:data:`.pdf.CARDS`): cards across,
+#: the photo row's height (pt: 88 and 78 mm), and each card's columns (label, value; Excel
+#: units); 4-up has a narrow gap column between its two cards.
+XL_CARDS = {"2up": (1, 249.0, (14.0, 90.0)), "4up": (2, 221.0, (11.0, 40.0))}
+CARD_GAP_COL = 2.0
+CARD_GAP_PT = 8.0        # between rows of cards
+CARD_TEXT_PT = 15.0      # a text row's least height
+CARD_SHRINK = 0.75       # a card's photo row at the least, at a page's foot (as the PDF's)
+
+
+def _card_fields(led: Ledger, r: IndexRow) -> list[tuple[str, object]]:
+    """What a card says under its photo, as the PDF's cards: (label key, value)."""
+    sp = r.spot
+    location = sp.location + ("" if sp.confirmed else f" ({led.label('unconfirmed')})")
+    if sp.asset_no:
+        location += f" / {led.label('asset_no')} {sp.asset_no}"
+    out = [("index_photo_no", r.photo_no), ("index_stage", led.stage_word(r.stage))]
+    if led.work_type:
+        out.append(("work_type", led.work_type))
+    return out + [("location", location), ("date", r.photo), ("caption", sp.caption)]
+
+
+def _cards_sheet(wb, led: Ledger, rows: list[IndexRow], tmp: Path, notes: list[str]) -> dict:
+    """The 2-up / 4-up layout on the workbook's first sheet: the photos the rows print, in
+    사진번호 order, as cards (the photo in a merged cell as wide as the card, then 사진번호,
+    구분, 공종, 위치, 일자, 내용 under it, each a row as high as its text), one or two a row
+    of cards; A4 portrait, the title and 공사명 repeated on every page, page breaks between
+    rows of cards. Returns the writer's report's parts."""
+    across, photo_pt, (label_w, value_w) = XL_CARDS[led.layout]
+    ws = wb.active
+    ws.title = led.label("title")[:31]
+    thin = Side(style="thin", color="5A5A5A")
+    box = Border(left=thin, right=thin, top=thin, bottom=thin)
+    fill = PatternFill("solid", fgColor="E8E8E2")
+    font, bold = Font(name=FONT_NAME, size=10), Font(name=FONT_NAME, size=10, bold=True)
+    card_cols = []  # (label column, value column) of each card across
+    col = 1
+    for k in range(across):
+        if k:
+            ws.column_dimensions[get_column_letter(col)].width = CARD_GAP_COL
+            col += 1
+        ws.column_dimensions[get_column_letter(col)].width = label_w
+        ws.column_dimensions[get_column_letter(col + 1)].width = value_w
+        card_cols.append((col, col + 1))
+        col += 2
+    last_col = col - 1
+    last = get_column_letter(last_col)
+    ws["A1"] = led.label("title")
+    ws["A1"].font = Font(name=FONT_NAME, size=16, bold=True)
+    ws["A1"].alignment = Alignment(horizontal="center", vertical="center")
+    ws.merge_cells(f"A1:{last}1")
+    ws.row_dimensions[1].height = 30
+    works = led.works_name or led.site_name
+    _set(ws, 1, 2, works)
+    ws["A2"].number_format = _text_format(led.label("works_name") + ": ")
+    ws["A2"].font = Font(name=FONT_NAME, size=11, bold=True)
+    ws["A2"].alignment = Alignment(horizontal="left", vertical="center", wrap_text=True)
+    ws.merge_cells(f"A2:{last}2")
+    width_px = sum(col_px(ws, c) for c in range(1, last_col + 1))
+    ws.row_dimensions[2].height = max(18.0, text_lines(led.label("works_name") + ": " + works, width_px, 11) * 11 * 1.3 + 3)
+    _a4_portrait(ws)
+    ws.page_margins.top, ws.page_margins.bottom = 0.5, 0.6
+    ws.page_margins.header, ws.page_margins.footer = 0.25, 0.3
+    ws.print_title_rows = "1:2"
+    page_h, _ = _printable(ws)
+    room = page_h / _scale(ws, last_col) * PAGE_SAFETY - row_pt(ws, 1) - row_pt(ws, 2)
+    cards, breaks = [], []
+    row, placed, used = 3, 0, 0.0
+    for k in range(0, len(rows), across):
+        line = rows[k:k + across]
+        fields = [_card_fields(led, r) for r in line]
+        needs = [max([CARD_TEXT_PT] + [text_lines(str(f[i][1]), col_px(ws, card_cols[j][1]), 10) * 10 * 1.3 + 2
+                                       for j, f in enumerate(fields) if f[i][0] != "date" and f[i][1]])
+                 for i in range(len(fields[0]))]
+        text_h = sum(needs)
+        # as the PDF: a row of cards that does not fit goes to the next page; at a page's foot a
+        # long 내용 gets a smaller photo (down to CARD_SHRINK), never cut text
+        if used and used + CARD_SHRINK * photo_pt + text_h > room:
+            ws.row_breaks.append(Break(id=row - 1))
+            breaks.append(row - 1)
+            used = 0.0
+        box_pt = max(CARD_SHRINK * photo_pt, min(photo_pt, room - used - text_h))
+        ws.row_dimensions[row].height = round(box_pt, 1)
+        for j, r in enumerate(line):
+            c0, c1 = card_cols[j]
+            for c in (c0, c1):
+                ws.cell(row=row, column=c).border = box
+            ws.merge_cells(start_row=row, start_column=c0, end_row=row, end_column=c1)
+            bw = col_px(ws, c0) + col_px(ws, c1)
+            if _put_photo(ws, r.photo, c0, row, bw, row_pt(ws, row) * PX_PER_PT, tmp / f"card{placed:05d}.jpg", notes):
+                placed += 1
+            else:
+                _set(ws, c0, row, led.label("unreadable"))
+            cards.append({"photo_no": r.photo_no, "sha256": r.photo.sha256, "photo": (c0, row), "text_rows": []})
+        for i, need in enumerate(needs):
+            row += 1
+            ws.row_dimensions[row].height = round(need, 1)
+            for j, r in enumerate(line):
+                c0, c1 = card_cols[j]
+                key, value = fields[j][i]
+                lab = ws.cell(row=row, column=c0, value=led.label(key))
+                lab.font, lab.fill, lab.border = bold, fill, box
+                lab.alignment = Alignment(horizontal="center", vertical="center")
+                if key == "date":
+                    _set(ws, c1, row, parse_local(value.taken_local), DATE_FORMAT,
+                         suffix=" " + led.label("name_mark") if value.time_from_name else None,
+                         day_only=value.taken_from == "file name date")
+                else:
+                    _set(ws, c1, row, value or None)
+                v = ws.cell(row=row, column=c1)
+                v.font = Font(name=FONT_NAME, size=10, color="AA5000" if key == "index_stage" and r.stage is None else None)
+                v.border = box
+                v.alignment = Alignment(horizontal="left", vertical="center", wrap_text=True)
+                cards[-len(line) + j]["text_rows"].append(row)
+        row += 1
+        ws.row_dimensions[row].height = CARD_GAP_PT  # the gap under a row of cards
+        row += 1
+        used += box_pt + text_h + CARD_GAP_PT
+    last_row = max(3, row - 2)
+    ws.print_area = f"A1:{last}{last_row}"
+    if led.times_from_names():
+        ws.oddFooter.left.text = led.label("name_legend").replace("&", "&&")
+        ws.oddFooter.left.size = 8
+    ws.sheet_view.showGridLines = False
+    pages = len(breaks) + 1
+    return {"photos": placed, "pages": pages, "cards": cards, "breaks": breaks, "last_row": last_row}
+
+
+def _save(wb, out: Path) -> None:
+    """Save atomically: a partial file never has the name."""
+    part = out.with_name(f".{out.name}.part")
+    try:
+        wb.save(part)
+        os.replace(part, out)
+    finally:
+        if part.exists():
+            part.unlink()
+
+
+def _write_cards(led: Ledger, out: Path, template) -> dict:
+    """The 2-up / 4-up workbook: the cards' sheet, the 위치도 and the index (as the rows')."""
+    if template:
+        raise TemplateError("a company's Excel layout prints rows; 2-up and 4-up use the built-in layout",
+                            "cards_layout")
+    wb = Workbook()
+    notes: list[str] = []
+    rows = index_rows(led.blocks(), led.columns)
+    with tempfile.TemporaryDirectory(prefix=".ledger-", dir=out.parent) as tmp:
+        rep = _cards_sheet(wb, led, rows, Path(tmp), notes)
+        _index_sheet(wb, led, rows)
+        map_ws = _map_sheet(wb, led, Path(tmp))
+        wb.properties.title = f"{led.label('title')} - {led.title_name}"
+        wb.properties.creator = "edge-app"
+        _save(wb, out)
+    return {"spots": len(led.spots), "photos": rep["photos"], "pages": rep["pages"], "cards": rep["cards"],
+            "breaks": rep["breaks"], "notes": notes,
+            "index": [{"photo_no": r.photo_no, "sha256": r.photo.sha256} for r in rows],
+            "map_sheet": map_ws.title if map_ws is not None else None}
 
 
 def write_xlsx(ledger: Ledger, out: str | Path, template: str | Path | None = None) -> dict:
@@ -633,6 +814,8 @@ def write_xlsx(ledger: Ledger, out: str | Path, template: str | Path | None = No
     the names above) or the built-in layout. Returns {"spots", "photos", "pages", "blocks":
     [{"spot", "part", "rows": (first, last)}], "breaks": [rows], "notes": [unreadable photos]}."""
     out = Path(out)
+    if ledger.layout in XL_CARDS:
+        return _write_cards(ledger, out, template)
     wb = _load_template(template) if template else default_template(ledger)
     names, ws, r0, r1, last_col, merges = _layout(wb)
     height = r1 - r0 + 1
@@ -702,24 +885,11 @@ def write_xlsx(ledger: Ledger, out: str | Path, template: str | Path | None = No
                     continue
                 n = names[f"PHOTO_{key}"]
                 bw, bh = _box_px(ws, n, off)
-                inner_w, inner_h = bw - 2 * PHOTO_INSET_PX, bh - 2 * PHOTO_INSET_PX
-                try:
-                    img = print_image(p, inner_w / 96 * 25.4, inner_h / 96 * 25.4)
-                except (ImageError, OSError) as e:
-                    notes.append(f"{p.name}: {getattr(e, 'reason', e)}")
-                    put(f"PHOTO_{key}", led.label("unreadable"))
-                    continue
-                path = Path(tmp) / f"{placed:05d}.jpg"
-                path.write_bytes(img.jpeg)
-                w_px, h_px = img.size[0] / 25.4 * 96, img.size[1] / 25.4 * 96
-                xl = XLImage(str(path))
-                xl.width, xl.height = round(w_px), round(h_px)
                 c0, rr0, _, _ = (n.min_col, n.min_row, n.max_col, n.max_row) \
                     if (n.min_col, n.min_row) != (n.max_col, n.max_row) else _merged_range(ws, n.min_col, n.min_row)
-                xl.anchor = OneCellAnchor(
-                    _from=_marker(ws, c0, rr0 + off, (bw - w_px) / 2, (bh - h_px) / 2),
-                    ext=XDRPositiveSize2D(int(w_px * EMU_PER_PX), int(h_px * EMU_PER_PX)))
-                ws.add_image(xl)
+                if not _put_photo(ws, p, c0, rr0 + off, bw, bh, Path(tmp) / f"{placed:05d}.jpg", notes):
+                    put(f"PHOTO_{key}", led.label("unreadable"))
+                    continue
                 placed += 1
             info.append({"spot": sp.id, "part": b.part, "rows": (r0 + off, r1 + off)})
 
@@ -750,13 +920,7 @@ def write_xlsx(ledger: Ledger, out: str | Path, template: str | Path | None = No
         else:
             c0, pr0, c1, _ = range_boundaries(str(ws.print_area).split("!")[-1].replace("$", "").split(",")[0])
             ws.print_area = f"{get_column_letter(c0)}{pr0}:{get_column_letter(c1)}{last_row}"
-        part = out.with_name(f".{out.name}.part")
-        try:
-            wb.save(part)
-            os.replace(part, out)
-        finally:
-            if part.exists():
-                part.unlink()
+        _save(wb, out)
     return {"spots": len(led.spots), "photos": placed, "pages": len(pages), "blocks": info, "breaks": breaks,
             "notes": notes, "index": [{"photo_no": r.photo_no, "sha256": r.photo.sha256} for r in rows],
             "map_sheet": map_ws.title if map_ws is not None else None}

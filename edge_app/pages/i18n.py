@@ -334,7 +334,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "ledger_warn_no_date": ("촬영일시를 알 수 없는 사진 {n}장 (날짜 없이 찍힙니다)",
                             "{n} photo(s) without any date (printed without one)"),
     "ledger_warn_unconfirmed": ("미확인", "unconfirmed"),
-    "ledger_layout": ("PDF 모양", "PDF layout"),
+    "ledger_layout": ("모양 (PDF·엑셀)", "Layout (PDF, Excel)"),
     "ledger_layout_row": ("지점마다 한 줄 (전·후 나란히)", "A spot a row (stages side by side)"),
     "ledger_layout_2up": ("한 쪽에 큰 사진 2장", "2 large photos a page"),
     "ledger_layout_4up": ("한 쪽에 사진 4장", "4 photos a page"),

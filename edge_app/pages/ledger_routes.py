@@ -56,7 +56,8 @@ def send_ledger(ledger: Ledger, fmt: str, root: str | Path, tmpdir: str | Path, 
     os.close(fd)
     path = Path(name)
     try:
-        write(ledger, fmt, path, ledger_templates.current(root) if fmt == "xlsx" else None)
+        # a company's Excel layout prints rows: 2-up / 4-up use the built-in one
+        write(ledger, fmt, path, ledger_templates.current(root) if fmt == "xlsx" and ledger.layout == "row" else None)
         fh = open(path, "rb")
     except BaseException:
         path.unlink(missing_ok=True)

@@ -17,7 +17,7 @@ from ..ledger import FORMATS, LAYOUTS, build_ledger
 from ..ledger import templates as ledger_templates
 from ..ledger.checks import ledger_warnings as check_ledger
 from ..ledger.words import STAGE_WORDS
-from ..pages.i18n import format_local, translate
+from ..pages.i18n import format_local, store_error_text, translate
 from ..pages.ledger_routes import requested_format, send_ledger, template_remove, template_upload
 from ..store import StoreError
 from ..store import ledger_fields
@@ -132,7 +132,7 @@ def site_fields(site_id: int):
         if ledger_fields.set_site_fields(st, site_id, who(), **fields):
             flash(translate(g.lang, "ledger_saved"), "ok")
     except StoreError as e:
-        flash(str(e), "error")
+        flash(store_error_text(g.lang, e), "error")
     return _back(site_id, "ledger")
 
 
@@ -147,7 +147,7 @@ def spot_fields(spot_id: int):
     try:
         ledger_fields.set_spot_fields(st, spot_id, who(), **fields)
     except StoreError as e:
-        flash(str(e), "error")
+        flash(store_error_text(g.lang, e), "error")
     return _back(site_id, f"spot-{spot_id}")
 
 
@@ -155,10 +155,11 @@ def spot_fields(spot_id: int):
 def export(site_id: int):
     """The site's ledger as a download: ?format=pdf|xlsx|zip[&unconfirmed=1][&all=1][&during=1]
     [&layout=row|2up|4up][&nomap=1] (``during``: keep the 시공 중 column even when no spot has
-    such a photo; ``layout``: the PDF's, ignored for the ZIP; ``nomap``: no 위치도)."""
+    such a photo; ``layout``: the PDF's and the XLSX's (a company's Excel layout prints
+    rows: 2-up / 4-up then use the built-in one), ignored for the ZIP; ``nomap``: no 위치도)."""
     fmt = requested_format()
     layout = request.args.get("layout", "row")
-    layout = layout if fmt == "pdf" and layout in LAYOUTS else "row"
+    layout = layout if fmt in ("pdf", "xlsx") and layout in LAYOUTS else "row"
     st = get_store()
     try:
         ledger = build_ledger(st, site_id, lang=g.lang, include_unconfirmed=bool(request.args.get("unconfirmed")),

@@ -3,6 +3,7 @@ with 사진번호, 구분, 공종, 위치, 일자 and 내용 under each; the sam
 boxes at the stated size, nothing outside its card or the page, long text never cut.
 ``edge-app export --layout 2up|4up`` and the page's radio choose it (PDF only)."""
 
+import io
 import re
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from openpyxl import load_workbook
 from PIL import Image
 
 import ledger_data
@@ -113,11 +115,11 @@ def test_the_photos_are_drawn_inside_their_boxes(made, layout, poppler, tmp_path
         assert inner.std() > 10 and inner.mean() < 235  # a photo, not a white box
 
 
-def test_the_layout_is_for_the_pdf_only(site_root, tmp_path):
+def test_the_layout_is_for_the_pdf_and_the_xlsx(site_root, tmp_path):
     root, info = site_root
     with open_store(root) as st:
         with pytest.raises(ValueError):
-            export(st, info["site"], "xlsx", tmp_path / "x.xlsx", layout="2up")
+            export(st, info["site"], "zip", tmp_path / "x.zip", layout="2up")
         with pytest.raises(ValueError):
             build_ledger(st, info["site"], layout="6up")
 
@@ -132,8 +134,10 @@ def test_edge_app_export_takes_layout(site_root, tmp_path):
     p = run("--format", "pdf", "--layout", "4up", "--out", "4up.pdf")
     assert p.returncode == 0, p.stderr
     assert re.search(r"15 photos, 7 pages", p.stdout), p.stdout  # cover, 위치도, 4 pages of 4 cards (15), the index
-    p = run("--format", "xlsx", "--layout", "2up")
-    assert p.returncode == 2 and "--layout 2up / 4up is for --format pdf" in p.stderr
+    p = run("--format", "zip", "--layout", "2up")
+    assert p.returncode == 2 and "--layout 2up / 4up is for --format pdf or xlsx" in p.stderr
+    p = run("--format", "xlsx", "--layout", "2up", "--out", "2up.xlsx")
+    assert p.returncode == 0 and "15 photos, 8 pages" in p.stdout, p.stderr  # two cards a page
 
 
 def test_the_page_offers_the_layouts_and_the_export_uses_them(site_root, tmp_path):
@@ -144,12 +148,14 @@ def test_the_page_offers_the_layouts_and_the_export_uses_them(site_root, tmp_pat
     c.post("/setup", data={"pin": "482913", "pin2": "482913", "csrf": tok, "name": "김반장"})
     page = c.get(f"/sites/{info['site']}").text
     assert 'name="layout" value="row" checked' in page and 'name="layout" value="4up"' in page
-    assert "한 쪽에 사진 4장" in page and "PDF 모양" in page
+    assert "한 쪽에 사진 4장" in page and "모양 (PDF·엑셀)" in page
     r = c.get(f"/sites/{info['site']}/ledger?format=pdf&layout=2up")
     assert r.status_code == 200 and r.data[:5] == b"%PDF-"
     (tmp_path / "w.pdf").write_bytes(r.data)
     text = subprocess.run(["pdftotext", str(tmp_path / "w.pdf"), "-"], capture_output=True, text=True,
                           check=True).stdout
     assert text.count("사진번호") == 15 + 1  # a card each, and the index's head
-    r = c.get(f"/sites/{info['site']}/ledger?format=xlsx&layout=2up")  # the workbook is rows whatever is chosen
+    r = c.get(f"/sites/{info['site']}/ledger?format=xlsx&layout=2up")  # the workbook in cards too
     assert r.status_code == 200 and r.data[:2] == b"PK"
+    ws = load_workbook(io.BytesIO(r.data)).active
+    assert ws["A4"].value == "사진번호" and ws["B4"].value == "1-1" and len(ws._images) == 15
