@@ -39,7 +39,7 @@ from typing import Iterable, Mapping, Protocol, Sequence
 from . import words
 from .words import STAGES, clean_text
 
-#: The PDF's layouts: 'row' (a spot a row: before / during / after side by side), '2up' and
+#: The layouts of the PDF and the XLSX: 'row' (a spot a row: before / during / after side by side), '2up' and
 #: '4up' (A4 portrait, two or four large photos a page, the text under each).
 LAYOUTS = ("row", "2up", "4up")
 
@@ -121,8 +121,8 @@ class LedgerSpot:
 
 @dataclass
 class Ledger:
-    """A site's photo ledger, ready to write. ``layout``: how the PDF prints it (see
-    :data:`LAYOUTS`; the XLSX is always rows)."""
+    """A site's photo ledger, ready to write. ``layout``: how the PDF and the XLSX print it
+    (see :data:`LAYOUTS`; a company's XLSX layout prints rows)."""
 
     site_id: int
     site_name: str
@@ -139,7 +139,7 @@ class Ledger:
     client: str = ""            # 발주처
     contract_no: str = ""       # 계약번호
     contract_period: str = ""   # 공사기간, as entered
-    layout: str = "row"         # the PDF's: 'row' | '2up' | '4up' (LAYOUTS)
+    layout: str = "row"         # the PDF's and XLSX's: 'row' | '2up' | '4up' (LAYOUTS)
     location_map: bool = True   # a 위치도 page / sheet when a spot has GPS (:mod:`.sitemap`)
 
     @property
