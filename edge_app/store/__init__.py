@@ -58,7 +58,13 @@ def seconds_since(iso: str) -> float:
 
 class StoreError(ValueError):
     """A request the store refuses (unknown spot, photo not in the store, ...); the message
-    is short and safe to show to a person."""
+    is short and safe to show to a person who reads English (the command line). ``code``
+    names it for a page in the lead's language (``err_<code>`` in pages/i18n.py, with
+    ``params``); a StoreError without one carries a message already in the lead's words."""
+
+    def __init__(self, message: str, code: str | None = None, **params):
+        super().__init__(message)
+        self.code, self.params = code, params
 
 
 class Store:
@@ -160,7 +166,7 @@ def open_store(root: str | Path, create: bool = True) -> Store:
     root = Path(root)
     if not (root / DB_NAME).exists():
         if not create:
-            raise StoreError(f"no edge-app data in {root} (start with: edge-app add --data {root} PHOTOS)")
+            raise StoreError(f"no edge-app data in {root} (start with: edge-app add --data {root} PHOTOS)", "no_data")
         root.mkdir(parents=True, exist_ok=True)
     for sub in ("originals", "tmp", "cache"):
         (root / sub).mkdir(exist_ok=True)

@@ -121,9 +121,9 @@ def undo(st: Store, who: str, site_id: int | None = None, edit_id: int | None = 
             edit_id = e["id"]
         row = st.one("SELECT id, action, summary, changes, undone_at FROM edits WHERE id = ?", (edit_id,))
         if row is None:
-            raise StoreError(f"no edit {edit_id}")
+            raise StoreError(f"no edit {edit_id}", "no_edit")
         if row["undone_at"]:
-            raise StoreError("already undone")
+            raise StoreError("already undone", "already_undone")
         at = now_iso()
         changes = json.loads(row["changes"])
         conflicts = 0
@@ -204,7 +204,7 @@ def redo(st: Store, who: str, site_id: int | None = None, edit_id: int | None = 
         e = last_redoable(st, site_id)
         if e is None or (edit_id is not None and e["id"] != edit_id):
             if edit_id is not None:
-                raise StoreError("that edit can no longer be redone")
+                raise StoreError("that edit can no longer be redone", "cannot_redo")
             return None
         changes = json.loads(st.scalar("SELECT changes FROM edits WHERE id = ?", (e["id"],)))
         # forward, in the order the edit made them: rows it created, memberships, then fields

@@ -44,7 +44,7 @@ def site_fields(st: Store, site_id: int) -> dict:
     "stage_words"} of a site (None when unset)."""
     row = st.one(f"SELECT {', '.join(SITE_FIELDS)}, stage_words, merged_into FROM sites WHERE id = ?", (site_id,))
     if row is None or row["merged_into"] is not None:
-        raise StoreError(f"no site {site_id}")
+        raise StoreError(f"no site {site_id}", "no_site")
     return {k: row[k] for k in (*SITE_FIELDS, "stage_words")}
 
 
@@ -52,7 +52,7 @@ def spot_fields(st: Store, spot_id: int) -> dict:
     """{"location", "asset_no", "caption"} of a spot (None when unset)."""
     row = st.one("SELECT location, asset_no, caption, removed_at FROM spots WHERE id = ?", (spot_id,))
     if row is None or row["removed_at"] is not None:
-        raise StoreError(f"no spot {spot_id}")
+        raise StoreError(f"no spot {spot_id}", "no_spot")
     return {k: row[k] for k in SPOT_FIELDS}
 
 
@@ -61,9 +61,9 @@ def set_site_fields(st: Store, site_id: int, who: str, **fields) -> int | None:
     when nothing changed. ``stage_words`` must be one of :data:`STAGE_WORD_KEYS` (or None)."""
     unknown = set(fields) - set(SITE_FIELDS) - {"stage_words"}
     if unknown:
-        raise StoreError(f"unknown site field {sorted(unknown)[0]}")
+        raise StoreError(f"unknown site field {sorted(unknown)[0]}", "unknown_field")
     if fields.get("stage_words") not in (None, "", *STAGE_WORD_KEYS):
-        raise StoreError(f"stage words must be one of {', '.join(STAGE_WORD_KEYS)}")
+        raise StoreError(f"stage words must be one of {', '.join(STAGE_WORD_KEYS)}", "stage_words")
     with st.write():
         site_fields(st, site_id)  # exists, not merged away
         ch = Changes(st)
@@ -79,11 +79,11 @@ def set_spot_fields(st: Store, spot_id: int, who: str, **fields) -> int | None:
     when nothing changed."""
     unknown = set(fields) - set(SPOT_FIELDS)
     if unknown:
-        raise StoreError(f"unknown spot field {sorted(unknown)[0]}")
+        raise StoreError(f"unknown spot field {sorted(unknown)[0]}", "unknown_field")
     with st.write():
         row = st.one("SELECT site_id, removed_at FROM spots WHERE id = ?", (spot_id,))
         if row is None or row["removed_at"] is not None:
-            raise StoreError(f"no spot {spot_id}")
+            raise StoreError(f"no spot {spot_id}", "no_spot")
         ch = Changes(st)
         values = {}
         for k, v in fields.items():

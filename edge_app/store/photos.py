@@ -77,7 +77,7 @@ def batch_progress(st: Store, batch_id: int) -> dict:
     """{"total", "analysed", "failed", "waiting", "refused", "duplicates", "finished", "regrouped"}."""
     row = st.one("SELECT finished_at, regrouped_at FROM batches WHERE id = ?", (batch_id,))
     if row is None:
-        raise StoreError(f"no batch {batch_id}")
+        raise StoreError(f"no batch {batch_id}", "no_batch")
     counts = {r["state"]: r["n"] for r in st.query(
         "SELECT state, count(*) AS n FROM photos WHERE batch_id = ? AND removed_at IS NULL GROUP BY state",
         (batch_id,))}
@@ -97,7 +97,7 @@ def original_path(st: Store, sha256: str, ext: str | None = None) -> Path:
     if ext is None:
         ext = st.scalar("SELECT ext FROM photos WHERE sha256 = ?", (sha256,))
         if ext is None:
-            raise StoreError("no such photo")
+            raise StoreError("no such photo", "no_photo")
     return sharded_path(st.originals, sha256, ext)
 
 
@@ -378,7 +378,7 @@ def thumbnail(st: Store, sha256: str, kind: str = "thumb") -> bytes:
     if row is not None:
         return row["jpeg"]
     if kind != "large":
-        raise StoreError("no such photo")
+        raise StoreError("no such photo", "no_photo")
     dec = decode_image(read_original(st, sha256), LARGE_SIDE, min_side=1)
     jpeg = _jpeg(dec.rgb, 85)
     with st.write():

@@ -47,7 +47,7 @@ def secret_key(st: Store) -> str:
 def check_pin_format(pin: str) -> str:
     pin = (pin or "").strip()
     if not (pin.isdigit() and PIN_MIN <= len(pin) <= PIN_MAX):
-        raise StoreError(f"the PIN must be {PIN_MIN} to {PIN_MAX} digits")
+        raise StoreError(f"the PIN must be {PIN_MIN} to {PIN_MAX} digits", "pin_digits", low=PIN_MIN, high=PIN_MAX)
     return pin
 
 

@@ -63,7 +63,7 @@ def resolve(st: Store, site_id: int) -> int:
 def site(st: Store, site_id: int):
     row = st.one("SELECT * FROM sites WHERE id = ?", (site_id,))
     if row is None or row["merged_into"] is not None:
-        raise StoreError(f"no site {site_id}")
+        raise StoreError(f"no site {site_id}", "no_site")
     return row
 
 
@@ -110,7 +110,7 @@ def merge(st: Store, site_ids: Sequence[int], who: str) -> dict:
     """Merge sites into the first one given: their photos and spots move there."""
     ids = list(dict.fromkeys(int(s) for s in site_ids))
     if len(ids) < 2:
-        raise StoreError("choose at least two sites to merge")
+        raise StoreError("choose at least two sites to merge", "merge_two_sites")
     with st.write():
         for s in ids:
             site(st, s)
@@ -134,7 +134,7 @@ def split(st: Store, site_id: int, spot_ids: Sequence[int] = (), photos: Sequenc
     spot_ids = [int(s) for s in dict.fromkeys(spot_ids)]
     photos = list(dict.fromkeys(photos))
     if not spot_ids and not photos:
-        raise StoreError("choose spots or photos for the new site")
+        raise StoreError("choose spots or photos for the new site", "split_site_empty")
     from .spots import members, place, spot  # noqa: PLC0415 - spots imports nothing of sites
 
     with st.write():
@@ -144,7 +144,7 @@ def split(st: Store, site_id: int, spot_ids: Sequence[int] = (), photos: Sequenc
         ch.inserted("sites", new)
         for s in spot_ids:
             if spot(st, s)["site_id"] != site_id:
-                raise StoreError("that spot is in another site")
+                raise StoreError("that spot is in another site", "spot_other_site")
             ch.set("spots", s, "site_id", new)
             for sha in members(st, s):
                 ch.set("photos", sha, "site_id", new)
@@ -152,7 +152,7 @@ def split(st: Store, site_id: int, spot_ids: Sequence[int] = (), photos: Sequenc
         for sha in photos:
             row = st.one("SELECT site_id FROM photos WHERE sha256 = ?", (sha,))
             if row is None or row["site_id"] != site_id:
-                raise StoreError("that photo is in another site")
+                raise StoreError("that photo is in another site", "photo_other_site")
             ch.set("photos", sha, "site_id", new)
             ch.set("photos", sha, "site_by", "person")
             old, cur = place(st, sha, None, "person")

@@ -101,7 +101,7 @@ def place(st: Store, sha256: str, spot_id: int | None, by: str, *, score: float 
 def spot(st: Store, spot_id: int):
     row = st.one("SELECT * FROM spots WHERE id = ?", (spot_id,))
     if row is None or row["removed_at"] is not None:
-        raise StoreError(f"no spot {spot_id}")
+        raise StoreError(f"no spot {spot_id}", "no_spot")
     return row
 
 
@@ -122,14 +122,14 @@ def members(st: Store, spot_id: int) -> list[str]:
 def _photo(st: Store, sha: str):
     row = st.one("SELECT sha256, site_id, removed_at, name FROM photos WHERE sha256 = ?", (sha,))
     if row is None:
-        raise StoreError(f"no photo {sha[:12]}")
+        raise StoreError(f"no photo {sha[:12]}", "no_photo")
     return row
 
 
 def _site_of(st: Store, shas: Sequence[str]) -> int | None:
     sites = {_photo(st, s)["site_id"] for s in shas}
     if len(sites) > 1:
-        raise StoreError("the photos are in different sites")
+        raise StoreError("the photos are in different sites", "photos_sites_differ")
     return sites.pop() if sites else None
 
 
@@ -169,19 +169,19 @@ def move(st: Store, shas: Sequence[str], target: int | str | None, who: str) -> 
     {"edit": id or None, "spot": target spot id or None}."""
     shas = list(dict.fromkeys(shas))
     if not shas:
-        raise StoreError("no photos selected")
+        raise StoreError("no photos selected", "none_selected")
     with st.write():
         site_id = _site_of(st, shas)
         ch = Changes(st)
         if target == NEW:
             if site_id is None:
-                raise StoreError("these photos have no site yet (still being analysed)")
+                raise StoreError("these photos have no site yet (still being analysed)", "no_site_yet")
             target = create_spot(st, site_id, who)
             ch.inserted("spots", target)
         elif target is not None:
             target = int(target)
             if spot(st, target)["site_id"] != site_id:
-                raise StoreError("that spot is in another site")
+                raise StoreError("that spot is in another site", "spot_other_site")
         if target is not None and all((c := current(st, s)) is not None and c["spot_id"] == target for s in shas):
             return {"edit": None, "spot": target}  # already there: nothing to do, nothing to undo
         left = _move_into(st, ch, shas, target)
@@ -202,11 +202,11 @@ def each_new(st: Store, shas: Sequence[str], who: str) -> dict:
     Returns {"edit", "spots": [spot id per photo, in the order given]}."""
     shas = list(dict.fromkeys(shas))
     if not shas:
-        raise StoreError("no photos selected")
+        raise StoreError("no photos selected", "none_selected")
     with st.write():
         site_id = _site_of(st, shas)
         if site_id is None:
-            raise StoreError("these photos have no site yet (still being analysed)")
+            raise StoreError("these photos have no site yet (still being analysed)", "no_site_yet")
         ch = Changes(st)
         out, left = [], set()
         for sha in shas:
@@ -234,11 +234,11 @@ def merge(st: Store, spot_ids: Sequence[int], who: str) -> dict:
     Returns {"edit", "spot"}."""
     ids = list(dict.fromkeys(int(s) for s in spot_ids))
     if len(ids) < 2:
-        raise StoreError("choose at least two spots to merge")
+        raise StoreError("choose at least two spots to merge", "merge_two_spots")
     with st.write():
         rows = [spot(st, s) for s in ids]
         if len({r["site_id"] for r in rows}) > 1:
-            raise StoreError("the spots are in different sites")
+            raise StoreError("the spots are in different sites", "spots_sites_differ")
         into = ids[0]
         ch = Changes(st)
         for s in ids[1:]:
@@ -260,9 +260,9 @@ def split(st: Store, spot_id: int, shas: Sequence[str], who: str) -> dict:
     inside = set(members(st, spot_id))
     shas = list(dict.fromkeys(shas))
     if not shas or not set(shas) <= inside:
-        raise StoreError("choose photos of this spot to split off")
+        raise StoreError("choose photos of this spot to split off", "split_choose")
     if len(shas) == len(inside):
-        raise StoreError("leave at least one photo in the spot")
+        raise StoreError("leave at least one photo in the spot", "split_leave_one")
     res = move(st, shas, NEW, who)
     with st.write():
         st.conn.execute("UPDATE edits SET action = 'split' WHERE id = ?", (res["edit"],))
@@ -287,7 +287,7 @@ def rename(st: Store, spot_id: int, name: str | None, who: str) -> int | None:
 
 def set_cover(st: Store, spot_id: int, sha256: str, who: str) -> int | None:
     if sha256 not in members(st, spot_id):
-        raise StoreError("the cover must be a photo of the spot")
+        raise StoreError("the cover must be a photo of the spot", "cover_not_in_spot")
     return _spot_edit(st, spot_id, who, "cover", "cover", sha256)
 
 
@@ -297,7 +297,7 @@ def confirm(st: Store, spot_id: int, who: str) -> int | None:
     (:func:`edge_app.store.outbox.enqueue_changed`). An empty spot cannot be confirmed; one
     already confirmed stays as it is (None)."""
     if not members(st, spot_id):
-        raise StoreError("an empty spot cannot be confirmed")
+        raise StoreError("an empty spot cannot be confirmed", "confirm_empty")
     with st.write():
         row = spot(st, spot_id)
         if row["confirmed_at"]:
@@ -338,7 +338,7 @@ def confirm_all(st: Store, site_id: int, who: str) -> dict:
 def set_phase(st: Store, shas: Sequence[str], phase: str | None, who: str) -> int | None:
     """Set before / during / after (``PHASES``) by hand; the engine never changes it again."""
     if phase is not None and phase not in PHASES:
-        raise StoreError(f"phase must be one of {', '.join(PHASES)}")
+        raise StoreError(f"phase must be one of {', '.join(PHASES)}", "bad_phase")
     shas = list(dict.fromkeys(shas))
     with st.write():
         site_id = _site_of(st, shas)
@@ -354,7 +354,7 @@ def remove_photos(st: Store, shas: Sequence[str], who: str) -> int | None:
     """Remove photos from the site (a person's action; kept on disk and undoable)."""
     shas = list(dict.fromkeys(shas))
     if not shas:
-        raise StoreError("no photos selected")
+        raise StoreError("no photos selected", "none_selected")
     with st.write():
         site_id = _site_of(st, shas)
         ch = Changes(st)
@@ -502,12 +502,12 @@ def open_suggestions(st: Store, site_id: int) -> list[dict]:
 def _suggestion(st: Store, suggestion_id: int):
     row = st.one("SELECT * FROM suggestions WHERE id = ?", (suggestion_id,))
     if row is None:
-        raise StoreError(f"no suggestion {suggestion_id}")
+        raise StoreError(f"no suggestion {suggestion_id}", "no_suggestion")
     if row["state"] != "open":
-        raise StoreError("that suggestion was already answered")
+        raise StoreError("that suggestion was already answered", "suggestion_answered")
     cur = current(st, row["photo"])
     if cur is None or cur["spot_id"] != row["from_spot"] or cur["by"] != "engine":
-        raise StoreError("the photo has moved since; the suggestion no longer holds")
+        raise StoreError("the photo has moved since; the suggestion no longer holds", "suggestion_moved")
     return row
 
 
@@ -539,7 +539,7 @@ def accept_suggestion(st: Store, suggestion_id: int, who: str) -> dict:
         elif target is not None:
             sp = spot(st, target)
             if sp["site_id"] != row["site_id"]:
-                raise StoreError("that spot is in another site")
+                raise StoreError("that spot is in another site", "spot_other_site")
         left = _move_into(st, ch, [row["photo"]], target)
         for s in left:
             _touch(ch, s)

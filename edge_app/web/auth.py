@@ -28,7 +28,7 @@ from urllib.parse import urlparse
 from flask import Blueprint, flash, g, make_response, redirect, render_template, request, session, url_for
 
 from ..access.throttle import Limit
-from ..pages.i18n import translate
+from ..pages.i18n import store_error_text, translate
 from ..pages.login import (SecretLogin, csrf_ok, csrf_token, lang_switch, safe_next, setup_code_asked, setup_code_done,
                            setup_code_refusal, signed_in, start_session)
 from ..store import StoreError
@@ -144,7 +144,7 @@ def setup():
             try:
                 first = store_settings.set_first_pin(st, pin)
             except StoreError as e:
-                error, status = (str(e) if g.lang == "en" else "PIN 번호는 숫자 4~12자리입니다"), 400
+                error, status = store_error_text(g.lang, e), 400
             else:
                 setup_code_done()
                 if not first:  # someone chose it meanwhile: theirs stands, log in with it

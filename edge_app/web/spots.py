@@ -18,7 +18,7 @@ from ..store import sites as store_sites
 from ..store import spots as store_spots
 from ..store import views
 from ..store.sites import list_sites
-from ..pages.i18n import format_iso, translate
+from ..pages.i18n import format_iso, store_error_text, translate
 from .auth import who
 from .background import wake_sync, worker_checking, worker_error
 from .db import get_store, record_id
@@ -158,8 +158,9 @@ def _back(site_id: int | None, anchor: str | None = None):
     return redirect(url_for("spots.site", site_id=site_id) + (f"#{anchor}" if anchor else ""))
 
 
-def _fail(e: StoreError) -> None:
-    flash(str(e), "error")
+def _fail(e: ValueError) -> None:
+    """A refused action, said on the page in the lead's language (a form's bad number too)."""
+    flash(store_error_text(g.lang, e), "error")
 
 
 def _spots_of_photos(st, shas) -> set[int]:
@@ -259,7 +260,7 @@ def _answer_in_place(st, site_id: int, sha: str, clean: bool):
 def _refuse_in_place(e: StoreError):
     """A refused one-photo action sent by the page's script: its reason, for the page's
     message line (the page stays as it is)."""
-    resp = make_response(render_template("spots/_refused.html", message=str(e)), 422)
+    resp = make_response(render_template("spots/_refused.html", message=store_error_text(g.lang, e)), 422)
     resp.headers["X-Edge-Swap"] = "1"
     return resp
 
@@ -281,7 +282,7 @@ def selection(site_id: int):
         with st.write():  # a reopen and the edit it was for: both or neither
             return _selection(st, site_id, shas, action)
     except (StoreError, ValueError) as e:
-        _fail(StoreError(str(e)))
+        _fail(e)
     return _back(site_id)
 
 
@@ -460,7 +461,7 @@ def merge(spot_id: int):
             store_spots.merge(st, [other, spot_id], who())
         return _back(site_id, f"spot-{other}")
     except (StoreError, ValueError) as e:
-        _fail(StoreError(str(e)))
+        _fail(e)
     return _back(site_id, f"spot-{spot_id}")
 
 
@@ -540,7 +541,7 @@ def site_merge(site_id: int):
         other = record_id(request.form.get("other", ""))
         store_sites.merge(get_store(), [site_id, other], who())
     except (StoreError, ValueError) as e:
-        _fail(StoreError(str(e)))
+        _fail(e)
     return _back(site_id)
 
 
@@ -551,7 +552,7 @@ def site_split(site_id: int):
                                 request.form.getlist("photo"), who())
         return _back(res["site"])
     except (StoreError, ValueError) as e:
-        _fail(StoreError(str(e)))
+        _fail(e)
     return _back(site_id)
 
 
