@@ -12,7 +12,7 @@ import numpy as np
 from . import grouping
 from .analyze import PhotoAnalysis
 from .config import Settings
-from .pairs import PairCache, SessionPhotos, verify_candidates
+from .pairs import PairCache, SessionPhotos, evidence_of, verify_candidates
 from .blas import matmul
 
 #: Groups with a photo among the new photo's this many nearest by look are candidates.
@@ -81,17 +81,17 @@ def assign_new(
         for lab in near:
             cand.update(sorted(groups[lab], key=lambda j: -cos[j])[:2])
     both = [*analyses, new]
-    ev = np.zeros((4, n))  # matches, inliers_h, inliers_f, coverage
+    ev = np.zeros((5, n))  # matches, inliers_h, inliers_f, coverage, distinct (pairs.evidence_rows)
     known = far.copy()  # photos with evidence: verified, or beyond the site radius (p = 0)
 
     def verify(js) -> None:
         js = [j for j in sorted(js) if not far[j]]
         for (j, _), sc in verify_candidates(both, [(j, n) for j in js], s, pair_cache, workers).items():
-            ev[:, j] = (sc.matches, sc.inliers_h, sc.inliers_f, sc.coverage)
+            ev[:, j] = evidence_of(sc)
         known[js] = True
 
     verify(cand)
-    p = grouping.same_spot_probability(cos, *ev, s.pair_model, gps, ruled, s.site_radius_m)
+    p = grouping.same_spot_probability(cos, *ev[:4], s.pair_model, gps, ruled, s.site_radius_m, distinct=ev[4])
     rng = np.random.default_rng(0)
     checked: set = set()
     while True:  # the best groups on too little evidence get more
@@ -105,6 +105,6 @@ def assign_new(
         m = np.asarray(groups[lab])
         rest = m[~known[m] & ~far[m]]
         verify(rng.permutation(rest)[: min(len(m), s.link_evidence) - int(known[m].sum())].tolist())
-        p = grouping.same_spot_probability(cos, *ev, s.pair_model, gps, ruled, s.site_radius_m)
+        p = grouping.same_spot_probability(cos, *ev[:4], s.pair_model, gps, ruled, s.site_radius_m, distinct=ev[4])
     group, partner, score = grouping.assign_photo(p, labels, s.assign_threshold, known)
     return Assignment(group, partner, score, p)

@@ -71,6 +71,11 @@ class VerifyConfig:
     coarse_keypoints: int = 512
     coarse_accept_inliers: int = 60
     coarse_reject_matches: int = 15
+    #: An inlier is distinct (:func:`edge_app.engine.vision.verify.distinct_matches`) when no
+    #: keypoint farther than ``distinct_radius`` (fraction of the image diagonal) from the
+    #: matched point comes within ``distinct_margin`` (cosine) of the match's similarity.
+    distinct_margin: float = 0.05
+    distinct_radius: float = 0.02
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,9 @@ class PairModel:
                  inliers exceed chance by at least this many (:func:`geometric_excess`):
                  being each other's best says nothing when neither photo has a real
                  partner in the batch.
+    ambiguous_weight: what an inlier whose match is ambiguous (one of a repeated pattern)
+                 is worth beside a distinct one (:func:`pair_features`, the look-alike
+                 guard of issue 20); 1 turns the guard off.
 
     Capture time is not a term: a before/after pair of one spot shot days apart must
     group as if shot minutes apart (the penalty it replaced had no bound: two weeks took
@@ -71,6 +74,7 @@ class PairModel:
     context_margin: float = 0.688
     context_floor: float = -1.5
     context_min_excess: float = 1.0
+    ambiguous_weight: float = 1.0
     gps_scale_m: float = 50.0
     gps_weight: float = 1.0
 
@@ -85,7 +89,8 @@ def geometric_excess(matches, inliers_h, inliers_f) -> np.ndarray:
 
 
 def pair_features(
-    cos: np.ndarray, matches: np.ndarray, inliers_h: np.ndarray, inliers_f: np.ndarray, coverage: np.ndarray
+    cos: np.ndarray, matches: np.ndarray, inliers_h: np.ndarray, inliers_f: np.ndarray, coverage: np.ndarray,
+    distinct: np.ndarray | None = None, ambiguous_weight: float = 1.0,
 ) -> np.ndarray:
     """Stack per-pair evidence into the feature matrix of :class:`PairModel`.
 
@@ -95,12 +100,32 @@ def pair_features(
     inliers of the homography / fundamental matrix; coverage: min over the two frames of
     the inlier grid coverage, 0..1. Inlier counts enter as log(1 + inliers beyond what
     chance gives among that many matches), so many random matches earn nothing.
+
+    The look-alike guard: ``distinct`` [*S] counts the inliers whose match is unambiguous
+    (:attr:`edge_app.engine.vision.verify.PairScore.distinct`; negative where it was not
+    measured: every inlier counts); each other inlier counts ``ambiguous_weight`` of one
+    (:func:`ambiguity_scale`). Two different facades with the same rows of windows agree
+    with one homography through dozens of matches, but hardly one of them is distinct.
     """
     cos = np.asarray(cos, np.float64)
     m = np.asarray(matches, np.float64)
-    ex_h = np.maximum(0.0, np.asarray(inliers_h, np.float64) - CHANCE_H[0] - CHANCE_H[1] * m)
-    ex_f = np.maximum(0.0, np.asarray(inliers_f, np.float64) - CHANCE_F[0] - CHANCE_F[1] * m)
+    h, f = np.asarray(inliers_h, np.float64), np.asarray(inliers_f, np.float64)
+    if distinct is not None and ambiguous_weight != 1.0:
+        r = ambiguity_scale(h, f, distinct, ambiguous_weight)
+        h, f = h * r, f * r
+    ex_h = np.maximum(0.0, h - CHANCE_H[0] - CHANCE_H[1] * m)
+    ex_f = np.maximum(0.0, f - CHANCE_F[0] - CHANCE_F[1] * m)
     return np.stack([np.ones_like(cos), cos, np.log1p(ex_h), np.log1p(ex_f), np.asarray(coverage, np.float64)], axis=-1)
+
+
+def ambiguity_scale(inliers_h, inliers_f, distinct, ambiguous_weight: float) -> np.ndarray:
+    """float64 [*S] in [ambiguous_weight, 1]: what an inlier is worth on average when the
+    ``distinct`` ones (of the larger inlier set) count 1 and the others ``ambiguous_weight``;
+    1 where ``distinct`` is negative (not measured) or there are no inliers."""
+    inl = np.maximum(np.asarray(inliers_h, np.float64), np.asarray(inliers_f, np.float64))
+    d = np.asarray(distinct, np.float64)
+    d = np.where(d < 0, inl, np.minimum(d, inl))
+    return np.where(inl > 0, (d + ambiguous_weight * (inl - d)) / np.maximum(inl, 1.0), 1.0)
 
 
 def centre_cosine(G: np.ndarray) -> np.ndarray:
@@ -223,6 +248,8 @@ def same_spot_probability(
     radius_m: float = math.inf,
     batch: bool = False,
     bonus: np.ndarray | None = None,
+    *,
+    distinct: np.ndarray | None = None,
 ) -> np.ndarray:
     """p(same spot) from pair evidence: the one place where evidence becomes probability
     (the batch grouping, the online assignment and the pair model's fit all come here).
@@ -239,9 +266,11 @@ def same_spot_probability(
     :func:`mutual_best_bonus`, and the diagonal is 1.
     bonus: [*S] extra log-odds per pair instead (the mutual-best bonus of a batch whose
     pairs are given sparsely, :func:`sparse_mutual_best_bonus`).
+    distinct: [*S] distinct inliers (negative: not measured), for the look-alike guard
+    (``model.ambiguous_weight``, :func:`pair_features`).
     Returns float64 [*S].
     """
-    X = pair_features(cos, matches, inliers_h, inliers_f, coverage)
+    X = pair_features(cos, matches, inliers_h, inliers_f, coverage, distinct, model.ambiguous_weight)
     Z = np.array(pair_logits(X, model, gps_dist_m), np.float64)  # an array even for one pair
     if ruled_out is not None:
         Z[np.asarray(ruled_out, bool)] = -np.inf

@@ -237,14 +237,21 @@ class KnownPairs:
     verified: np.ndarray
 
 
-def _evidence(scores: dict[tuple[int, int], PairScore], pairs: Sequence[tuple[int, int]]) -> np.ndarray:
-    """float64 [4, M]: matches, inliers_h, inliers_f, coverage of each pair (0 if unverified)."""
-    ev = np.zeros((4, len(pairs)))
+def evidence_rows(scores: dict[tuple[int, int], PairScore], pairs: Sequence) -> np.ndarray:
+    """float64 [5, M]: matches, inliers_h, inliers_f, coverage, distinct of each pair (0 if
+    unverified; distinct -1 where it was not measured), the arguments of
+    :func:`edge_app.engine.grouping.pair_features` in its order."""
+    ev = np.zeros((5, len(pairs)))
     for k, ij in enumerate(pairs):
         sc = scores.get(ij)
         if sc is not None:
-            ev[:, k] = (sc.matches, sc.inliers_h, sc.inliers_f, sc.coverage)
+            ev[:, k] = evidence_of(sc)
     return ev
+
+
+def evidence_of(sc: PairScore) -> tuple[float, float, float, float, float]:
+    """One pair's column of :func:`evidence_rows`."""
+    return sc.matches, sc.inliers_h, sc.inliers_f, sc.coverage, sc.distinct
 
 
 def probabilities_alone(photos: SessionPhotos, pairs: Pairs, scores: dict, settings: Settings,
@@ -254,9 +261,10 @@ def probabilities_alone(photos: SessionPhotos, pairs: Pairs, scores: dict, setti
     if not pairs:
         return np.zeros(0)
     i, j = (np.array(x, np.intp) for x in zip(*pairs))
+    ev = evidence_rows(scores, pairs)
     return grouping.same_spot_probability(
-        photos.cos(i, j), *_evidence(scores, pairs), settings.pair_model, photos.gps_m(i, j),
-        photos.ruled_out[i] | photos.ruled_out[j], settings.site_radius_m, bonus=bonus)
+        photos.cos(i, j), *ev[:4], settings.pair_model, photos.gps_m(i, j),
+        photos.ruled_out[i] | photos.ruled_out[j], settings.site_radius_m, bonus=bonus, distinct=ev[4])
 
 
 def pair_probabilities(photos: SessionPhotos, scores: dict[tuple[int, int], PairScore], top: LookTop,
@@ -277,8 +285,9 @@ def pair_probabilities(photos: SessionPhotos, scores: dict[tuple[int, int], Pair
     n = len(photos)
     ver = sorted(scores)
     vi, vj = (np.array(x, np.intp) for x in zip(*ver)) if ver else (np.zeros(0, np.intp),) * 2
-    ev = _evidence(scores, ver)
-    zv = grouping.pair_logits(grouping.pair_features(photos.cos(vi, vj), *ev), m, photos.gps_m(vi, vj))
+    ev = evidence_rows(scores, ver)
+    zv = grouping.pair_logits(grouping.pair_features(photos.cos(vi, vj), *ev, m.ambiguous_weight), m,
+                              photos.gps_m(vi, vj))
     zv[photos.ruled_out[vi] | photos.ruled_out[vj]] = -np.inf
     ok_v = grouping.geometric_excess(*ev[:3]) >= m.context_min_excess  # may get the bonus
     # Each row's candidates for its two best: verified pairs (both ways), best by look.

@@ -327,7 +327,7 @@ def refine_session(
             sc = scores[ij]
             r = ev.supported / ev.inliers
             cut = PairScore(sc.matches, int(sc.inliers_f * r), int(sc.inliers_h * r), sc.inlier_ratio * r,
-                            sc.coverage_a * r, sc.coverage_b * r)
+                            sc.coverage_a * r, sc.coverage_b * r, int(sc.distinct * r) if sc.distinct >= 0 else -1)
             after = float(probabilities_alone(photos, [ij], {ij: cut}, s)[0])
             if after < before:
                 lower_to[ij] = after

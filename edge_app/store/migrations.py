@@ -235,6 +235,17 @@ CREATE TABLE suggestions (                   -- a later engine answer would take
 CREATE INDEX suggestions_site ON suggestions(site_id, state)
 """
 
+V_PAIR_DISTINCT = """
+ALTER TABLE pair_scores ADD COLUMN distinct_inliers INTEGER NOT NULL DEFAULT -1  -- inliers whose match is
+                                                -- unambiguous (the look-alike guard); -1: not measured
+"""
+
+V_SPOT_NUMBERS = """
+ALTER TABLE spots ADD COLUMN number INTEGER;    -- "지점 N" of an unnamed spot: the site's next number when made,
+                                                -- kept when its site is split (the new site shows it as before)
+UPDATE spots SET number = (SELECT count(*) FROM spots s2 WHERE s2.site_id = spots.site_id AND s2.id <= spots.id)
+"""
+
 #: (version, name, SQL script). Append only.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "core tables", V1_CORE),
@@ -246,6 +257,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (7, "photo ledger cover fields (발주처, 계약번호, 공사기간)", V_LEDGER_COVER),
     (8, "where a photo's capture time comes from (EXIF or its file name)", V_TAKEN_FROM),
     (9, "the engine's suggested moves out of shown spots", V_SUGGESTIONS),
+    (10, "distinct inliers of a cached pair (the look-alike guard)", V_PAIR_DISTINCT),
+    (11, "a spot's number, kept across a site split", V_SPOT_NUMBERS),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -16,7 +16,7 @@ from . import Store
 #: Column of the pair_scores table -> PairScore field (the table keeps its first names:
 #: the schema only grows; ``inliers`` holds the fundamental matrix's inliers).
 _FIELDS = {"matches": "matches", "inliers": "inliers_f", "inliers_h": "inliers_h", "inlier_ratio": "inlier_ratio",
-           "coverage_a": "coverage_a", "coverage_b": "coverage_b"}
+           "coverage_a": "coverage_a", "coverage_b": "coverage_b", "distinct_inliers": "distinct"}
 _COLS = tuple(_FIELDS)
 
 

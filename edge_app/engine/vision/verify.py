@@ -30,6 +30,11 @@ class PairScore:
     inlier_ratio: inliers / matches (0 when there are no matches).
     coverage_a, coverage_b: share of the grid cells of each frame that hold an inlier,
                  counted over the cells that hold any keypoint at all (0..1).
+    distinct:    inliers whose match is unambiguous: no other keypoint of either photo (away
+                 from the matched point) looks nearly as much like the partner
+                 (:func:`distinct_matches`). A match between two rows of identical windows
+                 is an inlier, but not a distinct one. -1: not measured (every inlier
+                 counts as distinct).
     """
 
     matches: int = 0
@@ -38,6 +43,7 @@ class PairScore:
     inlier_ratio: float = 0.0
     coverage_a: float = 0.0
     coverage_b: float = 0.0
+    distinct: int = -1
 
     @property
     def coverage(self) -> float:
@@ -120,6 +126,30 @@ def point_spread(p: np.ndarray) -> float:
     return float(np.sqrt(small / big)) if big > 0 else 0.0
 
 
+def distinct_matches(a: LocalFeatures, b: LocalFeatures, m: np.ndarray, margin: float, radius: float) -> np.ndarray:
+    """bool [M]: which matches ``m`` (int [M, 2], i in a, j in b) are unambiguous.
+
+    A match (i, j) is ambiguous when some keypoint of b that is not within ``radius``
+    pixels of j resembles i nearly as much as j does (cosine within ``margin``), or some
+    keypoint of a away from i resembles j as much: the point is one of a repeated pattern
+    (a row of windows, a fence, tiles), and the match says little about *which* building.
+    Float (XFeat, RootSIFT) descriptors only; binary ones count every match as distinct.
+    """
+    if len(m) == 0 or a.desc.dtype == np.uint8:
+        return np.ones(len(m), bool)
+    da, db = a.desc[m[:, 0]], b.desc[m[:, 1]]
+    best = np.einsum("md,md->m", da, db)
+
+    def runner_up(d: np.ndarray, other: LocalFeatures, at: np.ndarray) -> np.ndarray:
+        sim = d @ other.desc.T                                        # [M, N]
+        near = ((other.xy[None, :, :] - at[:, None, :]) ** 2).sum(-1) <= radius * radius
+        sim[near] = -1.0
+        return sim.max(1)
+
+    second = np.maximum(runner_up(da, b, b.xy[m[:, 1]]), runner_up(db, a, a.xy[m[:, 0]]))
+    return best - second >= margin
+
+
 def verify_pair(a: LocalFeatures, b: LocalFeatures, config: VerifyConfig = VerifyConfig(),
                 coarse: bool = False) -> PairScore | None:
     """Match ``a`` and ``b`` and fit a homography and a fundamental matrix with MAGSAC.
@@ -183,6 +213,9 @@ def verify_pair(a: LocalFeatures, b: LocalFeatures, config: VerifyConfig = Verif
     score.inlier_ratio = float(inl.sum() / len(m))
     score.coverage_a = grid_coverage(pa[inl], a.xy, a.size, c.coverage_cells)
     score.coverage_b = grid_coverage(pb[inl], b.xy, b.size, c.coverage_cells)
+    score.distinct = 0
+    if inl.sum():
+        score.distinct = int(distinct_matches(a, b, m[inl], c.distinct_margin, c.distinct_radius * diag).sum())
     return score
 
 
