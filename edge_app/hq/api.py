@@ -231,7 +231,18 @@ INT32_MAX = 2**31 - 1
 #: (None always allowed): a wrong type is 422 before the database, on SQLite as on PostgreSQL.
 SPOT_FIELDS = {"name": str, "confirmed_at": str, "cover": str, "lat": float, "lon": float}
 SITE_FIELDS = {"id": int, "name": str}
-PHOTO_FIELDS = {"taken_local": str, "phase": str}
+PHOTO_FIELDS = {"taken_local": str, "phase": str, "taken_from": str}
+
+
+#: Where a photo's capture time comes from, as the device's store says (``photos.taken_from``).
+TAKEN_FROM = ("exif", "file name", "file name date")
+
+
+def _taken_from(p: dict) -> str | None:
+    """A photo's ``taken_from`` as head office keeps it: one of :data:`TAKEN_FROM`, else None
+    (a manifest from before the device sent it, or a value head office does not know)."""
+    v = p.get("taken_from")
+    return v if v in TAKEN_FROM else None
 
 
 def _is_int(v, top: int = INT64_MAX) -> bool:
@@ -375,9 +386,9 @@ def _store_manifest(c: Conn, device: str, key: str, body: bytes) -> tuple[int, d
                  taken[-1] if taken else None, len(shas), spot.get("cover"), body.decode("utf-8"), content, key,
                  now_iso()))
             for pos, p in enumerate(m["photos"]):
-                c.execute("INSERT INTO spot_photos (version_id, sha256, name, taken_local, phase, position) "
-                          "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                          (vid, p["sha256"], p["name"][:255], p.get("taken_local"), p.get("phase"), pos))
+                c.execute("INSERT INTO spot_photos (version_id, sha256, name, taken_local, taken_from, phase, position) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                          (vid, p["sha256"], p["name"][:255], p.get("taken_local"), _taken_from(p), p.get("phase"), pos))
         payload = {"id": vid, "device": device, "spot": spot["id"], "version": spot["version"], "photos": len(shas)}
         c.execute("UPDATE idempotency SET state = 'done', finished_at = ?, status = ?, response = ? WHERE key = ?",
                   (now_iso(), 201, json.dumps(payload), key))

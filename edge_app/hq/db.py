@@ -90,7 +90,14 @@ CREATE TABLE hq_settings (
 );
 """
 
-MIGRATIONS = [(1, "receiver tables", _SCHEMA_1)]
+_SCHEMA_2 = """
+ALTER TABLE spot_photos ADD COLUMN taken_from TEXT  -- 'exif' | 'file name' | 'file name date', or NULL
+                                                    -- when the device's manifest did not say (sent before it did)
+"""
+
+#: (version, name, SQL script), the same on SQLite and PostgreSQL. Append only.
+MIGRATIONS = [(1, "receiver tables", _SCHEMA_1),
+              (2, "where a photo's capture time comes from (EXIF or its file name)", _SCHEMA_2)]
 
 
 class Conn:

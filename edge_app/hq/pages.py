@@ -296,14 +296,18 @@ def status(db: HQDatabase) -> dict:
 
         {"devices": [{"name", "last_seen_at", "revoked"}],
          "spots": [{"device", "spot_id", "version", "site", "name", "confirmed_at",
-                    "photos": [{"sha256", "name", "phase"}]}]}
+                    "photos": [{"sha256", "name", "phase", "taken_local", "taken_from"}]}]}
+
+    ``taken_from``: 'exif', 'file name' or 'file name date' (the capture time read from the
+    file name), or null when the device's manifest did not say (one sent before it did).
     """
     c = db.connect()
     try:
         out = {"devices": [{"name": d["name"], "last_seen_at": d["last_seen_at"], "revoked": d["revoked_at"] is not None}
                            for d in list_devices(c)], "spots": []}
         for v in c.query("SELECT * FROM spot_versions ORDER BY device, spot_id, version"):
-            ph = c.query("SELECT sha256, name, phase FROM spot_photos WHERE version_id = ? ORDER BY position", (v["id"],))
+            ph = c.query("SELECT sha256, name, phase, taken_local, taken_from FROM spot_photos WHERE version_id = ? "
+                         "ORDER BY position", (v["id"],))
             out["spots"].append({"device": v["device"], "spot_id": v["spot_id"], "version": v["version"],
                                  "site": v["site_name"], "name": v["spot_name"], "confirmed_at": v["confirmed_at"],
                                  "received_at": v["received_at"], "photos": ph})

@@ -22,8 +22,11 @@ from . import Store, now_iso
 MANIFEST_FORMAT = 1
 
 _SPOT_PRIVATE = {"touched", "removed_at", "site_id"}
+#: A photo's columns in the manifest. ``taken_from`` (where its capture time comes from:
+#: 'exif' | 'file name' | 'file name date'; migration 8) came later: head office takes a
+#: manifest without it as one whose times' source is unknown (no "(파일명)" mark).
 _PHOTO_COLS = ("sha256", "name", "ext", "format", "bytes", "width", "height", "orientation", "taken_at", "taken_local",
-               "lat", "lon", "alt", "camera", "phase", "phase_by")
+               "taken_from", "lat", "lon", "alt", "camera", "phase", "phase_by")
 
 
 def manifest(st: Store, spot_id: int) -> dict:

@@ -68,3 +68,24 @@ def test_several_devices_sync_at_once_into_postgresql(tmp_path, pg):
         assert not (hq.data / "hq.db").exists()
     finally:
         hq.stop()
+
+
+def test_where_a_photos_time_comes_from_is_kept_in_postgresql(tmp_path, pg):
+    """Head office's migration 2 (spot_photos.taken_from) on PostgreSQL: a messenger photo whose
+    time was read from its file name arrives marked so; the camera's photos as 'exif'."""
+    from test_sync_taken_from import device_with_a_messenger_photo
+
+    hq = HQ(tmp_path / "hq", db_url=pg.url).start()
+    try:
+        secret = hq.add_device("jetson-tf")
+        st, _, spot, sha = device_with_a_messenger_photo(tmp_path / "dev")
+        assert run_once(st, SyncConfig(hq.url, "jetson-tf", secret))["spots_sent"] == 1
+        import psycopg
+
+        with psycopg.connect(pg.url) as c:
+            rows = dict(c.execute("SELECT p.sha256, p.taken_from FROM spot_photos p JOIN spot_versions v "
+                                  "ON v.id = p.version_id WHERE v.device = 'jetson-tf'").fetchall())
+            assert c.execute("SELECT max(version) FROM hq_migrations").fetchone()[0] == 2
+        assert rows.pop(sha) == "file name" and set(rows.values()) == {"exif"}
+    finally:
+        hq.stop()
