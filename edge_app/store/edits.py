@@ -61,12 +61,18 @@ def record(st: Store, action: str, who: str, site_id: int | None, summary: dict,
     return edit
 
 
+#: The edits of one site: its own, and a split that made it (the split is the old site's edit,
+#: and either site's page lists it and can undo it).
+_OF_SITE = "(site_id = ? OR (action = 'site_split' AND json_extract(summary, '$.new') = ?))"
+
+
 def history(st: Store, site_id: int | None = None, limit: int = 50, include_undone: bool = True) -> list[dict]:
-    """Newest edits first: [{"id", "at", "who", "action", "summary": dict, "undone_at"}]."""
+    """Newest edits first: [{"id", "at", "who", "action", "summary": dict, "undone_at"}]
+    (of ``site_id``: its own and the split that made it)."""
     where, args = [], []
     if site_id is not None:
-        where.append("site_id = ?")
-        args.append(site_id)
+        where.append(_OF_SITE)
+        args += [site_id, site_id]
     if not include_undone:
         where.append("undone_at IS NULL")
     sql = "SELECT id, at, who, action, site_id, summary, undone_at, undone_by FROM edits"
@@ -153,7 +159,7 @@ def last_redoable(st: Store, site_id: int | None = None) -> dict | None:
     redo (a new edit of the lead's own ends the redo chain, as in any editor)."""
     where, args = "", []
     if site_id is not None:
-        where, args = " AND site_id = ?", [site_id]
+        where, args = f" AND {_OF_SITE}", [site_id, site_id]
     row = st.one(f"""SELECT id, at, who, action, site_id, summary, undone_at, undone_by FROM edits e
                      WHERE undone_at IS NOT NULL{where} AND NOT EXISTS (
                        SELECT 1 FROM edits r WHERE json_extract(r.summary, '$.redo_of') = e.id)

@@ -120,8 +120,11 @@ def merge(st: Store, site_ids: Sequence[int], who: str) -> dict:
             for r in st.query("SELECT sha256 FROM photos WHERE site_id = ?", (s,)):
                 ch.set("photos", r[0], "site_id", into)
                 ch.set("photos", r[0], "site_by", "person")
-            for r in st.query("SELECT id FROM spots WHERE site_id = ?", (s,)):
+            # its spots come after the site's own ("지점 N" stays one name for one spot)
+            after = st.scalar("SELECT coalesce(max(number), 0) FROM spots WHERE site_id = ?", (into,))
+            for k, r in enumerate(st.query("SELECT id FROM spots WHERE site_id = ? ORDER BY number, id", (s,)), 1):
                 ch.set("spots", r[0], "site_id", into)
+                ch.set("spots", r[0], "number", after + k)
             ch.set("sites", s, "merged_into", into)
         edit = record(st, "site_merge", who, into, {"sites": ids, "into": into}, ch)
     return {"edit": edit, "site": into}
@@ -130,7 +133,8 @@ def merge(st: Store, site_ids: Sequence[int], who: str) -> dict:
 def split(st: Store, site_id: int, spot_ids: Sequence[int] = (), photos: Sequence[str] = (),
           who: str = "person", name: str | None = None) -> dict:
     """Move whole spots (with their photos) and single photos into a new site. A photo
-    moved alone leaves its spot for the new site's tray."""
+    moved alone leaves its spot for the new site's tray. A spot keeps its number ("지점 3"
+    on both pages), and the split is an edit of both sites (either page can undo it)."""
     spot_ids = [int(s) for s in dict.fromkeys(spot_ids)]
     photos = list(dict.fromkeys(photos))
     if not spot_ids and not photos:

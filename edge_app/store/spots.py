@@ -106,8 +106,10 @@ def spot(st: Store, spot_id: int):
 
 
 def create_spot(st: Store, site_id: int, created_by: str, name: str | None = None) -> int:
-    """A new, empty spot (inside the caller's transaction)."""
-    return st.db["spots"].insert({"site_id": site_id, "name": name, "created_at": now_iso(),
+    """A new, empty spot (inside the caller's transaction), numbered after every spot its
+    site has (an unnamed one is "지점 <number>")."""
+    number = st.scalar("SELECT coalesce(max(number), 0) + 1 FROM spots WHERE site_id = ?", (site_id,))
+    return st.db["spots"].insert({"site_id": site_id, "name": name, "number": number, "created_at": now_iso(),
                                   "created_by": created_by, "touched": 0 if created_by == "engine" else 1}).last_pk
 
 

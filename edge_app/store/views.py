@@ -47,8 +47,9 @@ def site_view(st: Store, site_id: int) -> dict:
     ``review``: why the engine's thorough pass asks a person to look at the spot ("machine",
     "shared"), or None; never shown on a spot a person touched or confirmed.
 
-    ``number`` is stable (the spot's rank among every spot the site ever had): the page
-    names an unnamed spot "지점 <number>", and that name does not shift after edits.
+    ``number`` is stable (given when the spot is made, after every spot of its site; kept
+    when the site is split; a site merge numbers the spots it brings after the site's own):
+    the page names an unnamed spot "지점 <number>", and that name does not shift after edits.
 
     Spots in order of their first photo's capture time; photos in capture order.
     """
@@ -68,9 +69,6 @@ def site_view(st: Store, site_id: int) -> dict:
             _photo_dict(r) | {"move_suggestion": asked_of.get(r["sha256"])})
     spot_rows = {r["id"]: dict(r) for r in st.query(
         "SELECT * FROM spots WHERE site_id = ? AND removed_at IS NULL", (site_id,))}
-    # a spot's number never changes: its rank among every spot the site ever had
-    number = {r[0]: k for k, r in enumerate(st.query("SELECT id FROM spots WHERE site_id = ? ORDER BY id",
-                                                     (site_id,)), 1)}
     spots = []
     for sid, photos in by_spot.items():
         sp = spot_rows.get(sid)
@@ -78,7 +76,7 @@ def site_view(st: Store, site_id: int) -> dict:
             tray.extend(photos)
             continue
         phases = {p["phase"] for p in photos}
-        spots.append({"id": sid, "number": number[sid], "name": sp["name"], "confirmed": sp["confirmed_at"] is not None,
+        spots.append({"id": sid, "number": sp["number"], "name": sp["name"], "confirmed": sp["confirmed_at"] is not None,
                       "confirmed_at": sp["confirmed_at"], "touched": bool(sp["touched"]),
                       "cover": sp["cover"] if sp["cover"] in {p["sha256"] for p in photos} else None,
                       "photos": photos, "missing_after": bool(phases - {None}) and "after" not in phases,
@@ -119,11 +117,10 @@ def status(st: Store) -> dict:
 
 
 def spot_brief(st: Store, spot_id: int) -> dict:
-    """{"id", "name", "number"} of one spot (``number`` as in :func:`site_view`: its stable
-    rank among every spot its site ever had), for a message that names it."""
-    row = st.one("SELECT id, site_id, name FROM spots WHERE id = ?", (spot_id,))
-    number = st.scalar("SELECT count(*) FROM spots WHERE site_id = ? AND id <= ?", (row["site_id"], spot_id))
-    return {"id": row["id"], "name": row["name"], "number": number}
+    """{"id", "name", "number"} of one spot (``number`` as in :func:`site_view`), for a
+    message that names it."""
+    row = st.one("SELECT id, name, number FROM spots WHERE id = ?", (spot_id,))
+    return {"id": row["id"], "name": row["name"], "number": row["number"]}
 
 
 def removed_photos(st: Store, site_id: int) -> list:

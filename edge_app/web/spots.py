@@ -509,7 +509,9 @@ _UNDO_REDO = {"undo": ("nothing_to_undo", "undone", "undone", "undo_conflicts"),
 
 def _answer_undo_or_redo(st, site_id: int, res: dict | None, kind: str):
     """The line that answers 되돌리기 / 다시 실행, and where the page goes: the site the edit
-    merged into, the site list when the site is gone, else the site."""
+    merged into; for a site split, the site its spots are in now (the old one after an undo
+    from the new one's page, the new one after a redo); the site list when the site is gone;
+    else the site."""
     nothing, done, category, conflicts = _UNDO_REDO[kind]
     if res is None:
         flash(translate(g.lang, nothing), "info")
@@ -519,6 +521,8 @@ def _answer_undo_or_redo(st, site_id: int, res: dict | None, kind: str):
             flash(translate(g.lang, conflicts, n=res["conflicts"]), "info")
         if res["action"] == "site_merge":
             return _back(res["summary"].get("into", site_id))
+        if res["action"] == "site_split":
+            return _back(res["summary"]["site"] if kind == "undo" else res["summary"]["new"])
     try:
         store_sites.site(st, site_id)
     except StoreError:
