@@ -30,7 +30,7 @@ from fpdf import FPDF
 
 from .images import ImageError, print_image
 from .model import Block, IndexRow, Ledger, index_rows, paginate
-from .sitemap import MAP_INK, MARKER_R, SiteMap, has_gps, layout_map
+from .sitemap import MAP_INK, MARKER_R, SiteMap, has_gps, layout_map, legend
 from .words import format_date, format_period, photo_time
 
 FONT_DIR = Path(__file__).resolve().parents[1] / "web" / "static" / "fonts"
@@ -527,19 +527,9 @@ def _map_widths() -> list[float]:
 def _map_legend_rows(doc: _Doc, m: SiteMap) -> list[tuple[float, list[str]]]:
     """The legend, one line per spot in ledger order: 번호, 위치, 좌표 (or "위치 정보 없음"),
     사진 수; [(height, cells)]."""
-    led = doc.ledger
-    where = {p.spot.id: p for p in m.located}
     out = []
-    for sp in m.spots:
-        p = where.get(sp.id)
-        n = len(sp.photos)
-        if p is None:
-            gps, count = led.label("map_none"), led.label("map_photos_value", n=n)
-        else:
-            gps = f"{p.lat:.5f}, {p.lon:.5f}"
-            count = (led.label("map_photos_value", n=n) if p.gps_photos == n
-                     else led.label("map_photos_some", n=n, g=p.gps_photos))
-        cells = [str(sp.number), sp.location, gps, count]
+    for number, location, gps, count, _ in legend(m, doc.ledger):
+        cells = [str(number), location, gps, count]
         h = max(doc.text_height(c, w, min_h=MAP_ROW_H) for c, w in zip(cells, _map_widths()))
         out.append((h, cells))
     return out

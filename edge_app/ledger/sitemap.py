@@ -249,6 +249,22 @@ def layout_map(ledger: Ledger, box: tuple[float, float, float, float], marker_r:
                    grid_m=metres / 2 if metres / 2 * mm_per_m >= 8 else metres, spots=list(ledger.spots))
 
 
+def legend(m: SiteMap, ledger: Ledger) -> list[tuple[int, str, str, str, bool]]:
+    """The legend under the map, one line per spot in ledger order: (번호, 위치, 좌표 "37.56650,
+    126.97800" or "위치 정보 없음", 사진 수 "3장" / "3장 (GPS 2장)", whether it has GPS)."""
+    where = {p.spot.id: p for p in m.located}
+    out = []
+    for sp in m.spots:
+        p, n = where.get(sp.id), len(sp.photos)
+        if p is None:
+            out.append((sp.number, sp.location, ledger.label("map_none"), ledger.label("map_photos_value", n=n), False))
+            continue
+        count = (ledger.label("map_photos_value", n=n) if p.gps_photos == n
+                 else ledger.label("map_photos_some", n=n, g=p.gps_photos))
+        out.append((sp.number, sp.location, f"{p.lat:.5f}, {p.lon:.5f}", count, True))
+    return out
+
+
 # --------------------------------------------------------------------------- Pillow (the XLSX's image)
 
 MAP_INK = (164, 22, 26)       # markers' ring and leader lines

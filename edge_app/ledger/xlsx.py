@@ -569,7 +569,7 @@ def _map_sheet(wb, led: Ledger, tmp: Path):
     PDF's (:func:`.sitemap.render_png`), then the legend: 번호, 위치, 좌표 or "위치 정보 없음",
     사진 수; A4 portrait, one page wide. None when there is no map."""
     from .pdf import FONT_BOLD, FONT_REGULAR
-    from .sitemap import layout_map, render_png
+    from .sitemap import layout_map, legend, render_png
 
     if not led.location_map:
         return None
@@ -621,23 +621,15 @@ def _map_sheet(wb, led: Ledger, tmp: Path):
         c = ws.cell(row=row, column=k, value=led.label(key))
         c.font, c.fill, c.border = Font(name=FONT_NAME, size=10, bold=True), fill, box
         c.alignment = Alignment(horizontal="center", vertical="center")
-    where = {p.spot.id: p for p in m.located}
-    for sp in m.spots:
+    for number, location, gps, count, placed in legend(m, led):
         row += 1
-        p, n = where.get(sp.id), len(sp.photos)
-        if p is None:
-            gps, count = led.label("map_none"), led.label("map_photos_value", n=n)
-        else:
-            gps = f"{p.lat:.5f}, {p.lon:.5f}"
-            count = (led.label("map_photos_value", n=n) if p.gps_photos == n
-                     else led.label("map_photos_some", n=n, g=p.gps_photos))
-        for k, value in enumerate((sp.number, sp.location, gps, count), 1):
+        for k, value in enumerate((number, location, gps, count), 1):
             c = ws.cell(row=row, column=k, value=value)
             if isinstance(value, str):
                 c.data_type = "s"
-            c.font, c.border = Font(name=FONT_NAME, size=10, color="5A5A5A" if p is None and k == 3 else None), box
+            c.font, c.border = Font(name=FONT_NAME, size=10, color=None if placed or k != 3 else "5A5A5A"), box
             c.alignment = Alignment(horizontal="left" if k == 2 else "center", vertical="center", wrap_text=k == 2)
-        lines = text_lines(sp.location, MAP_COLS[1][1] * PX_PER_WIDTH, 10)
+        lines = text_lines(location, MAP_COLS[1][1] * PX_PER_WIDTH, 10)
         if lines > 1:
             ws.row_dimensions[row].height = 15.0 * lines + 2
     ws.print_area = f"A1:{last}{row}"
