@@ -94,8 +94,9 @@
     // this one only by its #fragment would just scroll instead of loading the page again
     var u = new URL(next, location.href);
     try {
-      sessionStorage.setItem(KEY, JSON.stringify({path: u.pathname, y: window.scrollY, anchor: u.hash.slice(1),
-                                                  t: Date.now()}));
+      // another page (a split's new site, a merge's site) opens at its top, not at this one's place
+      var y = u.pathname === location.pathname ? window.scrollY : 0;
+      sessionStorage.setItem(KEY, JSON.stringify({path: u.pathname, y: y, anchor: u.hash.slice(1), t: Date.now()}));
     } catch (e) { /* private mode: the page opens at its top */ }
     location.assign(u.pathname + u.search);
   }
