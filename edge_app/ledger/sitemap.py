@@ -165,9 +165,9 @@ def spread_labels(anchors: np.ndarray, r: float, bounds: tuple[float, float, flo
                   movable: np.ndarray | None = None, start: np.ndarray | None = None) -> np.ndarray:
     """Centres for circles of radius ``r`` near ``anchors`` (n x 2, mm) so that no two overlap
     (distance >= 2r + gap) and each stays inside ``bounds`` (x0, y0, x1, y1): overlapping
-    pairs are pushed apart along the line between them (circles on one place fan out along
-    a fixed spiral), each then drawn a little back towards its place (less and less, so a
-    crowd settles). ``obstacles`` (m x 2):
+    pairs are pushed apart along the line between them, each by half of what they overlap,
+    so circles move no further than they must (circles on one place start as a sunflower
+    around it). ``obstacles`` (m x 2):
     points the ``movable`` circles (a boolean mask; all by default) must also keep clear of
     (by r + 1 mm: the dots of the places themselves); ``start``: where the circles start
     (their anchors by default). Deterministic."""
@@ -182,12 +182,17 @@ def spread_labels(anchors: np.ndarray, r: float, bounds: tuple[float, float, flo
     spiral = np.array([[math.cos(k * golden), math.sin(k * golden)] for k in range(n)])
     movable = np.ones(n, bool) if movable is None else np.asarray(movable, bool)
     obstacles = np.zeros((0, 2)) if obstacles is None else np.unique(np.asarray(obstacles, float).round(3), axis=0)
-    if start is None:  # circles on one place start as a sunflower around it (a crowd settles at once)
+    if start is None:  # circles on one place start as a sunflower around it, clear of it and of
+        # each other (its nearest neighbours are 1.6 c apart), so a crowd is settled at once
+        keys = [(round(float(a[0]), 2), round(float(a[1]), 2)) for a in anchors]
+        size = {key: keys.count(key) for key in set(keys)}
         seen: dict[tuple, int] = {}
-        for i, a in enumerate(anchors):
-            key = (round(float(a[0]), 2), round(float(a[1]), 2))
-            k = seen[key] = seen.get(key, -1) + 1
-            pos[i] += 0.7 * need * math.sqrt(k) * np.array([math.cos(k * golden), math.sin(k * golden)])
+        c = max(need / 1.55, r + 1.2)
+        for i, key in enumerate(keys):
+            if size[key] > 1:
+                k = seen[key] = seen.get(key, 0) + 1
+                pos[i] += c * math.sqrt(k) * np.array([math.cos(k * golden), math.sin(k * golden)])
+    pos = np.clip(pos, lo, hi)
     for k in range(rounds):
         d = pos[:, None, :] - pos[None, :, :]
         dist = np.hypot(d[..., 0], d[..., 1])
@@ -208,7 +213,7 @@ def spread_labels(anchors: np.ndarray, r: float, bounds: tuple[float, float, flo
                              od / np.where(odist < 1e-6, 1, odist)[..., None])
             step += (ounit * np.where(oover, clear - odist + 0.05, 0.0)[..., None]).sum(axis=1) * 0.6
         step[~movable] = 0.0
-        pos = pos + step + (anchors - pos) * movable[:, None] * 0.02 * max(0.0, 1 - k / 60)
+        pos = pos + step
         pos = np.clip(pos, lo, hi)
     return pos
 
