@@ -30,7 +30,7 @@ from fpdf import FPDF
 
 from .images import ImageError, print_image
 from .model import Block, IndexRow, Ledger, index_rows, paginate
-from .sitemap import MAP_INK, MARKER_R, SiteMap, has_gps, layout_map, legend
+from .sitemap import MAP_INK, MARKER_R, SiteMap, has_gps, layout_map, legend, marker_pt
 from .words import format_date, format_period, photo_time
 
 FONT_DIR = Path(__file__).resolve().parents[1] / "web" / "static" / "fonts"
@@ -524,11 +524,11 @@ def _map_widths() -> list[float]:
     return [w or CONTENT_W - fixed for _, w in MAP_COLS]
 
 
-def _map_legend_rows(doc: _Doc, m: SiteMap) -> list[tuple[float, list[str]]]:
+def _map_legend_rows(doc: _Doc) -> list[tuple[float, list[str]]]:
     """The legend, one line per spot in ledger order: 번호, 위치, 좌표 (or "위치 정보 없음"),
     사진 수; [(height, cells)]."""
     out = []
-    for number, location, gps, count, _ in legend(m, doc.ledger):
+    for number, location, gps, count, _ in legend(doc.ledger):
         cells = [str(number), location, gps, count]
         h = max(doc.text_height(c, w, min_h=MAP_ROW_H) for c, w in zip(cells, _map_widths()))
         out.append((h, cells))
@@ -580,11 +580,11 @@ def _draw_map(doc: _Doc, m: SiteMap) -> None:
     doc.set_fill_color(255, 255, 255)
     doc.set_line_width(0.45)
     r = MARKER_R
-    size = 7.5 if max((mk.number for mk in m.markers), default=0) >= 100 else 8.5
     for mk in m.markers:
         doc.ellipse(mk.label[0] - r, mk.label[1] - r, 2 * r, 2 * r, style="DF")
-        doc.text_box(mk.label[0] - r, mk.label[1] - r, 2 * r, 2 * r, str(mk.number), size=size, bold=True,
-                     border=False, min_size=size)
+        doc.set_font(FONT, "B", marker_pt(mk.number))  # one line, never wrapped (a cell, not a text box)
+        doc.set_xy(mk.label[0] - r, mk.label[1] - r)
+        doc.cell(2 * r, 2 * r, str(mk.number), align="C")
     # north arrow: a split arrowhead, "N" above its tip
     n = m.north
     half, notch = 2.6, n.top + 0.7 * n.height
@@ -610,7 +610,8 @@ def _draw_map(doc: _Doc, m: SiteMap) -> None:
 
 def _map_pages(doc: _Doc, bottom: float) -> tuple[list[int], SiteMap | None]:
     """The 위치도 page (after the cover) when ``ledger.location_map`` and a spot has GPS: the
-    map as tall as the legend below it leaves (:data:`MAP_H_MIN`..:data:`MAP_H_MAX`), a note
+    map as tall as the legend below it leaves (:data:`MAP_H_MIN`..:data:`MAP_H_MAX`; the
+    tallest when the legend goes on to another page anyway), a note
     on how it is drawn, then the legend; a legend longer than the page goes on under "위치도
     (계속)". Returns (the pages' numbers, the map's geometry)."""
     led = doc.ledger
@@ -620,10 +621,11 @@ def _map_pages(doc: _Doc, bottom: float) -> tuple[list[int], SiteMap | None]:
     top = _map_head(doc, led.label("map_title"))
     note = led.label("map_note")
     nh = doc.text_height(note, CONTENT_W, SMALL_PT, min_size=SMALL_PT, min_h=5.0)
-    probe = layout_map(led, (MARGIN_X, top, CONTENT_W, MAP_H_MAX))
-    legend = _map_legend_rows(doc, probe)
+    lines = _map_legend_rows(doc)
     room = bottom - top - nh - INDEX_HEAD_H - 2.0
-    map_h = max(MAP_H_MIN, min(MAP_H_MAX, room - sum(h for h, _ in legend)))
+    need = sum(h for h, _ in lines)
+    # the map as tall as the legend leaves; a legend that goes on to another page anyway leaves it whole
+    map_h = max(MAP_H_MIN, min(MAP_H_MAX, room - need)) if need <= room - MAP_H_MIN else MAP_H_MAX
     m = layout_map(led, (MARGIN_X, top, CONTENT_W, map_h))
     _draw_map(doc, m)
     y = top + map_h
@@ -631,7 +633,7 @@ def _map_pages(doc: _Doc, bottom: float) -> tuple[list[int], SiteMap | None]:
                  color=MUTED)
     y = _legend_head(doc, y + nh + 1.0)
     pages = [doc.page_no()]
-    for h, cells in legend:
+    for h, cells in lines:
         if y + h > bottom + 1e-6:
             doc.add_page()
             pages.append(doc.page_no())

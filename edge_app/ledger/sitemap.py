@@ -151,6 +151,11 @@ def has_gps(ledger: Ledger) -> bool:
     return any(locate(s) is not None for s in ledger.spots)
 
 
+def marker_pt(number: int) -> float:
+    """The size (pt) of a marker's number: three digits smaller, to stay inside its circle."""
+    return 8.5 if number < 100 else 6.5
+
+
 def round_length(limit: float) -> float:
     """The largest 1, 2 or 5 × 10^k not above ``limit`` (> 0)."""
     k = math.floor(math.log10(limit))
@@ -254,13 +259,12 @@ def layout_map(ledger: Ledger, box: tuple[float, float, float, float], marker_r:
                    grid_m=metres / 2 if metres / 2 * mm_per_m >= 8 else metres, spots=list(ledger.spots))
 
 
-def legend(m: SiteMap, ledger: Ledger) -> list[tuple[int, str, str, str, bool]]:
+def legend(ledger: Ledger) -> list[tuple[int, str, str, str, bool]]:
     """The legend under the map, one line per spot in ledger order: (번호, 위치, 좌표 "37.56650,
     126.97800" or "위치 정보 없음", 사진 수 "3장" / "3장 (GPS 2장)", whether it has GPS)."""
-    where = {p.spot.id: p for p in m.located}
     out = []
-    for sp in m.spots:
-        p, n = where.get(sp.id), len(sp.photos)
+    for sp in ledger.spots:
+        p, n = locate(sp), len(sp.photos)
         if p is None:
             out.append((sp.number, sp.location, ledger.label("map_none"), ledger.label("map_photos_value", n=n), False))
             continue
@@ -306,11 +310,10 @@ def render_png(m: SiteMap, path: str | Path, font_path: str | Path, bold_path: s
             a, b = px(mk.anchor), px(mk.label)
             dr.line([a, b], fill=MAP_INK, width=max(1, round(0.3 * s)))
             dr.ellipse([a[0] - 0.8 * s, a[1] - 0.8 * s, a[0] + 0.8 * s, a[1] + 0.8 * s], fill=MAP_INK)
-    f = font(7.5 if max((mk.number for mk in m.markers), default=0) >= 100 else 8.5, bold=True)
     for mk in m.markers:
         c = px(mk.label)
         dr.ellipse([c[0] - r, c[1] - r, c[0] + r, c[1] + r], fill="white", outline=MAP_INK, width=max(2, round(0.45 * s)))
-        dr.text(c, str(mk.number), fill="black", font=f, anchor="mm")
+        dr.text(c, str(mk.number), fill="black", font=font(marker_pt(mk.number), bold=True), anchor="mm")
     n = m.north
     tip, base = px((n.x, n.top)), px((n.x, n.top + n.height))
     half = 2.6 * s
@@ -325,5 +328,5 @@ def render_png(m: SiteMap, path: str | Path, font_path: str | Path, bold_path: s
                      outline="black")
     dr.text((x0, y0 + 2.2 * s), "0", fill="black", font=font(7), anchor="mt")
     dr.text((x0 + sb.length * s, y0 + 2.2 * s), sb.text, fill="black", font=font(7), anchor="mt")
-    img.save(str(path), "PNG", optimize=True)
+    img.save(str(path), "PNG")
     return size

@@ -621,7 +621,7 @@ def _map_sheet(wb, led: Ledger, tmp: Path):
         c = ws.cell(row=row, column=k, value=led.label(key))
         c.font, c.fill, c.border = Font(name=FONT_NAME, size=10, bold=True), fill, box
         c.alignment = Alignment(horizontal="center", vertical="center")
-    for number, location, gps, count, placed in legend(m, led):
+    for number, location, gps, count, placed in legend(led):
         row += 1
         for k, value in enumerate((number, location, gps, count), 1):
             c = ws.cell(row=row, column=k, value=value)
