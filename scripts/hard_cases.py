@@ -23,6 +23,16 @@ photos of several spots, plus lone photos of spots not in the batch:
   photo of each of two 2-photo spots), with two ordinary spots around them. Nothing may join
   them.
 
+Two more subsets are drawn from this project's own harder dev sets (``devsets/``, rebuilt by
+``scripts/build_devsets.py``; ``--devsets`` says where), issue 20; a subset whose set is not
+built is skipped with a line saying so:
+
+* ``lookalike``: 3-5 spots of ``devsets/lookalike`` (facades of one street style, identical
+  corridor doors by day and night) with all their photos, plus 3-6 lone photos of other
+  facades of the same streets: nothing may join two different facades or doors;
+* ``changed``: 3-5 spots of ``devsets/changed`` (one place before, during and after building
+  or renovation work) with all their photos, plus 0-2 lone photos of other spots.
+
 ``eval`` groups every batch as a fresh folder with the app's :class:`edge_app.engine.pipeline.Pipeline`
 (models loaded once, no feature cache): the fast path, and (``--thorough``) the thorough pass
 without the cascade ("checks": every pair checked, the machine check) and with the shipped
@@ -54,7 +64,9 @@ from edge_app.engine.decode import decode_image  # noqa: E402
 from edge_app.engine.evaluate import EvalSet, score_grouping, summarise  # noqa: E402
 from photo_files import exif  # noqa: E402  (tests/photo_files.py: EXIF capture time and GPS)
 
-SUBSETS = ("zoom", "oblique", "daynight", "days", "machines")
+SUBSETS = ("zoom", "oblique", "daynight", "days", "machines", "lookalike", "changed")
+#: The subsets drawn from ``devsets/`` (issue 20), and how many lone photos each batch gets.
+DEVSET_SUBSETS = {"lookalike": (3, 6), "changed": (0, 2)}
 SIDE = 1024
 VAN = ("webcam_a", "courbevoie_20131016_075706.jpg", (191, 352, 277, 444))
 SITE = (37.5665, 126.9780)
@@ -244,11 +256,44 @@ def build_machines(root, out, n, rng):
         bt.close()
 
 
-def build(root: Path, out: Path, n: int, seed: int, subsets) -> None:
+def build_from_devset(devsets: Path, name: str, out: Path, n: int, rng: random.Random) -> bool:
+    """Batches of whole spots of ``devsets/<name>`` (3-5 spots of two photos or more) and
+    lone photos of its other spots (:data:`DEVSET_SUBSETS`); False when the set's images are
+    not built."""
+    es = EvalSet.load(devsets / name)
+    if not all(es.path(f).is_file() for f in es.files):
+        return False
+    by: dict[str, list[str]] = defaultdict(list)
+    for f, g in zip(es.files, es.groups):
+        by[g].append(f)
+    spots = sorted(g for g, fs in by.items() if len(fs) >= 2)
+    lo, hi = DEVSET_SUBSETS[name]
+    for b in range(n):
+        bt = Batch(out / f"b{b:02d}")
+        chosen = rng.sample(spots, min(len(spots), rng.randint(3, 5)))
+        for g in chosen:
+            for f in by[g]:
+                bt.add(f, rgb_of(es, f), f"{name}:{g}")
+        rest = sorted(set(by) - set(chosen))
+        for g in rng.sample(rest, min(len(rest), rng.randint(lo, hi))):
+            f = rng.choice(by[g])
+            bt.add(f, rgb_of(es, f), None)
+        bt.close()
+    return True
+
+
+def build(root: Path, out: Path, n: int, seed: int, subsets, devsets: Path = REPO / "devsets") -> None:
     makers = {"zoom": build_zoom, "oblique": build_oblique, "daynight": build_daynight, "days": build_days,
               "machines": build_machines}
     for name in subsets:
-        makers[name](root, out / name, n, random.Random(f"{seed}-{name}"))
+        rng = random.Random(f"{seed}-{name}")
+        if name in DEVSET_SUBSETS:
+            if not build_from_devset(devsets, name, out / name, n, rng):
+                print(f"{name}: skipped, devsets/{name}/images is not built (scripts/build_devsets.py)",
+                      file=sys.stderr)
+                continue
+        else:
+            makers[name](root, out / name, n, rng)
         print(f"{name}: {n} batches in {out / name}", file=sys.stderr)
 
 
@@ -262,6 +307,9 @@ def evaluate(out: Path, thorough: bool, subsets, json_out: str | None) -> dict:
     modes = [("fast", "off"), ("checks", Thorough(None)), ("thorough", "on")] if thorough else [("fast", "off")]
     result: dict = {}
     for name in subsets:
+        if not (out / name).is_dir():
+            print(f"{name}: not built in {out}, skipped", file=sys.stderr)
+            continue
         folders = sorted(p for p in (out / name).iterdir() if (p / "truth.json").is_file())
         rows: dict[str, list] = {m: [] for m, _ in modes}
         for folder in folders:
@@ -303,6 +351,7 @@ def main(argv=None) -> int:
     b.add_argument("--batches", type=int, default=10)
     b.add_argument("--seed", type=int, default=5)
     b.add_argument("--subsets", default=",".join(SUBSETS))
+    b.add_argument("--devsets", default=str(REPO / "devsets"), help="where scripts/build_devsets.py built its sets")
     e = sub.add_parser("eval")
     e.add_argument("out")
     e.add_argument("--thorough", action="store_true", help="also with the thorough pass (cascade on)")
@@ -311,7 +360,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     subsets = args.subsets.split(",")
     if args.cmd == "build":
-        build(Path(args.eval), Path(args.out), args.batches, args.seed, subsets)
+        build(Path(args.eval), Path(args.out), args.batches, args.seed, subsets, Path(args.devsets))
     else:
         evaluate(Path(args.out), args.thorough, subsets, args.json)
     return 0

@@ -102,3 +102,45 @@ def test_verification_takes_its_knobs_from_one_config(xfeat):
     hard = VerifyConfig(coarse_keypoints=200, coarse_accept_inliers=10_000, coarse_reject_matches=0)
     assert verify_pair(fa.head(200), fb.head(200), hard, coarse=True) is None
     assert verify_two_step(fa, fb, hard) == verify_pair(fa, fb, hard)
+
+
+def unit(v):
+    v = np.asarray(v, np.float32)
+    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+
+def test_a_match_on_a_repeated_pattern_is_an_inlier_but_not_distinct():
+    """Photo b shows a row of four identical windows; photo a shows one of them and a door.
+    The window's match is ambiguous (three other windows of b look just as much like it);
+    the door's is distinct. A twin detected next to the matched point does not count."""
+    from edge_app.engine.vision.features import LocalFeatures
+    from edge_app.engine.vision.verify import distinct_matches
+
+    rng = np.random.default_rng(0)
+    window, door, other = unit(rng.normal(size=(3, 64)))
+    noise = lambda: 0.02 * rng.normal(size=64)  # noqa: E731
+    a = LocalFeatures(np.array([[100, 100], [300, 200]], np.float32), unit([window, door]), (640, 480), "xfeat")
+    b = LocalFeatures(np.array([[50, 90], [200, 90], [350, 90], [500, 90], [320, 210], [322, 212], [600, 400]],
+                               np.float32),
+                      unit([window + noise(), window + noise(), window + noise(), window + noise(),
+                            door + noise(), door + noise(), other]), (640, 480), "xfeat")
+    m = np.array([[0, 1], [1, 4]])
+    assert distinct_matches(a, b, m, margin=0.05, radius=8.0).tolist() == [False, True]
+    # the door's near twin two pixels away is the same point seen twice, not a repeat
+    assert distinct_matches(a, b, m, margin=0.05, radius=1.0).tolist() == [False, False]
+
+
+def test_verification_counts_distinct_inliers_and_a_repeated_facade_has_few(xfeat):
+    """Two views of one textured scene: most inliers are distinct. A scene tiled from one
+    patch (a facade of identical windows) against a shifted view of itself: many inliers
+    agree with one homography, far fewer of them are distinct."""
+    a, b = two_views(3)
+    fa, fb = xfeat(to_gray(a)), xfeat(to_gray(b))
+    same = verify_pair(fa, fb)
+    assert same.distinct > 0.5 * max(same.inliers_h, same.inliers_f)
+    tile = scene(5)[:120, :160]
+    facade = np.tile(tile, (5, 5, 1))[:480, :640]
+    shifted = np.tile(tile, (5, 5, 1))[37:517, 53:693]
+    rep = verify_pair(xfeat(to_gray(facade)), xfeat(to_gray(shifted)))
+    inliers = max(rep.inliers_h, rep.inliers_f)
+    assert inliers > 30 and rep.distinct < 0.3 * inliers
