@@ -172,10 +172,9 @@ def spread_labels(anchors: np.ndarray, r: float, bounds: tuple[float, float, flo
     (distance >= 2r + gap) and each stays inside ``bounds`` (x0, y0, x1, y1): overlapping
     pairs are pushed apart along the line between them, each by half of what they overlap,
     so circles move no further than they must (circles on one place start as a sunflower
-    around it). ``obstacles`` (m x 2):
-    points the ``movable`` circles (a boolean mask; all by default) must also keep clear of
-    (by r + 1 mm: the dots of the places themselves); ``start``: where the circles start
-    (their anchors by default). Deterministic."""
+    around it). ``obstacles`` (m x 2): points the ``movable`` circles (a boolean mask; all by
+    default) must also keep clear of by r + 1 mm (the dots of the places themselves);
+    ``start``: where the circles start (their anchors by default). Deterministic."""
     n = len(anchors)
     pos = (anchors if start is None else start).astype(float).copy()
     lo, hi = np.array([bounds[0], bounds[1]]), np.array([bounds[2], bounds[3]])
