@@ -1,6 +1,7 @@
 """The scripted crew-lead walk (issue 17): taps to fix a visit's grouping to the truth.
 
     python benchmarks/review.py [--sets strecha webcam_a wxbs triplets] [--batches 2] [--seed 7] [--no-learn]
+                                [--one-at-a-time]
 
 For each batch of the eval protocol (``edge_app.engine.evaluate.sample_batches``, the dev sets in
 ``../shared/eval``), in real Chromium (Debian's, driven by Playwright; touch, 1024x768
@@ -20,6 +21,14 @@ After each fix the walk waits until the worker has regrouped the site with the l
 as constraints (``worker.learn_from_edits``, issue 20: photos that match a photo the lead
 placed may follow it) and reloads the page before it plans again; ``--no-learn`` turns that
 learning off in the server (``EDGE_APP_WORKER_LEARN_FROM_EDITS=0``), to compare the taps.
+
+``--one-at-a-time``: the lead moves ONE photo (its selection and one tap on its target),
+waits for the page's update (the worker's regroup ``worker.after_edit_s`` after the edit),
+answers the page's suggestions first (옮기기 when the move brings the photo to more of its
+true group, 여기 두기 otherwise; one tap each), and only then moves the next photo still out
+of place. So what the engine learns from each fix (photos that follow a placed photo out of
+the tray, suggestions) is counted in taps saved; the walk also prints how many photos the
+regroups moved. Figures: docs/quality.md, "One photo at a time".
 
 Printed per set and overall: photos to move (the protocol's ``moves``), taps per batch
 (confirm all and its dialog included), taps to fix per misplaced photo (without the
@@ -94,6 +103,31 @@ def plan_fix(spots: dict[str, set[str]], tray: set[str], truth: dict[str, str]) 
     return actions
 
 
+def one_photo(action: tuple[str, list[str], str]) -> tuple[str, list[str], str]:
+    """The first step of ``action`` when the lead moves one photo at a time: its first photo."""
+    kind, names, target = action
+    return kind, names[:1], target
+
+
+def together(spots: dict[str, set[str]], tray: set[str]) -> dict[str, frozenset]:
+    """Each photo's companions (its spot's photos; a tray photo alone), to tell which photos
+    the engine moved between two looks whatever the spots' ids became."""
+    out = {n: frozenset(names) for names in spots.values() for n in names}
+    return out | {n: frozenset([n]) for n in tray}
+
+
+def suggestion_helps(spots: dict[str, set[str]], name: str, to: str, truth: dict[str, str]) -> bool:
+    """Whether the page's suggestion to move photo ``name`` to ``to`` (a spot id, "new" or
+    "tray") brings it closer to the truth: to a spot with more of its true group than where
+    it is; a lone photo (a group of one) out of a spot it shares with others."""
+    mates = {n for n, g in truth.items() if g == truth[name]} - {name}
+    where = next((s for s, names in spots.items() if name in names), None)
+    if not mates:
+        return to in ("new", "tray") and where is not None and len(spots[where]) > 1
+    now = len(spots[where] & mates) if where is not None else 0
+    return len(spots.get(to, set()) & mates) > now
+
+
 # ----------------------------------------------------------------------------- the walk
 
 
@@ -123,6 +157,11 @@ class Walk:
                  [...s.querySelectorAll('[data-photo]')].map(p => p.dataset.name)]),
           tray: [...document.querySelectorAll('[data-unassigned] [data-photo]')].map(p => p.dataset.name)})""")
         return {sid: set(names) for sid, names in raw["spots"]}, set(raw["tray"])
+
+    def suggestions(self) -> list[tuple[str, str, str]]:
+        """The engine's open suggestions on the page: [(suggestion id, photo name, to)]."""
+        return [tuple(x) for x in self.page.evaluate("""() => [...document.querySelectorAll('[data-suggestion]')]
+          .map(b => [b.dataset.suggestion, b.closest('[data-photo]').dataset.name, b.dataset.to])""")]
 
     def select(self, names: list[str]) -> None:
         for n in names:
@@ -180,7 +219,7 @@ def wait_for_learning(data: Path, timeout_s: float = 60.0) -> None:
         st.close()
 
 
-def walk_batch(browser, es: EvalSet, batch, work: Path) -> dict:
+def walk_batch(browser, es: EvalSet, batch, work: Path, one_at_a_time: bool = False) -> dict:
     data = work / "data"
     subprocess.run([sys.executable, "-m", "edge_app.cli", "set-pin", "--data", str(data)], input=PIN + "\n",
                    text=True, check=True, capture_output=True)
@@ -213,11 +252,22 @@ def walk_batch(browser, es: EvalSet, batch, work: Path) -> dict:
         spots, tray = w.state()
         pred = {n: s for s, names in spots.items() for n in names}
         before = score_grouping([pred.get(f) for f in batch.files], batch.truth)
-        for _ in range(len(batch.files) + 5):  # plan again after each action (the page may have changed)
+        answered = {"accepted": 0, "dismissed": 0, "followed": 0}
+        for _ in range(3 * len(batch.files) + 5):  # plan again after each action (the page may have changed)
+            if one_at_a_time:  # first the page's suggestions: taken when they move toward the truth
+                asked = w.suggestions()
+                if asked:
+                    sid, name, to = asked[0]
+                    ok = suggestion_helps(w.state()[0], name, to, truth)
+                    answered["accepted" if ok else "dismissed"] += 1
+                    w.act(page.locator(f"[data-suggestion='{sid}'] [data-action={'accept' if ok else 'dismiss'}-suggestion]"))
+                    wait_for_learning(data)
+                    page.reload()
+                    continue
             plan = plan_fix(*w.state(), truth)
             if not plan:
                 break
-            kind, names, target = plan[0]
+            kind, names, target = one_photo(plan[0]) if one_at_a_time else plan[0]
             w.select(names)
             if kind == "to":
                 w.act(page.locator(f"section[data-spot='{target}'] [data-move-here]"))
@@ -225,8 +275,11 @@ def walk_batch(browser, es: EvalSet, batch, work: Path) -> dict:
                 w.act(page.locator("#split-btn"))
             else:
                 w.act(page.locator("[data-unassigned] [data-move-here]"))
+            placed = together(*w.state())
             wait_for_learning(data)
             page.reload()
+            now = together(*w.state())
+            answered["followed"] += sum(now[n] != placed[n] for n in now)  # moved by the regroup after the edit
         fix_taps = w.taps
         if page.locator("#confirm-all").count():
             w.taps += 1  # the dialog's OK
@@ -239,7 +292,7 @@ def walk_batch(browser, es: EvalSet, batch, work: Path) -> dict:
         confirmed = page.locator("section[data-spot][data-confirmed=true]").count()
         assert confirmed == len(spots), "not every spot is confirmed"
         return {"set": batch.set_name, "n": len(batch.files), "moves": before["moves"], "taps": w.taps,
-                "fix_taps": fix_taps, "action_s": w.action_s}
+                "fix_taps": fix_taps, "action_s": w.action_s, **answered}
     finally:
         ctx.close()
         srv.stop()
@@ -253,6 +306,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--no-learn", action="store_true",
                     help="the server does not learn from the lead's fixes (EDGE_APP_WORKER_LEARN_FROM_EDITS=0)")
+    ap.add_argument("--one-at-a-time", action="store_true",
+                    help="the lead moves one photo, waits for the page's update (the worker's regroup with the "
+                         "lead's edits), answers the page's suggestions, then moves the next misplaced photo")
     a = ap.parse_args(argv)
     if a.no_learn:
         os.environ["EDGE_APP_WORKER_LEARN_FROM_EDITS"] = "0"
@@ -265,10 +321,12 @@ def main(argv=None) -> int:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         for k, batch in enumerate(sample_batches(sets, a.batches, a.seed)):
             with tempfile.TemporaryDirectory(prefix="review-") as tmp:
-                r = walk_batch(browser, by_name[batch.set_name], batch, Path(tmp))
+                r = walk_batch(browser, by_name[batch.set_name], batch, Path(tmp), a.one_at_a_time)
             rows.append(r)
             print(f"batch {k + 1}: {r['set']:9s} n={r['n']:2d} moves={r['moves']:2d} taps={r['taps']:3d} "
-                  f"target<={r['moves'] + 2:3d}", flush=True)
+                  f"target<={r['moves'] + 2:3d} suggestions accepted={r['accepted']} dismissed={r['dismissed']} "
+                  f"photos the regroup moved={r['followed']}",
+                  flush=True)
         browser.close()
     print(f"\n{'set':10s} {'batches':>7s} {'moves':>6s} {'taps':>6s} {'fix taps/move':>13s} {'<= target':>9s} "
           f"{'s/action':>8s}")
