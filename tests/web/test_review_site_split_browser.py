@@ -1,5 +1,6 @@
 """In Chromium on a touch tablet: a spot split off into a new site keeps its name there, and
-the new site's 되돌리기 brings it back to the old site (issue 17). Screenshots of both pages
+the new site's 되돌리기 brings it back to the old site; a split of nothing is refused in the
+lead's language (issue 17). Screenshots of both pages
 go to ``$EDGE_APP_ARTEFACTS``."""
 
 from __future__ import annotations
@@ -22,6 +23,14 @@ def test_a_split_off_spot_keeps_its_name_and_the_new_site_undoes_it(site, browse
     kept = stored(site)["spots"]
     second = p.locator("section[data-spot]").nth(1).get_attribute("data-spot")
     tools = p.locator("details.card", has=p.locator("form[action$='/split']"))
+    tools.locator("summary").tap()
+    # nothing ticked: the store's refusal, in the lead's language
+    with p.expect_navigation():
+        tools.locator("form[action$='/split'] button").tap()
+    refusal = p.locator("#net-line.error")  # in the bar, where the lead is looking (the page kept its place)
+    assert refusal.is_visible() and refusal.inner_text() == ("새 현장으로 옮길 지점이나 사진을 고르세요" if lang == "ko-KR"
+                                    else "Choose the spots or photos for the new site")
+    p.screenshot(path=str(artefacts / f"site_{tag}_split_refused.png"))
     tools.locator("summary").tap()
     tools.locator(f"input[name=spot][value='{second}']").check()
     with p.expect_navigation():

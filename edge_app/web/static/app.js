@@ -173,6 +173,20 @@
       });
   }
 
+  // a refusal flashed on the page an action reloaded: the page keeps its scroll place, so the
+  // flash at its top may be out of sight; the bar at the bottom says it too
+  (function () {
+    var refused = document.querySelectorAll(".flashes .flash.error");
+    if (!refused.length || !document.getElementById("sel")) return;
+    var nodes = [];
+    refused.forEach(function (f) {
+      var t = document.createElement("span");
+      t.textContent = f.textContent;
+      nodes.push(t);
+    });
+    say(nodes, "error");
+  })();
+
   function swapIn(doc) {
     // each piece of the answer with an id takes the place of the page's own; the lead's
     // ticks in a swapped card stay ticked; the edit forms carry the answer's edit and time
