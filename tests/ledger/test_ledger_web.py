@@ -89,7 +89,7 @@ def test_editing_the_fields_from_the_page_is_logged_and_undone(app, lead):
     assert lead.post("/spots/999/ledger-fields", data={"csrf": lead.csrf}).status_code == 404
     r = lead.post(f"/sites/{info['site']}/ledger-fields", data={"csrf": lead.csrf, "stage_words": "x"},
                   follow_redirects=True)
-    assert "stage words must be one of" in r.text
+    assert "전·중·후 이름은 목록에서 고르세요" in r.text  # the store's refusal in the lead's words (issue 17)
 
 
 def test_the_export_buttons_download_the_files_and_leave_nothing_behind(app, lead):
