@@ -15,7 +15,9 @@ the shipped cascade, its pair verdicts stored in ``.cache/fit/`` after the first
 2. Starts from a logistic regression on all pairs (each set weighted equally), then tunes
    the weights, the mutual-best context terms and nothing else by Nelder-Mead to maximise
    the mean ARI of training batches (seed 1), with a penalty when pairwise precision
-   drops below 0.97. Each batch is grouped by the app's own session grouping
+   drops below 0.97, overall and in each set (``--set-floor``: the look-alike set of
+   ``devsets/`` must stay at 0.985, issue 20). ``--extra devsets/lookalike,devsets/changed``
+   adds the project's own harder sets (``scripts/build_devsets.py``). Each batch is grouped by the app's own session grouping
    (``edge_app.engine.group.group_pairs``), looking the pairs it verifies up in these matrices.
 3. Prints training and held-out (seed 7, the published protocol) figures and the weights
    to put into ``PairModel``.
@@ -53,8 +55,8 @@ DEV_SETS = ("strecha", "webcam_a", "wxbs", "triplets")
 
 
 #: Bump when :func:`evidence` stores other arrays.
-EVIDENCE_FORMAT = 3
-GEOMETRY = ("matches", "inliers_h", "inliers_f", "coverage")
+EVIDENCE_FORMAT = 4
+GEOMETRY = ("matches", "inliers_h", "inliers_f", "coverage", "distinct")
 
 
 def evidence(es: EvalSet, settings: Settings, cache_dir: Path) -> dict[str, np.ndarray]:
@@ -77,7 +79,7 @@ def evidence(es: EvalSet, settings: Settings, cache_dir: Path) -> dict[str, np.n
     scores = verify_candidates(analyses, list(itertools.combinations(range(n), 2)), settings, workers=an.workers())
     ev = {k: np.zeros((n, n)) for k in GEOMETRY}
     for (i, j), sc in scores.items():
-        for k, v in zip(GEOMETRY, (sc.matches, sc.inliers_h, sc.inliers_f, sc.coverage)):
+        for k, v in zip(GEOMETRY, (sc.matches, sc.inliers_h, sc.inliers_f, sc.coverage, sc.distinct)):
             ev[k][i, j] = ev[k][j, i] = v
     photos = SessionPhotos.of(analyses)
     ev |= {"E": photos.E, "lat": photos.lat, "lon": photos.lon, "t": photos.t, "ruled_out": photos.ruled_out}
@@ -150,7 +152,8 @@ def batch_evidence(sets, ev, n_batches, seed, settings: Settings, analyses=None,
         def verify(pairs, geo=geo):
             return {(i, j): PairScore(matches=int(geo[0, i, j]), inliers_h=int(geo[1, i, j]),
                                       inliers_f=int(geo[2, i, j]), coverage_a=float(geo[3, i, j]),
-                                      coverage_b=float(geo[3, i, j])) for i, j in pairs}
+                                      coverage_b=float(geo[3, i, j]), distinct=int(geo[4, i, j]))
+                    for i, j in pairs}
 
         checks = None
         if analyses is not None:
@@ -169,10 +172,11 @@ def batch_evidence(sets, ev, n_batches, seed, settings: Settings, analyses=None,
 
 def model_of(params: np.ndarray, settings: Settings) -> Settings:
     """``settings`` with the pair model of ``params``: its weights, then its context weight
-    and margin."""
-    w, cw, cm = params[:-2], params[-2], params[-1]
-    return settings.replace(pair_model=dataclasses.replace(settings.pair_model, weights=tuple(float(x) for x in w),
-                                                           context_weight=float(cw), context_margin=float(cm)))
+    and margin, then the look-alike guard's ``ambiguous_weight`` (clipped to 0..1)."""
+    w, cw, cm, aw = params[:-3], params[-3], params[-2], params[-1]
+    return settings.replace(pair_model=dataclasses.replace(
+        settings.pair_model, weights=tuple(float(x) for x in w), context_weight=float(cw), context_margin=float(cm),
+        ambiguous_weight=float(np.clip(aw, 0.0, 1.0))))
 
 
 def score(params: np.ndarray, batches, settings: Settings) -> tuple[dict, dict]:
@@ -184,7 +188,7 @@ def score(params: np.ndarray, batches, settings: Settings) -> tuple[dict, dict]:
     return summarise([r for rs in per.values() for r in rs]), {k: summarise(v) for k, v in per.items()}
 
 
-def logistic_start(sets, ev) -> np.ndarray:
+def logistic_start(sets, ev, ambiguous_weight: float = 1.0) -> np.ndarray:
     from sklearn.linear_model import LogisticRegression
 
     Xs, ys, ws = [], [], []
@@ -192,7 +196,8 @@ def logistic_start(sets, ev) -> np.ndarray:
         m = ev[es.name]
         g = np.array(es.groups)
         iu = np.triu_indices(len(g), 1)
-        X = grouping.pair_features(m["E"] @ m["E"].T, m["matches"], m["inliers_h"], m["inliers_f"], m["coverage"])[iu]
+        X = grouping.pair_features(m["E"] @ m["E"].T, m["matches"], m["inliers_h"], m["inliers_f"], m["coverage"],
+                                   m["distinct"], ambiguous_weight)[iu]
         y = (g[:, None] == g[None, :])[iu]
         Xs.append(X[:, 1:])
         ys.append(y)
@@ -242,14 +247,22 @@ def main(argv=None) -> int:
     ap.add_argument("--thorough", action="store_true", help="with the thorough pass (edge_app.engine.thorough)")
     ap.add_argument("--no-cascade", action="store_true", help="with --thorough: without the cascade")
     ap.add_argument("--no-machines", action="store_true", help="with --thorough: without the machine check")
+    ap.add_argument("--set-floor", default="lookalike=0.985",
+                    help="per-set precision floors (set=floor, comma separated); other sets: --min-precision")
+    ap.add_argument("--guard", action="store_true",
+                    help="measure distinct inliers and fit the look-alike guard's ambiguous_weight too (issue 20)")
+    ap.add_argument("--extra", default="", help="more eval-style sets (folders) to fit and score on, comma separated")
     ap.add_argument("--train-sets", help="fit on these dev sets only (comma separated); the others are held out")
     args = ap.parse_args(argv)
     settings = Settings.fast() if args.fast else Settings()
+    if args.guard:
+        settings = settings.replace(verify=dataclasses.replace(settings.verify, measure_distinct=True))
     sets = [EvalSet.load(Path(args.eval) / s) for s in DEV_SETS]
+    sets += [EvalSet.load(Path(p)) for p in args.extra.split(",") if p]
     cache = REPO / ".cache" / "fit"
     ev = {es.name: evidence(es, settings, cache) for es in sets}
-    current = np.array(list(settings.pair_model.weights) + [settings.pair_model.context_weight,
-                                                           settings.pair_model.context_margin])
+    pm = settings.pair_model
+    current = np.array(list(pm.weights) + [pm.context_weight, pm.context_margin, pm.ambiguous_weight])
     thorough = {}
     if args.thorough:
         cascade = None if args.no_cascade else StoredCascade(cache)
@@ -269,11 +282,21 @@ def main(argv=None) -> int:
     train = batch_evidence(train_sets, ev, args.batches, 1, settings, **thorough)
     test = batch_evidence(sets, ev, 10, 7, settings, **thorough)
 
-    def loss(p):
-        m, _ = score(p, train, settings)
-        return -m["ari"] + 5.0 * max(0.0, args.min_precision - m["precision"])
+    guard = args.guard
 
-    start = np.concatenate([logistic_start(train_sets, ev), [2.0, 1.0]])
+    def full(p):  # the guard's weight stays at 1 (off) unless it is fitted
+        return p if guard else np.concatenate([p, [1.0]])
+
+    floors = dict((k, float(v)) for k, v in (kv.split("=") for kv in args.set_floor.split(",") if kv))
+
+    def loss(p):
+        m, per = score(full(p), train, settings)
+        short = sum(max(0.0, floors.get(k, args.min_precision) - v["precision"]) for k, v in per.items())
+        return -m["ari"] + 5.0 * max(0.0, args.min_precision - m["precision"]) + 5.0 * short
+
+    aw0 = 0.5 if guard else 1.0
+    start = np.concatenate([logistic_start(train_sets, ev, aw0), [2.0, 1.0]] + ([[aw0]] if guard else []))
+    current = current if guard else current[:-1]
     best = None
     rng = np.random.default_rng(0)
     for k in range(args.restarts):
@@ -282,6 +305,7 @@ def main(argv=None) -> int:
         print(f"restart {k}: loss {r.fun:.4f}", file=sys.stderr)
         if best is None or r.fun < best.fun:
             best = r
+    current, best.x = full(current), full(best.x)
     for label, params in (("current", current), ("fitted", best.x)):
         print(f"\n{label} weights: {np.round(params, 3).tolist()}")
         for part, batches in (("train (seed 1)", train), ("held-out (seed 7)", test)):
@@ -298,8 +322,8 @@ def main(argv=None) -> int:
     if thorough.get("cascade") is not None:
         thorough["cascade"].save()
     w = best.x
-    print("\nPairModel(weights=(" + ", ".join(f"{v:.3f}" for v in w[:-2]) + f"), context_weight={w[-2]:.3f}, "
-          f"context_margin={w[-1]:.3f})")
+    print("\nPairModel(weights=(" + ", ".join(f"{v:.3f}" for v in w[:-3]) + f"), context_weight={w[-3]:.3f}, "
+          f"context_margin={w[-2]:.3f}, ambiguous_weight={float(np.clip(w[-1], 0, 1)):.3f})")
     return 0
 
 

@@ -71,9 +71,14 @@ class VerifyConfig:
     coarse_keypoints: int = 512
     coarse_accept_inliers: int = 60
     coarse_reject_matches: int = 15
-    #: An inlier is distinct (:func:`edge_app.engine.vision.verify.distinct_matches`) when no
-    #: keypoint farther than ``distinct_radius`` (fraction of the image diagonal) from the
-    #: matched point comes within ``distinct_margin`` (cosine) of the match's similarity.
+    #: Count distinct inliers (:func:`edge_app.engine.vision.verify.distinct_matches`; the
+    #: look-alike guard's measure, ``PairModel.ambiguous_weight``): an inlier is distinct when
+    #: no keypoint farther than ``distinct_radius`` (fraction of the image diagonal) from the
+    #: matched point comes within ``distinct_margin`` (cosine) of the match's similarity. Off:
+    #: it costs about half again the verification time, and a refit on the look-alike dev set
+    #: gained nothing from it over the refit alone (docs/quality.md, issue 20); the fit
+    #: script can still measure it (``--guard``).
+    measure_distinct: bool = False
     distinct_margin: float = 0.05
     distinct_radius: float = 0.02
 

@@ -69,9 +69,9 @@ class PairModel:
     a p 0.95 pair to 0.01).
     """
 
-    weights: tuple[float, ...] = (-10.177, 6.926, 1.229, 1.196, 1.681)
-    context_weight: float = 2.516
-    context_margin: float = 0.688
+    weights: tuple[float, ...] = (-8.85, 7.55, 0.92, 0.19, 3.22)
+    context_weight: float = 2.43
+    context_margin: float = 0.68
     context_floor: float = -1.5
     context_min_excess: float = 1.0
     ambiguous_weight: float = 1.0

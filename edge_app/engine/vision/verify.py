@@ -142,8 +142,9 @@ def distinct_matches(a: LocalFeatures, b: LocalFeatures, m: np.ndarray, margin: 
 
     def runner_up(d: np.ndarray, other: LocalFeatures, at: np.ndarray) -> np.ndarray:
         sim = d @ other.desc.T                                        # [M, N]
-        near = ((other.xy[None, :, :] - at[:, None, :]) ** 2).sum(-1) <= radius * radius
-        sim[near] = -1.0
+        dx = other.xy[None, :, 0] - at[:, None, 0]
+        dy = other.xy[None, :, 1] - at[:, None, 1]
+        sim[dx * dx + dy * dy <= radius * radius] = -1.0              # the matched point itself
         return sim.max(1)
 
     second = np.maximum(runner_up(da, b, b.xy[m[:, 1]]), runner_up(db, a, a.xy[m[:, 0]]))
@@ -213,8 +214,7 @@ def verify_pair(a: LocalFeatures, b: LocalFeatures, config: VerifyConfig = Verif
     score.inlier_ratio = float(inl.sum() / len(m))
     score.coverage_a = grid_coverage(pa[inl], a.xy, a.size, c.coverage_cells)
     score.coverage_b = grid_coverage(pb[inl], b.xy, b.size, c.coverage_cells)
-    score.distinct = 0
-    if inl.sum():
+    if c.measure_distinct:
         score.distinct = int(distinct_matches(a, b, m[inl], c.distinct_margin, c.distinct_radius * diag).sum())
     return score
 
