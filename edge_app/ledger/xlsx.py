@@ -675,7 +675,7 @@ def _cards_sheet(wb, led: Ledger, rows: list[IndexRow], tmp: Path, notes: list[s
     thin = Side(style="thin", color="5A5A5A")
     box = Border(left=thin, right=thin, top=thin, bottom=thin)
     fill = PatternFill("solid", fgColor="E8E8E2")
-    font, bold = Font(name=FONT_NAME, size=10), Font(name=FONT_NAME, size=10, bold=True)
+    bold = Font(name=FONT_NAME, size=10, bold=True)
     card_cols = []  # (label column, value column) of each card across
     col = 1
     for k in range(across):

@@ -15,7 +15,7 @@ from PIL import Image
 
 import ledger_data
 from edge_app.cli import main
-from edge_app.ledger import build_ledger, export, pdf as ledger_pdf, write
+from edge_app.ledger import build_ledger, export
 from edge_app.ledger.sitemap import MARKER_R, haversine_m, layout_map, round_length, spread_labels
 from edge_app.store import open_store
 

@@ -13,8 +13,8 @@ from test_browser import LANDSCAPE, PORTRAIT, artefacts, browser, playwright_api
 from test_review_traps_browser import open_site, site  # noqa: F401
 
 
-def stored_phase(site, sha: str) -> tuple:
-    st = open_store(site.data)
+def stored_phase(served, sha: str) -> tuple:
+    st = open_store(served.data)
     try:
         return (st.scalar("SELECT phase FROM photos WHERE sha256 = ?", (sha,)),
                 st.scalar("SELECT count(*) FROM edits WHERE action = 'phase' AND undone_at IS NULL"))
@@ -22,11 +22,11 @@ def stored_phase(site, sha: str) -> tuple:
         st.close()
 
 
-def undo_all(site) -> None:
+def undo_all(served) -> None:
     """Put the site back as the worker left it, for the next round."""
     from edge_app.store import edits
 
-    st = open_store(site.data)
+    st = open_store(served.data)
     while edits.undo(st, "test", site_id=1):
         pass
     st.close()
