@@ -119,17 +119,23 @@ def test_eval_command_on_a_tiny_generated_set(tmp_path):
 
 
 def test_cluster_reports_the_mode_it_took_and_why(site, tmp_path):
-    """``--report``: the groups (as ``--json``) and the thorough pass's mode and why; the
-    cascade is not loaded when it does not run (here: nothing undecided)."""
+    """``--report``: the groups (as ``--json``) and the thorough pass's mode and why, decided
+    from counts alone; the cascade is not loaded when it does not run (here the undecided
+    pairs cost more than the budget by count, so the answer is the fast path's)."""
     folder, _ = site
     p = edge_app("cluster", folder, "--json", tmp_path / "g.json", "--report", tmp_path / "r.json", "--explain",
                  cwd=tmp_path)
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["groups"] == json.loads((tmp_path / "g.json").read_text())
-    assert report["thorough"] == {
-        "mode": "thorough", "reason": "no undecided pair", "band_pairs": 0, "band_photos": 0, "cost_s": 0.0,
-        "budget_s": 2.0, "sessions": 1, "cascade_loaded": False, "cascade_links": 0}
-    assert "mode: thorough (no undecided pair)" in p.stdout and "mode: thorough" in p.stderr
+    band = report["thorough"]
+    pairs, photos = band["band_pairs"], band["band_photos"]
+    assert pairs > 0 and photos > 0
+    cost = round(photos * 0.47 + pairs * 0.0315, 2)
+    reason = (f"{pairs} undecided pairs over {photos} photos: {photos} x 0.47 s + {pairs} x 0.0315 s = "
+              f"{cost:.2f} s by count > budget 2 s")
+    assert band == {"mode": "fast", "reason": reason, "band_pairs": pairs, "band_photos": photos, "cost_s": cost,
+                    "budget_s": 2.0, "sessions": 1, "cascade_loaded": False, "cascade_links": 0}
+    assert f"mode: fast ({reason}" in p.stdout and "mode: fast" in p.stderr
     p = edge_app("cluster", folder, "--no-cascade", "--report", tmp_path / "r.json", "--explain", cwd=tmp_path)
     off = json.loads((tmp_path / "r.json").read_text())["thorough"]
     assert off["mode"] == "fast" and off["reason"] == "--no-cascade: the fast path only"
