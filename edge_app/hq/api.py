@@ -27,8 +27,9 @@ from flask import Blueprint, current_app, g, jsonify, request
 from .. import app_settings
 from ..fileio import fsync_dir, sharded_path
 from ..sync.signing import H_BODY, H_DEVICE, H_NONCE, H_TIME, MAX_SKEW_S, verify
+from . import received
 from .db import Conn, now_iso
-from .devices import NAME_RE, active_secret
+from .devices import NAME_RE, active_secret, note_contact
 
 log = logging.getLogger("edge_app.hq")
 
@@ -88,8 +89,7 @@ def _authenticate(body_sha256: str | None = None):
         if not fresh:
             log.warning("refused %s %s from %s: replayed request", request.method, request.path, device)
             return None, _err(401, "replayed request")
-        c.execute("UPDATE devices SET last_seen_at = ?, last_address = ? WHERE name = ?",
-                  (now_iso(), request.remote_addr, device))
+        note_contact(c, device, request.remote_addr)
     return device, None
 
 
@@ -234,17 +234,6 @@ SITE_FIELDS = {"id": int, "name": str}
 PHOTO_FIELDS = {"taken_local": str, "phase": str, "taken_from": str}
 
 
-#: Where a photo's capture time comes from, as the device's store says (``photos.taken_from``).
-TAKEN_FROM = ("exif", "file name", "file name date")
-
-
-def _taken_from(p: dict) -> str | None:
-    """A photo's ``taken_from`` as head office keeps it: one of :data:`TAKEN_FROM`, else None
-    (a manifest from before the device sent it, or a value head office does not know)."""
-    v = p.get("taken_from")
-    return v if v in TAKEN_FROM else None
-
-
 def _is_int(v, top: int = INT64_MAX) -> bool:
     """An integer (not a bool) the database can hold."""
     return isinstance(v, int) and not isinstance(v, bool) and -top - 1 <= v <= top
@@ -364,31 +353,18 @@ def _store_manifest(c: Conn, device: str, key: str, body: bytes) -> tuple[int, d
         with c.tx():
             c.execute("DELETE FROM idempotency WHERE key = ?", (key,))
         return 409, {"error": "photos missing at head office", "missing": missing}
-    spot, site = m["spot"], m.get("site") or {}
+    spot = m["spot"]
     content = hashlib.sha256(json.dumps({k: v for k, v in m.items() if k != "spot"} | {
         "spot": {k: v for k, v in spot.items() if k != "version"}}, sort_keys=True).encode()).hexdigest()
-    taken = sorted(p.get("taken_local") for p in m["photos"] if p.get("taken_local"))
     with c.tx():
-        existing = c.one("SELECT id, content_sha256 FROM spot_versions WHERE device = ? AND spot_id = ? AND version = ?",
-                         (device, spot["id"], spot["version"]))
+        existing = received.find_version(c, device, spot["id"], spot["version"])
         if existing is not None:  # the same version under another key (a device that re-sent it)
             if existing["content_sha256"] != content:
                 c.execute("DELETE FROM idempotency WHERE key = ?", (key,))
                 return 422, {"error": "this spot version exists with other content"}
             vid = existing["id"]
         else:
-            vid = c.insert_id(
-                "INSERT INTO spot_versions (device, spot_id, version, site_id, site_name, spot_name, confirmed_at, lat, "
-                "lon, first_taken, last_taken, n_photos, cover, manifest, content_sha256, idem_key, received_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (device, spot["id"], spot["version"], site.get("id"), site.get("name"), spot.get("name"),
-                 spot.get("confirmed_at"), spot.get("lat"), spot.get("lon"), taken[0] if taken else None,
-                 taken[-1] if taken else None, len(shas), spot.get("cover"), body.decode("utf-8"), content, key,
-                 now_iso()))
-            for pos, p in enumerate(m["photos"]):
-                c.execute("INSERT INTO spot_photos (version_id, sha256, name, taken_local, taken_from, phase, position) "
-                          "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                          (vid, p["sha256"], p["name"][:255], p.get("taken_local"), _taken_from(p), p.get("phase"), pos))
+            vid = received.record_version(c, device, m, body.decode("utf-8"), content, key)
         payload = {"id": vid, "device": device, "spot": spot["id"], "version": spot["version"], "photos": len(shas)}
         c.execute("UPDATE idempotency SET state = 'done', finished_at = ?, status = ?, response = ? WHERE key = ?",
                   (now_iso(), 201, json.dumps(payload), key))

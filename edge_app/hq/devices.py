@@ -70,6 +70,12 @@ def active_secret(c: Conn, root: Path, name: str) -> str | None:
     return secret_for(root, name, int(row["generation"]))
 
 
+def note_contact(c: Conn, name: str, address: str | None) -> None:
+    """A signed request of ``name`` came from ``address`` now (inside the caller's
+    transaction): the devices list's last contact."""
+    c.execute("UPDATE devices SET last_seen_at = ?, last_address = ? WHERE name = ?", (now_iso(), address, name))
+
+
 def list_devices(c: Conn) -> list[dict]:
     return c.query("SELECT name, generation, created_at, revoked_at, last_seen_at, last_address FROM devices "
                    "ORDER BY name")

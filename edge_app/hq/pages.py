@@ -25,10 +25,11 @@ from ..ledger.words import safe_file_part
 from ..pages.i18n import translate
 from ..pages.login import (SecretLogin, csrf_ok, csrf_token, lang_switch, safe_next, setup_code_asked, setup_code_done,
                            setup_code_refusal, signed_in, start_session)
-from . import settings
+from . import received, settings
 from .api import INT64_MAX, SHA_RE, blob_path, conn
 from .db import HQDatabase, now_iso
 from .devices import list_devices
+from .ledger_source import HeadOfficeSource
 from .settings import PASSWORD_MIN, secret_key, set_password  # noqa: F401 - `edge-app hq set-password`, create_hq_app
 
 bp = Blueprint("pages", __name__, template_folder="templates")
@@ -102,8 +103,8 @@ def setup():
         else:
             try:
                 first = settings.set_first_password(c, request.form.get("password", ""))
-            except ValueError as e:
-                error, status = str(e), 400
+            except ValueError:  # the only refusal: too short (said in the page's language)
+                error, status = translate(g.lang, "hq_password_short", n=PASSWORD_MIN), 400
             else:
                 setup_code_done()
                 if not first:  # someone chose it meanwhile: theirs stands, log in with it
@@ -143,31 +144,12 @@ def set_lang(code: str):
 
 def latest_versions(c, device: str | None = None, site: str | None = None, day_from: str | None = None,
                     day_to: str | None = None) -> list[dict]:
-    """The newest version of every received spot, filtered; newest confirmed first."""
-    where, args = [], []
-    if device:
-        where.append("v.device = ?")
-        args.append(device)
+    """The index page's list: :func:`.received.latest_versions` with the filter's text
+    ``site`` = 'device:site id'."""
     if site:
         dev, _, sid = site.partition(":")
-        where.append("v.device = ? AND v.site_id = ?")
-        args += [dev, id64(sid)]
-    if day_from:
-        where.append("coalesce(v.last_taken, v.confirmed_at) >= ?")
-        args.append(day_from)
-    if day_to:
-        where.append("coalesce(v.first_taken, v.confirmed_at) <= ?")
-        args.append(day_to + " 99")
-    sql = ("SELECT v.*, (SELECT count(*) FROM spot_versions w WHERE w.device = v.device AND w.spot_id = v.spot_id) "
-           "AS versions FROM spot_versions v WHERE v.version = (SELECT max(version) FROM spot_versions w "
-           "WHERE w.device = v.device AND w.spot_id = v.spot_id)")
-    if where:
-        sql += " AND " + " AND ".join(where)
-    rows = c.query(sql + " ORDER BY v.confirmed_at DESC, v.id DESC LIMIT 500", args)
-    for r in rows:
-        r["thumb"] = r["cover"] or c.scalar("SELECT sha256 FROM spot_photos WHERE version_id = ? ORDER BY position "
-                                            "LIMIT 1", (r["id"],))
-    return rows
+        return received.latest_versions(c, device, (dev, id64(sid)), day_from, day_to)
+    return received.latest_versions(c, device, None, day_from, day_to)
 
 
 @bp.route("/")
@@ -175,7 +157,7 @@ def index():
     c = conn()
     f = {k: (request.args.get(k) or None) for k in ("device", "site", "from", "to")}
     rows = latest_versions(c, f["device"], f["site"], f["from"], f["to"])
-    sites = c.query("SELECT DISTINCT device, site_id, site_name FROM spot_versions ORDER BY device, site_id")
+    sites = received.sites(c)
     from ..ledger import templates as ledger_templates
 
     return render_template("hq/index.html", rows=rows, devices=list_devices(c), sites=sites, f=f,
@@ -185,13 +167,12 @@ def index():
 @bp.route("/spots/<device>/<id64:spot_id>")
 def spot(device: str, spot_id: int):
     c = conn()
-    versions = c.query("SELECT * FROM spot_versions WHERE device = ? AND spot_id = ? ORDER BY version DESC",
-                       (device, spot_id))
+    versions = received.versions_of(c, device, spot_id)
     if not versions:
         abort(404)
     want = request.args.get("v", type=int) or versions[0]["version"]
     cur = next((v for v in versions if v["version"] == want), versions[0])
-    photos = c.query("SELECT * FROM spot_photos WHERE version_id = ? ORDER BY position", (cur["id"],))
+    photos = received.photos_of(c, cur["id"])
     manifest = json.loads(cur["manifest"])
     return render_template("hq/spot.html", versions=versions, cur=cur, photos=photos, manifest=manifest)
 
@@ -200,10 +181,10 @@ def spot(device: str, spot_id: int):
 def spot_zip(device: str, spot_id: int, version: int):
     """The originals of one spot version, byte-identical, names kept (UTF-8 in the ZIP)."""
     c = conn()
-    v = c.one("SELECT * FROM spot_versions WHERE device = ? AND spot_id = ? AND version = ?", (device, spot_id, version))
+    v = received.version(c, device, spot_id, version)
     if v is None:
         abort(404)
-    photos = c.query("SELECT sha256, name FROM spot_photos WHERE version_id = ? ORDER BY position", (v["id"],))
+    photos = received.photos_of(c, v["id"])
     tmp = tempfile.SpooledTemporaryFile(max_size=64 << 20)
     used: set[str] = set()
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as z:
@@ -232,7 +213,6 @@ def site_ledger(device: str, site_id: int):
     """The photo ledger (사진대지) of a device's site, from the newest version of each spot
     head office received: ?format=pdf|xlsx|zip[&all=1]."""
     from ..ledger import build_ledger
-    from ..ledger.hq_source import HeadOfficeSource
     from ..pages.ledger_routes import requested_format, send_ledger
 
     fmt = requested_format()
@@ -287,7 +267,7 @@ def thumb(sha: str):
 def original(sha: str):
     if not SHA_RE.match(sha) or not blob_path(sha).is_file():
         abort(404)
-    name = conn().scalar("SELECT name FROM spot_photos WHERE sha256 = ? LIMIT 1", (sha,)) or sha
+    name = received.photo_name(conn(), sha) or sha
     return send_file(blob_path(sha), as_attachment=True, download_name=_safe_zip_name(name))
 
 
@@ -305,9 +285,9 @@ def status(db: HQDatabase) -> dict:
     try:
         out = {"devices": [{"name": d["name"], "last_seen_at": d["last_seen_at"], "revoked": d["revoked_at"] is not None}
                            for d in list_devices(c)], "spots": []}
-        for v in c.query("SELECT * FROM spot_versions ORDER BY device, spot_id, version"):
-            ph = c.query("SELECT sha256, name, phase, taken_local, taken_from FROM spot_photos WHERE version_id = ? "
-                         "ORDER BY position", (v["id"],))
+        for v in received.every_version(c):
+            ph = [{k: p[k] for k in ("sha256", "name", "phase", "taken_local", "taken_from")}
+                  for p in received.photos_of(c, v["id"])]
             out["spots"].append({"device": v["device"], "spot_id": v["spot_id"], "version": v["version"],
                                  "site": v["site_name"], "name": v["spot_name"], "confirmed_at": v["confirmed_at"],
                                  "received_at": v["received_at"], "photos": ph})

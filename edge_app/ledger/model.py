@@ -4,7 +4,7 @@ The writers (:mod:`.xlsx`, :mod:`.pdf`, :mod:`.archive`) only see a :class:`Ledg
 never query a database. A ledger is built from any *source* with the three methods of
 :class:`LedgerSource`, so head office can build the same documents from its own records:
 :class:`StoreSource` is the device's (a :class:`edge_app.store.Store`),
-:class:`edge_app.ledger.hq_source.HeadOfficeSource` head office's (the spot versions it received).
+:class:`edge_app.hq.ledger_source.HeadOfficeSource` head office's (the spot versions it received).
 
 Which spots go in: confirmed spots, in the order of the site page (first photo's capture
 time); unconfirmed spots only when asked (``include_unconfirmed``), marked as such;

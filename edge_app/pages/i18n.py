@@ -238,6 +238,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "hq_setup": ("처음 사용: 본사 비밀번호를 정하세요", "First use: choose the head-office password"),
     "hq_password": ("비밀번호 (8자 이상)", "Password (8 characters or more)"),
     "hq_password_again": ("비밀번호 다시 입력", "Password again"),
+    "hq_password_short": ("비밀번호는 {n}자 이상이어야 합니다", "The password needs at least {n} characters"),
     "wrong_password": ("비밀번호가 틀렸습니다", "Wrong password"),
     "hq_devices": ("장비", "Devices"),
     "hq_device": ("장비", "Device"),

@@ -8,7 +8,7 @@ import zipfile
 from edge_app.hq.db import HQDatabase, now_iso
 from edge_app.ledger import build_ledger, write
 from edge_app.ledger.archive import entries
-from edge_app.ledger.hq_source import HeadOfficeSource
+from edge_app.hq.ledger_source import HeadOfficeSource
 from edge_app.store import open_store, photos
 
 DEVICE = "tablet-3"

@@ -43,7 +43,12 @@ def test_the_pages_need_their_own_password_and_list_devices_spots_versions(recei
     c = app.test_client()
     assert c.get("/").headers["Location"].endswith("/setup")
     page = c.get("/setup").text
-    assert c.post("/setup", data={"csrf": csrf_of(page), "password": "short", "password2": "short"}).status_code == 400
+    short = c.post("/setup", data={"csrf": csrf_of(page), "password": "short", "password2": "short"})
+    assert short.status_code == 400 and "비밀번호는 8자 이상이어야 합니다" in short.text  # the page's language
+    c.set_cookie("lang", "en")
+    short = c.post("/setup", data={"csrf": csrf_of(page), "password": "short", "password2": "short"})
+    assert short.status_code == 400 and "The password needs at least 8 characters" in short.text
+    c.delete_cookie("lang")
     r = c.post("/setup", data={"csrf": csrf_of(page), "password": "본사-비밀번호-1", "password2": "본사-비밀번호-1"})
     assert r.status_code == 302
     home = c.get("/").text

@@ -14,7 +14,7 @@ import pytest
 from edge_app.hq import db as hq_db
 from edge_app.hq.db import HQDatabase
 from edge_app.ledger import build_ledger, write
-from edge_app.ledger.hq_source import HeadOfficeSource
+from edge_app.hq.ledger_source import HeadOfficeSource
 from edge_app.store import outbox, photos, spots
 from edge_app.sync import SyncConfig, run_once
 from edge_app.sync.transport import HQClient

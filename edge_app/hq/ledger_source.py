@@ -1,10 +1,10 @@
 """The ledger at head office: a :class:`~edge_app.ledger.model.LedgerSource` over the spot
-versions head office received (:mod:`edge_app.hq`), so the same XLSX, PDF and ZIP are
-made there as on the device.
+versions head office received (:mod:`.received`), so the same XLSX, PDF and ZIP are made
+there as on the device.
 
     from edge_app.hq.db import HQDatabase
+    from edge_app.hq.ledger_source import HeadOfficeSource
     from edge_app.ledger import build_ledger, write
-    from edge_app.ledger.hq_source import HeadOfficeSource
 
     c = HQDatabase.open("hq-data").connect()
     ledger = build_ledger(HeadOfficeSource(c, "hq-data", device="tablet-3"), site_id=2)
@@ -18,8 +18,9 @@ folder. Only confirmed spots reach head office, so every spot here is confirmed.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from .received import site_manifests
 
 
 class HeadOfficeSource:
@@ -32,11 +33,7 @@ class HeadOfficeSource:
         self.device = device
 
     def _manifests(self, site_id: int) -> list[dict]:
-        rows = self.conn.query(
-            "SELECT v.id, v.manifest FROM spot_versions v WHERE v.device = ? AND v.site_id = ? AND v.version = "
-            "(SELECT max(w.version) FROM spot_versions w WHERE w.device = v.device AND w.spot_id = v.spot_id) "
-            "ORDER BY v.id", (self.device, site_id))
-        return [json.loads(r["manifest"]) for r in rows]
+        return site_manifests(self.conn, self.device, site_id)
 
     def ledger_site(self, site_id: int) -> dict:
         ms = self._manifests(site_id)
