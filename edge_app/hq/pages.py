@@ -211,18 +211,20 @@ def _safe_zip_name(name: str) -> str:
 @bp.route("/sites/<device>/<id64:site_id>/ledger")
 def site_ledger(device: str, site_id: int):
     """The photo ledger (사진대지) of a device's site, from the newest version of each spot
-    head office received: ?format=pdf|xlsx|zip[&all=1]."""
+    head office received: the site app's choices, read by the same parser
+    (:func:`edge_app.pages.ledger_routes.requested_options`): ?format=pdf|xlsx|zip
+    [&layout=row|2up|4up][&all=1][&during=1][&nomap=1]. Every spot here is confirmed, so
+    there is no ``unconfirmed``."""
     from ..ledger import build_ledger
-    from ..pages.ledger_routes import requested_format, send_ledger
+    from ..pages.ledger_routes import requested_options, send_ledger
 
-    fmt = requested_format()
+    opts = requested_options(unconfirmed=False)
     root = Path(current_app.config["HQ_DATA"])
     try:
-        ledger = build_ledger(HeadOfficeSource(conn(), root, device), site_id, lang=g.lang,
-                              all_photos=bool(request.args.get("all")))
+        ledger = build_ledger(HeadOfficeSource(conn(), root, device), site_id, lang=g.lang, **opts.build_kwargs())
     except LookupError:
         abort(404)
-    return send_ledger(ledger, fmt, root, root / "tmp", g.lang)
+    return send_ledger(ledger, opts.fmt, root, root / "tmp", g.lang)
 
 
 @bp.route("/ledger-template", methods=["POST"])

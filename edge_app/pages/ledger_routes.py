@@ -5,6 +5,9 @@ the same download names, built the same way; both take the company's XLSX templa
 same form.
 
 * :func:`requested_format`: ``?format=pdf|xlsx|zip`` (404 for anything else);
+* :func:`requested_options`: the export form's choices (format, layout, all photos, the
+  시공 중 column, no 위치도, unconfirmed spots), one parser for both servers, given to
+  :func:`edge_app.ledger.build_ledger` as ``**options.build_kwargs()``;
 * :func:`send_ledger`: the ledger written into a temp file of the data folder, sent, and
   gone from the disk as soon as it is open (nothing left behind, a failed write included);
 * :func:`template_upload` / :func:`template_remove`: the template form's POST.
@@ -14,11 +17,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from flask import abort, flash, request, send_file
 
-from ..ledger import FORMATS, Ledger, write
+from ..ledger import FORMATS, LAYOUTS, Ledger, write
 from ..ledger import templates as ledger_templates
 from ..ledger.words import safe_file_part
 from ..ledger.xlsx import TemplateError
@@ -34,6 +38,37 @@ def requested_format() -> str:
     if fmt not in FORMATS:
         abort(404)
     return fmt
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What the export form asked for (:func:`requested_options`)."""
+
+    fmt: str = "pdf"
+    layout: str = "row"  # :data:`edge_app.ledger.LAYOUTS`; always "row" for the ZIP
+    all_photos: bool = False  # every photo of a stage, not only the first
+    keep_during: bool = False  # the 시공 중 column even when no spot has such a photo
+    location_map: bool = True  # the 위치도 page / sheet when photos carry GPS
+    include_unconfirmed: bool = False
+
+    def build_kwargs(self) -> dict:
+        """The keywords of :func:`edge_app.ledger.build_ledger` these options set."""
+        return {"include_unconfirmed": self.include_unconfirmed, "all_photos": self.all_photos,
+                "keep_during": self.keep_during, "layout": self.layout, "location_map": self.location_map}
+
+
+def requested_options(*, unconfirmed: bool = True) -> ExportOptions:
+    """The export's query: ``?format=pdf|xlsx|zip`` (404 for another), ``&layout=row|2up|4up``
+    (the PDF's and the XLSX's; anything else, or the ZIP, prints rows), ``&all=1`` (all
+    photos), ``&during=1`` (keep the 시공 중 column), ``&nomap=1`` (no 위치도) and, where the
+    server has unconfirmed spots (``unconfirmed``), ``&unconfirmed=1``. The site app's form
+    and head office's send the same names."""
+    fmt = requested_format()
+    a = request.args
+    layout = a.get("layout", "row")
+    layout = layout if fmt in ("pdf", "xlsx") and layout in LAYOUTS else "row"
+    return ExportOptions(fmt=fmt, layout=layout, all_photos=bool(a.get("all")), keep_during=bool(a.get("during")),
+                         location_map=not a.get("nomap"), include_unconfirmed=unconfirmed and bool(a.get("unconfirmed")))
 
 
 def download_name(ledger: Ledger, fmt: str, lang: str) -> str:
@@ -97,5 +132,6 @@ def template_remove(root: str | Path, lang: str, where: str = "") -> None:
         flash(translate(lang, "ledger_template_removed"), where + "ok")
 
 
-__all__ = ["FORMATS", "MIMETYPES", "download_name", "requested_format", "send_ledger", "template_remove",
+__all__ = ["FORMATS", "MIMETYPES", "ExportOptions", "download_name", "requested_format", "requested_options",
+           "send_ledger", "template_remove",
            "template_upload"]
