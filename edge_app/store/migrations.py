@@ -5,6 +5,9 @@ Nothing here drops or rewrites a table. ``PRAGMA user_version`` holds the versio
 each migration runs in its own ``BEGIN IMMEDIATE`` transaction together with the version
 bump, so a crash leaves the database at the previous version or the next, never between.
 Add a migration by appending to :data:`MIGRATIONS`; never edit one that has shipped.
+A migration is an SQL script, or, where SQL alone cannot do it (a value computed by the
+program, e.g. a time read from a file name), a Python step: a function given the
+connection, run inside the migration's transaction like a script (:func:`migrate`).
 
 Timestamps are ISO 8601 UTC text (``2026-11-30T05:50:00.123Z``). ``taken_at`` is POSIX
 seconds (UTC when the camera wrote its offset, else the camera's local time read as UTC)
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime, timezone
+from typing import Callable, Union
 
 V1_CORE = """
 CREATE TABLE sites (
@@ -246,8 +250,23 @@ ALTER TABLE spots ADD COLUMN number INTEGER;    -- "지점 N" of an unnamed spot
 UPDATE spots SET number = (SELECT count(*) FROM spots s2 WHERE s2.site_id = spots.site_id AND s2.id <= spots.id)
 """
 
-#: (version, name, SQL script). Append only.
-MIGRATIONS: list[tuple[int, str, str]] = [
+
+
+def _name_times(conn: sqlite3.Connection) -> None:
+    """Migration 12: photos stored before migration 8 without an EXIF time take the time
+    their file name carries, as the intake gives it since then
+    (:func:`edge_app.store.photos.backfill_name_times`)."""
+    from .photos import backfill_name_times  # photos imports the store package, which imports this module
+
+    backfill_name_times(conn)
+
+
+#: A migration's work: an SQL script (statements separated by ``;``) or a Python step
+#: (a function of the connection; it must not commit, and must leave done rows as they are).
+Step = Union[str, Callable[[sqlite3.Connection], None]]
+
+#: (version, name, SQL script or Python step). Append only.
+MIGRATIONS: list[tuple[int, str, Step]] = [
     (1, "core tables", V1_CORE),
     (2, "pair cache and watched folders", V2_CACHES),
     (3, "outbox for head office", V_OUTBOX),
@@ -259,6 +278,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (9, "the engine's suggested moves out of shown spots", V_SUGGESTIONS),
     (10, "distinct inliers of a cached pair (the look-alike guard)", V_PAIR_DISTINCT),
     (11, "a spot's number, kept across a site split", V_SPOT_NUMBERS),
+    (12, "capture times from file names for photos stored before migration 8", _name_times),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -296,8 +316,11 @@ def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
             if version == 1:
                 conn.execute("CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, "
                              "name TEXT NOT NULL, applied_at TEXT NOT NULL)")
-            for sql in _statements(script):
-                conn.execute(sql)
+            if callable(script):
+                script(conn)
+            else:
+                for sql in _statements(script):
+                    conn.execute(sql)
             conn.execute("INSERT INTO migrations (version, name, applied_at) VALUES (?, ?, ?)",
                          (version, name, datetime.now(timezone.utc).isoformat(timespec="seconds")))
             conn.execute(f"PRAGMA user_version={version}")
