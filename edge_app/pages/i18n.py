@@ -133,6 +133,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "act_each_new": ("사진 {n}장 각각 새 지점", "{n} photo(s), each to a new spot"),
     "each_new_spot": ("각각 새 지점", "Each its own spot"),
     "move_here": ("여기로", "Move here"),
+    # drag and drop on the site page (issue 17): what a release does, said beside the finger
+    "drag_hint": ("사진을 길게 누른 채 끌어서 지점에 놓으면 옮겨집니다. 미분류 사진 위에 놓으면 둘이 새 지점이 됩니다.",
+                  "Press and hold a photo, then drag it onto a spot to move it; onto an unassigned photo to make "
+                  "a new spot of both."),
+    "drag_to_spot": ("{name}에 넣기", "Move to {name}"),
+    "drag_to_tray": ("미분류로 빼기", "Back to unassigned"),
+    "drag_new_spot": ("사진 {n}장으로 새 지점", "New spot of {n} photos"),
+    "drag_reopens": ("확인된 지점: 다시 열기", "confirmed: reopens it"),
+    "drag_cancel": ("여기서 놓으면 취소", "Release here to cancel"),
+    "drag_drop_here": ("여기에 놓기", "Drop here"),
     "act_rename": ("이름 바꿈", "renamed a spot"),
     "act_cover": ("대표 사진 바꿈", "changed the cover"),
     "act_confirm": ("지점 확인", "confirmed a spot"),

@@ -118,6 +118,10 @@
       body = new FormData(f);
       if (button && button.name) body.append(button.name, button.value);
     }
+    postEdit(url, body);
+  }
+  // one edit on its way: answered in place, with the next page to load, or refused (said in the bar)
+  function postEdit(url, body) {
     busy = true;
     fetch(url.href, {method: "POST", body: body, credentials: "same-origin",
                      headers: {"X-Edge-Fetch": "1", "X-Edge-Swap": "1", "X-CSRF-Token": csrf}})
@@ -251,6 +255,195 @@
     if (target) target.selectedIndex = 0;
     refreshSelection();
   });
+
+  // ---- drag and drop (issue 17): a fix in one gesture ------------------------------------------
+  // Press and hold a photo (touch; a mouse or pen just moves a few pixels), then drag it onto a
+  // spot: it moves there (the whole selection when the photo is part of it); onto a photo of
+  // the tray (미분류): the two (and the selection) become a new spot; onto the tray: back to
+  // 미분류; released anywhere else: nothing. The drop is the bar's own request (the same
+  // route, reopen question, answer line, undo and offline line as a tap on "여기로").
+  // A quick swipe over a photo still scrolls the page; a tap still selects.
+  if (bar && window.PointerEvent) (function () {
+    var HOLD_MS = 350, TOUCH_SLOP = 10, MOUSE_SLOP = 6, EDGE = 80;
+    var drag = null, lastDrop = 0, swallow = false;
+    // the photos a drop just moved are marked for a moment on the page that answers it
+    var MOVED = "edge-app-moved";
+    try {
+      var moved = JSON.parse(sessionStorage.getItem(MOVED) || "null");
+      sessionStorage.removeItem(MOVED);
+      if (moved && Date.now() - moved.t < 15000) {
+        moved.shas.forEach(function (s) {
+          var t = document.querySelector('.photo[data-photo="' + s + '"]');
+          if (t) { t.classList.add("just-moved"); setTimeout(function () { t.classList.remove("just-moved"); }, 2500); }
+        });
+      }
+    } catch (e) { /* private mode */ }
+    function txt(key, o) { return (bar.getAttribute(key) || "").replace(/\{(\w+)\}/g, function (_, k) { return o[k]; }); }
+    function tileOf(sha) { return document.querySelector('.photo[data-photo="' + sha + '"]'); }
+    function selected() {
+      var out = [];
+      document.querySelectorAll('input[type=checkbox][form=sel]:checked').forEach(function (b) { out.push(b.value); });
+      return out;
+    }
+    function allIn(box) {
+      return drag.shas.every(function (s) { var t = tileOf(s); return t && box.contains(t); });
+    }
+    function targetAt(x, y) {
+      var el = document.elementFromPoint(x, y);
+      if (!el || bar.contains(el)) return null;
+      var tray = el.closest("[data-unassigned]"), tile = el.closest(".photo[data-photo]");
+      if (tray && tile && drag.shas.indexOf(tile.getAttribute("data-photo")) < 0) {
+        return {kind: "new", el: tile, sha: tile.getAttribute("data-photo"), text: txt("data-drag-new", {n: drag.shas.length + 1})};
+      }
+      if (tray) return allIn(tray) ? null : {kind: "tray", el: tray, text: txt("data-drag-tray", {})};
+      var sec = el.closest("section.spot[data-spot]");
+      if (!sec || allIn(sec)) return null;
+      var name = sec.querySelector(".spot-name");
+      var text = txt("data-drag-to", {name: name ? name.textContent : ""});
+      if (sec.getAttribute("data-confirmed") === "true") text += " · " + txt("data-drag-reopens", {});
+      return {kind: "spot", el: sec, id: sec.getAttribute("data-spot"), text: text};
+    }
+    function hover() {
+      var t = targetAt(drag.x, drag.y);
+      if (drag.over && (!t || t.el !== drag.over.el)) drag.over.el.classList.remove("drop-over");
+      if (t) { t.el.classList.add("drop-over"); t.el.setAttribute("data-drop", txt("data-drop-here", {})); }
+      drag.over = t;
+      drag.ghost.classList.toggle("cancel", !t);
+      drag.caption.textContent = t ? t.text : txt("data-drag-cancel", {});
+      // above the finger (which hides what is under it), kept inside the screen
+      var w = drag.ghost.offsetWidth, h = drag.ghost.offsetHeight;
+      var gx = Math.max(4, Math.min(window.innerWidth - w - 4, drag.x - w / 2));
+      var gy = drag.y - h - (drag.type === "touch" ? 36 : 12);
+      if (gy < 4) gy = drag.y + 36;
+      drag.ghost.style.transform = "translate(" + Math.round(gx) + "px," + Math.round(gy) + "px)";
+    }
+    function begin() {
+      var sha = drag.tile.getAttribute("data-photo");
+      var sel = selected();
+      drag.shas = sel.indexOf(sha) >= 0 ? sel : [sha];
+      drag.active = true;
+      var ghost = document.createElement("div");
+      ghost.className = "drag-ghost";
+      ghost.setAttribute("aria-hidden", "true");
+      var img = drag.tile.querySelector("img");
+      if (img) { var copy = document.createElement("img"); copy.src = img.currentSrc || img.src; copy.alt = ""; ghost.appendChild(copy); }
+      if (drag.shas.length > 1) {
+        var n = document.createElement("span");
+        n.className = "drag-count";
+        n.textContent = String(drag.shas.length);
+        ghost.appendChild(n);
+      }
+      drag.caption = document.createElement("span");
+      drag.caption.className = "drag-caption";
+      ghost.appendChild(drag.caption);
+      document.body.appendChild(ghost);
+      drag.ghost = ghost;
+      drag.shas.forEach(function (s) { var t = tileOf(s); if (t) t.classList.add("drag-src"); });
+      document.body.classList.add("dragging");
+      document.querySelectorAll("section.spot[data-spot], [data-unassigned]").forEach(function (box) {
+        if (!allIn(box)) box.classList.add("drop-ok");
+      });
+      if (navigator.vibrate && drag.type === "touch") { try { navigator.vibrate(15); } catch (e) { /* no vibration */ } }
+      hover();
+      drag.raf = requestAnimationFrame(edgeScroll);
+    }
+    function edgeScroll() {
+      // near the top (under the sticky header) or the bottom of the screen: the page scrolls
+      if (!drag || !drag.active) return;
+      var head = document.querySelector(".top");
+      var top = head ? head.getBoundingClientRect().bottom : 0, bottom = window.innerHeight;
+      var v = 0;
+      if (drag.y < top + EDGE) v = -(top + EDGE - drag.y) / 4;
+      else if (drag.y > bottom - EDGE) v = (drag.y - (bottom - EDGE)) / 4;
+      v = Math.max(-24, Math.min(24, v));
+      if (v) {
+        var before = window.scrollY;
+        window.scrollBy(0, v > 0 ? Math.ceil(v) : Math.floor(v));
+        if (window.scrollY !== before) hover();
+      }
+      drag.raf = requestAnimationFrame(edgeScroll);
+    }
+    function end(dropIt) {
+      var d = drag;
+      drag = null;
+      if (!d) return;
+      clearTimeout(d.timer);
+      if (!d.active) return;
+      lastDrop = Date.now();
+      swallow = true;  // the click that may follow the release selects nothing (a new touch clears it)
+      setTimeout(function () { swallow = false; }, 400);
+      cancelAnimationFrame(d.raf);
+      if (d.ghost && d.ghost.parentNode) d.ghost.parentNode.removeChild(d.ghost);
+      document.body.classList.remove("dragging");
+      document.querySelectorAll(".drag-src, .drop-ok, .drop-over, [data-drop]").forEach(function (el) {
+        el.classList.remove("drag-src", "drop-ok", "drop-over");
+        el.removeAttribute("data-drop");
+      });
+      if (dropIt && d.over) send(d.shas, d.over);
+    }
+    function send(shas, t) {
+      if (busy) return;
+      var body = new FormData();
+      bar.querySelectorAll("input[type=hidden]").forEach(function (i) { if (i.name !== "reopen") body.append(i.name, i.value); });
+      var all = shas.slice();
+      if (t.kind === "new" && all.indexOf(t.sha) < 0) all.push(t.sha);
+      all.forEach(function (s) { body.append("photo", s); });
+      body.append("action", t.kind === "spot" ? "to-" + t.id : (t.kind === "tray" ? "to-none" : "new"));
+      // a confirmed spot is a record: the same question as a tap, before anything is sent
+      var locked = all.some(function (s) {
+        var sec = tileOf(s) && tileOf(s).closest("section.spot");
+        return sec && sec.getAttribute("data-confirmed") === "true";
+      }) || (t.kind === "spot" && t.el.getAttribute("data-confirmed") === "true");
+      if (locked) {
+        if (!window.confirm(bar.getAttribute("data-reopen-q") || "Reopen?")) return;
+        body.append("reopen", "1");
+      }
+      try {
+        sessionStorage.setItem(KEY, JSON.stringify({path: location.pathname, y: window.scrollY, t: Date.now()}));
+        sessionStorage.setItem(MOVED, JSON.stringify({shas: all, t: Date.now()}));
+      } catch (e) { /* ignore */ }
+      postEdit(new URL(bar.getAttribute("action"), location.href), body);
+    }
+    document.addEventListener("pointerdown", function (ev) {
+      swallow = false;
+      if (drag || !ev.isPrimary || ev.button > 0) return;
+      var pick = ev.target.closest && ev.target.closest(".photo .pick");
+      if (!pick || !pick.querySelector("input[form=sel]")) return;
+      drag = {id: ev.pointerId, type: ev.pointerType, x0: ev.clientX, y0: ev.clientY, x: ev.clientX, y: ev.clientY,
+              tile: pick.closest(".photo"), active: false, over: null};
+      if (ev.pointerType === "touch") {
+        drag.timer = setTimeout(function () { if (drag && !drag.active) begin(); }, HOLD_MS);
+      }
+    });
+    document.addEventListener("pointermove", function (ev) {
+      if (!drag || ev.pointerId !== drag.id) return;
+      drag.x = ev.clientX; drag.y = ev.clientY;
+      var moved = Math.abs(drag.x - drag.x0) + Math.abs(drag.y - drag.y0);
+      if (!drag.active) {
+        if (drag.type === "touch") { if (moved > TOUCH_SLOP) end(false); }  // a swipe: the page scrolls
+        else if (moved > MOUSE_SLOP) begin();
+        return;
+      }
+      ev.preventDefault();
+      hover();
+    });
+    document.addEventListener("pointerup", function (ev) { if (drag && ev.pointerId === drag.id) end(true); });
+    document.addEventListener("pointercancel", function (ev) { if (drag && ev.pointerId === drag.id) end(false); });
+    // while a photo is held the finger drags it, not the page
+    document.addEventListener("touchmove", function (ev) { if (drag && drag.active && ev.cancelable) ev.preventDefault(); },
+                              {passive: false});
+    // a long press is a drag, not the browser's image menu
+    document.addEventListener("contextmenu", function (ev) {
+      if (ev.target.closest && ev.target.closest(".photo .pick") && (drag || Date.now() - lastDrop < 800)) ev.preventDefault();
+    });
+    document.addEventListener("click", function (ev) {
+      if (swallow && ev.target.closest && ev.target.closest(".photo")) {
+        swallow = false;
+        ev.preventDefault(); ev.stopPropagation();
+      }
+    }, true);
+    document.addEventListener("keydown", function (ev) { if (drag && ev.key === "Escape") end(false); });
+  })();
 
   // ---- before / after slider -----------------------------------------------------------------
   document.querySelectorAll("[data-slider]").forEach(function (box) {
