@@ -6,8 +6,9 @@ Stores ``--photos`` real photos of an eval set as one batch in a fresh data fold
 runs the worker until it is idle (analysis, placement, the regroup, the thorough pass)
 with a profiler on the worker's thread. Each time the innermost frame of ``edge_app`` code
 changes file, that is a new *stay*; a stay in a file already left earlier is a *return*.
-Prints the stays, the files, the returns and the files entered most often: the measure of
-issue 16 ("the worker's step entering each file at most a few times").
+Prints the stays, the files, the returns and the files entered most often, for the whole
+walk and for each ``Worker.step`` on its own: the measure of issue 16 ("the worker's step
+entering each file at most a few times").
 """
 
 from __future__ import annotations
@@ -36,11 +37,13 @@ class FileTrail:
     ``Worker.run_until_idle`` down, not its loops over photos and pairs. ``every_call``
     counts every call instead."""
 
-    def __init__(self, every_call: bool = False):
+    def __init__(self, every_call: bool = False, step_code=None):
         self.stays: list[str] = []
         self.every_call = every_call
         self.stack: list = []
         self.seen: set = set()
+        self.step_code = step_code  # Worker.step's code: where each step's walk starts
+        self.step_starts: list[int] = []
 
     def __call__(self, frame, event, arg):
         code = frame.f_code
@@ -51,6 +54,10 @@ class FileTrail:
                 self.stack.pop()
             return
         self.stack.append(code)
+        if code is self.step_code:  # a new step: its walk counts each function once again
+            self.step_starts.append(len(self.stays))
+            self.seen = set()
+            self.stays.append("")  # no file: the next file is a new stay
         if not self.every_call:
             if code in self.seen:
                 return
@@ -59,14 +66,35 @@ class FileTrail:
         if not self.stays or self.stays[-1] != name:
             self.stays.append(name)
 
-    def summary(self) -> dict:
+    @staticmethod
+    def rooms(stays: list[str]) -> list[str]:
+        """The walk by room (worker, engine, store, ...): consecutive files of one room are
+        one stay; the path a photo takes between the layers."""
+        out: list[str] = []
+        for name in (s for s in stays if s):
+            r = name.split("/")[0] if "/" in name else name.removesuffix(".py")
+            if not out or out[-1] != r:
+                out.append(r)
+        return out
+
+    @staticmethod
+    def count(stays: list[str]) -> dict:
+        stays = [s for s in stays if s]
         seen, returns = set(), 0
-        for k, name in enumerate(self.stays):
-            if name in seen and self.stays[k - 1] != name:
+        for k, name in enumerate(stays):
+            if name in seen and stays[k - 1] != name:
                 returns += 1
             seen.add(name)
-        return {"stays": len(self.stays), "files": len(seen), "returns": returns,
-                "entered": Counter(self.stays).most_common()}
+        return {"stays": len(stays), "files": len(seen), "returns": returns,
+                "entered": Counter(stays).most_common(), "rooms": FileTrail.rooms(stays)}
+
+    def summary(self) -> dict:
+        return self.count(self.stays)
+
+    def per_step(self) -> list[dict]:
+        """The walk of each ``Worker.step`` on its own (each function once per step)."""
+        ends = self.step_starts[1:] + [len(self.stays)]
+        return [self.count(self.stays[a:b]) for a, b in zip(self.step_starts, ends)]
 
 
 def main() -> int:
@@ -88,18 +116,26 @@ def main() -> int:
         worker = Worker(data)
         pipe = worker.pipeline  # loading the models is not the walk being measured
         (pipe.load_models if hasattr(pipe, "load_models") else pipe.analyzer.load_models)()
-        trail = FileTrail(args.every_call)
+        trail = FileTrail(args.every_call, Worker.step.__code__)
         sys.setprofile(trail)
         try:
             worker.run_until_idle()
         finally:
             sys.setprofile(None)
         s = trail.summary()
+        steps = [p for p in trail.per_step() if p["stays"]]
     print(f"{len(rows)} photos of {Path(args.set).name}, one batch, worker until idle, "
           + ("every call:" if args.every_call else "each function once:"))
     print(f"  {s['stays']} stays in {s['files']} files, {s['returns']} returns to a file already left")
     for name, n in s["entered"][: None if args.all else 12]:
         print(f"  {n:4d}  {name}")
+    print(f"each Worker.step on its own ({len(steps)} steps that did something; each function once per step):")
+    for k, p in enumerate(steps, 1):
+        top = ", ".join(f"{name} {n}" for name, n in p["entered"][:3])
+        print(f"  step {k}: {p['stays']} stays in {p['files']} files, {p['returns']} returns; most entered: {top}")
+        rooms = Counter(r for r in p["rooms"] if r in ("worker", "engine", "store"))
+        print(f"          by room: {len(p['rooms'])} stays (" + ", ".join(f"{r} {n}" for r, n in rooms.items())
+              + "): " + " > ".join(p["rooms"]))
     return 0
 
 

@@ -13,8 +13,8 @@ folder holds).
 
 A long-lived caller that keeps its photos elsewhere (the site app's worker) uses the
 pipeline photo by photo: :meth:`Pipeline.analyze_many`, :meth:`Pipeline.cached_analysis`,
-:meth:`Pipeline.link_to_known` and :meth:`Pipeline.place_by_look` (which site a new photo
-goes to), :meth:`Pipeline.assign` (one new photo among grouped ones),
+:meth:`Pipeline.choose_sites` (which site new photos go to, :mod:`edge_app.engine.site_choice`),
+:meth:`Pipeline.assign` (one new photo among grouped ones),
 :meth:`Pipeline.group_analyses` (one site again, people's groups locked), with its own
 pair cache (:meth:`Pipeline.use_pair_cache`).
 """
@@ -37,6 +37,7 @@ from .metadata import PhotoMeta
 from .group import group_analyses
 from .result import GroupResult
 from .sessions import KnownPhotos, NewPhotoLinks, group_sessions, link_to_known, place_by_similarity
+from .site_choice import AnalysisOf, SiteChoice, SiteFacts, choose_sites
 from .vision.features import LocalFeatures
 from .vision.verify import PairScore
 
@@ -277,6 +278,12 @@ class Pipeline:
         with the pipeline's pair cache. settings: others than the pipeline's; workers:
         threads for its verifications (1: the caller's thread)."""
         return assign_new(new, analyses, labels, settings or self.settings, self.pair_cache, workers)
+
+    def choose_sites(self, facts: SiteFacts, analysis: AnalysisOf) -> SiteChoice:
+        """A site for each new photo of ``facts`` (:func:`edge_app.engine.site_choice.choose_sites`
+        with this pipeline's links by metadata, verification and look)."""
+        return choose_sites(facts, analysis, link=self.link_to_known, same_spot=self.same_spot_by_look,
+                            place_by_look=self.place_by_look)
 
     def link_to_known(self, new: Sequence[PhotoMeta], known: KnownPhotos) -> NewPhotoLinks:
         """Which known photos new ones link to by GPS and capture time

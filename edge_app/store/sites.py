@@ -7,16 +7,61 @@ has one, so a merge or split a person made stays as it is.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 from typing import Sequence
 
+from ..engine.metadata import PhotoMeta
+from ..engine.sessions import KnownPhotos
+from ..engine.site_choice import NewPhoto, SiteChoice, SiteFacts
 from . import Store, StoreError, now_iso
+from . import photos as store_photos
 from .edits import Changes, record
 
 
 def create_site(st: Store, created_by: str, name: str | None = None) -> int:
     """A new site (inside the caller's transaction)."""
     return st.db["sites"].insert({"name": name, "created_at": now_iso(), "created_by": created_by}).last_pk
+
+
+def site_facts(st: Store, shas: Sequence[str], recent: int) -> SiteFacts:
+    """What the engine chooses the sites of ``shas`` by, read in one go
+    (:class:`edge_app.engine.site_choice.SiteFacts`): the photos among them without a site,
+    every photo in a site, the ``recent`` photos added last that are in a site, the sites
+    their upload batches already have; those with a site already are ``placed``."""
+    rows = [r for r in store_photos.site_facts(st, shas) if r["site_id"] is None]
+    batch_of = batches_of(st, [r["sha256"] for r in rows]) if rows else {}
+    new = [NewPhoto(r["sha256"], _meta(r), batch_of.get(r["sha256"])) for r in rows]
+    placed: dict[int, list[str]] = defaultdict(list)
+    for r in store_photos.with_site(st, shas):
+        placed[resolve(st, r["site_id"])].append(r["sha256"])
+    old = store_photos.in_sites(st) if rows else []
+    known = KnownPhotos.of([r["lat"] for r in old], [r["lon"] for r in old], [r["taken_at"] for r in old],
+                           [resolve(st, r["site_id"]) for r in old])
+    last = store_photos.recent_in_sites(st, recent) if rows else []
+    return SiteFacts(new, known, [(r["sha256"], resolve(st, r["site_id"])) for r in last],
+                     batch_sites(st, list(batch_of.values())), (st.scalar("SELECT max(id) FROM sites") or 0) + 1,
+                     dict(placed))
+
+
+def _meta(r) -> PhotoMeta:
+    gps = (r["lat"], r["lon"], None) if r["lat"] is not None and r["lon"] is not None else None
+    return PhotoMeta(r["taken_at"], gps)
+
+
+def apply_site_choice(st: Store, facts: SiteFacts, choice: SiteChoice) -> dict[int, list[str]]:
+    """Write the engine's choice in one transaction: open its new sites (in its order; an
+    upload without any link named by its date, :func:`dated_name`), put each new photo in
+    its site (``site_by = 'engine'``). Returns {site: photos}, ``facts.placed`` included."""
+    out: dict[int, list[str]] = defaultdict(list, {k: list(v) for k, v in facts.placed.items()})
+    with st.write():
+        real = {facts.next_site + k: create_site(st, "engine", dated_name(st, batch) if dated else None)
+                for k, (batch, dated) in enumerate(zip(choice.new_sites, choice.dated))}
+        for p, site in zip(facts.new, choice.site_of):
+            site = real.get(site, site)
+            store_photos.set_site_by_engine(st, p.sha256, site)
+            out[site].append(p.sha256)
+    return dict(out)
 
 
 def dated_name(st: Store, batch_id: int | None) -> str:
