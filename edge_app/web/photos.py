@@ -25,7 +25,7 @@ from ..pages.i18n import reason_text, translate
 from .auth import who
 from .background import wake_worker, worker_checking, worker_error
 from .db import get_store, record_id
-from .labels import spot_label
+from .labels import spot_label, tell_apart
 
 bp = Blueprint("photos", __name__)
 
@@ -96,7 +96,7 @@ def _home_context(st) -> dict:
         except StoreError:
             batch = None
     last_batch = store_photos.last_batch(st)
-    sites = list_sites(st)
+    sites = tell_apart(list_sites(st))
     done_sites = []
     if progress is not None and progress["regrouped"]:
         ids = set(store_photos.sites_of_batch(st, batch))

@@ -22,7 +22,7 @@ from ..pages.i18n import format_iso, store_error_text, translate
 from .auth import who
 from .background import wake_sync, worker_checking, worker_error
 from .db import get_store, record_id
-from .labels import site_title, spot_label
+from .labels import site_title, split_name, spot_label, tell_apart
 from .sync import sync_state
 
 bp = Blueprint("spots", __name__)
@@ -218,11 +218,12 @@ def site(site_id: int):
 def _site_context(st, site_id: int) -> dict:
     """What the site page (and a piece of it answered in place) is drawn from."""
     view = views.site_view(st, site_id)
-    info = next((s for s in list_sites(st) if s["id"] == site_id), {"id": site_id, "name": view["site"]["name"]})
+    sites = tell_apart(list_sites(st))
+    info = next((s for s in sites if s["id"] == site_id), {"id": site_id, "name": view["site"]["name"]})
     for sp in view["spots"]:
         sp["label"] = spot_label(g.lang, sp)
     names = {sp["id"]: sp["label"] for sp in view["spots"]}
-    others = [s for s in list_sites(st) if s["id"] != site_id]
+    others = [s for s in sites if s["id"] != site_id]
     return dict(view=view, info=info, spot_names=names, removed=views.removed_photos(st, site_id),
                 last_edit=edits.last_undoable(st, site_id), next_redo=edits.last_redoable(st, site_id),
                 other_sites=others, waiting=views.waiting_count(st),
@@ -551,9 +552,12 @@ def site_merge(site_id: int):
 
 @bp.route("/sites/<int:site_id>/split", methods=["POST"])
 def site_split(site_id: int):
+    st = get_store()
     try:
-        res = store_sites.split(get_store(), site_id, [record_id(s) for s in request.form.getlist("spot")],
-                                request.form.getlist("photo"), who())
+        # a named site's split is named after it with a number (an unnamed one's is titled by its own dates)
+        name = split_name(store_sites.site(st, site_id)["name"], {s["name"] for s in list_sites(st) if s["name"]})
+        res = store_sites.split(st, site_id, [record_id(s) for s in request.form.getlist("spot")],
+                                request.form.getlist("photo"), who(), name=name)
         return _back(res["site"])
     except (StoreError, ValueError) as e:
         _fail(e)
