@@ -305,3 +305,29 @@ def haversine_m_arrays(lat1, lon1, lat2, lon2) -> np.ndarray:
     la1, lo1, la2, lo2 = (np.radians(np.asarray(x, np.float64)) for x in (lat1, lon1, lat2, lon2))
     h = np.sin((la2 - la1) / 2) ** 2 + np.cos(la1) * np.cos(la2) * np.sin((lo2 - lo1) / 2) ** 2
     return 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+
+
+def _finite_time(x) -> float | None:
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def capture_time(meta_taken_at, taken_local: str | None, name: str,
+                 now: datetime | None = None) -> tuple[float | None, str | None, str | None]:
+    """(taken_at, taken_local, taken_from) of a photo: its EXIF time ('exif'), else the time
+    its file name carries ('file name'; 'file name date' when the name holds the day only),
+    else (None, None, None). A name's time is the phone's clock, kept like an EXIF time
+    without offset (local time read as UTC). ``now``: the clock a name's date must not be
+    after (default: this computer's)."""
+    taken_at = _finite_time(meta_taken_at)
+    if taken_at is not None:
+        return taken_at, taken_local, "exif"
+    found = name_time(name, now)
+    if found is None:
+        return None, None, None
+    dt, timed = found
+    return (dt.replace(tzinfo=timezone.utc).timestamp(), dt.strftime("%Y-%m-%d %H:%M:%S"),
+            "file name" if timed else "file name date")

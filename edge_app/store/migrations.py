@@ -21,6 +21,8 @@ import sqlite3
 from datetime import datetime, timezone
 from typing import Callable, Union
 
+from ..engine.metadata import capture_time
+
 V1_CORE = """
 CREATE TABLE sites (
     id          INTEGER PRIMARY KEY,
@@ -252,13 +254,26 @@ UPDATE spots SET number = (SELECT count(*) FROM spots s2 WHERE s2.site_id = spot
 
 
 
-def _name_times(conn: sqlite3.Connection) -> None:
-    """Migration 12: photos stored before migration 8 without an EXIF time take the time
-    their file name carries, as the intake gives it since then
-    (:func:`edge_app.store.photos.backfill_name_times`)."""
-    from .photos import backfill_name_times  # photos imports the store package, which imports this module
-
-    backfill_name_times(conn)
+def backfill_name_times(conn: sqlite3.Connection, now: datetime | None = None) -> int:
+    """Store migration 12: a photo without a capture time (stored before migration 8 gave
+    new photos their file name's time, or whose name holds none) takes the time its stored
+    file name carries, by :func:`~edge_app.engine.metadata.capture_time`, the intake's own rule, marked 'file name' /
+    'file name date'. Photos with a time (EXIF or already from the name) are not read;
+    a name with no time leaves its photo as it was, so a second run changes nothing.
+    ``conn``: the raw sqlite3 connection, inside the migration's transaction; ``now``: the
+    clock a name's date must not be after (:func:`~edge_app.engine.metadata.name_time`).
+    Returns how many photos took a time. Stages are not recomputed here: the engine gives
+    them from the times when it next places photos of the spot, a person's stage stays."""
+    rows = conn.execute("SELECT sha256, name FROM photos WHERE taken_at IS NULL AND taken_from IS NULL").fetchall()
+    n = 0
+    for sha, name in rows:
+        taken_at, taken_local, taken_from = capture_time(None, None, name, now)
+        if taken_from is None:
+            continue
+        conn.execute("UPDATE photos SET taken_at = ?, taken_local = ?, taken_from = ? "
+                     "WHERE sha256 = ? AND taken_at IS NULL", (taken_at, taken_local, taken_from, sha))
+        n += 1
+    return n
 
 
 #: A migration's work: an SQL script (statements separated by ``;``) or a Python step
@@ -278,7 +293,7 @@ MIGRATIONS: list[tuple[int, str, Step]] = [
     (9, "the engine's suggested moves out of shown spots", V_SUGGESTIONS),
     (10, "distinct inliers of a cached pair (the look-alike guard)", V_PAIR_DISTINCT),
     (11, "a spot's number, kept across a site split", V_SPOT_NUMBERS),
-    (12, "capture times from file names for photos stored before migration 8", _name_times),
+    (12, "capture times from file names for photos stored before migration 8", backfill_name_times),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -18,14 +18,13 @@ from __future__ import annotations
 import hashlib
 import io
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from PIL import Image
 
 from ..engine.decode import ImageError, decode_image, is_image_name, read_photo_bytes, scan_folder
-from ..engine.metadata import name_time, read_meta
+from ..engine.metadata import capture_time, read_meta
 from ..fileio import sharded_path, write_atomic
 from . import Store, StoreError, now_iso, seconds_since
 
@@ -134,46 +133,6 @@ def _taken_local(exif) -> str | None:
     out = text[:4] + "-" + text[5:7] + "-" + text[8:10] + " " + text[11:19]
     digits = out.replace("-", "").replace(" ", "").replace(":", "")
     return out if digits.isdigit() and len(digits) == 14 else None
-
-
-def capture_time(meta_taken_at, taken_local: str | None, name: str,
-                 now: datetime | None = None) -> tuple[float | None, str | None, str | None]:
-    """(taken_at, taken_local, taken_from) of a photo: its EXIF time ('exif'), else the time
-    its file name carries ('file name'; 'file name date' when the name holds the day only),
-    else (None, None, None). A name's time is the phone's clock, kept like an EXIF time
-    without offset (local time read as UTC). ``now``: the clock a name's date must not be
-    after (default: this computer's)."""
-    taken_at = _finite(meta_taken_at)
-    if taken_at is not None:
-        return taken_at, taken_local, "exif"
-    found = name_time(name, now)
-    if found is None:
-        return None, None, None
-    dt, timed = found
-    return (dt.replace(tzinfo=timezone.utc).timestamp(), dt.strftime("%Y-%m-%d %H:%M:%S"),
-            "file name" if timed else "file name date")
-
-
-def backfill_name_times(conn, now=None) -> int:
-    """Store migration 12: a photo without a capture time (stored before migration 8 gave
-    new photos their file name's time, or whose name holds none) takes the time its stored
-    file name carries, by :func:`capture_time`, the intake's own rule, marked 'file name' /
-    'file name date'. Photos with a time (EXIF or already from the name) are not read;
-    a name with no time leaves its photo as it was, so a second run changes nothing.
-    ``conn``: the raw sqlite3 connection, inside the migration's transaction; ``now``: the
-    clock a name's date must not be after (:func:`~edge_app.engine.metadata.name_time`).
-    Returns how many photos took a time. Stages are not recomputed here: the engine gives
-    them from the times when it next places photos of the spot, a person's stage stays."""
-    rows = conn.execute("SELECT sha256, name FROM photos WHERE taken_at IS NULL AND taken_from IS NULL").fetchall()
-    n = 0
-    for sha, name in rows:
-        taken_at, taken_local, taken_from = capture_time(None, None, name, now)
-        if taken_from is None:
-            continue
-        conn.execute("UPDATE photos SET taken_at = ?, taken_local = ?, taken_from = ? "
-                     "WHERE sha256 = ? AND taken_at IS NULL", (taken_at, taken_local, taken_from, sha))
-        n += 1
-    return n
 
 
 def _orientation(exif) -> int:

@@ -1,12 +1,12 @@
 """Store migration 12 (issue 18): photos stored before migration 8 without an EXIF time take
-the time their file name carries, by the intake's own rule (photos.capture_time), marked
+the time their file name carries, by the intake's own rule (engine.metadata.capture_time), marked
 'file name' / 'file name date'; photos with an EXIF time or without a dated name are left
 as they were, and a second run changes nothing."""
 
 import sqlite3
 from datetime import datetime
 
-from edge_app.store import SCHEMA_VERSION, open_store, photos
+from edge_app.store import SCHEMA_VERSION, migrations, open_store, photos
 from edge_app.store.migrations import MIGRATIONS, migrate
 from photo_files import spot_photos
 
@@ -65,7 +65,7 @@ def test_photos_stored_before_migration_8_take_their_file_names_time(tmp_path):
         assert st.query(f"SELECT {COLS} FROM photos ORDER BY sha256") == before
         assert st.scalar("SELECT count(*) FROM migrations WHERE version = 12") == 1
         with st.write():
-            assert photos.backfill_name_times(st.conn) == 0
+            assert migrations.backfill_name_times(st.conn) == 0
         assert st.query(f"SELECT {COLS} FROM photos ORDER BY sha256") == before
 
 
@@ -97,7 +97,7 @@ def test_a_python_step_runs_inside_its_migrations_transaction(tmp_path, monkeypa
     import edge_app.store.migrations as m
 
     def boom(conn):
-        photos.backfill_name_times(conn)
+        migrations.backfill_name_times(conn)
         raise RuntimeError("power cut")
 
     steps = [(v, n, boom if v == 12 else s) for v, n, s in MIGRATIONS]
