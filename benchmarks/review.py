@@ -1,7 +1,7 @@
 """The scripted crew-lead walk (issue 17): taps to fix a visit's grouping to the truth.
 
     python benchmarks/review.py [--sets strecha webcam_a wxbs triplets] [--batches 2] [--seed 7] [--no-learn]
-                                [--one-at-a-time]
+                                [--one-at-a-time] [--taps-only]
 
 For each batch of the eval protocol (``edge_app.engine.evaluate.sample_batches``, the dev sets in
 ``../shared/eval``), in real Chromium (Debian's, driven by Playwright; touch, 1024x768
@@ -9,11 +9,16 @@ landscape) against a real ``edge-app serve`` with a fresh data folder:
 
 1. choose the PIN, upload the batch through the home page's file picker, and wait until the
    page shows every photo placed and the background second look done;
-2. fix the grouping to the truth using only taps on the page's controls: photos that belong
-   together with a spot are selected (one tap each) and sent there with one tap on that
-   spot's "여기로"; a true group no spot stands for is selected and split off as a new spot
-   ("새 지점으로 나누기"); a lone photo that sits in a spot goes to the tray the same way;
-   photos of a second site are first brought into the first (site tools: merge);
+2. fix the grouping to the truth using only gestures on the page's controls, each counted as
+   one tap: a photo that belongs to a spot is held and dragged onto that spot (one gesture a
+   photo; the page scrolls by itself when the finger nears the screen's edge); a true group
+   no spot stands for, one of whose photos is in the tray, starts as one photo dragged onto
+   that tray photo (a new spot of both; the rest are then dragged onto it); a lone photo
+   that sits in a spot is dragged onto the tray; a group with no photo in the tray is
+   selected (one tap each) and split off ("새 지점으로 나누기"); photos of a second site are
+   first brought into the first (site tools: merge). ``--taps-only``: no drags, the walk
+   before drag and drop (photos selected, then one tap on the spot's "여기로", the tray's or
+   "새 지점으로 나누기"), for comparison;
 3. "남은 지점 모두 확인" (and the dialog's OK), reload, and check that what the page shows and
    what the store holds are the truth.
 
@@ -103,6 +108,21 @@ def plan_fix(spots: dict[str, set[str]], tray: set[str], truth: dict[str, str]) 
     return actions
 
 
+def first_drag(action: tuple[str, list[str], str], tray: set[str]) -> tuple[str, str, str] | None:
+    """The one drag that starts ``action`` (the rest is planned again on the page it leads
+    to): (photo, "spot" | "photo" | "tray", the spot id or tray photo it is dropped on), or
+    None where a drag is no shorter (a new group none of whose photos is in the tray)."""
+    kind, names, target = action
+    if kind == "to":
+        return names[0], "spot", target
+    if kind == "tray":
+        return names[0], "tray", ""
+    anchor = next((n for n in names if n in tray), None)
+    if anchor is None or len(names) < 2:
+        return None
+    return next(n for n in names if n != anchor), "photo", anchor
+
+
 def one_photo(action: tuple[str, list[str], str]) -> tuple[str, list[str], str]:
     """The first step of ``action`` when the lead moves one photo at a time: its first photo."""
     kind, names, target = action
@@ -138,6 +158,7 @@ class Walk:
         self.page, self.base = page, base
         self.taps = 0
         self.action_s: list[float] = []
+        self.cdp = None
 
     def tap(self, locator) -> None:
         locator.tap()
@@ -162,6 +183,47 @@ class Walk:
         """The engine's open suggestions on the page: [(suggestion id, photo name, to)]."""
         return [tuple(x) for x in self.page.evaluate("""() => [...document.querySelectorAll('[data-suggestion]')]
           .map(b => [b.dataset.suggestion, b.closest('[data-photo]').dataset.name, b.dataset.to])""")]
+
+    def drag(self, name: str, dst) -> None:
+        """Hold photo ``name`` and drag it onto ``dst`` (a locator), one gesture counted as
+        one tap: the browser's own touch input (CDP), the finger resting near the screen's
+        edge while the page scrolls the target into reach, then the release and the next page."""
+        src = self.page.locator(f'[data-photo][data-name="{name}"] img')
+        src.scroll_into_view_if_needed()
+        box = src.bounding_box()
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        height = self.page.viewport_size["height"]
+        head = self.page.evaluate("(document.querySelector('.top') || {getBoundingClientRect: () => ({bottom: 0})})"
+                                  ".getBoundingClientRect().bottom")
+        t0 = time.perf_counter()
+        self._touch("touchStart", x, y)
+        self.page.wait_for_timeout(450)
+        for _ in range(400):
+            b = dst.bounding_box()
+            ty = b["y"] + min(b["height"] / 2, 30)
+            if head + 100 < ty < height - 100:
+                break
+            self._slide(x, y, x, (head + 20) if ty < head + 100 else height - 15)
+            x, y = x, (head + 20) if ty < head + 100 else height - 15
+            self.page.wait_for_timeout(120)
+        tx = b["x"] + min(b["width"] / 2, 120)
+        self._slide(x, y, tx, ty)
+        with self.page.expect_navigation():
+            self._touch("touchEnd")
+        self.page.wait_for_load_state("load")
+        self.action_s.append(time.perf_counter() - t0)
+        self.taps += 1
+
+    def _touch(self, kind: str, x: float = 0, y: float = 0) -> None:
+        if self.cdp is None:
+            self.cdp = self.page.context.new_cdp_session(self.page)
+        pts = [] if kind == "touchEnd" else [{"x": x, "y": y, "radiusX": 6, "radiusY": 6, "force": 1, "id": 1}]
+        self.cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": pts})
+
+    def _slide(self, x0, y0, x1, y1, steps: int = 8) -> None:
+        for k in range(1, steps + 1):
+            self._touch("touchMove", x0 + (x1 - x0) * k / steps, y0 + (y1 - y0) * k / steps)
+            self.page.wait_for_timeout(16)
 
     def select(self, names: list[str]) -> None:
         for n in names:
@@ -219,7 +281,7 @@ def wait_for_learning(data: Path, timeout_s: float = 60.0) -> None:
         st.close()
 
 
-def walk_batch(browser, es: EvalSet, batch, work: Path, one_at_a_time: bool = False) -> dict:
+def walk_batch(browser, es: EvalSet, batch, work: Path, one_at_a_time: bool = False, drags: bool = True) -> dict:
     data = work / "data"
     subprocess.run([sys.executable, "-m", "edge_app.cli", "set-pin", "--data", str(data)], input=PIN + "\n",
                    text=True, check=True, capture_output=True)
@@ -268,12 +330,20 @@ def walk_batch(browser, es: EvalSet, batch, work: Path, one_at_a_time: bool = Fa
             if not plan:
                 break
             kind, names, target = one_photo(plan[0]) if one_at_a_time else plan[0]
-            w.select(names)
+            gesture = first_drag(plan[0], w.state()[1]) if drags else None
+            if gesture is not None:
+                name, onto, where = gesture
+                w.drag(name, page.locator(f"section[data-spot='{where}'] .spot-name") if onto == "spot"
+                       else page.locator(f'[data-unassigned] [data-photo][data-name="{where}"] img') if onto == "photo"
+                       else page.locator("[data-unassigned] h2"))
+                kind = "dragged"
+            else:
+                w.select(names)
             if kind == "to":
                 w.act(page.locator(f"section[data-spot='{target}'] [data-move-here]"))
             elif kind == "new":
                 w.act(page.locator("#split-btn"))
-            else:
+            elif kind != "dragged":
                 w.act(page.locator("[data-unassigned] [data-move-here]"))
             placed = together(*w.state())
             wait_for_learning(data)
@@ -309,6 +379,8 @@ def main(argv=None) -> int:
     ap.add_argument("--one-at-a-time", action="store_true",
                     help="the lead moves one photo, waits for the page's update (the worker's regroup with the "
                          "lead's edits), answers the page's suggestions, then moves the next misplaced photo")
+    ap.add_argument("--taps-only", action="store_true",
+                    help="no drag and drop: select, then tap the target (the walk before drags, for comparison)")
     a = ap.parse_args(argv)
     if a.no_learn:
         os.environ["EDGE_APP_WORKER_LEARN_FROM_EDITS"] = "0"
@@ -321,7 +393,7 @@ def main(argv=None) -> int:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         for k, batch in enumerate(sample_batches(sets, a.batches, a.seed)):
             with tempfile.TemporaryDirectory(prefix="review-") as tmp:
-                r = walk_batch(browser, by_name[batch.set_name], batch, Path(tmp), a.one_at_a_time)
+                r = walk_batch(browser, by_name[batch.set_name], batch, Path(tmp), a.one_at_a_time, not a.taps_only)
             rows.append(r)
             print(f"batch {k + 1}: {r['set']:9s} n={r['n']:2d} moves={r['moves']:2d} taps={r['taps']:3d} "
                   f"target<={r['moves'] + 2:3d} suggestions accepted={r['accepted']} dismissed={r['dismissed']} "
