@@ -28,7 +28,7 @@ from pathlib import Path
 
 from fpdf import FPDF
 
-from .images import ImageError, print_image
+from .images import ImageError, PrintImages, print_image
 from .model import Block, IndexRow, Ledger, index_rows, paginate
 from .sitemap import MAP_INK, MARKER_R, SiteMap, has_gps, layout_map, legend, marker_pt
 from .words import format_date, format_period, photo_time
@@ -105,6 +105,7 @@ class _Doc(FPDF):
         self.ledger = ledger
         self.name_marks = False  # a date read from a file name is printed on this page
         self._fits: dict[tuple, tuple[float, list]] = {}  # fit_text's answers (the index repeats its words)
+        self.images: PrintImages | None = None  # the photos' print images, made ahead (write_pdf)
         self.set_auto_page_break(False)
         self.set_margins(MARGIN_X, MARGIN_TOP, MARGIN_X)
         self.add_font(FONT, "", str(FONT_REGULAR))
@@ -200,7 +201,7 @@ def _photo(doc: _Doc, photo, x, y, w, h, notes: list[str]) -> bool:
     """Draw a photo centred in the box; False (and a note) when the original is unreadable."""
     bw, bh = w - 2 * PAD, h - 2 * PAD
     try:
-        img = print_image(photo, bw, bh)
+        img = doc.images.get(photo, bw, bh) if doc.images is not None else print_image(photo, bw, bh)
     except (ImageError, OSError) as e:
         notes.append(f"{photo.name}: {getattr(e, 'reason', e)}")
         return False
@@ -647,6 +648,19 @@ def _map_pages(doc: _Doc, bottom: float) -> tuple[list[int], SiteMap | None]:
     return pages, m
 
 
+def _photo_plan(led: Ledger, blocks: list[Block], rows: list[IndexRow]) -> list[tuple]:
+    """The photos the pages will draw, in order, each with the box :func:`_photo` will fit
+    it into (a card whose long text takes room from its photo asks for a smaller one: that
+    one is made when asked)."""
+    if led.layout in CARDS:
+        across, ph = CARDS[led.layout]
+        w = (CONTENT_W - (across - 1) * CARD_GAP) / across
+        return [(r.photo, w - 2 * PAD, ph - 2 * PAD) for r in rows]
+    pw, ph = photo_w(len(led.columns)), photo_h(len(led.columns))
+    return [(b.photos[stage], pw - 2 * PAD, ph - 2 * PAD) for b in blocks for stage in led.columns
+            if b.photos.get(stage) is not None]
+
+
 def write_pdf(ledger: Ledger, out: str | Path) -> dict:
     """Write the ledger's PDF to ``out`` (atomically: a partial file never has the name), in
     ``ledger.layout``: "row" (a spot a row, its stages side by side), "2up" or "4up" (large
@@ -660,15 +674,17 @@ def write_pdf(ledger: Ledger, out: str | Path) -> dict:
     out = Path(out)
     doc = _Doc(ledger)
     notes: list[str] = []
-    _cover(doc, notes)
     blocks = ledger.blocks()
     rows = index_rows(blocks, ledger.columns)
     bottom = PAGE_H - MARGIN_BOTTOM - (LEGEND_H if ledger.times_from_names() else 0.0)
-    map_pages, site_map = _map_pages(doc, PAGE_H - MARGIN_BOTTOM)
-    if ledger.layout in CARDS:
-        layout = _cards(doc, rows, notes, bottom)
-    else:
-        layout = _rows(doc, blocks, notes, bottom - MARGIN_TOP - header_height(doc))
+    with PrintImages(_photo_plan(ledger, blocks, rows)) as doc.images:  # made while the cover and the map are drawn
+        _cover(doc, notes)
+        map_pages, site_map = _map_pages(doc, PAGE_H - MARGIN_BOTTOM)
+        if ledger.layout in CARDS:
+            layout = _cards(doc, rows, notes, bottom)
+        else:
+            layout = _rows(doc, blocks, notes, bottom - MARGIN_TOP - header_height(doc))
+    doc.images = None
     index_pages = _index(doc, rows, bottom) if rows else []
     tmp = out.with_name(f".{out.name}.part")
     try:

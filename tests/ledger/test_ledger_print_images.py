@@ -1,0 +1,72 @@
+"""Print images made ahead on threads (images.PrintImages): the PDF's photos are decoded a
+few photos ahead of the page that draws them, and every one is the same JPEG print_image
+makes (benchmarks/ledger.py: the decode of the originals is most of an export's time)."""
+
+import dataclasses
+import re
+
+import pytest
+
+from edge_app.ledger import build_ledger, write
+from edge_app.ledger import pdf as ledger_pdf
+from edge_app.ledger.images import ImageError, PrintImages, print_image
+from edge_app.store import open_store
+
+
+@pytest.fixture(scope="module")
+def photos(site):
+    root, info = site
+    with open_store(root) as st:
+        led = build_ledger(st, info["site"])
+    return [p for b in led.blocks() for p in b.photos.values() if p is not None]
+
+
+def test_the_same_bytes_ahead_passed_over_or_asked_out_of_plan(photos):
+    plan = [(p, 57.6, 42.6) for p in photos[:8]]
+    want = {p.sha256: print_image(p, 57.6, 42.6).jpeg for p, _, _ in plan}
+    with PrintImages(plan, workers=2, ahead=3) as imgs:
+        assert imgs.get(photos[0], 57.6, 42.6).jpeg == want[photos[0].sha256]
+        assert imgs.get(photos[1], 40.0, 30.0).jpeg == print_image(photos[1], 40.0, 30.0).jpeg  # another box
+        # photos[1] and [2] of the plan passed over
+        for p in photos[3:8]:
+            assert imgs.get(p, 57.6, 42.6).jpeg == want[p.sha256]
+        assert imgs.get(photos[2], 57.6, 42.6).jpeg == want[photos[2].sha256]  # after its turn: made now
+        assert (imgs.hits, imgs.misses) == (6, 2)
+    with PrintImages(plan, workers=0) as imgs:
+        assert [imgs.get(p, w, h).jpeg for p, w, h in plan] == [want[p.sha256] for p, _, _ in plan]
+
+
+def test_an_unreadable_original_raises_when_asked(photos, tmp_path):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 not a jpeg")
+    broken = dataclasses.replace(photos[1], path=bad)
+    with PrintImages([(photos[0], 50, 40), (broken, 50, 40), (photos[2], 50, 40)]) as imgs:
+        imgs.get(photos[0], 50, 40)
+        with pytest.raises(ImageError):
+            imgs.get(broken, 50, 40)
+        assert imgs.get(photos[2], 50, 40).jpeg == print_image(photos[2], 50, 40).jpeg
+
+
+@pytest.mark.parametrize("layout", ["row", "2up", "4up"])
+def test_the_pdf_is_the_same_with_photos_made_ahead_or_one_by_one(site, tmp_path, monkeypatch, layout):
+    root, info = site
+    with open_store(root) as st:
+        led = build_ledger(st, info["site"], layout=layout)
+    made = []
+
+    class Counting(PrintImages):
+        def close(self):
+            made.append((self.hits, self.misses))
+            super().close()
+
+    monkeypatch.setattr(ledger_pdf, "PrintImages", Counting)
+    ahead = write(led, "pdf", tmp_path / "ahead.pdf")
+    assert made[0][0] == ahead["photos"] and made[0][1] == 1  # the cover's photo is made when asked
+    monkeypatch.setattr(ledger_pdf, "PrintImages", lambda plan: PrintImages(plan, workers=0))
+    one_by_one = write(led, "pdf", tmp_path / "one.pdf")
+    assert ahead["layout"] == one_by_one["layout"]
+
+    def body(path):  # the file without its creation date and id
+        return re.sub(rb"/CreationDate \([^)]*\)|/ID \[[^\]]*\]", b"", path.read_bytes())
+
+    assert body(tmp_path / "ahead.pdf") == body(tmp_path / "one.pdf")
