@@ -195,19 +195,26 @@ class Walk:
         height = self.page.viewport_size["height"]
         head = self.page.evaluate("(document.querySelector('.top') || {getBoundingClientRect: () => ({bottom: 0})})"
                                   ".getBoundingClientRect().bottom")
-        t0 = time.perf_counter()
         self._touch("touchStart", x, y)
         self.page.wait_for_timeout(450)
+        mid = height / 2
         for _ in range(400):
             b = dst.bounding_box()
             ty = b["y"] + min(b["height"] / 2, 30)
             if head + 100 < ty < height - 100:
-                break
-            self._slide(x, y, x, (head + 20) if ty < head + 100 else height - 15)
-            x, y = x, (head + 20) if ty < head + 100 else height - 15
+                if y == mid or head + 100 < y < height - 100:  # the page is still: aim where it is now
+                    break
+                self._slide(x, y, x, mid)  # out of the edge's reach first: the scrolling stops
+                y = mid
+                self.page.wait_for_timeout(150)
+                continue
+            edge = (head + 20) if ty < head + 100 else height - 15
+            self._slide(x, y, x, edge)
+            y = edge
             self.page.wait_for_timeout(120)
         tx = b["x"] + min(b["width"] / 2, 120)
         self._slide(x, y, tx, ty)
+        t0 = time.perf_counter()  # from the release, as a tap's (the hold and the slide are the lead's)
         with self.page.expect_navigation():
             self._touch("touchEnd")
         self.page.wait_for_load_state("load")
