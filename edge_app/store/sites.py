@@ -67,13 +67,18 @@ def apply_site_choice(st: Store, facts: SiteFacts, choice: SiteChoice) -> dict[i
 def dated_name(st: Store, batch_id: int | None) -> str:
     """The name of a site the engine opens for photos that carry no date, GPS or look it can
     link ("2026-12-07 사진"): the day their batch started, on this device's clock (a person
-    may rename it)."""
+    may rename it). A second such site of the same day is "2026-12-07 사진 (2)", and so on:
+    two unrelated uploads of one day are never shown under one title."""
     started = st.scalar("SELECT started_at FROM batches WHERE id = ?", (batch_id,)) if batch_id else None
     try:
         day = datetime.fromisoformat(started.replace("Z", "+00:00")).astimezone() if started else None
     except ValueError:
         day = None
-    return f"{(day or datetime.now().astimezone()).strftime('%Y-%m-%d')} 사진"
+    base = f"{(day or datetime.now().astimezone()).strftime('%Y-%m-%d')} 사진"
+    taken = {r[0] for r in st.query("SELECT name FROM sites WHERE name = ? OR name LIKE ?", (base, base + " (%)"))}
+    if base not in taken:
+        return base
+    return next(f"{base} ({k})" for k in range(2, len(taken) + 3) if f"{base} ({k})" not in taken)
 
 
 def batches_of(st: Store, shas: Sequence[str]) -> dict[str, int | None]:
