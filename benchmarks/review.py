@@ -13,12 +13,15 @@ landscape) against a real ``edge-app serve`` with a fresh data folder:
    one tap: a photo that belongs to a spot is held and dragged onto that spot (one gesture a
    photo; the page scrolls by itself when the finger nears the screen's edge); a true group
    no spot stands for, one of whose photos is in the tray, starts as one photo dragged onto
-   that tray photo (a new spot of both; the rest are then dragged onto it); a lone photo
-   that sits in a spot is dragged onto the tray; a group with no photo in the tray is
-   selected (one tap each) and split off ("새 지점으로 나누기"); photos of a second site are
-   first brought into the first (site tools: merge). ``--taps-only``: no drags, the walk
-   before drag and drop (photos selected, then one tap on the spot's "여기로", the tray's or
-   "새 지점으로 나누기"), for comparison;
+   that tray photo (a new spot of both; the rest are then dragged onto it); such a group
+   with no photo in the tray starts as one of its photos dragged onto the tray (a group of
+   k in k drags, against k + 1 taps to select it and split it off); a lone photo that sits
+   in a spot is dragged onto the tray. Spots are matched to true groups for the fewest
+   drags (``plan_fix``: a spot goes to the group that leaves the fewest photos to drag, so
+   a group with a photo in the tray may start afresh where another group keeps the spot).
+   Photos of a second site are first brought into the first (site tools: merge).
+   ``--taps-only``: no drags, the walk before drag and drop (photos selected, then one tap
+   on the spot's "여기로", the tray's or "새 지점으로 나누기"), for comparison;
 3. "남은 지점 모두 확인" (and the dialog's OK), reload, and check that what the page shows and
    what the store holds are the truth.
 
@@ -72,15 +75,19 @@ VIEWPORT = {"width": 1024, "height": 768}
 # ----------------------------------------------------------------------------- the plan (pure)
 
 
-def plan_fix(spots: dict[str, set[str]], tray: set[str], truth: dict[str, str]) -> list[tuple[str, list[str], str]]:
+def plan_fix(spots: dict[str, set[str]], tray: set[str], truth: dict[str, str],
+             drags: bool = False) -> list[tuple[str, list[str], str]]:
     """The actions a lead takes to turn ``spots`` ({spot id: photo names}) and ``tray`` into
     ``truth`` ({name: true group}; a group of one is a lone photo, right in the tray or
     alone in a spot): [("to", names, spot id) | ("new", names, "") | ("tray", names, "")].
 
-    Spots are matched one-to-one to true groups by their overlap (as the protocol's
-    ``moves``); each matched group's missing photos go to its spot in one action, an
-    unmatched group of two or more is split off as a new spot, and a lone photo sitting
-    with others goes to the tray."""
+    Spots are matched one-to-one to true groups; each matched group's missing photos go to
+    its spot in one action, an unmatched group of two or more is made a new spot, and a lone
+    photo sitting with others goes to the tray. Taps (``drags`` False): the match of the
+    largest overlap (as the protocol's ``moves``). Drags: the match of the fewest gestures,
+    a drag a photo: a matched group costs its photos not in its spot, an unmatched one its
+    photos less one when one of them is in the tray (the others are dragged onto it), else
+    all of them (one dragged onto the tray first); ties go to the larger overlap."""
     groups: dict[str, set[str]] = defaultdict(set)
     for name, g in truth.items():
         groups[g].add(name)
@@ -89,8 +96,13 @@ def plan_fix(spots: dict[str, set[str]], tray: set[str], truth: dict[str, str]) 
     match: dict[str, str] = {}
     if ids and real:
         overlap = np.array([[len(spots[s] & groups[g]) for g in real] for s in ids])
-        rows, cols = linear_sum_assignment(-overlap)
-        match = {real[c]: ids[r] for r, c in zip(rows, cols) if overlap[r, c] > 0}
+        if drags:
+            lone = [any(len(groups[truth[n]]) == 1 for n in spots[s]) for s in ids]
+            match = gesture_match(overlap, ids, real, [len(groups[g]) for g in real],
+                                  [bool(groups[g] & tray) for g in real], lone)
+        else:
+            rows, cols = linear_sum_assignment(-overlap)
+            match = {real[c]: ids[r] for r, c in zip(rows, cols) if overlap[r, c] > 0}
     where = {n: s for s, names in spots.items() for n in names}
     actions: list[tuple[str, list[str], str]] = []
     for g in real:
@@ -108,19 +120,45 @@ def plan_fix(spots: dict[str, set[str]], tray: set[str], truth: dict[str, str]) 
     return actions
 
 
-def first_drag(action: tuple[str, list[str], str], tray: set[str]) -> tuple[str, str, str] | None:
+def gesture_match(overlap: np.ndarray, ids: list[str], real: list[str], size: list[int],
+                  in_tray: list[bool], lone: list[bool]) -> dict[str, str]:
+    """{group: spot id} of the fewest drags. ``overlap``: spots x groups. A group matched to
+    a spot costs ``size - overlap`` (its other photos dragged onto it), and one more where
+    the spot holds a lone photo (``lone``: a group of one; left to no group, the spot would
+    keep one of them, matched, all go to the tray); one left unmatched ``size - 1`` with a
+    photo in the tray, else ``size``; a spot it shares no photo with is never its match.
+    The least total is the protocol's ``moves``. Ties: the larger overlap, then a match over
+    a new spot."""
+    n_s, n_g = overlap.shape
+    big = 10.0 * (sum(size) + 1)
+    cost = np.full((n_g, n_s + n_g), big)
+    for j in range(n_g):
+        for i in range(n_s):
+            if overlap[i, j] > 0:
+                cost[j, i] = size[j] - overlap[i, j] + lone[i] - 1e-3 * overlap[i, j] - 1e-4
+        cost[j, n_s + j] = size[j] - in_tray[j]
+    rows, cols = linear_sum_assignment(cost)
+    return {real[r]: ids[c] for r, c in zip(rows, cols) if c < n_s}
+
+
+def first_drag(action: tuple[str, list[str], str], tray: set[str]) -> tuple[str, str, str]:
     """The one drag that starts ``action`` (the rest is planned again on the page it leads
-    to): (photo, "spot" | "photo" | "tray", the spot id or tray photo it is dropped on), or
-    None where a drag is no shorter (a new group none of whose photos is in the tray)."""
+    to): (photo, "spot" | "photo" | "tray", the spot id or tray photo it is dropped on). A
+    new group: one of its photos dragged onto one of its photos in the tray (a new spot of
+    both; the others then go onto that spot), or, none being in the tray, one of them
+    dragged onto the tray first (a group of k in k drags, against k + 1 taps to select
+    and split it off)."""
     kind, names, target = action
     if kind == "to":
         return names[0], "spot", target
     if kind == "tray":
         return names[0], "tray", ""
     anchor = next((n for n in names if n in tray), None)
-    if anchor is None or len(names) < 2:
-        return None
-    return next(n for n in names if n != anchor), "photo", anchor
+    if anchor is None:
+        return names[0], "tray", ""
+    # another tray photo of the group first where there is one (no scrolling to reach it)
+    rest = sorted((n for n in names if n != anchor), key=lambda n: n not in tray)
+    return rest[0], "photo", anchor
 
 
 def one_photo(action: tuple[str, list[str], str]) -> tuple[str, list[str], str]:
@@ -333,7 +371,7 @@ def walk_batch(browser, es: EvalSet, batch, work: Path, one_at_a_time: bool = Fa
                     wait_for_learning(data)
                     page.reload()
                     continue
-            plan = plan_fix(*w.state(), truth)
+            plan = plan_fix(*w.state(), truth, drags)
             if not plan:
                 break
             kind, names, target = one_photo(plan[0]) if one_at_a_time else plan[0]
