@@ -37,6 +37,7 @@ PARTS = {
     "thorough": "the thorough pass, as the worker runs it",
     "sync": "the device's sender to head office (`edge-app serve`, `edge-app sync`)",
     "hq": "head office (`edge-app hq ...`)",
+    "ledger": "the photo ledger's export, on the site app and at head office",
     "engine": "where the engine finds its model files",
 }
 
@@ -231,6 +232,11 @@ KNOBS: dict[str, Knob] = {k.name: k for k in (
     Knob("hq.login_lock_cap_all_s", 60.0, float, "EDGE_APP_HQ_LOGIN_LOCK_CAP_ALL_S", "s",
        "The longest wait of the password after wrong ones from every address together."),
     # -- engine: model files --------------------------------------------------------------------------
+    Knob("ledger.template_max_bytes", 10 * MiB, int, "EDGE_APP_LEDGER_TEMPLATE_MAX_BYTES", "bytes",
+         "The largest company Excel layout (.xlsx) accepted for the ledger, as uploaded (10 MiB).", minimum=1),
+    Knob("ledger.template_unpacked_max_bytes", 100 * MiB, int, "EDGE_APP_LEDGER_TEMPLATE_UNPACKED_MAX_BYTES",
+         "bytes", "The most a company Excel layout may unpack to (100 MiB): a ZIP bomb is refused before it is "
+         "read.", minimum=1),
     Knob("engine.models", None, str, "EDGE_APP_MODELS", "path",
        "The models' folder (manifest.json); unset: those shipped in the package, else models/ of a checkout."),
     Knob("engine.trt_cache", None, str, "EDGE_APP_TRT_CACHE", "path",

@@ -111,7 +111,7 @@ def test_the_defaults_are_the_constants_they_replaced():
         "sync.poll_s", "hq.data", "hq.host", "hq.port", "hq.proxy", "hq.threads", "hq.header_timeout_s",
         "hq.read_timeout_s", "hq.max_blob_bytes", "hq.max_manifest_bytes", "hq.in_flight_lease_s", "hq.session_h",
         "hq.login_max_failures", "hq.login_max_failures_all", "hq.login_lock_s", "hq.login_lock_cap_s",
-        "hq.login_lock_cap_all_s")} == {
+        "hq.login_lock_cap_all_s", "ledger.template_max_bytes", "ledger.template_unpacked_max_bytes")} == {
         "site.data": "edge-data", "site.host": "127.0.0.1", "site.port": 8080, "site.http_threads": 6,
         "site.connection_limit": 500, "site.channel_timeout_s": 60, "site.backlog": 1024,
         "site.per_address_connections": 64, "site.watch_settle_s": 2.0, "site.watch_interval_s": 5.0,
@@ -126,7 +126,8 @@ def test_the_defaults_are_the_constants_they_replaced():
         "hq.max_blob_bytes": 256 * 1024 * 1024, "hq.max_manifest_bytes": 8 * 1024 * 1024,
         "hq.in_flight_lease_s": 120.0, "hq.session_h": 12, "hq.login_max_failures": 5,
         "hq.login_max_failures_all": 20, "hq.login_lock_s": 1.0, "hq.login_lock_cap_s": 300.0,
-        "hq.login_lock_cap_all_s": 60.0}
+        "hq.login_lock_cap_all_s": 60.0, "ledger.template_max_bytes": 10 << 20,
+        "ledger.template_unpacked_max_bytes": 100 << 20}
     for n in ("site.watch", "sync.hq_ca", "hq.db", "hq.cert", "hq.key", "engine.models", "engine.trt_cache",
               "engine.cascade_models"):
         assert value(n, {}) is None, n

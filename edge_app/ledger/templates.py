@@ -20,12 +20,18 @@ import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .. import app_settings
 from ..fileio import write_atomic
 from .xlsx import TemplateError, check_template
 
-#: Largest template accepted, as uploaded and unpacked.
-MAX_BYTES = 10 << 20
-MAX_UNPACKED_BYTES = 100 << 20
+def max_bytes() -> int:
+    """The largest template accepted, as uploaded (the setting ``ledger.template_max_bytes``)."""
+    return app_settings.value("ledger.template_max_bytes")
+
+
+def max_unpacked_bytes() -> int:
+    """The most a template may unpack to (``ledger.template_unpacked_max_bytes``)."""
+    return app_settings.value("ledger.template_unpacked_max_bytes")
 
 
 def folder(root: str | Path) -> Path:
@@ -52,13 +58,13 @@ def save(root: str | Path, data: bytes, name: str) -> list[str]:
     """Check ``data`` (an .xlsx file's bytes) and make it the template in use; the previous
     one moves to ``old/``. Returns the names it fills; raises :class:`TemplateError` saying
     why a file cannot be used (nothing changes then)."""
-    if len(data) > MAX_BYTES:
-        raise TemplateError(f"larger than {MAX_BYTES >> 20} MB", "too_big", mb=MAX_BYTES >> 20)
+    limit, unpacked = max_bytes(), max_unpacked_bytes()
+    if len(data) > limit:
+        raise TemplateError(f"larger than {limit >> 20} MB", "too_big", mb=limit >> 20)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
-            if sum(i.file_size for i in z.infolist()) > MAX_UNPACKED_BYTES:
-                raise TemplateError(f"unpacks to more than {MAX_UNPACKED_BYTES >> 20} MB", "too_big",
-                                    mb=MAX_UNPACKED_BYTES >> 20)
+            if sum(i.file_size for i in z.infolist()) > unpacked:
+                raise TemplateError(f"unpacks to more than {unpacked >> 20} MB", "too_big", mb=unpacked >> 20)
     except zipfile.BadZipFile:
         raise TemplateError("not an XLSX workbook (not a ZIP file)", "not_xlsx") from None
     d = folder(root)

@@ -119,7 +119,7 @@ def template_upload(root: str | Path, lang: str, where: str = "") -> None:
         flash(translate(lang, "no_file_chosen"), where + "info")
         return
     try:
-        names = ledger_templates.save(root, f.read(ledger_templates.MAX_BYTES + 1), f.filename)
+        names = ledger_templates.save(root, f.read(ledger_templates.max_bytes() + 1), f.filename)
         flash(translate(lang, "ledger_template_saved", name=f.filename, n=len(names)), where + "ok")
     except TemplateError as e:
         why = translate(lang, f"tpl_{e.key}", **e.values) if e.key else str(e)[:300]

@@ -40,9 +40,9 @@ def test_files_that_cannot_serve_are_refused_and_change_nothing(tmp_path):
     Workbook().save(plain)
     bomb = io.BytesIO()
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("xl/huge.xml", b"\0" * (templates.MAX_UNPACKED_BYTES + 1))
+        z.writestr("xl/huge.xml", b"\0" * (templates.max_unpacked_bytes() + 1))
     for data, why in ((b"%PDF-1.4 not a workbook", "not a ZIP"), (plain.getvalue(), "PHOTO_"),
-                      (bomb.getvalue(), "unpacks to more than"), (b"0" * (templates.MAX_BYTES + 1), "larger than")):
+                      (bomb.getvalue(), "unpacks to more than"), (b"0" * (templates.max_bytes() + 1), "larger than")):
         with pytest.raises(TemplateError, match=why):
             templates.save(root, data, "bad.xlsx")
         assert templates.info(root)["name"] == "good.xlsx"
