@@ -339,3 +339,80 @@ def test_a_mouse_drag_works_too(site, browser):  # noqa: F811
         p.mouse.up()
     assert name in stored(site)["spots"][b]
     ctx.close()
+
+
+class Pen:
+    """A pen on the screen: CDP's mouse input with ``pointerType: "pen"`` (the page gets pointer
+    events of type "pen"). What CDP cannot give is a pen the browser pans the page for (a
+    tablet's stylus on the touch route): that pan is what the page's hold, its touch-action
+    and its prevented moves guard against, and it is not exercised here."""
+
+    def __init__(self, page):
+        self.page, self.cdp = page, page.context.new_cdp_session(page)
+        self.x = self.y = 0.0
+
+    def _send(self, kind: str, x: float, y: float, buttons: int) -> None:
+        self.x, self.y = x, y
+        ev = {"type": kind, "x": x, "y": y, "pointerType": "pen", "buttons": buttons, "force": 0.5}
+        if kind != "mouseMoved":
+            ev |= {"button": "left", "clickCount": 1}
+        self.cdp.send("Input.dispatchMouseEvent", ev)
+
+    def down(self, x, y):
+        self._send("mousePressed", x, y, 1)
+
+    def move(self, x1, y1, steps: int = 12, pause_ms: int = 16):
+        x0, y0 = self.x, self.y
+        for k in range(1, steps + 1):
+            self._send("mouseMoved", x0 + (x1 - x0) * k / steps, y0 + (y1 - y0) * k / steps, 1)
+            self.page.wait_for_timeout(pause_ms)
+
+    def up(self):
+        self._send("mouseReleased", self.x, self.y, 0)
+
+
+def test_a_pen_is_held_to_drag_as_a_finger_is(site, browser):  # noqa: F811
+    ctx, p = open_site(browser, site, PORTRAIT, "ko-KR")
+    a, b = (s.get_attribute("data-spot") for s in p.locator("section[data-spot]").all()[:2])
+    name = first_of(p, a)
+    before = stored(site)
+    p.evaluate("""() => {
+      window.__pen = {types: [], moves: []};
+      document.addEventListener('pointerdown', e => window.__pen.types.push(e.pointerType));
+      // after the page's own listener (on document): was the pen's move taken from the browser?
+      window.addEventListener('pointermove', e => { if (e.pointerType === 'pen' && e.buttons)
+        window.__pen.moves.push([e.defaultPrevented, getComputedStyle(document.documentElement).touchAction]); });
+    }""")
+    pen = Pen(p)
+    # a quick stroke (no hold) is the page's scroll on a tablet, never a drag
+    x, y = centre(p, tile(p, name).locator("img"))
+    pen.down(x, y)
+    pen.move(x, y - 40, steps=4, pause_ms=10)
+    if p.evaluate("window.__pen.types") != ["pen"]:
+        pen.up()
+        ctx.close()
+        pytest.skip("this Chromium's CDP gives no pen pointer")
+    assert p.locator(".drag-ghost").count() == 0 and p.locator("body.dragging").count() == 0
+    pen.up()
+    p.wait_for_timeout(300)
+    assert stored(site) == before and p.locator(".drag-ghost").count() == 0
+    assert p.evaluate("window.__pen.moves.every(m => !m[0])")  # a stroke's moves are the browser's
+    for box in p.locator("input[type=checkbox][form=sel]:checked").all():  # the mouse route's click
+        box.uncheck()
+    # held still, then moved: the photo is dragged, the page's pan is off while it is
+    start, end = points(p, tile(p, name).locator("img"), p.locator(f"section[data-spot='{b}'] .spot-name"))
+    p.evaluate("window.__pen.moves = []")
+    pen.down(*start)
+    p.wait_for_timeout(500)
+    assert p.locator(".drag-ghost").is_visible()
+    pen.move(*end)
+    assert "drop-over" in p.locator(f"section[data-spot='{b}']").get_attribute("class")
+    moves = p.evaluate("window.__pen.moves")
+    assert moves and all(prevented and touch == "none" for prevented, touch in moves), moves
+    with p.expect_navigation():
+        pen.up()
+    p.wait_for_load_state("load")
+    after = stored(site)
+    assert name in after["spots"][b] and name not in after["spots"][a]
+    assert p.evaluate("getComputedStyle(document.documentElement).touchAction") == "auto"
+    ctx.close()

@@ -257,12 +257,15 @@
   });
 
   // ---- drag and drop (issue 17): a fix in one gesture ------------------------------------------
-  // Press and hold a photo (touch; a mouse or pen just moves a few pixels), then drag it onto a
+  // Press and hold a photo (a finger or a pen; a mouse just moves a few pixels), then drag it onto a
   // spot: it moves there (the whole selection when the photo is part of it); onto a photo of
   // the tray (미분류): the two (and the selection) become a new spot; onto the tray: back to
   // 미분류; released anywhere else: nothing. The drop is the bar's own request (the same
   // route, reopen question, answer line, undo and offline line as a tap on "여기로").
-  // A quick swipe over a photo still scrolls the page; a tap still selects.
+  // A quick swipe over a photo still scrolls the page; a tap still selects. A pen is held as a
+  // finger is: on a tablet the browser pans the page for a pen stroke as for a finger's, so a
+  // pen that started a drag after a few pixels lost it to the page's scroll (pointercancel)
+  // half-way; held still, then moved, it drags and the page stays put.
   if (bar && window.PointerEvent) (function () {
     var HOLD_MS = 350, TOUCH_SLOP = 10, MOUSE_SLOP = 6, EDGE = 80;
     var drag = null, lastDrop = 0, swallow = false;
@@ -313,7 +316,7 @@
       // above the finger (which hides what is under it), kept inside the screen
       var w = drag.ghost.offsetWidth, h = drag.ghost.offsetHeight;
       var gx = Math.max(4, Math.min(window.innerWidth - w - 4, drag.x - w / 2));
-      var gy = drag.y - h - (drag.type === "touch" ? 36 : 12);
+      var gy = drag.y - h - (drag.held ? 36 : 12);
       if (gy < 4) gy = drag.y + 36;
       drag.ghost.style.transform = "translate(" + Math.round(gx) + "px," + Math.round(gy) + "px)";
     }
@@ -343,6 +346,7 @@
       document.querySelectorAll("section.spot[data-spot], [data-unassigned]").forEach(function (box) {
         if (!allIn(box)) box.classList.add("drop-ok");
       });
+      if (drag.held) lockScroll(true);
       if (navigator.vibrate && drag.type === "touch") { try { navigator.vibrate(15); } catch (e) { /* no vibration */ } }
       hover();
       drag.raf = requestAnimationFrame(edgeScroll);
@@ -363,12 +367,20 @@
       }
       drag.raf = requestAnimationFrame(edgeScroll);
     }
+    // while a finger or a pen drags a photo the page itself does not pan (its own edge scroll
+    // aside): touch-action off for what the browser reads it for, and the moves' defaults
+    // prevented below (a pen's touchmove too where the browser sends one: touchType "stylus")
+    function lockScroll(on) {
+      document.documentElement.style.touchAction = on ? "none" : "";
+      document.body.style.touchAction = on ? "none" : "";
+    }
     function end(dropIt) {
       var d = drag;
       drag = null;
       if (!d) return;
       clearTimeout(d.timer);
       if (!d.active) return;
+      if (d.held) lockScroll(false);
       lastDrop = Date.now();
       swallow = true;  // the click that may follow the release selects nothing (a new touch clears it)
       setTimeout(function () { swallow = false; }, 400);
@@ -410,8 +422,9 @@
       var pick = ev.target.closest && ev.target.closest(".photo .pick");
       if (!pick || !pick.querySelector("input[form=sel]")) return;
       drag = {id: ev.pointerId, type: ev.pointerType, x0: ev.clientX, y0: ev.clientY, x: ev.clientX, y: ev.clientY,
-              tile: pick.closest(".photo"), active: false, over: null};
-      if (ev.pointerType === "touch") {
+              tile: pick.closest(".photo"), active: false, over: null,
+              held: ev.pointerType === "touch" || ev.pointerType === "pen"};  // a finger or a pen: hold to drag
+      if (drag.held) {
         drag.timer = setTimeout(function () { if (drag && !drag.active) begin(); }, HOLD_MS);
       }
     });
@@ -420,7 +433,7 @@
       drag.x = ev.clientX; drag.y = ev.clientY;
       var moved = Math.abs(drag.x - drag.x0) + Math.abs(drag.y - drag.y0);
       if (!drag.active) {
-        if (drag.type === "touch") { if (moved > TOUCH_SLOP) end(false); }  // a swipe: the page scrolls
+        if (drag.held) { if (moved > TOUCH_SLOP) end(false); }  // a swipe (a finger's or a pen's): the page scrolls
         else if (moved > MOUSE_SLOP) begin();
         return;
       }
@@ -429,7 +442,7 @@
     });
     document.addEventListener("pointerup", function (ev) { if (drag && ev.pointerId === drag.id) end(true); });
     document.addEventListener("pointercancel", function (ev) { if (drag && ev.pointerId === drag.id) end(false); });
-    // while a photo is held the finger drags it, not the page
+    // while a photo is held the finger (or the pen) drags it, not the page
     document.addEventListener("touchmove", function (ev) { if (drag && drag.active && ev.cancelable) ev.preventDefault(); },
                               {passive: false});
     // a long press is a drag, not the browser's image menu
