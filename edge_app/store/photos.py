@@ -301,6 +301,37 @@ def is_photo_fault(reason: str) -> bool:
     return reason in PHOTO_FAULTS
 
 
+@dataclass
+class AnalysisOutcome:
+    """One photo's analysis as the worker got it: ``reason`` None when it was analysed
+    (``transient``: its share covered by people), else why it failed (``detail``: words
+    for the log)."""
+
+    sha256: str
+    reason: str | None = None
+    detail: str = ""
+    transient: float = 0.0
+
+
+def record_analyses(st: Store, outcomes: Iterable[AnalysisOutcome], now: float) -> dict[str, list[AnalysisOutcome]]:
+    """Write a step's analysis outcomes in one transaction: analysed; failed for good when
+    the photo itself is bad (:func:`is_photo_fault`); else put off and tried again later
+    (:func:`put_off`), failed once it has been tried :data:`RETRY_TRIES` times. Returns the
+    outcomes by what became of them: {"analysed", "failed", "put_off", "gave_up"}."""
+    out: dict[str, list[AnalysisOutcome]] = {"analysed": [], "failed": [], "put_off": [], "gave_up": []}
+    with st.write():
+        for o in outcomes:
+            if o.reason is None:
+                mark_analysed(st, o.sha256, o.transient)
+                out["analysed"].append(o)
+            elif is_photo_fault(o.reason):
+                mark_failed(st, o.sha256, o.reason)
+                out["failed"].append(o)
+            else:
+                out["put_off" if put_off(st, o.sha256, o.reason, now) else "gave_up"].append(o)
+    return out
+
+
 def due_for_analysis(st: Store, limit: int, now: float) -> list:
     """Waiting photos to analyse now, oldest first: those not put off, and those whose
     back-off has run out."""

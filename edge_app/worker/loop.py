@@ -30,6 +30,7 @@ from ..store import photos as store_photos
 from ..store import settings as store_settings
 from ..store import spots as store_spots
 from ..store.pair_cache import SqlitePairCache
+from ..store.photos import AnalysisOutcome
 from ..store.sites import resolve
 from .placing import choose_sites, place_online
 from .regrouping import regroup_site
@@ -302,46 +303,37 @@ class Worker:
 
     # -- analysis, and the analyses kept at hand -------------------------------------------
     def _analyse(self, rows, rep: StepReport) -> list[str]:
-        """Analyse ``rows`` (waiting photos) and write each outcome: analysed; failed, when the
-        photo itself is bad; put off and tried again later, when the cause passes (disk full,
-        out of memory). Returns the sha256 of those analysed."""
+        """Analyse ``rows`` (waiting photos) and write their outcomes in one store call
+        (:func:`edge_app.store.photos.record_analyses`): analysed; failed, when the photo
+        itself is bad; put off and tried again later, when the cause passes (disk full, out
+        of memory: a photo the user was told was taken is not lost). Returns the sha256 of
+        those analysed."""
         st = self.st
         paths = [store_photos.original_path(st, r["sha256"], r["ext"]) for r in rows]
         analyses, errors = self.pipeline.analyze_many(paths)
         failed = {str(e.path): e for e in errors}
-        done = []
-        now = time.time()
-        with st.write():
-            for r, p, a in zip(rows, paths, analyses):
-                if a is None:
-                    e = failed.get(str(p))
-                    self._failed(r["sha256"], e.reason if e else "could not be analysed",
-                                 e.detail if e else "", now, rep)
-                    continue
-                if a.key != r["sha256"]:  # the original on disk is not what was stored
-                    self._failed(r["sha256"], "original damaged on disk", "", now, rep)
-                    continue
+        outcomes = []
+        for r, p, a in zip(rows, paths, analyses):
+            if a is None:
+                e = failed.get(str(p))
+                outcomes.append(AnalysisOutcome(r["sha256"], e.reason if e else "could not be analysed",
+                                                e.detail if e else ""))
+            elif a.key != r["sha256"]:  # the original on disk is not what was stored
+                outcomes.append(AnalysisOutcome(r["sha256"], "original damaged on disk"))
+            else:
                 self._remember(a.key, a)
-                store_photos.mark_analysed(st, a.key, float(a.transient))
-                done.append(a.key)
-                rep.analysed += 1
-        return done
-
-    def _failed(self, sha: str, reason: str, detail: str, now: float, rep: StepReport) -> None:
-        """One photo's analysis failed: refused for good when the photo itself is bad, else
-        put off to be tried again (a full disk must not lose a photo the user was told was
-        taken)."""
-        if store_photos.is_photo_fault(reason):
-            store_photos.mark_failed(self.st, sha, reason)
-            rep.failed += 1
-        elif store_photos.put_off(self.st, sha, reason, now):
-            log.warning("analysis of %s put off (%s%s); tried again later", sha[:12], reason,
-                        f": {detail}" if detail else "")
-            rep.put_off += 1
-        else:
-            log.warning("analysis of %s failed %d times (%s%s)", sha[:12], store_photos.RETRY_TRIES, reason,
-                        f": {detail}" if detail else "")
-            rep.failed += 1
+                outcomes.append(AnalysisOutcome(a.key, transient=float(a.transient)))
+        got = store_photos.record_analyses(st, outcomes, time.time())
+        for o in got["put_off"]:
+            log.warning("analysis of %s put off (%s%s); tried again later", o.sha256[:12], o.reason,
+                        f": {o.detail}" if o.detail else "")
+        for o in got["gave_up"]:
+            log.warning("analysis of %s failed %d times (%s%s)", o.sha256[:12], store_photos.RETRY_TRIES, o.reason,
+                        f": {o.detail}" if o.detail else "")
+        rep.analysed += len(got["analysed"])
+        rep.failed += len(got["failed"]) + len(got["gave_up"])
+        rep.put_off += len(got["put_off"])
+        return [o.sha256 for o in got["analysed"]]
 
     def analysis(self, sha: str) -> PhotoAnalysis | None:
         """The photo's analysis: memory, then the feature cache, then the original."""
