@@ -2,6 +2,7 @@
 prints figures, not a test).
 
     python benchmarks/ledger.py [--spots 200] [--megapixels 12] [--photos DIR] [--also 50] [--keep DIR]
+                                [--repeat 3] [--formats pdf,xlsx,zip] [--layouts row,2up,4up]
 
 Builds a data folder through the store's API: ``--spots`` confirmed spots of three camera
 originals each (before / during / after; drawn mowing scenes of ``--megapixels`` with
@@ -12,9 +13,14 @@ shifted sideways by its own amount so no two have the same pixels, and every ten
 (XLSX, PDF, ZIP) in a fresh Python process and reports its wall time, the process's peak
 resident memory (``ru_maxrss``) and its resident memory right after the imports, so the
 growth is what the export itself needs. ``--also N`` repeats the exports for the first N
-spots, to show how memory grows with the site's size.
+spots, to show how memory grows with the site's size. ``--repeat N`` runs each export N
+times and reports the median time (and the largest peak); ``--keep DIR`` keeps the data
+folder, and a later run with the same ``--keep DIR`` exports it again without building it.
+``--layouts``: the PDF's and the XLSX's layouts to time (rows by default); ``--workers 0``:
+the PDF's print images made one by one, as before they were made ahead on threads.
 
-Measured on a 2-core AMD EPYC VM (Python 3.11, 200 spots = 600 originals):
+Measured on a 2-core AMD EPYC VM (Python 3.11, 200 spots = 600 originals), earlier (the
+PDF of 51 pages, before its index, 위치도 and layouts):
 
 ============================  =====================  =====================  ============
 originals                     XLSX                   PDF (51 pages)         ZIP
@@ -27,6 +33,13 @@ originals                     XLSX                   PDF (51 pages)         ZIP
 With 50 of those spots: XLSX 99 MB, PDF 126 MB. XLSX and ZIP memory does not grow with
 the site; the PDF's grows by what fpdf2 keeps until it writes the file, the print-size
 JPEGs (about 34 KB a photo with real photos), never an original.
+
+2026-12-07, the same VM shared with other sessions' test runs (load average 1.5-11 during
+the runs; ``--repeat 3``, medians; 12 MP drawn originals): PDF rows (71 pages) 19-21 s at
+load 1.5-7, 36 s at load 8-9.5, 18-21 s of CPU, 184 MB; PDF 4-up (171 pages) 34-48 s,
+27.5 s of CPU, 236 MB; XLSX rows 33-37 s, 22 s of CPU, 140 MB; XLSX 4-up 27-50 s, 28 s of
+CPU, 145 MB; ZIP 5-7 s, 2.7 s of CPU, 126 MB. Decoding an original is 29 ms of CPU
+(libjpeg-turbo at 1/8 scale: 17.6 s of the PDF's 18-21 s), see ``docs/ledger.md``.
 """
 
 from __future__ import annotations
@@ -35,7 +48,9 @@ import argparse
 import io
 import json
 import math
+import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -68,16 +83,19 @@ from edge_app.ledger import build_ledger, write
 from edge_app.store import open_store
 import edge_app.ledger.xlsx, edge_app.ledger.pdf, edge_app.ledger.archive  # imports before the baseline
 base = rss_mb()
-data, site, fmt, out, n = sys.argv[1:6]
+data, site, fmt, out, n, layout, workers = sys.argv[1:8]
+if workers != "":
+    edge_app.ledger.images.PRINT_WORKERS = int(workers)
 st = open_store(data)
-led = build_ledger(st, int(site))
+led = build_ledger(st, int(site), layout=layout if fmt != "zip" else "row")
 if int(n):
     led.spots = led.spots[:int(n)]
-t = time.perf_counter()
+t, c = time.perf_counter(), time.process_time()
 rep = write(led, fmt, out)
-secs = time.perf_counter() - t
+secs, cpu = time.perf_counter() - t, time.process_time() - c
 peak = rss_mb("VmHWM:")
-print(json.dumps({"fmt": fmt, "spots": len(led.spots), "seconds": secs, "peak_mb": peak, "base_mb": base,
+print(json.dumps({"fmt": fmt, "spots": len(led.spots), "seconds": secs, "cpu_s": cpu, "peak_mb": peak,
+                  "base_mb": base,
                   "bytes": Path(out).stat().st_size, "pages": rep.get("pages"), "files": rep.get("files")}))
 """
 
@@ -152,12 +170,35 @@ def build(data: Path, n_spots: int, megapixels: float, photo_dir: str | None = N
     return site_id
 
 
-def run(data: Path, site_id: int, fmt: str, out: Path, n: int = 0) -> dict:
-    p = subprocess.run([sys.executable, "-c", CHILD, str(data), str(site_id), fmt, str(out), str(n)],
+def run(data: Path, site_id: int, fmt: str, out: Path, n: int = 0, layout: str = "row",
+        workers: int | None = None) -> dict:
+    p = subprocess.run([sys.executable, "-c", CHILD, str(data), str(site_id), fmt, str(out), str(n), layout,
+                        "" if workers is None else str(workers)],
                        capture_output=True, text=True, cwd=REPO)
     if p.returncode:
         raise SystemExit(p.stderr)
     return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def run_median(data: Path, site_id: int, fmt: str, out: Path, n: int, layout: str, repeat: int,
+               workers: int | None = None) -> dict:
+    """``repeat`` runs of one export: the median time, the largest peak, every time."""
+    runs = [run(data, site_id, fmt, out, n, layout, workers) for _ in range(max(1, repeat))]
+    r = dict(runs[0])
+    r["times"] = sorted(x["seconds"] for x in runs)
+    r["seconds"] = statistics.median(r["times"])
+    r["cpu_s"] = statistics.median(x["cpu_s"] for x in runs)
+    r["peak_mb"] = max(x["peak_mb"] for x in runs)
+    r["layout"] = layout
+    return r
+
+
+def kept_site(data: Path) -> int | None:
+    """The site of a data folder an earlier run kept (``--keep``), if it holds one."""
+    if not (data / "edge_app.db").exists():
+        return None
+    with open_store(data) as st:
+        return st.scalar("SELECT min(id) FROM sites")
 
 
 def main() -> int:
@@ -166,26 +207,44 @@ def main() -> int:
     ap.add_argument("--megapixels", type=float, default=12.0)
     ap.add_argument("--photos", metavar="DIR", help="real JPEGs to build the originals from (3 per scene)")
     ap.add_argument("--also", type=int, default=50, help="also export the first N spots (0: no)")
-    ap.add_argument("--keep", metavar="DIR", help="build the data folder here and keep it")
+    ap.add_argument("--keep", metavar="DIR", help="build the data folder here and keep it (reused when there)")
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each export; the median time is reported")
+    ap.add_argument("--formats", default="xlsx,pdf,zip")
+    ap.add_argument("--layouts", default="row", help="row,2up,4up: the PDF's and the XLSX's layouts to time")
+    ap.add_argument("--workers", type=int, help="threads making the PDF's print images (0: one by one in the "
+                                                "drawing thread; default: edge_app.ledger.images.PRINT_WORKERS)")
     args = ap.parse_args()
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs",
+          flush=True)
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="ledger-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     data = work / "data"
     try:
-        site_id = build(data, args.spots, args.megapixels, args.photos)
+        site_id = kept_site(data) if args.keep else None
+        if site_id is None:
+            site_id = build(data, args.spots, args.megapixels, args.photos)
+        else:
+            print(f"reusing the data folder {data} (site {site_id})", flush=True)
         rows = []
         for n in ([args.also] if args.also and args.also < args.spots else []) + [0]:
-            for fmt in ("xlsx", "pdf", "zip"):
-                r = run(data, site_id, fmt, work / f"ledger-{n or args.spots}.{fmt}", n)
-                rows.append(r)
-                print(f"{fmt:4s} {r['spots']:4d} spots: {r['seconds']:6.1f} s, peak RSS {r['peak_mb']:5.0f} MB "
-                      f"(after imports {r['base_mb']:.0f} MB), file {r['bytes'] / 1e6:7.1f} MB"
-                      + (f", {r['pages']} pages" if r.get("pages") else "")
-                      + (f", {r['files']} originals" if r.get("files") else ""), flush=True)
-        print("\n| format | spots | time | peak RSS (after imports) | file |\n|---|---|---|---|---|")
+            for fmt in args.formats.split(","):
+                for layout in (args.layouts.split(",") if fmt != "zip" else ["row"]):
+                    out = work / f"ledger-{n or args.spots}-{layout}.{fmt}"
+                    r = run_median(data, site_id, fmt, out, n, layout, args.repeat, args.workers)
+                    rows.append(r)
+                    print(f"{fmt:4s} {layout:3s} {r['spots']:4d} spots: {r['seconds']:6.1f} s"
+                          + (f" (runs {', '.join(f'{t:.1f}' for t in r['times'])})" if len(r["times"]) > 1 else "")
+                          + f", CPU {r['cpu_s']:.1f} s, peak RSS {r['peak_mb']:5.0f} MB "
+                          f"(after imports {r['base_mb']:.0f} MB), file {r['bytes'] / 1e6:7.1f} MB"
+                          + (f", {r['pages']} pages" if r.get("pages") else "")
+                          + (f", {r['files']} originals" if r.get("files") else ""), flush=True)
+        print("\n| format | layout | spots | time (median) | CPU time | peak RSS (after imports) | file |\n"
+              "|---|---|---|---|---|---|---|")
         for r in rows:
-            print(f"| {r['fmt'].upper()} | {r['spots']} | {r['seconds']:.1f} s | {r['peak_mb']:.0f} MB "
+            print(f"| {r['fmt'].upper()} | {r['layout']} | {r['spots']} | {r['seconds']:.1f} s | {r['cpu_s']:.1f} s "
+                  f"| {r['peak_mb']:.0f} MB "
                   f"({r['base_mb']:.0f} MB) | {r['bytes'] / 1e6:.1f} MB |")
+        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

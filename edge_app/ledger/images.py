@@ -87,11 +87,13 @@ class PrintImages:
     ahead (raising what :func:`print_image` raised); any other, or a photo whose box turned
     out different (a card that gave its photo less room), is made there and then; photos
     of the plan passed over are dropped. The bytes are :func:`print_image`'s in every case.
-    ``workers=0``: nothing ahead. Use as a context manager (the threads end with it)."""
+    ``workers``: :data:`PRINT_WORKERS` by default; 0: nothing ahead. Use as a context
+    manager (the threads end with it)."""
 
-    def __init__(self, plan: Iterable[tuple[LedgerPhoto, float, float]], workers: int = PRINT_WORKERS,
+    def __init__(self, plan: Iterable[tuple[LedgerPhoto, float, float]], workers: int | None = None,
                  ahead: int | None = None, dpi: int = PRINT_DPI, quality: int = JPEG_QUALITY):
         self.dpi, self.quality = dpi, quality
+        workers = PRINT_WORKERS if workers is None else workers
         self.workers = max(0, min(workers, os.cpu_count() or 1))
         self.ahead = ahead if ahead is not None else 2 * self.workers
         self._plan = deque((_key(p, w, h), p, w, h) for p, w, h in plan) if self.workers else deque()

@@ -14,8 +14,9 @@ Layout (mm), the same as the XLSX: on each page a header (사진대지, 공사�
 (60 x 45 mm boxes), a row with each photo's capture time, and a caption row with 위치,
 내용 and 일자. Page breaks fall between spots (:func:`model.paginate`).
 
-Memory: the photos are made one at a time at print resolution (:mod:`.images`); fpdf2
-keeps those small JPEGs (about 40 KB each) until the file is written, never an original.
+Memory: the photos are made at print resolution two at a time, a few ahead of the page
+that draws them (:class:`.images.PrintImages`); fpdf2 keeps those small JPEGs (about 40 KB
+each) until the file is written, never an original.
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ class _Doc(FPDF):
         self.ledger = ledger
         self.name_marks = False  # a date read from a file name is printed on this page
         self._fits: dict[tuple, tuple[float, list]] = {}  # fit_text's answers (the index repeats its words)
-        self.images: PrintImages | None = None  # the photos' print images, made ahead (write_pdf)
+        self.print_images: PrintImages | None = None  # the photos' print images, made ahead (write_pdf)
         self.set_auto_page_break(False)
         self.set_margins(MARGIN_X, MARGIN_TOP, MARGIN_X)
         self.add_font(FONT, "", str(FONT_REGULAR))
@@ -201,7 +202,7 @@ def _photo(doc: _Doc, photo, x, y, w, h, notes: list[str]) -> bool:
     """Draw a photo centred in the box; False (and a note) when the original is unreadable."""
     bw, bh = w - 2 * PAD, h - 2 * PAD
     try:
-        img = doc.images.get(photo, bw, bh) if doc.images is not None else print_image(photo, bw, bh)
+        img = doc.print_images.get(photo, bw, bh) if doc.print_images is not None else print_image(photo, bw, bh)
     except (ImageError, OSError) as e:
         notes.append(f"{photo.name}: {getattr(e, 'reason', e)}")
         return False
@@ -677,14 +678,15 @@ def write_pdf(ledger: Ledger, out: str | Path) -> dict:
     blocks = ledger.blocks()
     rows = index_rows(blocks, ledger.columns)
     bottom = PAGE_H - MARGIN_BOTTOM - (LEGEND_H if ledger.times_from_names() else 0.0)
-    with PrintImages(_photo_plan(ledger, blocks, rows)) as doc.images:  # made while the cover and the map are drawn
+    # the photos are made while the cover, the map and the pages before them are drawn
+    with PrintImages(_photo_plan(ledger, blocks, rows)) as doc.print_images:
         _cover(doc, notes)
         map_pages, site_map = _map_pages(doc, PAGE_H - MARGIN_BOTTOM)
         if ledger.layout in CARDS:
             layout = _cards(doc, rows, notes, bottom)
         else:
             layout = _rows(doc, blocks, notes, bottom - MARGIN_TOP - header_height(doc))
-    doc.images = None
+    doc.print_images = None
     index_pages = _index(doc, rows, bottom) if rows else []
     tmp = out.with_name(f".{out.name}.part")
     try:
