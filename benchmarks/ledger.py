@@ -34,9 +34,10 @@ With 50 of those spots: XLSX 99 MB, PDF 126 MB. XLSX and ZIP memory does not gro
 the site; the PDF's grows by what fpdf2 keeps until it writes the file, the print-size
 JPEGs (about 34 KB a photo with real photos), never an original.
 
-2026-12-07, the same VM shared with other sessions' test runs (load average 1.5-11 during
-the runs; ``--repeat 3``, medians; 12 MP drawn originals): PDF rows (71 pages) 19-21 s at
-load 1.5-7, 36 s at load 8-9.5, 18-21 s of CPU, 184 MB; PDF 4-up (171 pages) 34-48 s,
+2026-12-07, the same VM shared with other sessions' test runs (load average 1.2-11 during
+the runs; ``--repeat 3``, medians; 12 MP drawn originals): PDF rows (71 pages) 10.4 s at
+load 1.2-1.4 (18-20 s with ``--workers 0``), 18-21 s at load 2.5-7, 36 s at load 8-9.5,
+18-21 s of CPU, 184 MB; PDF 4-up (171 pages) 34-48 s,
 27.5 s of CPU, 236 MB; XLSX rows 33-37 s, 22 s of CPU, 140 MB; XLSX 4-up 27-50 s, 28 s of
 CPU, 145 MB; ZIP 5-7 s, 2.7 s of CPU, 126 MB. Decoding an original is 29 ms of CPU
 (libjpeg-turbo at 1/8 scale: 17.6 s of the PDF's 18-21 s), see ``docs/ledger.md``.
