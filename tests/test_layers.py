@@ -151,3 +151,18 @@ def test_the_checker_sees_a_cycle_and_a_lazy_import():
     assert cycles(graph) == [["a", "b", "c"]]
     inner, _ = import_graph()
     assert "edge_app.engine.thorough" in inner["edge_app.engine.pipeline"]  # imported inside a method
+
+
+def test_the_pages_store_and_ledger_load_no_vision_libraries():
+    """The site app's pages, the store and the ledger export load neither SciPy nor OpenCV
+    nor onnxruntime (48 MB and 0.9 s of a ledger export's peak once did, through a store
+    module importing the engine's site rule at its top): only the worker's work needs them."""
+    import subprocess
+    import sys
+
+    code = ("import sys, edge_app.store, edge_app.store.sites, edge_app.store.photos, edge_app.ledger, "
+            "edge_app.ledger.pdf, edge_app.ledger.xlsx, edge_app.web, edge_app.hq\n"
+            "print(sorted(m for m in ('scipy', 'cv2', 'onnxruntime', 'sklearn') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=PACKAGE.parent).stdout.strip()
+    assert out == "[]"

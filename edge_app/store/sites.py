@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from ..engine.metadata import PhotoMeta
-from ..engine.sessions import KnownPhotos
-from ..engine.site_choice import NewPhoto, SiteChoice, SiteFacts
 from . import Store, StoreError, now_iso
 from . import photos as store_photos
 from .edits import Changes, record
+
+if TYPE_CHECKING:  # the engine's site rule loads SciPy and OpenCV: only the worker needs it
+    from ..engine.site_choice import SiteChoice, SiteFacts
 
 
 def create_site(st: Store, created_by: str, name: str | None = None) -> int:
@@ -29,9 +29,15 @@ def site_facts(st: Store, shas: Sequence[str], recent: int) -> SiteFacts:
     (:class:`edge_app.engine.site_choice.SiteFacts`): the photos among them without a site,
     every photo in a site, the ``recent`` photos added last that are in a site, the sites
     their upload batches already have; those with a site already are ``placed``."""
+    from ..engine.metadata import PhotoMeta
+    from ..engine.sessions import KnownPhotos
+    from ..engine.site_choice import NewPhoto, SiteFacts
+
     rows = [r for r in store_photos.site_facts(st, shas) if r["site_id"] is None]
     batch_of = batches_of(st, [r["sha256"] for r in rows]) if rows else {}
-    new = [NewPhoto(r["sha256"], _meta(r), batch_of.get(r["sha256"])) for r in rows]
+    new = [NewPhoto(r["sha256"], PhotoMeta(r["taken_at"], (r["lat"], r["lon"], None) if r["lat"] is not None
+                                           and r["lon"] is not None else None), batch_of.get(r["sha256"]))
+           for r in rows]
     placed: dict[int, list[str]] = defaultdict(list)
     for r in store_photos.with_site(st, shas):
         placed[resolve(st, r["site_id"])].append(r["sha256"])
@@ -42,11 +48,6 @@ def site_facts(st: Store, shas: Sequence[str], recent: int) -> SiteFacts:
     return SiteFacts(new, known, [(r["sha256"], resolve(st, r["site_id"])) for r in last],
                      batch_sites(st, list(batch_of.values())), (st.scalar("SELECT max(id) FROM sites") or 0) + 1,
                      dict(placed))
-
-
-def _meta(r) -> PhotoMeta:
-    gps = (r["lat"], r["lon"], None) if r["lat"] is not None and r["lon"] is not None else None
-    return PhotoMeta(r["taken_at"], gps)
 
 
 def apply_site_choice(st: Store, facts: SiteFacts, choice: SiteChoice) -> dict[int, list[str]]:
