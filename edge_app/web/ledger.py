@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
 
-from ..ledger import FORMATS, LAYOUTS, build_ledger
+from ..ledger import FORMATS, build_ledger
 from ..ledger import templates as ledger_templates
 from ..ledger.checks import ledger_warnings as check_ledger
 from ..ledger.words import STAGE_WORDS
 from ..pages.i18n import format_local, store_error_text, translate
-from ..pages.ledger_routes import requested_format, send_ledger, template_remove, template_upload
+from ..pages.ledger_routes import requested_options, send_ledger, template_remove, template_upload
 from ..store import StoreError
 from ..store import ledger_fields
 from ..store import sites as store_sites
@@ -157,21 +157,17 @@ def export(site_id: int):
     [&layout=row|2up|4up][&nomap=1] (``during``: keep the 시공 중 column even when no spot has
     such a photo; ``layout``: the PDF's and the XLSX's (a company's Excel layout prints
     rows: 2-up / 4-up then use the built-in one), ignored for the ZIP; ``nomap``: no 위치도)."""
-    fmt = requested_format()
-    layout = request.args.get("layout", "row")
-    layout = layout if fmt in ("pdf", "xlsx") and layout in LAYOUTS else "row"
+    opts = requested_options()  # the one parser head office's export uses too
     st = get_store()
     try:
-        ledger = build_ledger(st, site_id, lang=g.lang, include_unconfirmed=bool(request.args.get("unconfirmed")),
-                              all_photos=bool(request.args.get("all")), keep_during=bool(request.args.get("during")),
-                              layout=layout, location_map=not request.args.get("nomap"))
+        ledger = build_ledger(st, site_id, lang=g.lang, **opts.build_kwargs())
     except StoreError:
         abort(404)
     if not ledger.spots:
         flash(translate(g.lang, "ledger_nothing"), "error")
         return _back(site_id, "ledger")
     try:
-        return send_ledger(ledger, fmt, st.root, st.tmp, g.lang)
+        return send_ledger(ledger, opts.fmt, st.root, st.tmp, g.lang)
     except Exception as e:  # noqa: BLE001 - a person gets a reason, the page stays
         flash(translate(g.lang, "ledger_failed", e=str(e)[:200]), "error")
         return _back(site_id, "ledger")
