@@ -148,10 +148,43 @@ def test_no_torch_at_run_time():
 
 
 def test_rule_defaults_are_the_documented_ones():
-    assert (CascadeRule().min_excess, CascadeRule().min_centre) == (27.0, 0.375)
-    assert cascade.RULES["aliked-lightglue-int8"] == CascadeRule(27.0, 0.375)
-    assert cascade.RULES["aliked-lightglue"] == CascadeRule(32.0, 0.375)
+    assert (CascadeRule().min_excess, CascadeRule().min_centre, CascadeRule().min_area) == (27.0, 0.375, 0.0)
+    assert cascade.RULES["aliked-lightglue-int8"] == CascadeRule(27.0, 0.375, 0.17)
+    assert cascade.RULES["aliked-lightglue"] == CascadeRule(32.0, 0.375, 0.17)
     assert set(cascade.CHANCE) == set(cascade.RULES) == {"xfeat-ms", "aliked-lightglue", "aliked-lightglue-int8"}
+
+
+class _Matches:
+    """A matcher that gives fixed matches (the second photo: the first scaled and shifted)."""
+
+    kind = "aliked-lightglue-int8"
+
+    def __init__(self, pts: np.ndarray):
+        self.pts = pts
+
+    def match(self, a, b):
+        noise = np.random.default_rng(0).normal(0, 0.3, self.pts.shape)
+        return self.pts, self.pts * 0.9 + np.array([20.0, 10.0]) + noise
+
+
+class _Frame:
+    def __init__(self, size):
+        self.size = size
+
+
+def test_a_strong_match_on_a_small_part_of_both_photos_is_flagged_not_linked():
+    """Issue 20: two look-alike facades match on one repeated window bay: hundreds of
+    inliers through the photos' centres, but their hull covers a sliver of each photo. The
+    same number of inliers spread over the view links."""
+    rng = np.random.default_rng(1)
+    w, h = 640, 480
+    spread = np.c_[rng.uniform(20, w - 20, 300), rng.uniform(20, h - 20, 300)]
+    band = np.c_[rng.uniform(0.25 * w, 0.75 * w, 300), rng.uniform(0.45 * h, 0.55 * h, 300)]
+    whole = cascade.stronger_evidence(_Frame((w, h)), _Frame((w, h)), _Matches(spread))
+    sliver = cascade.stronger_evidence(_Frame((w, h)), _Frame((w, h)), _Matches(band))
+    assert whole.links and not whole.review and whole.geometry.area_max > 0.5
+    assert sliver.excess > 100 and sliver.geometry.centre >= 0.375  # strong, through the centres
+    assert sliver.geometry.area_max < 0.17 and not sliver.links and sliver.review
 
 
 @pytest.mark.skipif(not cascade.cascade_available(), reason="the cascade's optional models are not in models/ "
