@@ -38,14 +38,21 @@ def site_facts(st: Store, shas: Sequence[str], recent: int) -> SiteFacts:
     new = [NewPhoto(r["sha256"], PhotoMeta(r["taken_at"], (r["lat"], r["lon"], None) if r["lat"] is not None
                                            and r["lon"] is not None else None), batch_of.get(r["sha256"]))
            for r in rows]
+    followed: dict[int, int] = {}  # a site id -> the site it lives on: one query a site, not a photo
+
+    def site_of(site_id: int) -> int:
+        if site_id not in followed:
+            followed[site_id] = resolve(st, site_id)
+        return followed[site_id]
+
     placed: dict[int, list[str]] = defaultdict(list)
     for r in store_photos.with_site(st, shas):
-        placed[resolve(st, r["site_id"])].append(r["sha256"])
+        placed[site_of(r["site_id"])].append(r["sha256"])
     old = store_photos.in_sites(st) if rows else []
     known = KnownPhotos.of([r["lat"] for r in old], [r["lon"] for r in old], [r["taken_at"] for r in old],
-                           [resolve(st, r["site_id"]) for r in old])
+                           [site_of(r["site_id"]) for r in old])
     last = store_photos.recent_in_sites(st, recent) if rows else []
-    return SiteFacts(new, known, [(r["sha256"], resolve(st, r["site_id"])) for r in last],
+    return SiteFacts(new, known, [(r["sha256"], site_of(r["site_id"])) for r in last],
                      batch_sites(st, list(batch_of.values())), (st.scalar("SELECT max(id) FROM sites") or 0) + 1,
                      dict(placed))
 
