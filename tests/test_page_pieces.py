@@ -97,3 +97,32 @@ def test_only_the_first_visitor_chooses_head_offices_password(tmp_path):
     finally:
         c.close()
     assert settings.secret_key(db) == settings.secret_key(db)
+
+
+def test_the_ledgers_export_form_is_written_once():
+    written = sorted(p.relative_to(PKG).as_posix() for p in PKG.rglob("*.html")
+                     if "data-ledger-export" in p.read_text(encoding="utf-8"))
+    assert written == ["pages/templates/pages/ledger_export.html"]
+
+
+@pytest.mark.parametrize("server", ["web", "hq"])
+def test_each_server_renders_the_shared_export_form(server, tmp_path):
+    """Each app finds the pieces' templates after its own; the site app offers unconfirmed
+    spots, head office (confirmed spots only) does not; the same names for both parsers."""
+    import re
+
+    if server == "web":
+        from edge_app.web import create_app
+
+        app = create_app({"DATA_DIR": str(tmp_path / "data"), "TESTING": True})
+    else:
+        from edge_app.hq import create_hq_app
+
+        app = create_hq_app({"HQ_DATA": str(tmp_path / "hq"), "TESTING": True})
+    form = app.jinja_env.get_template("pages/ledger_export.html").make_module({"t": str.upper}).ledger_export
+    html = str(form("/sites/7/ledger", unconfirmed=server == "web"))
+    assert html.startswith('<form method="get" action="/sites/7/ledger"') and html.endswith("</form>")
+    assert re.findall(r'name="format" value="(\w+)" data-ledger="\1">LEDGER_\w+<', html) == ["pdf", "xlsx", "zip"]
+    assert re.findall(r'name="layout" value="(\w+)"', html) == ["row", "2up", "4up"]
+    boxes = re.findall(r'type="checkbox" name="(\w+)"', html)
+    assert boxes == (["unconfirmed"] if server == "web" else []) + ["all", "during", "nomap"]

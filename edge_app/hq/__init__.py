@@ -15,10 +15,11 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, g
+from jinja2 import ChoiceLoader, FileSystemLoader
 from werkzeug.routing import IntegerConverter
 
 from .. import app_settings
-from ..pages import STATIC_DIR, i18n
+from ..pages import STATIC_DIR, TEMPLATE_DIR, i18n
 from .db import HQDatabase
 from .hosts import HostCheck, allowed_hosts
 
@@ -35,6 +36,7 @@ class Id64Converter(IntegerConverter):
 def create_hq_app(test_config: dict | None = None) -> Flask:
     static = STATIC_DIR  # the assets the site app serves too (htmx, CSS, the Korean font)
     app = Flask(__name__, static_folder=str(static), static_url_path="/static")
+    app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(TEMPLATE_DIR)])  # hq/..., then pages/...
     app.config.from_mapping(
         HQ_DATA=app_settings.value("hq.data"),  # $EDGE_APP_HQ_DATA
         HQ_DB_URL=app_settings.value("hq.db"),  # $EDGE_APP_HQ_DB

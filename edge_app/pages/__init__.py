@@ -8,6 +8,8 @@
   download's name, sending the built file, the company template's upload and removal.
 
 ``STATIC_DIR``: the pages' offline assets (htmx, CSS, the Korean font), served by both.
+``TEMPLATE_DIR``: the templates both servers render (``pages/ledger_export.html``, the
+ledger's export form), a template folder of each app after its own.
 Nothing here imports the store, the site app or head office.
 """
 
@@ -16,3 +18,6 @@ from pathlib import Path
 #: The offline front-end assets both servers serve under ``/static`` (built by
 #: ``scripts/build_static.py``; kept beside the site app's blueprints).
 STATIC_DIR = Path(__file__).resolve().parents[1] / "web" / "static"
+
+#: The shared templates (``pages/...``); each app's factory adds this folder after its own.
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"

@@ -19,10 +19,11 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, g, render_template, request
+from jinja2 import ChoiceLoader, FileSystemLoader
 
 from .. import app_settings
 from ..access.hosts import AllowedHosts
-from ..pages import i18n
+from ..pages import TEMPLATE_DIR, i18n
 from .db import RecordId
 
 def create_app(test_config: dict | None = None, worker=None) -> Flask:
@@ -30,6 +31,7 @@ def create_app(test_config: dict | None = None, worker=None) -> Flask:
     ``$EDGE_APP_DATA``). The upload limit, session lifetime and PIN throttle come from the
     ``web.*`` settings of :mod:`edge_app.app_settings`; ``test_config`` overrides any key."""
     app = Flask(__name__)
+    app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(TEMPLATE_DIR)])  # its own, then pages/...
     setting = app_settings.value
     app.config.from_mapping(
         DATA_DIR=setting("site.data"),
