@@ -15,9 +15,7 @@ from edge_app.ledger import build_ledger
 from edge_app.ledger.checks import KINDS, LedgerWarning, ledger_warnings, spot_warnings
 from edge_app.ledger.model import LedgerPhoto, LedgerSpot
 from edge_app.store import open_store, spots
-from edge_app.web import create_app
-
-PIN = "482913"
+from site_client import first_visit, site_app
 
 
 def photo(n, stage, local=None, source="exif"):
@@ -74,10 +72,6 @@ def test_warnings_are_grouped_by_kind_in_page_order():
 # --------------------------------------------------------------------------- the page
 
 
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
-
-
 def make_warned_site(st) -> dict:
     """A site of 4 confirmed spots and an unconfirmed one: spot 2 has its stages swapped by
     hand (후 before 전), spot 3 has no 후 (its 후 photo marked 중), spot 4 has two photos without any date."""
@@ -97,19 +91,12 @@ def make_warned_site(st) -> dict:
 
 @pytest.fixture
 def app(tmp_path):
-    with open_store(tmp_path / "data") as st:
-        info = make_warned_site(st)
-    app = create_app({"DATA_DIR": str(tmp_path / "data"), "TESTING": True})
-    app.info = info
-    return app
+    return site_app(tmp_path / "data", make_warned_site)
 
 
 @pytest.fixture
 def lead(app):
-    c = app.test_client()
-    tok = csrf_of(c.get("/setup").text)
-    assert c.post("/setup", data={"pin": PIN, "pin2": PIN, "csrf": tok, "name": "김반장"}).status_code == 302
-    return c
+    return first_visit(app)
 
 
 def _lines(page: str) -> list[tuple[str, str, str]]:
@@ -160,13 +147,8 @@ def test_an_unconfirmed_spots_warning_says_so(app, lead, tmp_path):
 
 
 def test_a_site_in_order_lists_nothing(tmp_path):
-    with open_store(tmp_path / "data") as st:
-        info = ledger_data.build_site(st, 2, unconfirmed=0)
-    app = create_app({"DATA_DIR": str(tmp_path / "data"), "TESTING": True})
-    c = app.test_client()
-    tok = csrf_of(c.get("/setup").text)
-    c.post("/setup", data={"pin": PIN, "pin2": PIN, "csrf": tok, "name": "김반장"})
-    page = c.get(f"/sites/{info['site']}").text
+    app = site_app(tmp_path / "data", lambda st: ledger_data.build_site(st, 2, unconfirmed=0))
+    page = first_visit(app).get(f"/sites/{app.info['site']}").text
     assert "data-ledger-warnings" not in page and "내보내기 전에 확인하세요" not in page
 
 

@@ -2,7 +2,6 @@
 and of each spot, their suggestions, undo, and the export downloads."""
 
 import io
-import re
 import zipfile
 from pathlib import Path
 from urllib.parse import unquote
@@ -11,31 +10,17 @@ import pytest
 
 import ledger_data
 from edge_app.store import edits, ledger_fields, open_store
-from edge_app.web import create_app
-
-PIN = "482913"
-
-
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+from site_client import first_visit, site_app
 
 
 @pytest.fixture
 def app(tmp_path):
-    with open_store(tmp_path / "data") as st:
-        info = ledger_data.build_site(st, 3, unconfirmed=1)
-    app = create_app({"DATA_DIR": str(tmp_path / "data"), "TESTING": True})
-    app.info = info
-    return app
+    return site_app(tmp_path / "data", lambda st: ledger_data.build_site(st, 3, unconfirmed=1))
 
 
 @pytest.fixture
 def lead(app):
-    c = app.test_client()
-    tok = csrf_of(c.get("/setup").text)
-    assert c.post("/setup", data={"pin": PIN, "pin2": PIN, "csrf": tok, "name": "김반장"}).status_code == 302
-    c.csrf = csrf_of(c.get("/").text)
-    return c
+    return first_visit(app)
 
 
 def test_the_site_page_has_the_ledger_fields_export_and_suggestions(app, lead):
@@ -113,12 +98,8 @@ def test_the_export_buttons_download_the_files_and_leave_nothing_behind(app, lea
 
 
 def test_a_site_without_confirmed_spots_says_so_instead_of_an_empty_file(tmp_path):
-    with open_store(tmp_path / "data") as st:
-        info = ledger_data.build_site(st, 0, unconfirmed=1)
-    app = create_app({"DATA_DIR": str(tmp_path / "data"), "TESTING": True})
-    c = app.test_client()
-    tok = csrf_of(c.get("/setup").text)
-    c.post("/setup", data={"pin": PIN, "pin2": PIN, "csrf": tok})
+    app = site_app(tmp_path / "data", lambda st: ledger_data.build_site(st, 0, unconfirmed=1))
+    info, c = app.info, first_visit(app, name=None)
     r = c.get(f"/sites/{info['site']}/ledger?format=pdf")
     assert r.status_code == 302 and r.headers["Location"].endswith("#ledger")
     assert "사진대지에 넣을 확인된 지점이 없습니다" in c.get(r.headers["Location"]).text
