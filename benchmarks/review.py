@@ -2,6 +2,7 @@
 
     python benchmarks/review.py [--sets strecha webcam_a wxbs triplets] [--batches 2] [--seed 7] [--no-learn]
                                 [--one-at-a-time] [--taps-only]
+    python benchmarks/review.py --sets devsets/lookalike devsets/changed ...   (set folders: a path)
 
 For each batch of the eval protocol (``edge_app.engine.evaluate.sample_batches``, the dev sets in
 ``../shared/eval``), in real Chromium (Debian's, driven by Playwright; touch, 1024x768
@@ -172,6 +173,18 @@ def together(spots: dict[str, set[str]], tray: set[str]) -> dict[str, frozenset]
     the engine moved between two looks whatever the spots' ids became."""
     out = {n: frozenset(names) for names in spots.values() for n in names}
     return out | {n: frozenset([n]) for n in tray}
+
+
+def moved_by_regroup(before: tuple[dict[str, set[str]], set[str]], after: tuple[dict[str, set[str]], set[str]]) -> int:
+    """Photos a regroup moved between two looks at the page ((spots, tray) each): those in
+    another spot (or in or out of the tray) with other companions. A photo that joins a spot
+    of four is one photo moved, not five whose companions changed."""
+    def where(spots, tray):
+        return {n: s for s, names in spots.items() for n in names} | {n: None for n in tray}
+
+    a, b = where(*before), where(*after)
+    ta, tb = together(*before), together(*after)
+    return sum(1 for n in b if n in a and a[n] != b[n] and ta[n] != tb[n])
 
 
 def suggestion_helps(spots: dict[str, set[str]], name: str, to: str, truth: dict[str, str]) -> bool:
@@ -390,11 +403,11 @@ def walk_batch(browser, es: EvalSet, batch, work: Path, one_at_a_time: bool = Fa
                 w.act(page.locator("#split-btn"))
             elif kind != "dragged":
                 w.act(page.locator("[data-unassigned] [data-move-here]"))
-            placed = together(*w.state())
+            placed = w.state()
             wait_for_learning(data)
             page.reload()
-            now = together(*w.state())
-            answered["followed"] += sum(now[n] != placed[n] for n in now)  # moved by the regroup after the edit
+            now = w.state()
+            answered["followed"] += moved_by_regroup(placed, now)
         fix_taps = w.taps
         if page.locator("#confirm-all").count():
             w.taps += 1  # the dialog's OK
@@ -413,9 +426,20 @@ def walk_batch(browser, es: EvalSet, batch, work: Path, one_at_a_time: bool = Fa
         srv.stop()
 
 
+def set_dir(name: str, eval_root: Path) -> Path:
+    """The folder of set ``name``: a name under ``eval_root`` (``wxbs``), or a folder given
+    as a path (one with a slash, e.g. ``devsets/lookalike``; relative to the working folder,
+    else to the repository)."""
+    if "/" not in name and os.sep not in name:
+        return eval_root / name
+    p = Path(name)
+    return p if p.is_absolute() or p.exists() else REPO / p
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sets", nargs="+", default=["strecha", "webcam_a", "wxbs", "triplets"])
+    ap.add_argument("--sets", nargs="+", default=["strecha", "webcam_a", "wxbs", "triplets"],
+                    help="set names under --eval, or set folders (a path with a slash: devsets/lookalike)")
     ap.add_argument("--eval", default=str(REPO.parent / "shared" / "eval"))
     ap.add_argument("--batches", type=int, default=2, help="batches per set (default 2)")
     ap.add_argument("--seed", type=int, default=7)
@@ -431,7 +455,7 @@ def main(argv=None) -> int:
         os.environ["EDGE_APP_WORKER_LEARN_FROM_EDITS"] = "0"
     from playwright.sync_api import sync_playwright
 
-    sets = [EvalSet.load(Path(a.eval) / s) for s in a.sets]
+    sets = [EvalSet.load(set_dir(s, Path(a.eval))) for s in a.sets]
     by_name = {s.name: s for s in sets}
     rows = []
     with sync_playwright() as p:
