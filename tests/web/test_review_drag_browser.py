@@ -8,15 +8,13 @@ the page's gesture handling (hold, scroll, pointer events) is what a finger gets
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import datetime, timedelta
 
 import pytest
 
-from edge_app.store import open_store, views
-from photo_files import spot_photos, write
-from test_browser import LANDSCAPE, PIN, PORTRAIT, Server, artefacts, browser, playwright_api, state  # noqa: F401
+from photo_files import spot_photos
+from site_page import first_of, open_site, served_site, stored, tile, two_spots, undo_all
+from test_browser import LANDSCAPE, PORTRAIT, artefacts, browser, playwright_api, state  # noqa: F401
 
 DAY = datetime(2026, 5, 4, 9, 0, 0)
 ORIENTATIONS = [("ko-KR", LANDSCAPE, "ko_landscape"), ("en-US", PORTRAIT, "en_portrait")]
@@ -26,40 +24,10 @@ ORIENTATIONS = [("ko-KR", LANDSCAPE, "ko_landscape"), ("en-US", PORTRAIT, "en_po
 def served(tmp_path_factory):
     """A served site of two spots (3 + 3 synthetic photos) and two lone photos in the tray
     (미분류), PIN set, grouping done. Tests put it back as it was (:func:`undo_all`)."""
-    tmp = tmp_path_factory.mktemp("drag")
-    data = tmp / "data"
-    files = write(tmp / "in", spot_photos(11, 3, DAY) + spot_photos(22, 3, DAY)
-                  + spot_photos(33, 1, DAY + timedelta(minutes=20)) + spot_photos(44, 1, DAY + timedelta(minutes=21)))
-    subprocess.run([sys.executable, "-m", "edge_app.cli", "add", "--data", str(data), *map(str, files)],
-                   check=True, capture_output=True, timeout=300)
-    subprocess.run([sys.executable, "-m", "edge_app.cli", "set-pin", "--data", str(data)], input=PIN + "\n",
-                   text=True, check=True, capture_output=True)
-    srv = Server(data, tmp / "serve.log")
-    srv.start()
+    srv = served_site(tmp_path_factory.mktemp("drag"), spot_photos(11, 3, DAY) + spot_photos(22, 3, DAY)
+                      + spot_photos(33, 1, DAY + timedelta(minutes=20)) + spot_photos(44, 1, DAY + timedelta(minutes=21)))
     yield srv
     srv.stop()
-
-
-def stored(served) -> dict:
-    st = open_store(served.data)
-    try:
-        v = views.site_view(st, 1)
-        return {"spots": {str(sp["id"]): frozenset(p["name"] for p in sp["photos"]) for sp in v["spots"]},
-                "confirmed": {str(sp["id"]) for sp in v["spots"] if sp["confirmed"]},
-                "tray": {p["name"] for p in v["unassigned"]}}
-    finally:
-        st.close()
-
-
-def open_site(browser, served, viewport=LANDSCAPE, locale="ko-KR"):  # noqa: F811
-    ctx = browser.new_context(viewport=viewport, has_touch=True, locale=locale)
-    p = ctx.new_page()
-    p.goto(served.url + "/login")
-    p.fill("input[name=pin]", PIN)
-    with p.expect_navigation():
-        p.click("form button.primary")
-    p.goto(served.url + "/sites/1")
-    return ctx, p
 
 
 def centre(p, locator) -> tuple[float, float]:
@@ -107,16 +75,6 @@ class Finger:
             self.up()
 
 
-def undo_all(served) -> None:
-    """Put the site back as the worker left it, for the next test."""
-    from edge_app.store import edits
-
-    st = open_store(served.data)
-    while edits.undo(st, "test", site_id=1):
-        pass
-    st.close()
-
-
 @pytest.fixture
 def site(served):
     before = stored(served)
@@ -126,22 +84,19 @@ def site(served):
     assert stored(served) == before
 
 
-def tile(p, name: str):
-    return p.locator(f'[data-photo][data-name="{name}"]')
-
-
-def first_of(p, spot: str) -> str:
-    return p.locator(f"section[data-spot='{spot}'] [data-photo]").first.get_attribute("data-name")
+def to_spot(p, name: str, spot: str):
+    """Where a finger starts on the photo ``name`` and lifts on ``spot``'s name (:func:`points`)."""
+    return points(p, tile(p, name).locator("img"), p.locator(f"section[data-spot='{spot}'] .spot-name"))
 
 
 @pytest.mark.parametrize("lang,viewport,tag", ORIENTATIONS)
 def test_a_photo_dragged_onto_a_spot_moves_there_and_undo_takes_it_back(site, browser, artefacts, lang, viewport, tag):  # noqa: F811
     ctx, p = open_site(browser, site, viewport, lang)
-    a, b = (s.get_attribute("data-spot") for s in p.locator("section[data-spot]").all()[:2])
+    a, b = two_spots(p)
     name = first_of(p, a)
     before = stored(site)
     finger = Finger(p)
-    start, end = points(p, tile(p, name).locator("img"), p.locator(f"section[data-spot='{b}'] .spot-name"))
+    start, end = to_spot(p, name, b)
     finger.drag(start, end, release=False)
     # while held: the photo rides under the finger, the spot under it is outlined and named
     ghost = p.locator(".drag-ghost")
@@ -252,12 +207,12 @@ def test_a_short_tap_selects_a_hold_in_place_does_nothing_and_a_swipe_scrolls(si
 
 def test_a_dragged_selected_photo_takes_the_selection_along(site, browser):  # noqa: F811
     ctx, p = open_site(browser, site, LANDSCAPE, "en-US")
-    a, b = (s.get_attribute("data-spot") for s in p.locator("section[data-spot]").all()[:2])
+    a, b = two_spots(p)
     names = p.locator(f"section[data-spot='{a}'] [data-photo]").evaluate_all("els => els.map(e => e.dataset.name)")[:2]
     for n in names:
         tile(p, n).locator(".pick").tap()
     finger = Finger(p)
-    start, end = points(p, tile(p, names[1]).locator("img"), p.locator(f"section[data-spot='{b}'] .spot-name"))
+    start, end = to_spot(p, names[1], b)
     finger.drag(start, end, release=False)
     assert p.locator(".drag-ghost .drag-count").inner_text() == "2"
     with p.expect_navigation():
@@ -270,7 +225,7 @@ def test_a_dragged_selected_photo_takes_the_selection_along(site, browser):  # n
 
 def test_a_drop_into_a_confirmed_spot_asks_to_reopen_it_first(site, browser):  # noqa: F811
     ctx, p = open_site(browser, site, PORTRAIT, "ko-KR")
-    a, b = (s.get_attribute("data-spot") for s in p.locator("section[data-spot]").all()[:2])
+    a, b = two_spots(p)
     with p.expect_navigation():
         p.locator(f"section[data-spot='{b}'] [data-action=confirm]").tap()
     before = stored(site)
@@ -284,14 +239,14 @@ def test_a_drop_into_a_confirmed_spot_asks_to_reopen_it_first(site, browser):  #
     name = first_of(p, a)
     finger = Finger(p)
     p.once("dialog", lambda d: answer(d, False))
-    start, end = points(p, tile(p, name).locator("img"), p.locator(f"section[data-spot='{b}'] .spot-name"))
+    start, end = to_spot(p, name, b)
     finger.drag(start, end)
     p.wait_for_timeout(800)
     assert asked and "다시 열" in asked[0]
     assert p.locator(".drag-ghost").count() == 0
     assert stored(site) == before  # "no": nothing was sent
     p.once("dialog", lambda d: answer(d, True))
-    start, end = points(p, tile(p, name).locator("img"), p.locator(f"section[data-spot='{b}'] .spot-name"))
+    start, end = to_spot(p, name, b)
     finger.drag(start, end, release=False)
     with p.expect_navigation():
         finger.up()
@@ -304,13 +259,13 @@ def test_a_drop_into_a_confirmed_spot_asks_to_reopen_it_first(site, browser):  #
 
 def test_a_drag_off_the_wifi_says_so_and_keeps_the_page(site, browser):  # noqa: F811
     ctx, p = open_site(browser, site, LANDSCAPE, "ko-KR")
-    a, b = (s.get_attribute("data-spot") for s in p.locator("section[data-spot]").all()[:2])
+    a, b = two_spots(p)
     name = first_of(p, a)
     before = stored(site)
     p.evaluate("window.__stayed = 'yes'")
     ctx.set_offline(True)
     finger = Finger(p)
-    start, end = points(p, tile(p, name).locator("img"), p.locator(f"section[data-spot='{b}'] .spot-name"))
+    start, end = to_spot(p, name, b)
     finger.drag(start, end)
     line = p.locator("#net-line.offline")
     line.wait_for(state="visible", timeout=5000)
@@ -321,16 +276,10 @@ def test_a_drag_off_the_wifi_says_so_and_keeps_the_page(site, browser):  # noqa:
 
 
 def test_a_mouse_drag_works_too(site, browser):  # noqa: F811
-    ctx = browser.new_context(viewport=LANDSCAPE, locale="en-US")
-    p = ctx.new_page()
-    p.goto(site.url + "/login")
-    p.fill("input[name=pin]", PIN)
-    with p.expect_navigation():
-        p.click("form button.primary")
-    p.goto(site.url + "/sites/1")
-    a, b = (s.get_attribute("data-spot") for s in p.locator("section[data-spot]").all()[:2])
+    ctx, p = open_site(browser, site, LANDSCAPE, "en-US", touch=False)  # a mouse, no touch screen
+    a, b = two_spots(p)
     name = first_of(p, a)
-    start, end = points(p, tile(p, name).locator("img"), p.locator(f"section[data-spot='{b}'] .spot-name"))
+    start, end = to_spot(p, name, b)
     p.mouse.move(*start)
     p.mouse.down()
     p.mouse.move(*end, steps=10)
@@ -373,7 +322,7 @@ class Pen:
 
 def test_a_pen_is_held_to_drag_as_a_finger_is(site, browser):  # noqa: F811
     ctx, p = open_site(browser, site, PORTRAIT, "ko-KR")
-    a, b = (s.get_attribute("data-spot") for s in p.locator("section[data-spot]").all()[:2])
+    a, b = two_spots(p)
     name = first_of(p, a)
     before = stored(site)
     p.evaluate("""() => {
@@ -400,7 +349,7 @@ def test_a_pen_is_held_to_drag_as_a_finger_is(site, browser):  # noqa: F811
     for box in p.locator("input[type=checkbox][form=sel]:checked").all():  # the mouse route's click
         box.uncheck()
     # held still, then moved: the photo is dragged, the page's pan is off while it is
-    start, end = points(p, tile(p, name).locator("img"), p.locator(f"section[data-spot='{b}'] .spot-name"))
+    start, end = to_spot(p, name, b)
     p.evaluate("window.__pen.moves = []")
     pen.down(*start)
     p.wait_for_timeout(500)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 
 from edge_app.store import open_store
+from site_page import open_site, undo_all
 from test_browser import LANDSCAPE, PORTRAIT, artefacts, browser, playwright_api  # noqa: F401
-from test_review_traps_browser import open_site, site  # noqa: F401
+from test_review_traps_browser import site  # noqa: F401
 
 
 def stored_phase(served, sha: str) -> tuple:
@@ -20,16 +21,6 @@ def stored_phase(served, sha: str) -> tuple:
                 st.scalar("SELECT count(*) FROM edits WHERE action = 'phase' AND undone_at IS NULL"))
     finally:
         st.close()
-
-
-def undo_all(served) -> None:
-    """Put the site back as the worker left it, for the next round."""
-    from edge_app.store import edits
-
-    st = open_store(served.data)
-    while edits.undo(st, "test", site_id=1):
-        pass
-    st.close()
 
 
 @pytest.mark.parametrize("lang,viewport,tag", [("ko-KR", PORTRAIT, "ko_portrait"), ("en-US", LANDSCAPE, "en_landscape")])

@@ -5,44 +5,24 @@ claims against what is stored."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import datetime
 
 import pytest
 
-from edge_app.store import open_store, views
-from photo_files import spot_photos, write
-from test_browser import LANDSCAPE, PIN, PORTRAIT, Server, artefacts, browser, playwright_api, state  # noqa: F401
+from photo_files import spot_photos
+from site_page import first_of, open_site, served_site, stored, tile, two_spots, undo_all
+from test_browser import LANDSCAPE, PORTRAIT, artefacts, browser, playwright_api, state  # noqa: F401
 
 DAY = datetime(2026, 5, 4, 9, 0, 0)
 
 
 @pytest.fixture
 def site(tmp_path):
-    """A served site of two spots (3 + 3 synthetic photos), PIN set, grouping done."""
-    data = tmp_path / "data"
-    files = write(tmp_path / "in", spot_photos(11, 3, DAY) + spot_photos(22, 3, DAY))
-    subprocess.run([sys.executable, "-m", "edge_app.cli", "add", "--data", str(data), *map(str, files)],
-                   check=True, capture_output=True, timeout=300)
-    subprocess.run([sys.executable, "-m", "edge_app.cli", "set-pin", "--data", str(data)], input=PIN + "\n",
-                   text=True, check=True, capture_output=True)
-    srv = Server(data, tmp_path / "serve.log")
-    srv.start()
+    """A served site of two spots (3 + 3 synthetic photos), PIN set, grouping done (the
+    browser tests of the other review files use it, with :func:`open_site` and :func:`stored`)."""
+    srv = served_site(tmp_path, spot_photos(11, 3, DAY) + spot_photos(22, 3, DAY))
     yield srv
     srv.stop()
-
-
-def open_site(browser, site, viewport=LANDSCAPE, locale="ko-KR"):  # noqa: F811
-    """(context, page): a touch tablet logged in, on the site page."""
-    ctx = browser.new_context(viewport=viewport, has_touch=True, locale=locale)
-    p = ctx.new_page()
-    p.goto(site.url + "/login")
-    p.fill("input[name=pin]", PIN)
-    with p.expect_navigation():
-        p.click("form button.primary")
-    p.goto(site.url + "/sites/1")
-    return ctx, p
 
 
 @pytest.fixture
@@ -50,16 +30,6 @@ def page(browser, site):  # noqa: F811
     ctx, p = open_site(browser, site)
     yield p
     ctx.close()
-
-
-def stored(site) -> dict:
-    st = open_store(site.data)
-    try:
-        v = views.site_view(st, 1)
-        return {"spots": {str(sp["id"]): frozenset(p["name"] for p in sp["photos"]) for sp in v["spots"]},
-                "confirmed": {str(sp["id"]) for sp in v["spots"] if sp["confirmed"]}}
-    finally:
-        st.close()
 
 
 def test_a_double_tap_on_confirm_leaves_the_spot_confirmed(site, page):
@@ -83,7 +53,7 @@ def test_a_double_tap_on_confirm_leaves_the_spot_confirmed(site, page):
 
 
 def test_an_edit_of_a_confirmed_spot_asks_first_and_nothing_changes_on_no(site, page):
-    a, b = (s.get_attribute("data-spot") for s in page.locator("section[data-spot]").all()[:2])
+    a, b = two_spots(page)
     with page.expect_navigation():
         page.locator(f"section[data-spot='{a}'] [data-action=confirm]").tap()
     before = stored(site)
@@ -94,8 +64,8 @@ def test_an_edit_of_a_confirmed_spot_asks_first_and_nothing_changes_on_no(site, 
         dialog.accept() if accept else dialog.dismiss()
 
     page.once("dialog", lambda d: answer(d, False))
-    name = page.locator(f"section[data-spot='{a}'] [data-photo]").first.get_attribute("data-name")
-    page.locator(f"section[data-spot='{a}'] [data-photo][data-name='{name}'] .pick").tap()
+    name = first_of(page, a)
+    tile(page, name).locator(".pick").tap()
     page.select_option("#move-target", b)
     page.locator("#move-btn").tap()
     page.wait_for_timeout(500)
@@ -131,10 +101,10 @@ def test_one_tap_on_a_spot_moves_the_selected_photo_there(site, browser, artefac
     with a list of names to remember). Screenshots of the offer, both orientations."""
     for lang, viewport, tag in (("ko-KR", LANDSCAPE, "ko_landscape"), ("en-US", PORTRAIT, "en_portrait")):
         ctx, p = open_site(browser, site, viewport, lang)
-        a, b = (s.get_attribute("data-spot") for s in p.locator("section[data-spot]").all()[:2])
+        a, b = two_spots(p)
         assert not p.locator(f"section[data-spot='{b}'] [data-move-here]").is_visible()  # only with a selection
-        name = p.locator(f"section[data-spot='{a}'] [data-photo]").first.get_attribute("data-name")
-        p.locator(f"[data-photo][data-name='{name}'] .pick").tap()
+        name = first_of(p, a)
+        tile(p, name).locator(".pick").tap()
         here = p.locator(f"section[data-spot='{b}'] [data-move-here]")
         assert here.is_visible()
         box = here.bounding_box()
@@ -149,9 +119,4 @@ def test_one_tap_on_a_spot_moves_the_selected_photo_there(site, browser, artefac
         assert done.is_visible() and done.locator("#done-undo").is_visible()
         p.screenshot(path=str(artefacts / f"site_{tag}_done_line.png"))
         ctx.close()
-        # put it back for the next round
-        st = open_store(site.data)
-        from edge_app.store import edits
-
-        edits.undo(st, "test", site_id=1)
-        st.close()
+        undo_all(site)  # put it back for the next round
