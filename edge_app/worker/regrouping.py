@@ -5,7 +5,9 @@ splits.
 Photos a person put in the tray stay out; photos a person placed, and every photo of a
 touched or confirmed spot, are locked to their spot; the engine groups the rest around them
 (:meth:`~edge_app.engine.pipeline.Pipeline.group_analyses`). Free groups keep the id of the
-engine spot they overlap most; the engine's phases are set on every spot it changed.
+engine spot they overlap most; the engine's phases are set on every spot it changed. With
+learning from edits (issue 20), a photo a person took out of a spot takes along the photos
+the engine linked to it and to nothing that stays (:func:`followers`).
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from .. import app_settings
 from ..engine.pipeline import Pipeline
 from ..store import Store
 from ..store import photos as store_photos
-from ..store.spots import (create_spot, place, rescore, retire_if_unused, set_engine_phases, set_review_flags,
-                           separations, shown_photos, suggest_moves)
+from ..store.spots import (create_spot, place, rescore, retire_if_unused, separated_moves, set_engine_phases,
+                           set_review_flags, shown_photos, suggest_moves)
 from .placing import AnalysisOf
 from .snapshot import check_unchanged, read_site
 
@@ -41,7 +43,9 @@ def regroup_site(st: Store, pipeline: Pipeline, analysis: AnalysisOf, site_id: i
     would take out of the spot an earlier answer put it in stays there and the move is a
     suggestion (:func:`edge_app.store.spots.suggest_moves`). learn (default
     ``worker.learn_from_edits``): photos a person separated (:func:`edge_app.store.spots.separations`)
-    are cannot-link pairs of the grouping, never one group again (issue 20). Returns {"moved": n, "spots": k,
+    are cannot-link pairs of the grouping, never one group again, and the photos linked only
+    to a photo a person moved to another spot follow it there (:func:`followers`; an engine
+    move, not a suggestion: the person's move is what moves them) (issue 20). Returns {"moved": n, "spots": k,
     "links": l, "review": r, "suggested": new suggestions}."""
     snapshot = read_site(st, site_id)
     shown = shown_photos(st, site_id)
@@ -55,9 +59,11 @@ def regroup_site(st: Store, pipeline: Pipeline, analysis: AnalysisOf, site_id: i
         locked.append(f"spot:{r['spot_id']}" if fixed else None)
     analyses = [analysis(r["sha256"]) for r in rows]
     cannot = None
+    taken_out: list[tuple[int, int, frozenset[str]]] = []
     if app_settings.value("worker.learn_from_edits") if learn is None else learn:
         at = {r["sha256"]: i for i, r in enumerate(rows)}
-        pairs = [(at[a], at[b]) for a, b in sorted(separations(st, site_id)) if a in at and b in at]
+        taken_out = [(at[x], left, stayed) for x, left, stayed in separated_moves(st, site_id) if x in at]
+        pairs = sorted({(min(i, at[y]), max(i, at[y])) for i, _, stayed in taken_out for y in stayed if y in at})
         if pairs:
             cannot = (np.array([a for a, _ in pairs], np.intp), np.array([b for _, b in pairs], np.intp))
     th = paths = None
@@ -65,6 +71,11 @@ def regroup_site(st: Store, pipeline: Pipeline, analysis: AnalysisOf, site_id: i
         paths = {r["sha256"]: store_photos.original_path(st, r["sha256"]) for r in rows}
         th = pipeline.thorough("on", add_only=True, should_stop=should_stop)
     res = pipeline.group_analyses(analyses, locked, th, paths, cannot=cannot)
+    follow = followers(res, rows, locked, taken_out, pipeline.settings.group_threshold)
+    if follow:  # the photos that go with one a person took out of their spot: locked to where it is now
+        for i, lab in follow.items():
+            locked[i] = lab
+        res = pipeline.group_analyses(analyses, locked, th, paths, cannot=cannot)
     clusters: dict[int, list[int]] = defaultdict(list)
     for i, lab in enumerate(res.labels):
         if lab is not None:
@@ -106,6 +117,13 @@ def regroup_site(st: Store, pipeline: Pipeline, analysis: AnalysisOf, site_id: i
         plan: list[tuple[int, int | None, int | None, float | None]] = []  # (row, cluster, suggest, score)
         asked: list[tuple[int, int | None, int | None, float | None]] = []
         for i, r in enumerate(rows):
+            if i in follow:  # it goes with the photo a person moved, as if moved with it
+                dest = int(follow[i].split(":")[1])
+                place(st, r["sha256"], dest, "engine", score=res.max_p(i, [j for j, x in enumerate(locked)
+                                                                             if x == follow[i] and j != i]))
+                moved += 1
+                changed_spots.update((dest, r["spot_id"]))
+                continue
             if locked[i] is not None:
                 continue
             lab = res.labels[i]
@@ -140,7 +158,7 @@ def regroup_site(st: Store, pipeline: Pipeline, analysis: AnalysisOf, site_id: i
             group = lab if lab is not None and to_spot is None else None
             moves.append((rows[i]["sha256"], rows[i]["spot_id"], to_spot, group, score))
         suggested = suggest_moves(st, site_id, moves)
-        for sid in reusable - taken:  # engine spots the regroup emptied
+        for sid in (reusable - taken) | {rows[i]["spot_id"] for i in follow}:  # spots the regroup emptied
             retire_if_unused(st, sid)
         for sid in {t for t in target.values() if t is not None} | changed_spots:
             set_engine_phases(st, sid)
@@ -150,6 +168,52 @@ def regroup_site(st: Store, pipeline: Pipeline, analysis: AnalysisOf, site_id: i
     pipeline.flush_pair_cache()
     return {"moved": moved, "spots": len(clusters), "links": len(res.cascade_links), "review": len(flagged),
             "suggested": suggested}
+
+
+def followers(res, rows, locked, taken_out, threshold: float) -> dict[int, str]:
+    """{photo: the locked label of the spot it follows to}: the photos that go with one a
+    person took out of a spot and put in another (issue 20). For each such move
+    (``taken_out``: the moved photo's row, the spot it left, the photos that stayed there, by
+    sha256) whose photo is still in the spot a person put it in, that spot unconfirmed: a
+    photo the engine put in the spot it left, still there, follows it when the engine links
+    it to the moved photo's side (p >= ``threshold``, the engine's own linking bar, to the
+    moved photo or to a photo already following) and to no photo left in the spot (p below
+    it to each), and no other edit of a person separated it from a photo of the spot it
+    would join. So the move's "not with these" reaches the photos linked to the moved one
+    only, and "with those" takes them along; a photo also linked to what stays (a spot the
+    lead took one photo out of by a slip, a look-alike linked both ways) stays, as a
+    person's placement and every photo of a confirmed spot do."""
+    at = {r["sha256"]: i for i, r in enumerate(rows)}
+    apart: dict[tuple[int, int], set[int]] = {}  # a separated pair: the moves that separated it
+    for m, (x, _, stayed) in enumerate(taken_out):
+        for y in stayed:
+            if y in at:
+                apart.setdefault((min(x, at[y]), max(x, at[y])), set()).add(m)
+    out: dict[int, str] = {}
+    spot_of = [r["spot_id"] for r in rows]
+    for m, (x, left, _) in enumerate(taken_out):
+        lab = locked[x]
+        if lab is None or rows[x]["by"] != "person" or rows[x]["confirmed_at"] or spot_of[x] == left:
+            continue
+        joined = [j for j, other in enumerate(locked) if other == lab] + [j for j, other in out.items() if other == lab]
+        cand = [i for i, r in enumerate(rows) if spot_of[i] == left and r["by"] == "engine"
+                and not r["confirmed_at"] and i != x and i not in out]
+        cand = [i for i in cand if not any(apart.get((min(i, j), max(i, j)), {m}) - {m} for j in joined)]
+        side = [x]
+        grew = True
+        while grew:
+            grew = False
+            for i in cand:
+                if i in side:
+                    continue
+                near = res.max_p(i, side)
+                rest = [j for j, r in enumerate(rows) if spot_of[j] == left and j != i and j not in side]
+                if near >= threshold > res.max_p(i, rest):
+                    side.append(i)
+                    grew = True
+        for i in side[1:]:
+            out[i] = lab
+    return out
 
 
 def review_flags(res, free_clusters, target) -> dict[int, str]:
