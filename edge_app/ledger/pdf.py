@@ -15,8 +15,9 @@ Layout (mm), the same as the XLSX: on each page a header (사진대지, 공사�
 내용 and 일자. Page breaks fall between spots (:func:`model.paginate`).
 
 Memory: the photos are made at print resolution two at a time, a few ahead of the page
-that draws them (:class:`.images.PrintImages`); fpdf2 keeps those small JPEGs (about 40 KB
-each) until the file is written, never an original.
+that draws them (:class:`.images.PrintImages`); fpdf2 keeps those small JPEGs (20 to 40 KB
+each: a 12 MP photo in a 4-up box is its 1/8 scale, 500 px, :func:`.images.print_side`) until
+the file is written, never an original.
 """
 
 from __future__ import annotations

@@ -3,13 +3,16 @@ few photos ahead of the page that draws them, and every one is the same JPEG pri
 makes (benchmarks/ledger.py: the decode of the originals is most of an export's time)."""
 
 import dataclasses
+import io
 import re
 
 import pytest
+from PIL import Image
 
 from edge_app.ledger import build_ledger, write
 from edge_app.ledger import pdf as ledger_pdf
-from edge_app.ledger.images import ImageError, PrintImages, print_image
+from edge_app.ledger.images import ImageError, PrintImages, print_image, print_side
+from edge_app.ledger.model import LedgerPhoto
 from edge_app.store import open_store
 
 
@@ -70,3 +73,20 @@ def test_the_pdf_is_the_same_with_photos_made_ahead_or_one_by_one(site, tmp_path
         return re.sub(rb"/CreationDate \([^)]*\)|/ID \[[^\]]*\]", b"", path.read_bytes())
 
     assert body(tmp_path / "ahead.pdf") == body(tmp_path / "one.pdf")
+
+
+def test_a_camera_photo_prints_at_its_eighth_scale_where_that_gives_140_dpi(tmp_path):
+    # a 12 MP original in a 4-up box (90.6 mm): its 1/8 scale, 500 px (140 dpi), as decoded
+    assert print_side(4000, 90.6) == 500
+    # where 1/8 gives less than 140 dpi (a 6 MP photo, a 2-up box) or more than 200 (a row's
+    # 58.6 mm box), 200 dpi as before
+    assert print_side(3072, 90.6) == 714 and print_side(4000, 114.1) == 899
+    assert print_side(4000, 58.6) == 462 and print_side(640, 58.6) == 462
+    path = tmp_path / "camera.jpg"
+    Image.new("RGB", (4000, 3000), (90, 140, 60)).save(path, quality=80)
+    photo = LedgerPhoto(sha256="0" * 64, name=path.name, stage="after", taken_local=None, taken_at=None, path=path,
+                        width=4000, height=3000)
+    img = print_image(photo, 90.6, 75.6)
+    assert img.px == (500, 375) and img.size == pytest.approx((90.6, 67.95))
+    assert Image.open(io.BytesIO(img.jpeg)).size == (500, 375)
+    assert print_image(photo, 56.8, 42.6).px == (448, 336)  # a row's box: 200 dpi
