@@ -128,6 +128,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "redo_conflicts": ("{n}건은 이후 수정 때문에 다시 하지 않았습니다", "{n} changes were left out because of later edits"),
     "undo_conflicts": ("{n}건은 이후 수정 때문에 되돌리지 않았습니다", "{n} changes were kept because of later edits"),
     "act_move": ("사진 {n}장 옮김", "moved {n} photo(s)"),
+    "act_followed": ("{what} · 함께 따라간 사진 {n}장", "{what} · {n} more photo(s) went along"),
     "act_merge": ("지점 합침", "merged spots"),
     "act_split": ("지점 나눔", "split a spot"),
     "act_each_new": ("사진 {n}장 각각 새 지점", "{n} photo(s), each to a new spot"),

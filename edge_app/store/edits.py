@@ -61,6 +61,30 @@ def record(st: Store, action: str, who: str, site_id: int | None, summary: dict,
     return edit
 
 
+
+def add_followers(st: Store, edit_id: int, moved: list[tuple[str, int | None, int | None]],
+                  retired: list[int] = ()) -> bool:
+    """Add to a person's edit the photos the engine moved along with it (issue 20: photos
+    linked only to a photo the lead moved follow it; inside the caller's transaction), so
+    that undoing the edit brings them back too and the page can say how many followed.
+    moved: (photo, old membership row, new row) per photo; retired: spots they left empty
+    (marked removed now; the undo reopens them). Their changes carry ``"followed": true``
+    (not the person's separations, :func:`edge_app.store.spots.separated_moves`) and the
+    summary's ``followed`` counts the photos. False (nothing added) when the edit is undone."""
+    row = st.one("SELECT summary, changes, undone_at FROM edits WHERE id = ?", (edit_id,))
+    if row is None or row["undone_at"] is not None or not moved:
+        return False
+    changes = json.loads(row["changes"])
+    changes += [{"k": "m", "photo": sha, "old": old, "new": new, "followed": True} for sha, old, new in moved]
+    for sid in retired:
+        at = st.scalar("SELECT removed_at FROM spots WHERE id = ?", (sid,))
+        changes.append({"k": "set", "table": "spots", "id": sid, "col": "removed_at", "old": None, "new": at})
+    summary = json.loads(row["summary"])
+    summary["followed"] = summary.get("followed", 0) + len(moved)
+    st.conn.execute("UPDATE edits SET summary = ?, changes = ? WHERE id = ?",
+                    (json.dumps(summary, ensure_ascii=False), json.dumps(changes, ensure_ascii=False), edit_id))
+    return True
+
 #: The edits of one site: its own, and a split that made it (the split is the old site's edit,
 #: and either site's page lists it and can undo it).
 _OF_SITE = "(site_id = ? OR (action = 'site_split' AND json_extract(summary, '$.new') = ?))"

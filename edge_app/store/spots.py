@@ -586,29 +586,32 @@ def separations(st: Store, site_id: int) -> set[tuple[str, str]]:
     """Pairs of photos a person separated (cannot-link, issue 20): a photo a move, split,
     "each its own spot" or accepted suggestion took out of a spot, with each photo that
     stayed in that spot; from the audit log, edits undone left out. Pairs (a, b), a < b."""
-    return {(min(photo, other), max(photo, other)) for photo, _, stayed in separated_moves(st, site_id)
+    return {(min(photo, other), max(photo, other)) for photo, _, stayed, _ in separated_moves(st, site_id)
             for other in stayed}
 
 
-def separated_moves(st: Store, site_id: int) -> list[tuple[str, int, frozenset[str]]]:
+def separated_moves(st: Store, site_id: int) -> list[tuple[str, int, frozenset[str], int]]:
     """Each photo a person took out of a spot (a move, split, "each its own spot" or
     accepted suggestion; edits undone left out), oldest first: (photo, the spot it left, the
-    photos that stayed in that spot then). What :func:`separations` pairs up, and where the
-    regroup looks for photos that follow the one taken out (issue 20)."""
+    photos that stayed in that spot then, the edit's id). What :func:`separations` pairs up,
+    and where the regroup looks for photos that follow the one taken out (issue 20); photos
+    that followed it (:func:`edge_app.store.edits.add_followers`) are neither taken out by the
+    person nor "stayed"."""
     import json  # noqa: PLC0415
 
-    out: list[tuple[str, int, frozenset[str]]] = []
-    for e in st.query("""SELECT changes FROM edits WHERE site_id = ? AND undone_at IS NULL
+    out: list[tuple[str, int, frozenset[str], int]] = []
+    for e in st.query("""SELECT id, changes FROM edits WHERE site_id = ? AND undone_at IS NULL
                          AND action IN ('move', 'split', 'each_new', 'accept_suggestion') ORDER BY id""", (site_id,)):
-        moved = [c for c in json.loads(e["changes"]) if c["k"] == "m" and c["old"] is not None]
-        taken = {c["photo"] for c in moved}
+        changes = [c for c in json.loads(e["changes"]) if c["k"] == "m"]
+        taken = {c["photo"] for c in changes}  # the person's and the photos that followed them (issue 20)
+        moved = [c for c in changes if c["old"] is not None and not c.get("followed")]
         for c in moved:
             old = st.one("SELECT spot_id, ended_at FROM memberships WHERE id = ?", (c["old"],))
             if old is None or old["spot_id"] is None or old["ended_at"] is None:
                 continue
             stayed = st.query("""SELECT photo FROM memberships WHERE spot_id = ? AND created_at <= ?
                                  AND (ended_at IS NULL OR ended_at > ?)""", (old["spot_id"], old["ended_at"], old["ended_at"]))
-            out.append((c["photo"], old["spot_id"], frozenset(r[0] for r in stayed if r[0] not in taken)))
+            out.append((c["photo"], old["spot_id"], frozenset(r[0] for r in stayed if r[0] not in taken), e["id"]))
     return out
 
 

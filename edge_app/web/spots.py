@@ -190,7 +190,10 @@ def _edit_text(lang: str, e: dict | None) -> str:
     s = e["summary"]
     n = len(s.get("photos", [])) if isinstance(s.get("photos"), list) else s.get("photos", 0)
     to = translate(lang, s["phase"] if s.get("phase") else "phase_unknown") if e["action"] == "phase" else ""
-    return translate(lang, f"act_{e['action']}", n=n, to=to)
+    what = translate(lang, f"act_{e['action']}", n=n, to=to)
+    if s.get("followed"):  # photos the engine moved along with the lead's (issue 20): the undo takes them back too
+        what = translate(lang, "act_followed", what=what, n=s["followed"])
+    return what
 
 
 @bp.after_request

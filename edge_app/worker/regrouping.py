@@ -21,6 +21,7 @@ from .. import app_settings
 from ..engine.pipeline import Pipeline
 from ..store import Store
 from ..store import photos as store_photos
+from ..store.edits import add_followers
 from ..store.spots import (create_spot, place, rescore, retire_if_unused, separated_moves, set_engine_phases,
                            set_review_flags, shown_photos, suggest_moves)
 from .placing import AnalysisOf
@@ -59,11 +60,11 @@ def regroup_site(st: Store, pipeline: Pipeline, analysis: AnalysisOf, site_id: i
         locked.append(f"spot:{r['spot_id']}" if fixed else None)
     analyses = [analysis(r["sha256"]) for r in rows]
     cannot = None
-    taken_out: list[tuple[int, int, frozenset[str]]] = []
+    taken_out: list[tuple[int, int, frozenset[str], int]] = []
     if app_settings.value("worker.learn_from_edits") if learn is None else learn:
         at = {r["sha256"]: i for i, r in enumerate(rows)}
-        taken_out = [(at[x], left, stayed) for x, left, stayed in separated_moves(st, site_id) if x in at]
-        pairs = sorted({(min(i, at[y]), max(i, at[y])) for i, _, stayed in taken_out for y in stayed if y in at})
+        taken_out = [(at[x], left, stayed, e) for x, left, stayed, e in separated_moves(st, site_id) if x in at]
+        pairs = sorted({(min(i, at[y]), max(i, at[y])) for i, _, stayed, _ in taken_out for y in stayed if y in at})
         if pairs:
             cannot = (np.array([a for a, _ in pairs], np.intp), np.array([b for _, b in pairs], np.intp))
     th = paths = None
@@ -73,7 +74,7 @@ def regroup_site(st: Store, pipeline: Pipeline, analysis: AnalysisOf, site_id: i
     res = pipeline.group_analyses(analyses, locked, th, paths, cannot=cannot)
     follow = followers(res, rows, locked, taken_out, pipeline.settings.group_threshold)
     if follow:  # the photos that go with one a person took out of their spot: locked to where it is now
-        for i, lab in follow.items():
+        for i, (lab, _) in follow.items():
             locked[i] = lab
         res = pipeline.group_analyses(analyses, locked, th, paths, cannot=cannot)
     clusters: dict[int, list[int]] = defaultdict(list)
@@ -110,6 +111,7 @@ def regroup_site(st: Store, pipeline: Pipeline, analysis: AnalysisOf, site_id: i
             taken.add(sid)
     moved = 0
     changed_spots: set[int] = set()
+    along: dict[int, list[tuple[str, int | None, int | None]]] = defaultdict(list)  # edit: photos that followed
     with st.write():
         check_unchanged(st, site_id, snapshot)
         # where each free photo goes; a photo an earlier answer put in a spot the page has
@@ -118,9 +120,11 @@ def regroup_site(st: Store, pipeline: Pipeline, analysis: AnalysisOf, site_id: i
         asked: list[tuple[int, int | None, int | None, float | None]] = []
         for i, r in enumerate(rows):
             if i in follow:  # it goes with the photo a person moved, as if moved with it
-                dest = int(follow[i].split(":")[1])
-                place(st, r["sha256"], dest, "engine", score=res.max_p(i, [j for j, x in enumerate(locked)
-                                                                             if x == follow[i] and j != i]))
+                lab, edit = follow[i]
+                dest = int(lab.split(":")[1])
+                old, new = place(st, r["sha256"], dest, "engine",
+                                 score=res.max_p(i, [j for j, x in enumerate(locked) if x == lab and j != i]))
+                along[edit].append((r["sha256"], old, new))
                 moved += 1
                 changed_spots.update((dest, r["spot_id"]))
                 continue
@@ -158,8 +162,13 @@ def regroup_site(st: Store, pipeline: Pipeline, analysis: AnalysisOf, site_id: i
             group = lab if lab is not None and to_spot is None else None
             moves.append((rows[i]["sha256"], rows[i]["spot_id"], to_spot, group, score))
         suggested = suggest_moves(st, site_id, moves)
-        for sid in (reusable - taken) | {rows[i]["spot_id"] for i in follow}:  # spots the regroup emptied
-            retire_if_unused(st, sid)
+        left = {rows[i]["spot_id"]: follow[i][1] for i in follow}  # spot the followers left: their edit
+        emptied = {e: [] for e in along}
+        for sid in (reusable - taken) | set(left):  # spots the regroup emptied
+            if retire_if_unused(st, sid) and sid in left:
+                emptied[left[sid]].append(sid)
+        for edit, photos_along in along.items():  # part of the person's edit: its undo brings them back
+            add_followers(st, edit, photos_along, emptied[edit])
         for sid in {t for t in target.values() if t is not None} | changed_spots:
             set_engine_phases(st, sid)
         flagged = review_flags(res, free_clusters, target) if thorough else {}
@@ -170,11 +179,11 @@ def regroup_site(st: Store, pipeline: Pipeline, analysis: AnalysisOf, site_id: i
             "suggested": suggested}
 
 
-def followers(res, rows, locked, taken_out, threshold: float) -> dict[int, str]:
-    """{photo: the locked label of the spot it follows to}: the photos that go with one a
-    person took out of a spot and put in another (issue 20). For each such move
-    (``taken_out``: the moved photo's row, the spot it left, the photos that stayed there, by
-    sha256) whose photo is still in the spot a person put it in, that spot unconfirmed: a
+def followers(res, rows, locked, taken_out, threshold: float) -> dict[int, tuple[str, int]]:
+    """{photo: (the locked label of the spot it follows to, the person's edit it follows)}:
+    the photos that go with one a person took out of a spot and put in another (issue 20).
+    For each such move (``taken_out``: the moved photo's row, the spot it left, the photos
+    that stayed there, by sha256, and the edit's id) whose photo is still in the spot a person put it in, that spot unconfirmed: a
     photo the engine put in the spot it left, still there, follows it when the engine links
     it to the moved photo's side (p >= ``threshold``, the engine's own linking bar, to the
     moved photo or to a photo already following) and to no photo left in the spot (p below
@@ -185,17 +194,17 @@ def followers(res, rows, locked, taken_out, threshold: float) -> dict[int, str]:
     person's placement and every photo of a confirmed spot do."""
     at = {r["sha256"]: i for i, r in enumerate(rows)}
     apart: dict[tuple[int, int], set[int]] = {}  # a separated pair: the moves that separated it
-    for m, (x, _, stayed) in enumerate(taken_out):
+    for m, (x, _, stayed, _) in enumerate(taken_out):
         for y in stayed:
             if y in at:
                 apart.setdefault((min(x, at[y]), max(x, at[y])), set()).add(m)
-    out: dict[int, str] = {}
+    out: dict[int, tuple[str, int]] = {}
     spot_of = [r["spot_id"] for r in rows]
-    for m, (x, left, _) in enumerate(taken_out):
+    for m, (x, left, _, edit) in enumerate(taken_out):
         lab = locked[x]
         if lab is None or rows[x]["by"] != "person" or rows[x]["confirmed_at"] or spot_of[x] == left:
             continue
-        joined = [j for j, other in enumerate(locked) if other == lab] + [j for j, other in out.items() if other == lab]
+        joined = [j for j, other in enumerate(locked) if other == lab] + [j for j, (o, _) in out.items() if o == lab]
         cand = [i for i, r in enumerate(rows) if spot_of[i] == left and r["by"] == "engine"
                 and not r["confirmed_at"] and i != x and i not in out]
         cand = [i for i in cand if not any(apart.get((min(i, j), max(i, j)), {m}) - {m} for j in joined)]
@@ -212,7 +221,7 @@ def followers(res, rows, locked, taken_out, threshold: float) -> dict[int, str]:
                     side.append(i)
                     grew = True
         for i in side[1:]:
-            out[i] = lab
+            out[i] = (lab, edit)
     return out
 
 
@@ -222,7 +231,7 @@ def review_flags(res, free_clusters, target) -> dict[int, str]:
     group's photo. Groups a person touched or confirmed are never flagged."""
     machine = {(a, b) for a, b, *_ in res.discounted}
     free = set(free_clusters)
-    out: dict[int, str] = {}
+    out: dict[int, tuple[str, int]] = {}
     for i, j in res.review:
         li, lj = res.labels[i], res.labels[j]
         labs = {li} if li == lj else ({li, lj} - {None} if None in (li, lj) else set())
