@@ -9,8 +9,9 @@ original's pixels, so a site of any size needs memory for one original at a time
 
 Decoding the originals is most of an export's time (a 12 MP JPEG: about 30 ms even DCT-scaled;
 libjpeg-turbo releases the GIL while it decodes). :class:`PrintImages` makes the print images
-of the photos a document is about to draw on ``PRINT_WORKERS`` threads, a few photos ahead of
-the page that draws them: the same bytes :func:`print_image` gives, in less time.
+of the photos a document is about to draw on ``PRINT_WORKERS`` threads, up to ``PRINT_AHEAD``
+photos ahead of the page that draws them: the same bytes :func:`print_image` gives, in less
+time. The PDF and the XLSX both use it.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ JPEG_QUALITY = 85
 MM_PER_INCH = 25.4
 #: Threads making print images ahead of the page (at most the CPUs): two originals decoded at once.
 PRINT_WORKERS = 2
+#: Print images made or waiting at once: small JPEGs once made (20 to 40 KB), so the threads
+#: may run half a second ahead (while the PDF loads its fonts and draws its cover and map).
+PRINT_AHEAD = 32
 
 
 @dataclass
@@ -99,10 +103,10 @@ class PrintImages:
     """:func:`print_image` of the photos a writer will ask for, made ahead on threads.
 
     ``plan``: (photo, box w, box h) in the order the writer will ask (:meth:`get`); up to
-    ``ahead`` of them are made or waiting at once (memory: ``workers`` originals being
-    decoded, the rest small JPEGs). :meth:`get` of a planned photo takes the one made
-    ahead (raising what :func:`print_image` raised); any other, or a photo whose box turned
-    out different (a card that gave its photo less room), is made there and then; photos
+    ``ahead`` of them (:data:`PRINT_AHEAD`) are made or waiting at once (memory: ``workers``
+    originals being decoded, the rest small JPEGs). :meth:`get` of a planned photo takes the
+    one made ahead (raising what :func:`print_image` raised); any other, or a photo whose box
+    turned out different (a card that gave its photo less room), is made there and then; photos
     of the plan passed over are dropped. The bytes are :func:`print_image`'s in every case.
     ``workers``: :data:`PRINT_WORKERS` by default; 0: nothing ahead. Use as a context
     manager (the threads end with it)."""
@@ -112,7 +116,7 @@ class PrintImages:
         self.dpi, self.quality = dpi, quality
         workers = PRINT_WORKERS if workers is None else workers
         self.workers = max(0, min(workers, os.cpu_count() or 1))
-        self.ahead = ahead if ahead is not None else 2 * self.workers
+        self.ahead = ahead if ahead is not None else PRINT_AHEAD
         self._plan = deque((_key(p, w, h), p, w, h) for p, w, h in plan) if self.workers else deque()
         self._made: deque[tuple[tuple, Future]] = deque()  # in the plan's order
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="print-image") if self.workers else None
@@ -155,4 +159,4 @@ class PrintImages:
 
 
 __all__ = ["PrintImage", "PrintImages", "print_image", "print_side", "fit", "PRINT_DPI", "MIN_PRINT_DPI",
-           "PRINT_WORKERS", "JPEG_QUALITY", "ImageError"]
+           "PRINT_WORKERS", "PRINT_AHEAD", "JPEG_QUALITY", "ImageError"]
