@@ -24,9 +24,12 @@ every spot (values, styles, row heights, merged cells), then filled. A template 
 template's own page setup (paper, orientation, margins, scale or fit-to-width) and its
 print titles, so that every page holds whole spots.
 
-Photos are embedded as JPEGs made for their cell at :data:`images.PRINT_DPI`, written to
-a temporary folder one at a time; openpyxl reads each back only while saving, so memory
-stays bounded whatever the number of photos.
+Photos are embedded as JPEGs made for their cell at :data:`images.PRINT_DPI` (or an
+original's 1/8 scale, :func:`images.print_side`), written to a temporary folder one at a
+time; openpyxl reads each back only while saving, so memory stays bounded whatever the
+number of photos. The cells are laid out first (text, row heights, page rows), then the
+photos are placed in order, made a few ahead on threads as the PDF's are
+(:class:`images.PrintImages`).
 """
 
 from __future__ import annotations
@@ -50,8 +53,8 @@ from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.pagebreak import Break
 
-from .images import ImageError, print_image
-from .model import IndexRow, Ledger, index_rows, paginate, place_photos
+from .images import ImageError, PrintImages
+from .model import IndexRow, Ledger, LedgerPhoto, index_rows, paginate, place_photos
 from .words import format_period, parse_local
 
 HEADER_NAMES = ("WORKS_NAME", "COMPANY", "WORK_TYPE", "PERIOD", "SITE_NAME", "PREPARED", "STAGE_BEFORE",
@@ -348,13 +351,33 @@ def _photo_label(led: Ledger, b, p) -> str:
     return f"{label}  {led.stage_word(None)}" if b.unknown else label
 
 
-def _put_photo(ws, p, col: int, row: int, bw: float, bh: float, path: Path, notes: list[str]) -> bool:
-    """Embed photo ``p`` fitted and centred in the box of ``bw`` x ``bh`` pixels whose top-left
-    cell is (col, row), as a JPEG made for it (written to ``path``); False (and a note) when
-    the original is unreadable."""
-    inner_w, inner_h = bw - 2 * PHOTO_INSET_PX, bh - 2 * PHOTO_INSET_PX
+@dataclass
+class _PhotoCell:
+    """A photo to embed: fitted and centred in the box of ``bw`` x ``bh`` pixels whose
+    top-left cell is (col, row)."""
+
+    photo: LedgerPhoto
+    col: int
+    row: int
+    bw: float
+    bh: float
+
+    def box_mm(self) -> tuple[float, float]:
+        """The photo's room in the box (inside its inset), mm: what its print image is made for."""
+        return (self.bw - 2 * PHOTO_INSET_PX) / 96 * 25.4, (self.bh - 2 * PHOTO_INSET_PX) / 96 * 25.4
+
+
+def _photo_plan(cells: list[_PhotoCell]) -> list[tuple]:
+    """The print images :func:`_put_photo` will ask for, in order (:class:`.images.PrintImages`)."""
+    return [(c.photo, *c.box_mm()) for c in cells]
+
+
+def _put_photo(ws, cell: _PhotoCell, images: PrintImages, path: Path, notes: list[str]) -> bool:
+    """Embed the cell's photo, as a JPEG made for it (``images``, written to ``path``); False
+    (and a note) when the original is unreadable."""
+    p, col, row, bw, bh = cell.photo, cell.col, cell.row, cell.bw, cell.bh
     try:
-        img = print_image(p, inner_w / 96 * 25.4, inner_h / 96 * 25.4)
+        img = images.get(p, *cell.box_mm())
     except (ImageError, OSError) as e:
         notes.append(f"{p.name}: {getattr(e, 'reason', e)}")
         return False
@@ -707,8 +730,8 @@ def _cards_sheet(wb, led: Ledger, rows: list[IndexRow], tmp: Path, notes: list[s
     ws.print_title_rows = "1:2"
     page_h, _ = _printable(ws)
     room = page_h / _scale(ws, last_col) * PAGE_SAFETY - row_pt(ws, 1) - row_pt(ws, 2)
-    cards, breaks = [], []
-    row, placed, used = 3, 0, 0.0
+    cards, breaks, photos = [], [], []  # photos: (its cell, its card's photo cell)
+    row, used = 3, 0.0
     for k in range(0, len(rows), across):
         line = rows[k:k + across]
         fields = [_card_fields(led, r) for r in line]
@@ -729,11 +752,7 @@ def _cards_sheet(wb, led: Ledger, rows: list[IndexRow], tmp: Path, notes: list[s
             for c in (c0, c1):
                 ws.cell(row=row, column=c).border = box
             ws.merge_cells(start_row=row, start_column=c0, end_row=row, end_column=c1)
-            bw = col_px(ws, c0) + col_px(ws, c1)
-            if _put_photo(ws, r.photo, c0, row, bw, row_pt(ws, row) * PX_PER_PT, tmp / f"card{placed:05d}.jpg", notes):
-                placed += 1
-            else:
-                _set(ws, c0, row, led.label("unreadable"))
+            photos.append(_PhotoCell(r.photo, c0, row, col_px(ws, c0) + col_px(ws, c1), row_pt(ws, row) * PX_PER_PT))
             cards.append({"photo_no": r.photo_no, "sha256": r.photo.sha256, "photo": (c0, row), "text_rows": []})
         for i, need in enumerate(needs):
             row += 1
@@ -761,6 +780,13 @@ def _cards_sheet(wb, led: Ledger, rows: list[IndexRow], tmp: Path, notes: list[s
         used += box_pt + text_h + CARD_GAP_PT
     last_row = max(3, row - 2)
     ws.print_area = f"A1:{last}{last_row}"
+    placed = 0
+    with PrintImages(_photo_plan(photos)) as images:
+        for cell in photos:
+            if _put_photo(ws, cell, images, tmp / f"card{placed:05d}.jpg", notes):
+                placed += 1
+            else:
+                _set(ws, cell.col, cell.row, led.label("unreadable"))
     if led.times_from_names():
         ws.oddFooter.left.text = led.label("name_legend").replace("&", "&&")
         ws.oddFooter.left.size = 8
@@ -842,6 +868,7 @@ def write_xlsx(ledger: Ledger, out: str | Path, template: str | Path | None = No
     notes: list[str] = []
     placed = 0
     info = []
+    photos = []  # (its cell, the name of its photo cell, the block's row offset)
     with tempfile.TemporaryDirectory(prefix=".ledger-", dir=out.parent) as tmp:
         for k, b in enumerate(blocks):
             off = k * height
@@ -876,14 +903,19 @@ def write_xlsx(ledger: Ledger, out: str | Path, template: str | Path | None = No
                         put(f"PHOTO_{key}", led.label("no_photo"))
                     continue
                 n = names[f"PHOTO_{key}"]
-                bw, bh = _box_px(ws, n, off)
+                bw, bh = _box_px(ws, n, off)  # this block's rows are as high as its text made them
                 c0, rr0, _, _ = (n.min_col, n.min_row, n.max_col, n.max_row) \
                     if (n.min_col, n.min_row) != (n.max_col, n.max_row) else _merged_range(ws, n.min_col, n.min_row)
-                if not _put_photo(ws, p, c0, rr0 + off, bw, bh, Path(tmp) / f"{placed:05d}.jpg", notes):
-                    put(f"PHOTO_{key}", led.label("unreadable"))
-                    continue
-                placed += 1
+                photos.append((_PhotoCell(p, c0, rr0 + off, bw, bh), n, off))
             info.append({"spot": sp.id, "part": b.part, "rows": (r0 + off, r1 + off)})
+
+        # the photos, in the blocks' order, made a few ahead on threads
+        with PrintImages(_photo_plan([c for c, _, _ in photos])) as images:
+            for cell, n, off in photos:
+                if _put_photo(ws, cell, images, Path(tmp) / f"{placed:05d}.jpg", notes):
+                    placed += 1
+                else:
+                    _set(ws, n.min_col, n.min_row + off, led.label("unreadable"))
 
         # page breaks between spots
         last_row = r1 + (len(blocks) - 1) * height if blocks else r1

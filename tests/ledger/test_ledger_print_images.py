@@ -5,12 +5,14 @@ makes (benchmarks/ledger.py: the decode of the originals is most of an export's 
 import dataclasses
 import io
 import re
+import zipfile
 
 import pytest
 from PIL import Image
 
 from edge_app.ledger import build_ledger, write
 from edge_app.ledger import pdf as ledger_pdf
+from edge_app.ledger import xlsx as ledger_xlsx
 from edge_app.ledger.images import ImageError, PrintImages, print_image, print_side
 from edge_app.ledger.model import LedgerPhoto
 from edge_app.store import open_store
@@ -90,3 +92,31 @@ def test_a_camera_photo_prints_at_its_eighth_scale_where_that_gives_140_dpi(tmp_
     assert img.px == (500, 375) and img.size == pytest.approx((90.6, 67.95))
     assert Image.open(io.BytesIO(img.jpeg)).size == (500, 375)
     assert print_image(photo, 56.8, 42.6).px == (448, 336)  # a row's box: 200 dpi
+
+
+@pytest.mark.parametrize("layout", ["row", "4up"])
+def test_the_xlsx_is_the_same_with_photos_made_ahead_or_one_by_one(site, tmp_path, monkeypatch, layout):
+    root, info = site
+    with open_store(root) as st:
+        led = build_ledger(st, info["site"], layout=layout)
+    made = []
+
+    class Counting(PrintImages):
+        def close(self):
+            made.append((self.hits, self.misses))
+            super().close()
+
+    monkeypatch.setattr(ledger_xlsx, "PrintImages", Counting)
+    ahead = write(led, "xlsx", tmp_path / "ahead.xlsx")
+    assert made == [(ahead["photos"], 0)]  # every photo made ahead: the cells are laid out first
+    monkeypatch.setattr(ledger_xlsx, "PrintImages", lambda plan: PrintImages(plan, workers=0))
+    one_by_one = write(led, "xlsx", tmp_path / "one.xlsx")
+    assert ahead["photos"] == one_by_one["photos"] > 0
+
+    def parts(path):  # every part but the one with the file's creation time
+        with zipfile.ZipFile(path) as z:
+            return {n: z.read(n) for n in z.namelist() if n != "docProps/core.xml"}
+
+    a, b = parts(tmp_path / "ahead.xlsx"), parts(tmp_path / "one.xlsx")
+    assert sum(n.startswith("xl/media/") for n in a) >= ahead["photos"]
+    assert a == b
