@@ -17,7 +17,8 @@ spots, to show how memory grows with the site's size. ``--repeat N`` runs each e
 times and reports the median time (and the largest peak); ``--keep DIR`` keeps the data
 folder, and a later run with the same ``--keep DIR`` exports it again without building it.
 ``--layouts``: the PDF's and the XLSX's layouts to time (rows by default); ``--workers 0``:
-the PDF's print images made one by one, as before they were made ahead on threads.
+the print images (the PDF's and the XLSX's) made one by one, as before they were made ahead
+on threads.
 
 Measured on a 2-core AMD EPYC VM (Python 3.11, 200 spots = 600 originals), earlier (the
 PDF of 51 pages, before its index, 위치도 and layouts):
@@ -41,6 +42,25 @@ load 1.2-1.4 (18-20 s with ``--workers 0``), 18-21 s at load 2.5-7, 36 s at load
 27.5 s of CPU, 236 MB; XLSX rows 33-37 s, 22 s of CPU, 140 MB; XLSX 4-up 27-50 s, 28 s of
 CPU, 145 MB; ZIP 5-7 s, 2.7 s of CPU, 126 MB. Decoding an original is 29 ms of CPU
 (libjpeg-turbo at 1/8 scale: 17.6 s of the PDF's 18-21 s), see ``docs/ledger.md``.
+
+2026-12-07, issue 18's last changes (a 12-MP photo of a 4-up page at its 1/8 scale, 140 dpi;
+the XLSX's photos made ahead on two threads; imports 75 MB since 7381d21), each run
+alternating with the code before on the same data folder; load average at the start of
+each run (above 2 the other sessions take the cores, and the time nears the CPU time):
+
+===========  ===========================================  ==================  =============  ============
+export       time, before -> after                        CPU time            peak RSS       file
+===========  ===========================================  ==================  =============  ============
+PDF 4-up     median 18.2 s (16.6, 17.2, 17.6, 18.2, 29.5,  29-35 s -> 22-26 s  208 -> 159 MB  25.2 -> 13.1
+             30.7, 50.5) -> 14.5 s (13.7, 13.8, 14.2,                                        MB
+             14.7, 19.8, 25.4), every run at load 1.4-3.7
+XLSX rows    27.2, 28.3 s (load 1.8-2.8) -> 14.1, 14.8 s  28-29 s -> 24-26 s  111 -> 118 MB  7.6 MB
+             (load 2.2-4.5; ``--workers 0``: 26.3, 27.4)
+XLSX 4-up    35.5 s (load 1.6) -> 22.0 s (load 1.5)       37 s -> 37 s        116 -> 129 MB  23.6 MB
+===========  ===========================================  ==================  =============  ============
+
+At load 6-9 the 4-up PDF took 41.6 s (56.3 s before), the XLSX 26.0 s (rows) and 32.7 s
+(4-up) at load 5-8; run alone at load 5-6 the XLSX took as long with two threads as without.
 """
 
 from __future__ import annotations
@@ -212,8 +232,9 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=1, help="runs of each export; the median time is reported")
     ap.add_argument("--formats", default="xlsx,pdf,zip")
     ap.add_argument("--layouts", default="row", help="row,2up,4up: the PDF's and the XLSX's layouts to time")
-    ap.add_argument("--workers", type=int, help="threads making the PDF's print images (0: one by one in the "
-                                                "drawing thread; default: edge_app.ledger.images.PRINT_WORKERS)")
+    ap.add_argument("--workers", type=int, help="threads making the PDF's and the XLSX's print images (0: one by "
+                                                "one in the drawing thread; default: "
+                                                "edge_app.ledger.images.PRINT_WORKERS)")
     args = ap.parse_args()
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs",
           flush=True)
