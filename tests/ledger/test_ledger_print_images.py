@@ -52,11 +52,9 @@ def test_an_unreadable_original_raises_when_asked(photos, tmp_path):
         assert imgs.get(photos[2], 50, 40).jpeg == print_image(photos[2], 50, 40).jpeg
 
 
-@pytest.mark.parametrize("layout", ["row", "2up", "4up"])
-def test_the_pdf_is_the_same_with_photos_made_ahead_or_one_by_one(site, tmp_path, monkeypatch, layout):
-    root, info = site
-    with open_store(root) as st:
-        led = build_ledger(st, info["site"], layout=layout)
+def counting(monkeypatch, module) -> list[tuple[int, int]]:
+    """Make ``module``'s print images count: the list gets (made ahead, made when asked)
+    of each :class:`PrintImages` when it closes."""
     made = []
 
     class Counting(PrintImages):
@@ -64,7 +62,16 @@ def test_the_pdf_is_the_same_with_photos_made_ahead_or_one_by_one(site, tmp_path
             made.append((self.hits, self.misses))
             super().close()
 
-    monkeypatch.setattr(ledger_pdf, "PrintImages", Counting)
+    monkeypatch.setattr(module, "PrintImages", Counting)
+    return made
+
+
+@pytest.mark.parametrize("layout", ["row", "2up", "4up"])
+def test_the_pdf_is_the_same_with_photos_made_ahead_or_one_by_one(site, tmp_path, monkeypatch, layout):
+    root, info = site
+    with open_store(root) as st:
+        led = build_ledger(st, info["site"], layout=layout)
+    made = counting(monkeypatch, ledger_pdf)
     ahead = write(led, "pdf", tmp_path / "ahead.pdf")
     assert made[0][0] == ahead["photos"] and made[0][1] == 1  # the cover's photo is made when asked
     monkeypatch.setattr(ledger_pdf, "PrintImages", lambda plan: PrintImages(plan, workers=0))
@@ -99,14 +106,7 @@ def test_the_xlsx_is_the_same_with_photos_made_ahead_or_one_by_one(site, tmp_pat
     root, info = site
     with open_store(root) as st:
         led = build_ledger(st, info["site"], layout=layout)
-    made = []
-
-    class Counting(PrintImages):
-        def close(self):
-            made.append((self.hits, self.misses))
-            super().close()
-
-    monkeypatch.setattr(ledger_xlsx, "PrintImages", Counting)
+    made = counting(monkeypatch, ledger_xlsx)
     ahead = write(led, "xlsx", tmp_path / "ahead.xlsx")
     assert made == [(ahead["photos"], 0)]  # every photo made ahead: the cells are laid out first
     monkeypatch.setattr(ledger_xlsx, "PrintImages", lambda plan: PrintImages(plan, workers=0))

@@ -1,7 +1,6 @@
 """The background worker with the real models: analysis, sites, online placement, regrouping
 that never undoes a person's edit."""
 
-from collections import OrderedDict
 from datetime import datetime, timedelta
 
 import pytest
@@ -12,27 +11,11 @@ from edge_app.engine.thorough import Interrupted
 from edge_app.store.spots import engine_phases
 from edge_app.worker import Worker
 from photo_files import spot_photos
+from warm_worker import worker_for
 
 DAY = datetime(2026, 5, 4, 9, 0, 0)
 SEOUL = (37.5665, 126.9780)
 BUSAN = (35.1796, 129.0756)
-
-
-@pytest.fixture(scope="module")
-def models_worker(tmp_path_factory):
-    """One Worker whose models are loaded once; tests point it at their own data folder."""
-    w = Worker(tmp_path_factory.mktemp("warm"))
-    w.pipeline.analyzer.load_models()
-    return w
-
-
-def worker_for(models_worker, root) -> Worker:
-    w = Worker.__new__(Worker)
-    w.__dict__.update(models_worker.__dict__)
-    w.root, w._st, w._analyses, w.refine_pending = root, None, OrderedDict(), set()
-    w.pipeline.analyzer.cache = w._shelf = None
-    w.pipeline.pair_cache = {}
-    return w
 
 
 def add_batch(st, files) -> int:

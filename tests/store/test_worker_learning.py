@@ -2,32 +2,15 @@
 that go with the one the lead moved follow it; those the lead left behind on purpose, and
 every person's placement, stay."""
 
-from collections import OrderedDict
 from datetime import datetime, timedelta
 
 import pytest
 
 from edge_app.store import open_store, photos, spots, views
-from edge_app.worker import Worker
 from photo_files import spot_photos
+from warm_worker import worker_for
 
 DAY = datetime(2026, 5, 4, 9, 0, 0)
-
-
-@pytest.fixture(scope="module")
-def models_worker(tmp_path_factory):
-    w = Worker(tmp_path_factory.mktemp("warm"))
-    w.pipeline.analyzer.load_models()
-    return w
-
-
-def worker_for(models_worker, root) -> Worker:
-    w = Worker.__new__(Worker)
-    w.__dict__.update(models_worker.__dict__)
-    w.root, w._st, w._analyses, w.refine_pending = root, None, OrderedDict(), set()
-    w.pipeline.analyzer.cache = w._shelf = None
-    w.pipeline.pair_cache = {}
-    return w
 
 
 def groups(st, site_id=1):
