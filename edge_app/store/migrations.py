@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from typing import Callable, Union
 
 from ..engine.metadata import capture_time
+from ..engine.phases import phase_changes
 
 V1_CORE = """
 CREATE TABLE sites (
@@ -262,8 +263,8 @@ def backfill_name_times(conn: sqlite3.Connection, now: datetime | None = None) -
     a name with no time leaves its photo as it was, so a second run changes nothing.
     ``conn``: the raw sqlite3 connection, inside the migration's transaction; ``now``: the
     clock a name's date must not be after (:func:`~edge_app.engine.metadata.name_time`).
-    Returns how many photos took a time. Stages are not recomputed here: the engine gives
-    them from the times when it next places photos of the spot, a person's stage stays."""
+    Returns how many photos took a time. Their stages: :func:`phases_from_name_times`
+    (migration 13)."""
     rows = conn.execute("SELECT sha256, name FROM photos WHERE taken_at IS NULL AND taken_from IS NULL").fetchall()
     n = 0
     for sha, name in rows:
@@ -275,6 +276,33 @@ def backfill_name_times(conn: sqlite3.Connection, now: datetime | None = None) -
         n += 1
     return n
 
+
+
+def phases_from_name_times(conn: sqlite3.Connection) -> int:
+    """Store migration 13: the stages of the spots that hold a photo whose time came from its
+    file name (migration 12 gave many of them a time after the engine had placed them
+    without one, so they stood as "단계 미상" in the ledger until the engine next placed a
+    photo of that spot), as :func:`~edge_app.engine.phases.phase_changes` gives them now, on
+    every photo no person labelled. Confirmed spots stay as the lead confirmed them (head
+    office holds that version); a person's stage always stays. ``conn``: the raw sqlite3
+    connection, inside the migration's transaction. Returns how many photos changed stage;
+    a second run changes nothing."""
+    spot_ids = [r[0] for r in conn.execute(
+        """SELECT DISTINCT m.spot_id FROM memberships m JOIN photos p ON p.sha256 = m.photo
+           JOIN spots s ON s.id = m.spot_id
+           WHERE m.ended_at IS NULL AND p.removed_at IS NULL AND s.removed_at IS NULL
+             AND s.confirmed_at IS NULL AND p.taken_from IN ('file name', 'file name date')
+             AND coalesce(p.phase_by, 'engine') = 'engine' ORDER BY m.spot_id""")]
+    n = 0
+    for spot_id in spot_ids:
+        rows = conn.execute("""SELECT p.sha256, p.taken_at, p.phase, p.phase_by FROM memberships m
+                               JOIN photos p ON p.sha256 = m.photo
+                               WHERE m.spot_id = ? AND m.ended_at IS NULL AND p.removed_at IS NULL""",
+                            (spot_id,)).fetchall()
+        for sha, new in phase_changes([tuple(r) for r in rows]):
+            conn.execute("UPDATE photos SET phase = ?, phase_by = 'engine' WHERE sha256 = ?", (new, sha))
+            n += 1
+    return n
 
 #: A migration's work: an SQL script (statements separated by ``;``) or a Python step
 #: (a function of the connection; it must not commit, and must leave done rows as they are).
@@ -294,6 +322,7 @@ MIGRATIONS: list[tuple[int, str, Step]] = [
     (10, "distinct inliers of a cached pair (the look-alike guard)", V_PAIR_DISTINCT),
     (11, "a spot's number, kept across a site split", V_SPOT_NUMBERS),
     (12, "capture times from file names for photos stored before migration 8", backfill_name_times),
+    (13, "stages of unconfirmed spots from the capture times file names gave", phases_from_name_times),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -27,38 +27,14 @@ taking a photo out of a spot an earlier answer put it in is only a *suggestion*
 
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
+from ..engine.phases import PHASE_GAP_S, engine_phases, phase_changes  # noqa: F401 (the engine's rule, named here too)
 from . import Store, StoreError, now_iso
 from .edits import Changes, record
 
 PHASES = ("before", "during", "after")
 NEW = "new"  # move target: a new spot
-#: A capture-time gap longer than this separates visits of one spot (before / during / after).
-PHASE_GAP_S = 15 * 60.0
-
-
-def engine_phases(times: Sequence[float | None], gap_s: float = PHASE_GAP_S) -> list[str | None]:
-    """Before / during / after from capture times alone (one spot's photos, any order).
-
-    Photos are split into visits where consecutive capture times are more than ``gap_s``
-    apart: one visit is "before" (nothing done yet), two are before and after, three or
-    more are before, during..., after. A photo without a time gets None.
-    """
-    order = sorted((t, i) for i, t in enumerate(times) if t is not None and math.isfinite(t))
-    out: list[str | None] = [None] * len(times)
-    if not order:
-        return out
-    visit = [0]
-    for (t0, _), (t1, _) in zip(order, order[1:]):
-        visit.append(visit[-1] + (1 if t1 - t0 > gap_s else 0))
-    k = visit[-1] + 1
-    for v, (_, i) in zip(visit, order):
-        out[i] = "before" if v == 0 else ("after" if v == k - 1 else "during")
-    return out
-
-
 def set_engine_phases(st: Store, spot_id: int | None, ch: Changes | None = None) -> None:
     """The phases :func:`engine_phases` gives the photos of a spot that no person labelled
     (inside the caller's transaction). ``ch``: record them with a person's edit (so its undo
@@ -68,14 +44,12 @@ def set_engine_phases(st: Store, spot_id: int | None, ch: Changes | None = None)
     rows = st.query("""SELECT p.sha256, p.taken_at, p.phase, p.phase_by FROM memberships m
                        JOIN photos p ON p.sha256 = m.photo
                        WHERE m.spot_id = ? AND m.ended_at IS NULL AND p.removed_at IS NULL""", (spot_id,))
-    for r, ph in zip(rows, engine_phases([r["taken_at"] for r in rows])):
-        if r["phase_by"] == "person" or (r["phase"] == ph and (ph is None or r["phase_by"] == "engine")):
-            continue
+    for sha, ph in phase_changes([tuple(r) for r in rows]):
         if ch is None:
-            st.conn.execute("UPDATE photos SET phase = ?, phase_by = 'engine' WHERE sha256 = ?", (ph, r["sha256"]))
+            st.conn.execute("UPDATE photos SET phase = ?, phase_by = 'engine' WHERE sha256 = ?", (ph, sha))
         else:
-            ch.set("photos", r["sha256"], "phase", ph)
-            ch.set("photos", r["sha256"], "phase_by", "engine")
+            ch.set("photos", sha, "phase", ph)
+            ch.set("photos", sha, "phase_by", "engine")
 
 
 def current(st: Store, sha256: str):

@@ -84,7 +84,7 @@ def test_the_same_values_as_a_photo_added_now(tmp_path):
         with st.write():
             st.conn.execute("UPDATE photos SET taken_at = NULL, taken_local = NULL, taken_from = NULL "
                             "WHERE sha256 = ?", (a.sha256,))
-            st.conn.execute("DELETE FROM migrations WHERE version = 12")
+            st.conn.execute("DELETE FROM migrations WHERE version >= 12")
         st.conn.execute("PRAGMA user_version = 11")
     with open_store(root) as st:
         assert st.query(f"SELECT {COLS} FROM photos ORDER BY sha256") == intake
@@ -112,3 +112,40 @@ def test_a_python_step_runs_inside_its_migrations_transaction(tmp_path, monkeypa
         assert conn.execute("SELECT count(*) FROM photos WHERE taken_from LIKE 'file name%'").fetchone()[0] == 0
     finally:
         conn.close()
+
+
+def test_spots_of_photos_whose_time_came_from_their_names_get_their_stages(tmp_path):
+    """Migration 13: an unconfirmed spot whose photos took their times from their names
+    (migration 12) gets the engine's stages from those times, as if the engine had placed
+    them now; a person's stage stays, a photo without a time has none, and a confirmed spot
+    keeps what the lead confirmed (head office holds that version)."""
+    root = tmp_path / "old"
+    _old_store(root)
+    names = {name: _sha(k) for k, name in enumerate(OLD_PHOTOS)}
+    names["exif"] = _sha(99)
+    at = "2026-05-01T00:00:00.000Z"
+    conn = sqlite3.connect(root / "edge_app.db", isolation_level=None)
+    conn.execute("INSERT INTO sites (id, created_at, created_by) VALUES (1, ?, 'engine')", (at,))
+    conn.execute("INSERT INTO spots (id, site_id, created_at, created_by) VALUES (1, 1, ?, 'engine')", (at,))
+    conn.execute("INSERT INTO spots (id, site_id, created_at, created_by, confirmed_at, confirmed_by) "
+                 "VALUES (2, 1, ?, 'engine', ?, 'lead')", (at, at))
+    places = {"IMG_20231110_084214.jpg": 1, "KakaoTalk_20240305_101522123.jpg": 1, "IMG_1234.JPG": 1, "exif": 1,
+              "Screenshot_20240305-101522.png": 2, "IMG-20231110-WA0009.jpg": 2}
+    for name, spot in places.items():
+        conn.execute("INSERT INTO memberships (photo, spot_id, by, created_at) VALUES (?, ?, 'engine', ?)",
+                     (names[name], spot, at))
+    conn.execute("UPDATE photos SET phase = 'during', phase_by = 'person' WHERE sha256 = ?", (names["exif"],))
+    conn.close()
+    with open_store(root) as st:
+        assert st.schema_version() == SCHEMA_VERSION >= 13
+        got = {name: tuple(st.one("SELECT phase, phase_by FROM photos WHERE sha256 = ?", (sha,)))
+               for name, sha in names.items() if name in places}
+        assert got == {
+            # three visits: November 2023, March 2024 and the EXIF photo's May 2026
+            "IMG_20231110_084214.jpg": ("before", "engine"), "KakaoTalk_20240305_101522123.jpg": ("during", "engine"),
+            "exif": ("during", "person"),  # the lead's stage stays
+            "IMG_1234.JPG": (None, None),  # no time, no stage
+            "Screenshot_20240305-101522.png": (None, None), "IMG-20231110-WA0009.jpg": (None, None),  # confirmed
+        }
+        with st.write():
+            assert migrations.phases_from_name_times(st.conn) == 0
