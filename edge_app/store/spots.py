@@ -29,14 +29,14 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..engine.phases import PHASE_GAP_S, engine_phases, phase_changes  # noqa: F401 (the engine's rule, named here too)
+from ..engine.phases import phase_changes
 from . import Store, StoreError, now_iso
 from .edits import Changes, record
 
 PHASES = ("before", "during", "after")
 NEW = "new"  # move target: a new spot
 def set_engine_phases(st: Store, spot_id: int | None, ch: Changes | None = None) -> None:
-    """The phases :func:`engine_phases` gives the photos of a spot that no person labelled
+    """The phases :func:`~edge_app.engine.phases.engine_phases` gives the photos of a spot that no person labelled
     (inside the caller's transaction). ``ch``: record them with a person's edit (so its undo
     puts the old phases back); None: the engine's own write."""
     if spot_id is None:

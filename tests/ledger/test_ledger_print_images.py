@@ -66,16 +66,23 @@ def counting(monkeypatch, module) -> list[tuple[int, int]]:
     return made
 
 
-@pytest.mark.parametrize("layout", ["row", "2up", "4up"])
-def test_the_pdf_is_the_same_with_photos_made_ahead_or_one_by_one(site, tmp_path, monkeypatch, layout):
+def ahead_then_one_by_one(site, tmp_path, monkeypatch, module, fmt: str, layout: str):
+    """The site's ledger written as ``fmt`` (to ``ahead.<fmt>``) by ``module`` with its
+    photos made ahead, counted (:func:`counting`), then (to ``one.<fmt>``) one by one.
+    Returns (counts, the first write's summary, the second's)."""
     root, info = site
     with open_store(root) as st:
         led = build_ledger(st, info["site"], layout=layout)
-    made = counting(monkeypatch, ledger_pdf)
-    ahead = write(led, "pdf", tmp_path / "ahead.pdf")
+    made = counting(monkeypatch, module)
+    ahead = write(led, fmt, tmp_path / f"ahead.{fmt}")
+    monkeypatch.setattr(module, "PrintImages", lambda plan: PrintImages(plan, workers=0))
+    return made, ahead, write(led, fmt, tmp_path / f"one.{fmt}")
+
+
+@pytest.mark.parametrize("layout", ["row", "2up", "4up"])
+def test_the_pdf_is_the_same_with_photos_made_ahead_or_one_by_one(site, tmp_path, monkeypatch, layout):
+    made, ahead, one_by_one = ahead_then_one_by_one(site, tmp_path, monkeypatch, ledger_pdf, "pdf", layout)
     assert made[0][0] == ahead["photos"] and made[0][1] == 1  # the cover's photo is made when asked
-    monkeypatch.setattr(ledger_pdf, "PrintImages", lambda plan: PrintImages(plan, workers=0))
-    one_by_one = write(led, "pdf", tmp_path / "one.pdf")
     assert ahead["layout"] == one_by_one["layout"]
 
     def body(path):  # the file without its creation date and id
@@ -103,14 +110,8 @@ def test_a_camera_photo_prints_at_its_eighth_scale_where_that_gives_140_dpi(tmp_
 
 @pytest.mark.parametrize("layout", ["row", "4up"])
 def test_the_xlsx_is_the_same_with_photos_made_ahead_or_one_by_one(site, tmp_path, monkeypatch, layout):
-    root, info = site
-    with open_store(root) as st:
-        led = build_ledger(st, info["site"], layout=layout)
-    made = counting(monkeypatch, ledger_xlsx)
-    ahead = write(led, "xlsx", tmp_path / "ahead.xlsx")
+    made, ahead, one_by_one = ahead_then_one_by_one(site, tmp_path, monkeypatch, ledger_xlsx, "xlsx", layout)
     assert made == [(ahead["photos"], 0)]  # every photo made ahead: the cells are laid out first
-    monkeypatch.setattr(ledger_xlsx, "PrintImages", lambda plan: PrintImages(plan, workers=0))
-    one_by_one = write(led, "xlsx", tmp_path / "one.xlsx")
     assert ahead["photos"] == one_by_one["photos"] > 0
 
     def parts(path):  # every part but the one with the file's creation time

@@ -7,8 +7,8 @@ import pytest
 
 from edge_app.store import StoreError, edits, open_store, photos, spots, views
 from edge_app.engine.analyze import SpilledFeatures
+from edge_app.engine.phases import engine_phases
 from edge_app.engine.thorough import Interrupted
-from edge_app.store.spots import engine_phases
 from edge_app.worker import Worker
 from photo_files import spot_photos
 from warm_worker import worker_for
