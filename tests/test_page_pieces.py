@@ -126,3 +126,34 @@ def test_each_server_renders_the_shared_export_form(server, tmp_path):
     assert re.findall(r'name="layout" value="(\w+)"', html) == ["row", "2up", "4up"]
     boxes = re.findall(r'type="checkbox" name="(\w+)"', html)
     assert boxes == (["unconfirmed"] if server == "web" else []) + ["all", "during", "nomap"]
+
+
+def test_the_ledgers_template_forms_are_written_once():
+    written = sorted(p.relative_to(PKG).as_posix() for p in PKG.rglob("*.html")
+                     if 'name="template"' in p.read_text(encoding="utf-8"))
+    assert written == ["pages/templates/pages/ledger_template.html"]
+
+
+@pytest.mark.parametrize("server", ["web", "hq"])
+@pytest.mark.parametrize("tpl", [None, {"name": "c.xlsx"}])
+def test_each_server_renders_the_shared_template_forms(server, tpl, tmp_path):
+    """Upload (head office posts its site filter back), and remove only while a layout is set."""
+    import re
+
+    if server == "web":
+        from edge_app.web import create_app
+
+        app = create_app({"DATA_DIR": str(tmp_path / "data"), "TESTING": True})
+    else:
+        from edge_app.hq import create_hq_app
+
+        app = create_hq_app({"HQ_DATA": str(tmp_path / "hq"), "TESTING": True})
+    forms = app.jinja_env.get_template("pages/ledger_template.html").make_module(
+        {"t": str.upper, "csrf_token": lambda: "CSRF"}).ledger_template_forms
+    html = str(forms("/ledger-template", tpl, **({"site": "dev:3"} if server == "hq" else {})))
+    assert re.findall(r'<form method="post" action="([^"]+)"', html) == ["/ledger-template"] * (2 if tpl else 1)
+    hidden = re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', html)
+    assert hidden == ([("csrf", "CSRF")] + ([("site", "dev:3")] if server == "hq" else [])
+                      + ([("csrf", "CSRF"), ("remove", "1")] if tpl else []))
+    assert 'type="file" name="template" required accept=".xlsx,' in html and ">LEDGER_TEMPLATE_UPLOAD<" in html
+    assert (">LEDGER_TEMPLATE_REMOVE<" in html) == bool(tpl)

@@ -9,7 +9,8 @@
 
 ``STATIC_DIR``: the pages' offline assets (htmx, CSS, the Korean font), served by both.
 ``TEMPLATE_DIR``: the templates both servers render (``pages/ledger_export.html``, the
-ledger's export form), a template folder of each app after its own.
+ledger's export form; ``pages/ledger_template.html``, the company template's upload and
+removal forms), a template folder of each app after its own.
 Nothing here imports the store, the site app or head office.
 """
 
