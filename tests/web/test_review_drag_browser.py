@@ -89,6 +89,14 @@ def to_spot(p, name: str, spot: str):
     return points(p, tile(p, name).locator("img"), p.locator(f"section[data-spot='{spot}'] .spot-name"))
 
 
+def on_first_photo(browser, site, viewport, lang):  # noqa: F811
+    """(context, page, name, before, finger): a tablet on the site page, the name of the first
+    spot's first photo, what the store holds before anything is done, a finger on the screen."""
+    ctx, p = open_site(browser, site, viewport, lang)
+    name = first_of(p, p.locator("section[data-spot]").first.get_attribute("data-spot"))
+    return ctx, p, name, stored(site), Finger(p)
+
+
 @pytest.mark.parametrize("lang,viewport,tag", ORIENTATIONS)
 def test_a_photo_dragged_onto_a_spot_moves_there_and_undo_takes_it_back(site, browser, artefacts, lang, viewport, tag):  # noqa: F811
     ctx, p = open_site(browser, site, viewport, lang)
@@ -147,11 +155,7 @@ def test_a_tray_photo_dragged_onto_another_makes_a_new_spot_of_both(site, browse
 
 
 def test_a_drag_released_where_nothing_takes_it_changes_nothing(site, browser):  # noqa: F811
-    ctx, p = open_site(browser, site, LANDSCAPE, "ko-KR")
-    a = p.locator("section[data-spot]").first.get_attribute("data-spot")
-    name = first_of(p, a)
-    before = stored(site)
-    finger = Finger(p)
+    ctx, p, name, before, finger = on_first_photo(browser, site, LANDSCAPE, "ko-KR")
     p.evaluate("window.__stayed = 'yes'")  # gone if the page reloads
     start, end = points(p, tile(p, name).locator("img"), p.locator("#site-title"))
     finger.drag(start, end, release=False)
@@ -171,11 +175,7 @@ def test_a_drag_released_where_nothing_takes_it_changes_nothing(site, browser): 
 
 
 def test_a_short_tap_selects_a_hold_in_place_does_nothing_and_a_swipe_scrolls(site, browser):  # noqa: F811
-    ctx, p = open_site(browser, site, PORTRAIT, "ko-KR")
-    a = p.locator("section[data-spot]").first.get_attribute("data-spot")
-    name = first_of(p, a)
-    before = stored(site)
-    finger = Finger(p)
+    ctx, p, name, before, finger = on_first_photo(browser, site, PORTRAIT, "ko-KR")
     x, y = centre(p, tile(p, name).locator("img"))
     finger.down(x, y)
     p.wait_for_timeout(80)
