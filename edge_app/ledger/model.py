@@ -34,7 +34,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping, Protocol, Sequence
+from functools import partial
+from typing import Callable, Iterable, Mapping, Protocol, Sequence
 
 from . import words
 from .words import STAGES, clean_text
@@ -64,6 +65,19 @@ class LedgerPhoto:
     stage_by: str | None = None     # who set the stage: 'person' | 'engine' | None
     taken_from: str | None = None   # where the capture time comes from: 'exif' | 'file name' |
                                     # 'file name date' (the day only) | None (see words.photo_time)
+    #: Reads the photo's print preview (JPEG bytes of its 1/8 scale, upright) when the source
+    #: keeps one (the device's store, :func:`edge_app.store.photos.print_preview`), else None.
+    preview: Callable[[], bytes | None] | None = field(default=None, repr=False, compare=False)
+
+    def load_preview(self) -> bytes | None:
+        """The print preview's bytes, or None (no preview kept, or it could not be read: the
+        original is printed from instead)."""
+        if self.preview is None:
+            return None
+        try:
+            return self.preview()
+        except Exception:  # noqa: BLE001 - a preview is an optimisation; the original stays the truth
+            return None
 
     @property
     def time_from_name(self) -> bool:
@@ -292,6 +306,7 @@ class LedgerSource(Protocol):
     "name", "phase", "taken_local", "taken_at", "width", "height", "bytes", "lat", "lon",
     "alt", "ext", "taken_from" (optional)}] in capture order}.
     ``original_path(sha256)``: the original file of a photo.
+    ``print_preview(sha256)`` (optional): JPEG bytes of the photo's 1/8 scale, or None.
     """
 
     def ledger_site(self, site_id: int) -> Mapping: ...
@@ -339,6 +354,11 @@ class StoreSource:
 
         return photos.original_path(self.st, sha256, ext)
 
+    def print_preview(self, sha256: str) -> bytes | None:
+        from ..store import photos
+
+        return photos.print_preview(self.st, sha256)
+
 
 def site_display_name(site: Mapping, lang: str) -> str:
     """The site's name, else its first day ("2026.05.04 현장"), else "현장 12"."""
@@ -366,6 +386,7 @@ def build_ledger(source, site_id: int, *, lang: str = "ko", include_unconfirmed:
         source = StoreSource(source)
     lang = words.lang_of(lang)
     site = source.ledger_site(site_id)
+    previews = getattr(source, "print_preview", None)
     spots: list[LedgerSpot] = []
     left_out = included_open = 0
     wanted = None if spot_ids is None else set(spot_ids)
@@ -384,7 +405,8 @@ def build_ledger(source, site_id: int, *, lang: str = "ko", include_unconfirmed:
                               else None, taken_local=p.get("taken_local"), taken_at=p.get("taken_at"),
                               path=_path(source, p), width=p.get("width"), height=p.get("height"),
                               bytes=p.get("bytes"), lat=p.get("lat"), lon=p.get("lon"), alt=p.get("alt"),
-                              ext=p.get("ext"), stage_by=p.get("phase_by"), taken_from=p.get("taken_from"))
+                              ext=p.get("ext"), stage_by=p.get("phase_by"), taken_from=p.get("taken_from"),
+                              preview=partial(previews, p["sha256"]) if previews else None)
                   for p in sp["photos"]]
         spots.append(LedgerSpot(id=sp["id"], number=len(spots) + 1, label=label,
                                 location=clean_text(sp.get("location")) or label,

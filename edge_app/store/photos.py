@@ -11,6 +11,12 @@ written: the original goes to ``tmp/``, is fsynced and renamed into ``originals/
 folder is fsynced); only then the photo row, its thumbnail and the arrival are committed in
 one transaction. A crash before the commit leaves at most an original without a row, which
 the next add of the same photo adopts.
+
+A camera original (a JPEG of 2880 px or more on its long side) also keeps a **print
+preview** (thumbnail kind 'print'): its 1/8 scale, the one decode the grid thumbnail is
+shrunk from anyway, so it costs one small JPEG encode at ingest and 30-60 KB. The photo
+ledger prints rows and 4-up pages from it (:func:`print_preview`) instead of decoding a
+12 MP original again for every export (issue 18).
 """
 
 from __future__ import annotations
@@ -21,9 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
+import numpy as np
 from PIL import Image
 
-from ..engine.decode import ImageError, decode_image, is_image_name, read_photo_bytes, scan_folder
+from ..engine.decode import (ImageError, decode_image, is_image_name, read_jpeg_header, read_photo_bytes,
+                             scan_folder, sniff_format)
 from ..engine.metadata import capture_time, read_meta
 from ..fileio import sharded_path, write_atomic
 from . import Store, StoreError, now_iso, seconds_since
@@ -32,6 +40,13 @@ from . import Store, StoreError, now_iso, seconds_since
 THUMB_SIDE = 360
 #: Long side of the large view (made on first request and kept).
 LARGE_SIDE = 1600
+#: The print preview's JPEG quality: the ledger's own (``edge_app.ledger.images.JPEG_QUALITY``),
+#: so a preview of exactly the printed size goes into the ledger as it is.
+PRINT_QUALITY = 85
+#: Print previews are made for JPEGs whose 1/8 scale has a long side in this range (pixels):
+#: from 2880 px originals (smaller ones decode fast, and a ledger box wants more than their
+#: 1/8) up to 9600 px (beyond, the preview would weigh more than it saves).
+PRINT_PREVIEW_SIDES = (THUMB_SIDE, 1200)
 
 _EXT = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "TIFF": ".tif", "HEIF": ".heic", "BMP": ".bmp",
         "GIF": ".gif", "AVIF": ".avif", "MPO": ".jpg"}
@@ -113,10 +128,32 @@ def _write_original(st: Store, sha256: str, ext: str, data: bytes) -> Path:
     return write_atomic(dest, data, tmp_dir=st.tmp, mode=0o444)
 
 
-def _jpeg(rgb, quality: int = 80) -> bytes:
+def _jpeg(rgb, quality: int = 80, optimize: bool = True) -> bytes:
     buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, "JPEG", quality=quality, optimize=True, progressive=False)
+    Image.fromarray(rgb).save(buf, "JPEG", quality=quality, optimize=optimize, progressive=False)
     return buf.getvalue()
+
+
+def _print_preview_side(data: bytes) -> int | None:
+    """The long side (pixels) of the print preview to keep for these bytes: the original's
+    1/8 scale when it is a JPEG whose 1/8 falls within :data:`PRINT_PREVIEW_SIDES`, else None
+    (no preview; the header is read without decoding, and anything odd means None)."""
+    if sniff_format(data) != "JPEG":
+        return None
+    eighth = -(-max(read_jpeg_header(data).size) // 8)
+    lo, hi = PRINT_PREVIEW_SIDES
+    return eighth if lo <= eighth <= hi else None
+
+
+def _shrink(rgb, side: int):
+    """uint8 [h, w, 3] shrunk so its long side is at most ``side`` (bilinear with Pillow's
+    antialiasing; never enlarged)."""
+    h, w = rgb.shape[:2]
+    if max(h, w) <= side:
+        return rgb
+    s = side / max(h, w)
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    return np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BILINEAR))
 
 
 def _taken_local(exif) -> str | None:
@@ -191,8 +228,9 @@ def add_bytes(st: Store, data: bytes, name: str, *, source: str, who: str, batch
             retry_put_off(st, sha)  # one put off by a full disk is tried again now
             _record_arrival(st, a, batch_id, source, who)
         return a
+    preview_side = _print_preview_side(data)
     try:
-        dec = decode_image(data, THUMB_SIDE, min_side=1)
+        dec = decode_image(data, preview_side or THUMB_SIDE, min_side=1)
         if min(dec.full_size) < 8:
             raise ImageError(name, "too small", f"{dec.full_size[0]}x{dec.full_size[1]} pixels")
     except ImageError as e:
@@ -204,7 +242,9 @@ def add_bytes(st: Store, data: bytes, name: str, *, source: str, who: str, batch
     meta = read_meta(dec.exif)
     gps = meta.gps or (None, None, None)
     taken_at, taken_local, taken_from = capture_time(meta.taken_at, _taken_local(dec.exif), name)
-    thumb = _jpeg(dec.rgb)
+    preview = _jpeg(dec.rgb, PRINT_QUALITY, optimize=False) if preview_side else None
+    small = _shrink(dec.rgb, THUMB_SIDE)
+    thumb = _jpeg(small)
     _write_original(st, sha, ext, data)
     row = {"sha256": sha, "name": name, "ext": ext, "format": fmt or None, "bytes": len(data),
            "width": dec.full_size[0], "height": dec.full_size[1], "orientation": _orientation(dec.exif),
@@ -218,8 +258,11 @@ def add_bytes(st: Store, data: bytes, name: str, *, source: str, who: str, batch
             a = Arrival(name, "duplicate", sha)
         else:
             st.db["photos"].insert(row)
-            st.db["thumbnails"].insert({"photo": sha, "kind": "thumb", "width": dec.rgb.shape[1],
-                                        "height": dec.rgb.shape[0], "jpeg": thumb})
+            st.db["thumbnails"].insert({"photo": sha, "kind": "thumb", "width": small.shape[1],
+                                        "height": small.shape[0], "jpeg": thumb})
+            if preview is not None:
+                st.db["thumbnails"].insert({"photo": sha, "kind": "print", "width": dec.rgb.shape[1],
+                                            "height": dec.rgb.shape[0], "jpeg": preview})
         _record_arrival(st, a, batch_id, source, who)
     return a
 
@@ -399,6 +442,13 @@ def thumbnail(st: Store, sha256: str, kind: str = "thumb") -> bytes:
         st.conn.execute("INSERT OR IGNORE INTO thumbnails (photo, kind, width, height, jpeg) VALUES (?,?,?,?,?)",
                         (sha256, kind, dec.rgb.shape[1], dec.rgb.shape[0], jpeg))
     return jpeg
+
+
+def print_preview(st: Store, sha256: str) -> bytes | None:
+    """JPEG bytes of the photo's print preview (the original's 1/8 scale, upright, kept at
+    ingest for camera originals), or None when it has none (a small or non-JPEG original, a
+    photo stored before previews were kept): the ledger then decodes the original."""
+    return st.scalar("SELECT jpeg FROM thumbnails WHERE photo = ? AND kind = 'print'", (sha256,))
 
 
 def refusals(st: Store, batch_id: int | None = None, limit: int = 500) -> list[dict]:
