@@ -1,19 +1,13 @@
 """Head office on a real PostgreSQL (the company server, many devices at once)."""
 
 import json
-import os
 import threading
 
 import pytest
 
 from edge_app.sync import SyncConfig, run_once
 from hq_process import HQ, device_with_spots
-
-
-def _skip(reason: str):
-    if os.environ.get("EDGE_APP_REQUIRE_POSTGRES"):  # CI installs it: a skip there is a failure
-        pytest.fail(reason)
-    pytest.skip(reason)
+from needs import skip_or_fail
 
 
 @pytest.fixture(scope="module")
@@ -21,14 +15,14 @@ def pg():
     try:
         import psycopg  # noqa: F401
     except ImportError:
-        _skip("psycopg is not installed (pip install 'edge_app[hq-postgres]')")
+        skip_or_fail("psycopg is not installed (pip install 'edge_app[hq-postgres]')", "EDGE_APP_REQUIRE_POSTGRES")
     from postgres_server import Postgres
 
     try:
         server = Postgres().start()
     except Exception as e:  # noqa: BLE001 - no PostgreSQL here: say why and skip
         detail = getattr(e, "stderr", "") or ""
-        _skip(f"PostgreSQL could not be started here: {e} {detail[-300:]}")
+        skip_or_fail(f"PostgreSQL could not be started here: {e} {detail[-300:]}", "EDGE_APP_REQUIRE_POSTGRES")
     yield server
     server.stop()
 

@@ -2,7 +2,7 @@
 served site (:func:`served_site`), a touch tablet logged in on it (:func:`open_site`), what
 the store holds (:func:`stored`) and how to put it back (:func:`undo_all`), and where things
 are on the page (:func:`two_spots`, :func:`tile`, :func:`first_of`). Chromium itself is
-``test_browser``'s ``browser`` fixture."""
+tests/web/conftest.py's ``browser`` fixture."""
 
 from __future__ import annotations
 

@@ -9,6 +9,8 @@ English are written to ``$EDGE_APP_ARTEFACTS`` (default ``out/screenshots/``).
 
 Skips when Playwright or ``/usr/bin/chromium`` are missing;
 ``EDGE_APP_REQUIRE_BROWSER=1`` turns those skips into failures (for CI, which installs them).
+Chromium (the ``browser`` fixture) and ``artefacts`` are tests/web/conftest.py's, for all the
+browser tests.
 """
 
 from __future__ import annotations
@@ -31,40 +33,12 @@ import pytest
 PIN = "482913"  # any 4-12 digits
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = Path(os.environ.get("EDGE_APP_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"]
 LANDSCAPE = {"width": 1024, "height": 768}
 PORTRAIT = {"width": 768, "height": 1024}
 GROUPS = ("fountain", "entry", "herz-jesus")
 PER_GROUP = 4
 GROUPING_TIMEOUT_MS = 60_000
 MIN_TOUCH_PX = 48
-
-
-def _skip_or_fail(reason: str):
-    if os.environ.get("EDGE_APP_REQUIRE_BROWSER") == "1":
-        pytest.fail(reason + " (EDGE_APP_REQUIRE_BROWSER=1)")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def playwright_api():
-    try:
-        from playwright.sync_api import sync_playwright as sp
-    except ImportError:
-        _skip_or_fail("playwright is not installed (pip install -e '.[test]')")
-    if not CHROMIUM.exists():
-        _skip_or_fail(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    return sp
-
-
-@pytest.fixture(scope="module")
-def browser(playwright_api):
-    with playwright_api() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
@@ -90,13 +64,6 @@ def photos(tmp_path_factory) -> dict[str, list[Path]]:
         assert len(names) == PER_GROUP, f"strecha has too few photos of {g}"
         out[g] = [root / "images" / n for n in names]
     return out
-
-
-@pytest.fixture(scope="module")
-def artefacts() -> Path:
-    d = Path(os.environ.get("EDGE_APP_ARTEFACTS") or REPO / "out" / "screenshots")
-    d.mkdir(parents=True, exist_ok=True)
-    return d
 
 
 # ---- the server process ---------------------------------------------------------------------

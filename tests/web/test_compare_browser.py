@@ -3,7 +3,7 @@ too (issue 17): at 768x1024 and 1024x768, in Korean and English, with screenshot
 
 from __future__ import annotations
 
-from test_browser import LANDSCAPE, PORTRAIT, artefacts, browser, playwright_api  # noqa: F401
+from test_browser import LANDSCAPE, PORTRAIT
 from test_review_traps_browser import open_site, site  # noqa: F401
 
 

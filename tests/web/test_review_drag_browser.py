@@ -14,7 +14,7 @@ import pytest
 
 from photo_files import spot_photos
 from site_page import first_of, open_site, served_site, stored, tile, two_spots, undo_all
-from test_browser import LANDSCAPE, PORTRAIT, artefacts, browser, playwright_api, state  # noqa: F401
+from test_browser import LANDSCAPE, PORTRAIT, state
 
 DAY = datetime(2026, 5, 4, 9, 0, 0)
 ORIENTATIONS = [("ko-KR", LANDSCAPE, "ko_landscape"), ("en-US", PORTRAIT, "en_portrait")]
@@ -89,7 +89,7 @@ def to_spot(p, name: str, spot: str):
     return points(p, tile(p, name).locator("img"), p.locator(f"section[data-spot='{spot}'] .spot-name"))
 
 
-def on_first_photo(browser, site, viewport, lang):  # noqa: F811
+def on_first_photo(browser, site, viewport, lang):
     """(context, page, name, before, finger): a tablet on the site page, the name of the first
     spot's first photo, what the store holds before anything is done, a finger on the screen."""
     ctx, p = open_site(browser, site, viewport, lang)
@@ -98,7 +98,7 @@ def on_first_photo(browser, site, viewport, lang):  # noqa: F811
 
 
 @pytest.mark.parametrize("lang,viewport,tag", ORIENTATIONS)
-def test_a_photo_dragged_onto_a_spot_moves_there_and_undo_takes_it_back(site, browser, artefacts, lang, viewport, tag):  # noqa: F811
+def test_a_photo_dragged_onto_a_spot_moves_there_and_undo_takes_it_back(site, browser, artefacts, lang, viewport, tag):
     ctx, p = open_site(browser, site, viewport, lang)
     a, b = two_spots(p)
     name = first_of(p, a)
@@ -131,7 +131,7 @@ def test_a_photo_dragged_onto_a_spot_moves_there_and_undo_takes_it_back(site, br
 
 
 @pytest.mark.parametrize("lang,viewport,tag", [("ko-KR", PORTRAIT, "ko_portrait"), ("en-US", LANDSCAPE, "en_landscape")])
-def test_a_tray_photo_dragged_onto_another_makes_a_new_spot_of_both(site, browser, artefacts, lang, viewport, tag):  # noqa: F811
+def test_a_tray_photo_dragged_onto_another_makes_a_new_spot_of_both(site, browser, artefacts, lang, viewport, tag):
     ctx, p = open_site(browser, site, viewport, lang)
     before = stored(site)
     one, two = sorted(before["tray"])
@@ -154,7 +154,7 @@ def test_a_tray_photo_dragged_onto_another_makes_a_new_spot_of_both(site, browse
     ctx.close()
 
 
-def test_a_drag_released_where_nothing_takes_it_changes_nothing(site, browser):  # noqa: F811
+def test_a_drag_released_where_nothing_takes_it_changes_nothing(site, browser):
     ctx, p, name, before, finger = on_first_photo(browser, site, LANDSCAPE, "ko-KR")
     p.evaluate("window.__stayed = 'yes'")  # gone if the page reloads
     start, end = points(p, tile(p, name).locator("img"), p.locator("#site-title"))
@@ -174,7 +174,7 @@ def test_a_drag_released_where_nothing_takes_it_changes_nothing(site, browser): 
     ctx.close()
 
 
-def test_a_short_tap_selects_a_hold_in_place_does_nothing_and_a_swipe_scrolls(site, browser):  # noqa: F811
+def test_a_short_tap_selects_a_hold_in_place_does_nothing_and_a_swipe_scrolls(site, browser):
     ctx, p, name, before, finger = on_first_photo(browser, site, PORTRAIT, "ko-KR")
     x, y = centre(p, tile(p, name).locator("img"))
     finger.down(x, y)
@@ -205,7 +205,7 @@ def test_a_short_tap_selects_a_hold_in_place_does_nothing_and_a_swipe_scrolls(si
     ctx.close()
 
 
-def test_a_dragged_selected_photo_takes_the_selection_along(site, browser):  # noqa: F811
+def test_a_dragged_selected_photo_takes_the_selection_along(site, browser):
     ctx, p = open_site(browser, site, LANDSCAPE, "en-US")
     a, b = two_spots(p)
     names = p.locator(f"section[data-spot='{a}'] [data-photo]").evaluate_all("els => els.map(e => e.dataset.name)")[:2]
@@ -223,7 +223,7 @@ def test_a_dragged_selected_photo_takes_the_selection_along(site, browser):  # n
     ctx.close()
 
 
-def test_a_drop_into_a_confirmed_spot_asks_to_reopen_it_first(site, browser):  # noqa: F811
+def test_a_drop_into_a_confirmed_spot_asks_to_reopen_it_first(site, browser):
     ctx, p = open_site(browser, site, PORTRAIT, "ko-KR")
     a, b = two_spots(p)
     with p.expect_navigation():
@@ -257,7 +257,7 @@ def test_a_drop_into_a_confirmed_spot_asks_to_reopen_it_first(site, browser):  #
     ctx.close()
 
 
-def test_a_drag_off_the_wifi_says_so_and_keeps_the_page(site, browser):  # noqa: F811
+def test_a_drag_off_the_wifi_says_so_and_keeps_the_page(site, browser):
     ctx, p = open_site(browser, site, LANDSCAPE, "ko-KR")
     a, b = two_spots(p)
     name = first_of(p, a)
@@ -275,7 +275,7 @@ def test_a_drag_off_the_wifi_says_so_and_keeps_the_page(site, browser):  # noqa:
     ctx.close()
 
 
-def test_a_mouse_drag_works_too(site, browser):  # noqa: F811
+def test_a_mouse_drag_works_too(site, browser):
     ctx, p = open_site(browser, site, LANDSCAPE, "en-US", touch=False)  # a mouse, no touch screen
     a, b = two_spots(p)
     name = first_of(p, a)
@@ -320,7 +320,7 @@ class Pen:
         self._send("mouseReleased", self.x, self.y, 0)
 
 
-def test_a_pen_is_held_to_drag_as_a_finger_is(site, browser):  # noqa: F811
+def test_a_pen_is_held_to_drag_as_a_finger_is(site, browser):
     ctx, p = open_site(browser, site, PORTRAIT, "ko-KR")
     a, b = two_spots(p)
     name = first_of(p, a)

@@ -10,7 +10,7 @@ import pytest
 
 from edge_app.store import open_store
 from site_page import open_site, undo_all
-from test_browser import LANDSCAPE, PORTRAIT, artefacts, browser, playwright_api  # noqa: F401
+from test_browser import LANDSCAPE, PORTRAIT
 from test_review_traps_browser import site  # noqa: F401
 
 

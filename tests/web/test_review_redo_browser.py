@@ -3,7 +3,7 @@ the done-line, then 다시 실행 in the same place; each time the page shows wh
 
 from __future__ import annotations
 
-from test_browser import LANDSCAPE, PORTRAIT, artefacts, browser, playwright_api, state  # noqa: F401
+from test_browser import LANDSCAPE, PORTRAIT, state
 from test_review_traps_browser import open_site, site, stored  # noqa: F401
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_browser import LANDSCAPE, PORTRAIT, artefacts, browser, playwright_api  # noqa: F401
+from test_browser import LANDSCAPE, PORTRAIT
 from test_review_traps_browser import open_site, site  # noqa: F401
 
 ROUNDS = [("ko-KR", LANDSCAPE, "ko_landscape"), ("ko-KR", PORTRAIT, "ko_portrait"),

@@ -6,7 +6,7 @@ error page), and goes through once the tablet is back."""
 
 from __future__ import annotations
 
-from test_browser import LANDSCAPE, PORTRAIT, artefacts, browser, playwright_api, state  # noqa: F401
+from test_browser import LANDSCAPE, PORTRAIT, state
 from test_review_traps_browser import open_site, site, stored  # noqa: F401
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from edge_app.store import open_store, spots, views
-from test_browser import LANDSCAPE, PORTRAIT, artefacts, browser, playwright_api  # noqa: F401
+from test_browser import LANDSCAPE, PORTRAIT
 from test_review_traps_browser import open_site, site  # noqa: F401
 
 

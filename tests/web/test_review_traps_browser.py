@@ -11,7 +11,7 @@ import pytest
 
 from photo_files import spot_photos
 from site_page import first_of, open_site, served_site, stored, tile, two_spots, undo_all
-from test_browser import LANDSCAPE, PORTRAIT, artefacts, browser, playwright_api, state  # noqa: F401
+from test_browser import LANDSCAPE, PORTRAIT, state
 
 DAY = datetime(2026, 5, 4, 9, 0, 0)
 
@@ -26,7 +26,7 @@ def site(tmp_path):
 
 
 @pytest.fixture
-def page(browser, site):  # noqa: F811
+def page(browser, site):
     ctx, p = open_site(browser, site)
     yield p
     ctx.close()
@@ -96,7 +96,7 @@ def test_back_does_not_bring_back_a_hidden_selection(site, page):
     assert page.locator("#move-target").input_value() == ""
 
 
-def test_one_tap_on_a_spot_moves_the_selected_photo_there(site, browser, artefacts):  # noqa: F811
+def test_one_tap_on_a_spot_moves_the_selected_photo_there(site, browser, artefacts):
     """Select, then tap the other spot's '여기로': two taps for a misplaced photo (was four,
     with a list of names to remember). Screenshots of the offer, both orientations."""
     for lang, viewport, tag in (("ko-KR", LANDSCAPE, "ko_landscape"), ("en-US", PORTRAIT, "en_portrait")):

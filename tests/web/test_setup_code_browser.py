@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from live_server import Server
-from test_browser import LANDSCAPE, PORTRAIT, artefacts, browser, playwright_api  # noqa: F401
+from test_browser import LANDSCAPE, PORTRAIT
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "security"))
 
@@ -24,7 +24,7 @@ WRONG = {"ko": "설정 코드가 틀렸습니다", "en": "Wrong setup code"}
 
 @pytest.mark.parametrize("locale,viewport,tag", [("ko-KR", PORTRAIT, "ko_portrait"),
                                                  ("en-US", LANDSCAPE, "en_landscape")])
-def test_the_lead_types_the_printed_code_and_chooses_the_pin(tmp_path, browser, artefacts, locale,  # noqa: F811
+def test_the_lead_types_the_printed_code_and_chooses_the_pin(tmp_path, browser, artefacts, locale,
                                                              viewport, tag):
     srv = Server(tmp_path / "edge-data", extra=["--setup-code"]).start()
     ctx = browser.new_context(viewport=viewport, locale=locale, has_touch=True)
