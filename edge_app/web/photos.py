@@ -36,6 +36,15 @@ def _sha(sha: str) -> str:
     return sha
 
 
+def _stored_photo(sha: str):
+    """(the store, the photo's row) of the photo ``sha``; 404 for a malformed or unknown sha256."""
+    st = get_store()
+    row = store_photos.get(st, _sha(sha))
+    if row is None:
+        abort(404)
+    return st, row
+
+
 def _arrival_json(a) -> dict:
     return {"name": a.name, "outcome": a.outcome, "sha256": a.sha256, "reason": a.reason,
             "reason_text": reason_text(g.lang, a.reason)}
@@ -238,10 +247,7 @@ def large(sha: str):
 
 @bp.route("/photos/<sha>/original")
 def original(sha: str):
-    st = get_store()
-    row = store_photos.get(st, _sha(sha))
-    if row is None:
-        abort(404)
+    st, row = _stored_photo(sha)
     from flask import send_file
 
     return send_file(store_photos.original_path(st, sha, row["ext"]), as_attachment=True,
@@ -250,10 +256,7 @@ def original(sha: str):
 
 @bp.route("/photos/<sha>")
 def photo(sha: str):
-    st = get_store()
-    p = store_photos.get(st, _sha(sha))
-    if p is None:
-        abort(404)
+    st, p = _stored_photo(sha)
     m = store_spots.current(st, sha)
     view = views.site_view(st, p["site_id"]) if p["site_id"] is not None else None
     spot = None
