@@ -202,12 +202,18 @@ def test_person_photo_mask_covers_people(models):
 # --------------------------------------------------------------------------- parity
 
 
-def test_selfie_matches_litert_fingerprint():
-    e = entry(SELFIE)
+def fingerprint(name: str) -> tuple[dict, dict, np.ndarray]:
+    """The manifest entry of the model ``name``, the parity fingerprint recorded for it and
+    that fingerprint's photo (RGB); skips where none was recorded or the photo is absent."""
+    e = entry(name)
     fp = e["parity"].get("fingerprint")
     if not fp:
         pytest.skip("no fingerprint recorded")
-    im = load_rgb(need_eval(fp["image"]))
+    return e, fp, load_rgb(need_eval(fp["image"]))
+
+
+def test_selfie_matches_litert_fingerprint():
+    e, fp, im = fingerprint(SELFIE)
     x0, y0, x1, y1 = fp["crop"]
     h, w = e["input"]["size"]
     x = (cv2.resize(im[y0:y1, x0:x1], (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0)
@@ -227,11 +233,7 @@ def _iou(a, b):
 
 
 def test_ssd_int8_matches_tensorflow_fingerprint():
-    e = entry(SSD)
-    fp = e["parity"].get("fingerprint")
-    if not fp:
-        pytest.skip("no fingerprint recorded")
-    im = load_rgb(need_eval(fp["image"]))
+    _, fp, im = fingerprint(SSD)
     x = cv2.resize(im, (300, 300), interpolation=cv2.INTER_AREA).astype(np.float32) * (2 / 255) - 1
     lm = load_model(name=SSD, models_dir=MODELS)
     outs = dict(zip(lm.output_names, lm.run(x[None])))
