@@ -573,19 +573,32 @@ def separated_moves(st: Store, site_id: int) -> list[tuple[str, int, frozenset[s
     person nor "stayed"."""
     import json  # noqa: PLC0415
 
-    out: list[tuple[str, int, frozenset[str], int]] = []
+    moves: list[tuple[str, int, set[str], int]] = []  # (photo, the membership it ended, the edit's photos, edit)
     for e in st.query("""SELECT id, changes FROM edits WHERE site_id = ? AND undone_at IS NULL
                          AND action IN ('move', 'split', 'each_new', 'accept_suggestion') ORDER BY id""", (site_id,)):
         changes = [c for c in json.loads(e["changes"]) if c["k"] == "m"]
         taken = {c["photo"] for c in changes}  # the person's and the photos that followed them (issue 20)
-        moved = [c for c in changes if c["old"] is not None and not c.get("followed")]
-        for c in moved:
-            old = st.one("SELECT spot_id, ended_at FROM memberships WHERE id = ?", (c["old"],))
-            if old is None or old["spot_id"] is None or old["ended_at"] is None:
-                continue
-            stayed = st.query("""SELECT photo FROM memberships WHERE spot_id = ? AND created_at <= ?
-                                 AND (ended_at IS NULL OR ended_at > ?)""", (old["spot_id"], old["ended_at"], old["ended_at"]))
-            out.append((c["photo"], old["spot_id"], frozenset(r[0] for r in stayed if r[0] not in taken), e["id"]))
+        moves += [(c["photo"], c["old"], taken, e["id"]) for c in changes if c["old"] is not None and not c.get("followed")]
+    if not moves:
+        return []
+    # the memberships of every spot a move left, in one query (issue 16; it was two a move): the one
+    # each move ended, and who was in that spot when it ended (TEXT times: Python compares them as SQLite)
+    rows = st.query("""SELECT id, spot_id, photo, created_at, ended_at FROM memberships WHERE spot_id IN
+                       (SELECT spot_id FROM memberships WHERE id IN (SELECT value FROM json_each(?)))""",
+                    (json.dumps(sorted({old for _, old, _, _ in moves})),))
+    ended = {r["id"]: r for r in rows}
+    in_spot: dict[int, list] = {}
+    for r in rows:
+        in_spot.setdefault(r["spot_id"], []).append(r)
+    out: list[tuple[str, int, frozenset[str], int]] = []
+    for photo, old, taken, edit in moves:
+        o = ended.get(old)  # none: not found, or it was in the tray
+        if o is None or o["ended_at"] is None:
+            continue
+        at = o["ended_at"]
+        stayed = frozenset(m["photo"] for m in in_spot[o["spot_id"]]
+                           if m["created_at"] <= at and (m["ended_at"] is None or m["ended_at"] > at))
+        out.append((photo, o["spot_id"], stayed - taken, edit))
     return out
 
 

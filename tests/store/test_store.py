@@ -228,3 +228,28 @@ def test_the_pair_cache_keeps_every_field_across_a_restart(tmp_path):
     with pytest.raises(KeyError):
         SqlitePairCache(again.st, "v2")[("a" * 64, "b" * 64)]
     again.st.close()
+
+
+def test_separated_moves_reads_the_store_once_whatever_the_number_of_moves(st):
+    """What a person took out of a spot, and what stayed there then (the engine's cannot-links,
+    issue 20), in two queries, not two a move (issue 16); an undone edit is left out."""
+    a = [x.sha256 for x in add_all(st, spot_photos(11, 6, DAY))]
+    b = [x.sha256 for x in add_all(st, spot_photos(22, 2, DAY))]
+    site_id, ids = _site_with_spots(st, {"A": a, "B": b, "tray": []})
+    spots.move(st, [a[0]], ids["B"], who="kim")
+    spots.split(st, ids["A"], [a[1]], who="kim")
+    spots.move(st, [a[2]], None, who="kim")
+    spots.move(st, [a[3], a[4]], ids["B"], who="kim")
+    spots.move(st, [a[5]], None, who="kim")
+    edits.undo(st, "kim", site_id)
+    sql = []
+    st.conn.set_trace_callback(sql.append)
+    try:
+        moves = spots.separated_moves(st, site_id)
+    finally:
+        st.conn.set_trace_callback(None)
+    assert [(photo, spot, stayed) for photo, spot, stayed, _ in moves] == [
+        (a[0], ids["A"], frozenset(a[1:])), (a[1], ids["A"], frozenset(a[2:])), (a[2], ids["A"], frozenset(a[3:])),
+        (a[3], ids["A"], frozenset(a[5:])), (a[4], ids["A"], frozenset(a[5:]))]
+    assert [e for _, _, _, e in moves] == sorted(e for _, _, _, e in moves)
+    assert len([s for s in sql if s.lstrip().upper().startswith("SELECT")]) == 2, sql
