@@ -34,7 +34,7 @@ from typing import Iterable
 import numpy as np
 from PIL import Image
 
-from ..engine.decode import ImageError, decode_image
+from ..engine.decode import ImageError, decode_image, read_jpeg_header
 from .model import LedgerPhoto
 
 #: Print resolution of the photos in the ledger (dots per inch at their printed size).
@@ -122,19 +122,16 @@ def _encoded(rgb: np.ndarray, box_w_mm: float, box_h_mm: float, dpi: int, qualit
 def _from_preview(jpeg: bytes, side: int, box_w_mm: float, box_h_mm: float, dpi: int,
                   quality: int) -> PrintImage | None:
     """The print image made from a print preview: its own bytes when its long side is exactly
-    ``side``, shrunk to ``side`` when larger; None when it is smaller (the original is needed)
-    or unreadable."""
+    ``side``, else shrunk to ``side`` through the app's one decode path; None when it is
+    smaller (the original is needed) or unreadable."""
+    iw, ih = read_jpeg_header(jpeg).size
+    if max(iw, ih) < side:
+        return None
+    if max(iw, ih) == side:
+        return PrintImage(jpeg, (iw, ih), fit(iw, ih, box_w_mm, box_h_mm))
     try:
-        with Image.open(io.BytesIO(jpeg)) as im:
-            iw, ih = im.size
-            if max(iw, ih) < side or im.format != "JPEG":
-                return None
-            if max(iw, ih) == side:
-                return PrintImage(jpeg, (iw, ih), fit(iw, ih, box_w_mm, box_h_mm))
-            s = side / max(iw, ih)
-            rgb = np.asarray(im.convert("RGB").resize((max(1, round(iw * s)), max(1, round(ih * s))),
-                                                      Image.Resampling.BILINEAR))
-    except (OSError, ValueError, Image.DecompressionBombError):
+        rgb = decode_image(jpeg, side, min_side=1).rgb
+    except ImageError:
         return None
     return _encoded(rgb, box_w_mm, box_h_mm, dpi, quality)
 
