@@ -22,7 +22,6 @@ import os
 import sys
 
 from .. import app_settings
-from ..versions import describe
 from . import engine, export, site, sync
 
 #: Every command group, in the order ``edge-app --help`` lists them.
@@ -36,6 +35,8 @@ class _PrintVersions(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, **kw)
 
     def __call__(self, parser, namespace, values, option_string=None):
+        from ..versions import describe  # here: its importlib.metadata would cost every start 40 ms
+
         print(describe())
         parser.exit()
 

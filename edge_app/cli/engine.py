@@ -15,7 +15,6 @@ import sys
 import time
 from pathlib import Path
 
-from ..versions import describe
 from .common import Progress, engine_options, engine_settings, write_text
 
 
@@ -176,6 +175,7 @@ def cmd_eval(args) -> int:
 
 def cmd_models(args) -> int:
     from ..engine.vision.models import ModelError, default_models_dir, load_manifest, load_model
+    from ..versions import describe
 
     try:
         manifest = load_manifest()

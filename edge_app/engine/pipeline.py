@@ -17,29 +17,35 @@ pipeline photo by photo: :meth:`Pipeline.analyze_many`, :meth:`Pipeline.cached_a
 :meth:`Pipeline.assign` (one new photo among grouped ones),
 :meth:`Pipeline.group_analyses` (one site again, people's groups locked), with its own
 pair cache (:meth:`Pipeline.use_pair_cache`).
+
+The grouping's modules (SciPy with them) are imported where they are first used, not with
+this module: a cold ``edge-app cluster`` loads its models and analyses its first photos
+meanwhile (:func:`import_grouping`).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Hashable, Mapping, MutableMapping, Sequence
+from typing import TYPE_CHECKING, Callable, Hashable, Mapping, MutableMapping, Sequence
 
 import numpy as np
 
 from .analyze import AnalysisError, Analyzer, FeatureCache, FeatureShelf, FeatureSpill, PhotoAnalysis
-from .assign import Assignment, assign_new
 from .config import Settings
 from .decode import scan_folder
-from .metadata import PhotoMeta
-from .group import group_analyses
-from .result import GroupResult
-from .sessions import KnownPhotos, NewPhotoLinks, group_sessions, link_to_known, place_by_similarity
-from .site_choice import AnalysisOf, SiteChoice, SiteFacts, choose_sites
-from .vision.features import LocalFeatures
-from .vision.verify import PairScore
+
+if TYPE_CHECKING:
+    from .assign import Assignment
+    from .metadata import PhotoMeta
+    from .result import GroupResult
+    from .sessions import KnownPhotos, NewPhotoLinks
+    from .site_choice import AnalysisOf, SiteChoice, SiteFacts
+    from .vision.features import LocalFeatures
+    from .vision.verify import PairScore
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +57,36 @@ THOROUGH_MODES = ("off", "auto", "on")
 #: :attr:`FolderResult.thorough` when the thorough pass did not run at all.
 NO_THOROUGH_PASS = {"mode": "fast", "reason": "thorough pass off", "band_pairs": 0, "band_photos": 0,
                     "cost_s": 0.0, "budget_s": None, "sessions": 0, "cascade_loaded": False, "cascade_links": 0}
+
+
+def import_grouping() -> None:
+    """Import the grouping's modules (sessions, pairs, assign, site choice: SciPy's sparse
+    graphs and k-d trees among them, half a second of a cold start). The pipeline imports
+    them where it first uses them, so that a cold start analyses photos without waiting for
+    them; :meth:`Pipeline.group_paths` has them imported on a thread of its own meanwhile."""
+    from . import assign, group, sessions, site_choice  # noqa: F401 - imported for their use later
+
+    _grouping_imported.set()
+
+
+_grouping_imported = threading.Event()
+
+
+def _import_grouping_aside() -> threading.Thread | None:
+    """:func:`import_grouping` on a thread of its own (started; None once they are imported).
+    An import that fails there fails again, with its error, where the module is used."""
+    if _grouping_imported.is_set():
+        return None
+
+    def quietly():
+        try:
+            import_grouping()
+        except Exception:  # noqa: BLE001 - raised again where the module is used
+            log.debug("importing the grouping's modules ahead failed", exc_info=True)
+
+    t = threading.Thread(target=quietly, name="edge-app-import-grouping", daemon=True)
+    t.start()
+    return t
 
 
 @dataclass
@@ -172,6 +208,7 @@ class Pipeline:
         if locked is not None and len(locked) != len(paths):
             raise ValueError(f"locked has {len(locked)} labels for {len(paths)} paths")
         t0 = time.perf_counter()
+        _import_grouping_aside()
         spill = FeatureSpill() if len(paths) > self.settings.features_in_memory_up_to else None
         analyses, errors = self.analyzer.analyze_many(list(paths), progress, spill)
         t1 = time.perf_counter()
@@ -191,6 +228,8 @@ class Pipeline:
         for p, a in zip(paths, analyses):
             self.paths[a.key] = Path(p)
         t0 = time.perf_counter()
+        from .sessions import group_sessions
+
         th = self.thorough(thorough) if isinstance(thorough, str) else thorough
         res = group_sessions(list(analyses), self.settings, locked, self.pair_cache, self.analyzer.workers(), th)
         dt = time.perf_counter() - t0
@@ -209,7 +248,10 @@ class Pipeline:
 
     def assign_path(self, path: str | Path, analyses: Sequence[PhotoAnalysis],
                     labels: Sequence[Hashable | None]) -> tuple[PhotoAnalysis, Assignment]:
-        """Analyse one new photo and assign it to the existing groups (see :func:`assign_new`)."""
+        """Analyse one new photo and assign it to the existing groups (see
+        :func:`edge_app.engine.assign.assign_new`)."""
+        from .assign import assign_new
+
         a = self.analyzer.analyze_path(path)
         return a, assign_new(a, analyses, labels, self.settings, self.pair_cache, self.analyzer.workers())
 
@@ -267,6 +309,8 @@ class Pipeline:
         :class:`edge_app.engine.thorough.Thorough` (:meth:`thorough`). paths: where the
         photos can be read again (:meth:`remember_paths`), for the thorough pass. cannot:
         optional (int [C], int [C]) pairs of photos a person separated, never one group."""
+        from .group import group_analyses
+
         if paths:
             self.remember_paths(paths)
         return group_analyses(analyses, self.settings, locked, self.pair_cache, self.analyzer.workers(), thorough,
@@ -277,17 +321,23 @@ class Pipeline:
         """Assign one analysed photo to the existing groups (:func:`edge_app.engine.assign.assign_new`)
         with the pipeline's pair cache. settings: others than the pipeline's; workers:
         threads for its verifications (1: the caller's thread)."""
+        from .assign import assign_new
+
         return assign_new(new, analyses, labels, settings or self.settings, self.pair_cache, workers)
 
     def choose_sites(self, facts: SiteFacts, analysis: AnalysisOf) -> SiteChoice:
         """A site for each new photo of ``facts`` (:func:`edge_app.engine.site_choice.choose_sites`
         with this pipeline's links by metadata, verification and look)."""
+        from .site_choice import choose_sites
+
         return choose_sites(facts, analysis, link=self.link_to_known, same_spot=self.same_spot_by_look,
                             place_by_look=self.place_by_look)
 
     def link_to_known(self, new: Sequence[PhotoMeta], known: KnownPhotos) -> NewPhotoLinks:
         """Which known photos new ones link to by GPS and capture time
         (:func:`edge_app.engine.sessions.link_to_known` with the site radius and session gap)."""
+        from .sessions import link_to_known
+
         return link_to_known(new, known, self.settings.site_radius_m, self.settings.session_gap_s)
 
     def place_by_look(self, new: PhotoAnalysis, known: Sequence[PhotoAnalysis], labels: Sequence[Hashable]) -> Hashable:
@@ -295,6 +345,8 @@ class Pipeline:
         (:func:`edge_app.engine.sessions.place_by_similarity` with the known photos' labels as
         sessions and one unplaced photo; ties go to the photo listed first). ``known`` must
         not be empty."""
+        from .sessions import place_by_similarity
+
         if not known:
             raise ValueError("no known photo to place by")
         sessions: dict[Hashable, list[int]] = {}

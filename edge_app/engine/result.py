@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-from scipy import sparse
 
 from .vision.verify import PairScore
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 
 @dataclass
@@ -55,5 +57,8 @@ class GroupResult:
 
 
 def pair_matrix(n: int, i: np.ndarray, j: np.ndarray, v: np.ndarray) -> sparse.csr_array:
-    """Symmetric float64 [n, n] CSR holding v at (i, j) and (j, i)."""
+    """Symmetric float64 [n, n] CSR holding v at (i, j) and (j, i). (SciPy is imported here,
+    not with the module: a cold start analyses photos before it groups them.)"""
+    from scipy import sparse
+
     return sparse.csr_array((np.r_[v, v], (np.r_[i, j], np.r_[j, i])), shape=(n, n))
