@@ -369,6 +369,93 @@ def _exactly(f: LocalFeatures | None, h: SpilledFeatures) -> LocalFeatures:
                          np.concatenate([np.asarray(f.desc, dtype), np.zeros((pad, h.dim), dtype)]), h.size, h.kind)
 
 
+#: Photos :class:`ReadAhead` may hold prepared and not yet taken in
+#: :meth:`Analyzer.analyze_many` (768 px work images: 1.3 MB each). Loading the models
+#: takes as long as decoding about 10 camera originals.
+READ_AHEAD = 16
+
+
+@dataclass
+class Prepared:
+    """A photo before its models: ``key`` (sha256 of its bytes), and its analysis from the
+    cache (``hit``) or its decoded work image (``decoded``)."""
+
+    key: str
+    hit: PhotoAnalysis | None = None
+    decoded: Decoded | None = None
+
+
+class ReadAhead:
+    """Photos prepared in order on a thread of its own (read, looked up in the cache,
+    decoded: libjpeg and OpenCV let go of the GIL), at most ``depth`` of them held, while
+    the caller does something else (loads the models). :meth:`take` hands a photo over;
+    a photo the thread has not begun is left to the one who asks for it. Thread-safe.
+
+    prepare(path) -> :class:`Prepared`; what it raises is raised again by :meth:`take`.
+    """
+
+    def __init__(self, prepare: Callable[[str | Path], Prepared], paths: Sequence[str | Path], depth: int):
+        self._prepare = prepare
+        self._paths = paths
+        self._depth = depth
+        self._cond = threading.Condition()
+        self._owner: list[str | None] = [None] * len(paths)  # "ahead" or "caller", once claimed
+        self._held: dict[int, tuple[Prepared | None, BaseException | None]] = {}
+        self._next = 0
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="edge-app-read-ahead", daemon=True)
+        self._thread.start()
+
+    def _claim(self) -> int | None:
+        """The next photo nobody claimed, claimed for the thread, once there is room; None
+        when there is none or the thread was stopped."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._stopped or len(self._held) < self._depth)
+            while self._next < len(self._paths) and self._owner[self._next] is not None:
+                self._next += 1
+            if self._stopped or self._next >= len(self._paths):
+                return None
+            self._owner[self._next] = "ahead"
+            return self._next
+
+    def _run(self) -> None:
+        while (i := self._claim()) is not None:
+            try:
+                got = (self._prepare(self._paths[i]), None)
+            except BaseException as e:  # noqa: BLE001 - raised again in the thread that takes it
+                got = (None, e)
+            with self._cond:
+                self._held[i] = got
+                self._cond.notify_all()
+
+    def take(self, i: int) -> Prepared | None:
+        """Photo ``i`` prepared (waiting while the thread works on it), or None when the
+        thread has not begun it: the caller prepares it. Raises what preparing it raised."""
+        with self._cond:
+            if self._owner[i] is None:
+                self._owner[i] = "caller"
+                return None
+            self._cond.wait_for(lambda: i in self._held)
+            prep, err = self._held.pop(i)
+            self._cond.notify_all()
+        if err is not None:
+            raise err
+        return prep
+
+    def stop(self) -> None:
+        """Begin no other photo (those begun or held can still be taken)."""
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        """Stop, wait for the thread, drop what nobody took."""
+        self.stop()
+        self._thread.join()
+        with self._cond:
+            self._held.clear()
+
+
 class Analyzer:
     """Runs the per-photo stages with models loaded once.
 
@@ -476,23 +563,39 @@ class Analyzer:
         return PhotoAnalysis(key, dec.full_size, read_meta(dec.exif), emb.astype(np.float32), feats, transient,
                              structure, list(dec.notes))
 
-    def analyze_bytes(self, data: bytes, name: str = "<bytes>") -> PhotoAnalysis:
-        """Analyse one photo given its file bytes (cache first). Raises ImageError."""
+    def prepare_bytes(self, data: bytes, name: str = "<bytes>") -> Prepared:
+        """What comes before the models: the photo's key, then its analysis from the cache
+        or its decoded work image. Raises ImageError."""
         key = sha256_bytes(data)
         if self.cache is not None:
             hit = self.cache.get(key)
             if hit is not None:
-                return hit
+                return Prepared(key, hit=hit)
         t = time.perf_counter()
         try:
             dec = decode_image(data, self.settings.work_max_side)
         except ImageError as e:
             raise ImageError(name, e.reason, e.detail) from None
         self._timed("decode", t)
-        a = self.analyze_decoded(key, dec)
+        return Prepared(key, decoded=dec)
+
+    def prepare_path(self, path: str | Path) -> Prepared:
+        """:meth:`prepare_bytes` of a photo file. Raises ImageError."""
+        return self.prepare_bytes(read_photo_bytes(path), str(path))
+
+    def finish(self, prep: Prepared) -> PhotoAnalysis:
+        """The analysis of a prepared photo: the cache's, else made by the models (and kept
+        in the cache)."""
+        if prep.hit is not None:
+            return prep.hit
+        a = self.analyze_decoded(prep.key, prep.decoded)
         if self.cache is not None:
             self.cache.put(a)
         return a
+
+    def analyze_bytes(self, data: bytes, name: str = "<bytes>") -> PhotoAnalysis:
+        """Analyse one photo given its file bytes (cache first). Raises ImageError."""
+        return self.finish(self.prepare_bytes(data, name))
 
     def analyze_path(self, path: str | Path) -> PhotoAnalysis:
         return self.analyze_bytes(read_photo_bytes(path), str(path))
@@ -506,15 +609,30 @@ class Analyzer:
         Returns (analyses, errors): ``analyses[i]`` is None for a photo that failed, and
         ``errors`` lists those with their reason. One bad file never stops the others.
         spill: keep each photo's local features there, not in memory (many photos).
+        With several workers the first photos are read and decoded (:class:`ReadAhead`)
+        while the models load, on a core that would wait otherwise.
         """
-        self.load_models()
+        ahead = ReadAhead(self.prepare_path, paths, READ_AHEAD) if self.workers() > 1 else None
+        try:
+            self.load_models()
+            if ahead is not None:
+                ahead.stop()
+            return self._analyze_all(paths, progress, spill, ahead)
+        finally:
+            if ahead is not None:
+                ahead.close()
+
+    def _analyze_all(self, paths, progress, spill, ahead: ReadAhead | None):
+        """:meth:`analyze_many` once the models are loaded; a photo ``ahead`` prepared is
+        taken from it, the others are prepared by the worker."""
         out: list[PhotoAnalysis | None] = [None] * len(paths)
         errors: list[AnalysisError] = []
         done = 0
 
         def work(i):
             try:
-                a = self.analyze_path(paths[i])
+                prep = ahead.take(i) if ahead is not None else None
+                a = self.finish(prep if prep is not None else self.prepare_path(paths[i]))
                 return i, a if spill is None else dataclasses.replace(a, features=spill.park(a.features)), None
             except ImageError as e:
                 return i, None, AnalysisError(str(paths[i]), e.reason, e.detail)
