@@ -32,6 +32,7 @@ from .config import Settings
 from ..fileio import sharded_path, write_atomic
 from .decode import Decoded, ImageError, decode_image, read_photo_bytes
 from .metadata import PhotoMeta, read_meta
+from .threads import side_by_side
 from .vision.features import LocalFeatures, XFeatExtractor, extract_features, normalise_contrast, to_gray
 
 
@@ -612,15 +613,17 @@ class Analyzer:
         With several workers the first photos are read and decoded (:class:`ReadAhead`)
         while the models load, on a core that would wait otherwise.
         """
-        ahead = ReadAhead(self.prepare_path, paths, READ_AHEAD) if self.workers() > 1 else None
-        try:
-            self.load_models()
-            if ahead is not None:
-                ahead.stop()
-            return self._analyze_all(paths, progress, spill, ahead)
-        finally:
-            if ahead is not None:
-                ahead.close()
+        workers = self.workers()
+        with side_by_side(workers):
+            ahead = ReadAhead(self.prepare_path, paths, READ_AHEAD) if workers > 1 else None
+            try:
+                self.load_models()
+                if ahead is not None:
+                    ahead.stop()
+                return self._analyze_all(paths, progress, spill, ahead)
+            finally:
+                if ahead is not None:
+                    ahead.close()
 
     def _analyze_all(self, paths, progress, spill, ahead: ReadAhead | None):
         """:meth:`analyze_many` once the models are loaded; a photo ``ahead`` prepared is

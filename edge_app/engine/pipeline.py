@@ -37,6 +37,7 @@ import numpy as np
 from .analyze import AnalysisError, Analyzer, FeatureCache, FeatureShelf, FeatureSpill, PhotoAnalysis
 from .config import Settings
 from .decode import scan_folder
+from .threads import side_by_side
 
 if TYPE_CHECKING:
     from .assign import Assignment
@@ -231,7 +232,8 @@ class Pipeline:
         from .sessions import group_sessions
 
         th = self.thorough(thorough) if isinstance(thorough, str) else thorough
-        res = group_sessions(list(analyses), self.settings, locked, self.pair_cache, self.analyzer.workers(), th)
+        with side_by_side(self.analyzer.workers()):  # pairs are verified on the workers
+            res = group_sessions(list(analyses), self.settings, locked, self.pair_cache, self.analyzer.workers(), th)
         dt = time.perf_counter() - t0
         extra = float(res.timings.get("thorough_s", 0.0))
         out = FolderResult(list(paths), list(analyses), res, [], {"group_s": dt - extra, "thorough_s": extra,
