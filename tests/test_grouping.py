@@ -2,9 +2,11 @@
 
 import numpy as np
 import pytest
+from scipy.sparse import coo_array
+from scipy.sparse.csgraph import connected_components as scipy_components
 
-from edge_app.engine.grouping import (PairModel, agglomerate, assign_photo, group_members, pair_features, relabel_by_time,
-                               same_spot_probability)
+from edge_app.engine.grouping import (PairModel, agglomerate, assign_photo, component_roots, connected_components,
+                                      group_members, pair_features, relabel_by_time, same_spot_probability)
 
 
 def block_matrix(sizes, inside=0.9, outside=0.05):
@@ -195,3 +197,42 @@ def test_sampled_linkage_keeps_two_spots_joined_by_one_pair_apart_at_a_small_cos
     # without more evidence the false pair would glue the spots
     glued = agglomerate_pairs(n, np.array(pi), np.array(pj), np.array(p))
     assert len(set(glued)) == 1
+
+
+def scipy_labels(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    g = coo_array((np.ones(len(i)), (i, j)), shape=(n, n))
+    return scipy_components(g, directed=False)[1]
+
+
+def test_same_labels_as_scipy_on_random_graphs():
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        n = int(rng.integers(1, 60))
+        e = int(rng.integers(0, 2 * n))
+        i, j = rng.integers(0, n, e), rng.integers(0, n, e)
+        assert connected_components(n, i, j).tolist() == scipy_labels(n, i, j).tolist()
+
+
+def test_long_chains_in_any_order():
+    """A path visited from its far end and shuffled: many rounds of hooking."""
+    rng = np.random.default_rng(5)
+    for n in (2, 17, 500):
+        perm = rng.permutation(n)
+        i, j = perm[:-1], perm[1:]
+        order = rng.permutation(n - 1)
+        assert connected_components(n, i[order], j[order]).tolist() == [0] * n
+        assert connected_components(n + 2, j[::-1], i[::-1]).tolist() == [0] * n + [1, 2]
+
+
+def test_numbered_by_lowest_node():
+    # components {0, 4}, {1}, {2, 3, 5}: numbered 0, 1, 2 by their lowest nodes 0, 1, 2
+    i, j = np.array([5, 4, 3]), np.array([3, 0, 2])
+    assert component_roots(6, i, j).tolist() == [0, 1, 2, 2, 0, 2]
+    assert connected_components(6, i, j).tolist() == [0, 1, 2, 2, 0, 2]
+
+
+def test_no_edges_and_no_nodes():
+    none = np.zeros(0, np.intp)
+    assert connected_components(4, none, none).tolist() == [0, 1, 2, 3]
+    assert connected_components(0, none, none).tolist() == []
+    assert connected_components(3, np.array([1, 1]), np.array([1, 1])).tolist() == [0, 1, 2]

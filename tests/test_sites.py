@@ -1,8 +1,11 @@
 """Splitting a folder into site sessions by GPS and capture time."""
 
-from edge_app.engine.metadata import PhotoMeta
+from edge_app.engine.metadata import EARTH_RADIUS_M, PhotoMeta, haversine_m_arrays
 import numpy as np
+from scipy.sparse import coo_array
+from scipy.sparse.csgraph import connected_components
 
+from edge_app.engine import sessions
 from edge_app.engine.sessions import place_by_similarity, split_sessions
 
 SEOUL = (37.5665, 126.9780)
@@ -75,3 +78,55 @@ def test_opensfm_sequences_split_by_gps(eval_root):
     assert unplaced == []
     got = sorted(sorted({es.groups[i] for i in s}) for s in sessions)
     assert got == [["berlin"], ["lund"]]
+
+
+# -- GPS components: the all-pairs search and the k-d tree agree with SciPy over the haversine links
+
+def reference(lat: np.ndarray, lon: np.ndarray, radius_m: float) -> list[int]:
+    """Components of the graph of every pair within ``radius_m`` (haversine), by SciPy."""
+    n = len(lat)
+    i, j = np.triu_indices(n, 1)
+    near = haversine_m_arrays(lat[i], lon[i], lat[j], lon[j]) <= radius_m
+    g = coo_array((np.ones(int(near.sum())), (i[near], j[near])), shape=(n, n))
+    return connected_components(g, directed=False)[1].tolist()
+
+
+def sites(rng, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """n photos around a few sites some hundred metres apart, some on the radius' edge."""
+    centres = rng.uniform([-60, -170], [60, 170], (4, 2))
+    k = rng.integers(0, 4, n)
+    spread = rng.uniform(0, 700, n) / EARTH_RADIUS_M * 180 / np.pi
+    angle = rng.uniform(0, 2 * np.pi, n)
+    lat = centres[k, 0] + spread * np.sin(angle)
+    lon = centres[k, 1] + spread * np.cos(angle) / np.cos(np.radians(centres[k, 0]))
+    return lat, lon
+
+
+def test_all_pairs_and_tree_agree_with_scipy(monkeypatch):
+    rng = np.random.default_rng(11)
+    for n in (1, 2, 9, 40, 300):
+        for radius in (50.0, 300.0, 1000.0):
+            lat, lon = sites(rng, n)
+            want = reference(lat, lon, radius)
+            assert sessions._gps_components(lat, lon, radius).tolist() == want
+            monkeypatch.setattr(sessions, "ALL_PAIRS_UP_TO", 0)  # the k-d tree
+            assert sessions._gps_components(lat, lon, radius).tolist() == want
+            monkeypatch.undo()
+
+
+def test_pair_exactly_on_the_radius():
+    lat = np.array([45.0, 45.0, 45.0])
+    lon = np.array([7.0, 7.001, 7.1])
+    d = float(haversine_m_arrays(lat[0], lon[0], lat[1], lon[1]))
+    assert sessions._gps_components(lat, lon, d).tolist() == [0, 0, 1]
+    assert sessions._gps_components(lat, lon, np.nextafter(d, 0)).tolist() == [0, 1, 2]
+
+
+def test_close_pairs_blocks_cover_every_pair(monkeypatch):
+    rng = np.random.default_rng(2)
+    xyz = rng.normal(size=(50, 3))
+    monkeypatch.setattr(sessions, "CLOSE_BLOCK", 7)
+    i, j = sessions._close_pairs_all(xyz, 1.5)
+    ti, tj = sessions._close_pairs_tree(xyz, 1.5)
+    assert sorted(zip(i.tolist(), j.tolist())) == sorted(zip(ti.tolist(), tj.tolist()))
+    assert (i < j).all()

@@ -19,6 +19,9 @@ Stages:
    all cross pairs stays low). Groups fixed by a person are kept as they are: photos can
    join them, but two locked groups never merge and a locked photo never leaves.
 3. :func:`assign_photo`: online assignment of one new photo to the existing groups.
+
+:func:`connected_components`: which photos a chain of links joins (GPS sessions, the
+likely-pair graph), numbered as SciPy's csgraph numbers them, without importing SciPy.
 """
 
 from __future__ import annotations
@@ -524,3 +527,40 @@ def group_members(labels: Sequence[Hashable | None]) -> Mapping[Hashable, list[i
         if lab is not None:
             out.setdefault(lab, []).append(i)
     return out
+
+
+def _component_roots_jump(parent: np.ndarray) -> np.ndarray:
+    """``parent`` (intp [N], parent[x] <= x) with every node pointed at its root (a node that
+    is its own parent), by pointer jumping. O(N log depth)."""
+    while True:
+        up = parent[parent]
+        if np.array_equal(up, parent):
+            return parent
+        parent = up
+
+
+def component_roots(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """intp [n]: the lowest node of each node's component in the undirected graph on nodes
+    0..n-1 with edges (i[k], j[k]) (int [E] each; repeats and self-loops allowed).
+
+    Hooking and shortcutting: each round points the higher root of every edge whose ends
+    have different roots at the lower one (parents only ever point lower, so the lowest
+    node of a component is always a root and ends up the root of all of it)."""
+    parent = np.arange(n, dtype=np.intp)
+    i, j = np.asarray(i, np.intp), np.asarray(j, np.intp)
+    while True:
+        ri, rj = parent[i], parent[j]
+        apart = ri != rj
+        if not apart.any():
+            return parent
+        lo, hi = np.minimum(ri[apart], rj[apart]), np.maximum(ri[apart], rj[apart])
+        np.minimum.at(parent, hi, lo)
+        parent = _component_roots_jump(parent)
+
+
+def connected_components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """intp [n]: component label of each node of the undirected graph on nodes 0..n-1 with
+    edges (i[k], j[k]) (int [E] each). Labels are 0..C-1, components numbered in the order
+    of their lowest node (as SciPy's ``connected_components(directed=False)`` numbers them)."""
+    roots = component_roots(n, i, j)
+    return np.unique(roots, return_inverse=True)[1].astype(np.intp, copy=False).reshape(n)

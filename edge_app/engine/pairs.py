@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from typing import Callable, Hashable, MutableMapping, Sequence
 
 import numpy as np
-from scipy import sparse
-from scipy.sparse.csgraph import connected_components
 
 from . import grouping
 from .analyze import PhotoAnalysis
@@ -345,8 +343,7 @@ def linked_unverified_pairs(n: int, known: KnownPairs, threshold: float, up_to: 
     strong = known.p >= threshold
     if not strong.any():
         return []
-    g = sparse.coo_array((np.ones(int(strong.sum())), (known.i[strong], known.j[strong])), shape=(n, n))
-    _, comp = connected_components(g, directed=False)
+    comp = grouping.connected_components(n, known.i[strong], known.j[strong])
     done = set(zip(known.i[known.verified].tolist(), known.j[known.verified].tolist()))
     sizes = np.bincount(comp)
     out = []

@@ -61,10 +61,13 @@ NO_THOROUGH_PASS = {"mode": "fast", "reason": "thorough pass off", "band_pairs":
 
 
 def import_grouping() -> None:
-    """Import the grouping's modules (sessions, pairs, assign, site choice: SciPy's sparse
-    graphs and k-d trees among them, half a second of a cold start). The pipeline imports
-    them where it first uses them, so that a cold start analyses photos without waiting for
-    them; :meth:`Pipeline.group_paths` has them imported on a thread of its own meanwhile."""
+    """Import the grouping's modules (sessions, pairs, assign, site choice) and SciPy's sparse
+    matrices, which :func:`edge_app.engine.result.pair_matrix` imports where it builds a
+    result (a third of a second of a cold start). The pipeline imports them where it first
+    uses them, so that a cold start analyses photos without waiting for them;
+    :meth:`Pipeline.group_paths` has them imported on a thread of its own meanwhile."""
+    import scipy.sparse  # noqa: F401 - for pair_matrix, later
+
     from . import assign, group, sessions, site_choice  # noqa: F401 - imported for their use later
 
     _grouping_imported.set()

@@ -32,10 +32,8 @@ from dataclasses import dataclass
 from typing import Hashable, Sequence
 
 import numpy as np
-from scipy.sparse import coo_array
-from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
 
+from . import grouping
 from .analyze import PhotoAnalysis
 from .config import Settings
 from .metadata import EARTH_RADIUS_M, PhotoMeta, haversine_m_arrays
@@ -48,19 +46,52 @@ from .result import GroupResult, pair_matrix
 PLACE_BLOCK = 256
 
 
+#: Up to this many located photos, :func:`_gps_components` finds close pairs by comparing all
+#: of them (blocks of rows, NumPy); above, with a k-d tree (SciPy, imported then only).
+ALL_PAIRS_UP_TO = 4096
+
+#: Rows of one block of :func:`_close_pairs_all` (x all points: 4 MB at 4096 points).
+CLOSE_BLOCK = 128
+
+
+def _close_pairs_all(xyz: np.ndarray, r: float) -> tuple[np.ndarray, np.ndarray]:
+    """(i, j), intp [E] each, i < j: the pairs of points (float64 [G, 3]) at most ``r`` apart
+    (Euclidean), by comparing every pair in blocks of :data:`CLOSE_BLOCK` rows. O(G^2)."""
+    found_i, found_j = [np.zeros(0, np.intp)], [np.zeros(0, np.intp)]
+    for lo in range(0, len(xyz), CLOSE_BLOCK):
+        block = xyz[lo:lo + CLOSE_BLOCK]
+        d2 = sum((block[:, None, c] - xyz[None, :, c]) ** 2 for c in range(3))  # [B, G]
+        bi, j = np.nonzero(np.sqrt(d2) <= r)
+        i = bi + lo
+        keep = i < j
+        found_i.append(i[keep].astype(np.intp))
+        found_j.append(j[keep].astype(np.intp))
+    return np.concatenate(found_i), np.concatenate(found_j)
+
+
+def _close_pairs_tree(xyz: np.ndarray, r: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_close_pairs_all` by a k-d tree (SciPy): O(G log G + pairs), for many points."""
+    from scipy.spatial import cKDTree
+
+    pairs = cKDTree(xyz).query_pairs(r, output_type="ndarray")
+    return pairs[:, 0].astype(np.intp), pairs[:, 1].astype(np.intp)
+
+
 def _gps_components(lat: np.ndarray, lon: np.ndarray, radius_m: float) -> np.ndarray:
     """Component per point (float64 [G] degrees) of the graph linking points at most
-    ``radius_m`` apart: neighbours from a k-d tree of unit vectors (chord distance), each
-    link confirmed by the haversine distance. O(G log G + links)."""
+    ``radius_m`` apart, numbered by their lowest point: candidate neighbours by the chord
+    distance of unit vectors (with a margin, so that no pair within the radius is missed),
+    each link confirmed by the haversine distance. The candidates differ between the
+    all-pairs search and the k-d tree only within that margin, where the haversine check
+    drops them: both give the same links."""
     n = len(lat)
     la, lo = np.radians(lat), np.radians(lon)
     xyz = np.stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)], 1)
     chord = 2 * np.sin(min(radius_m / EARTH_RADIUS_M, np.pi) / 2)
-    pairs = cKDTree(xyz).query_pairs(chord * (1 + 1e-6) + 1e-12, output_type="ndarray")
-    i, j = pairs[:, 0], pairs[:, 1]
+    search = _close_pairs_all if n <= ALL_PAIRS_UP_TO else _close_pairs_tree
+    i, j = search(xyz, chord * (1 + 1e-6) + 1e-12)
     near = haversine_m_arrays(lat[i], lon[i], lat[j], lon[j]) <= radius_m
-    g = coo_array((np.ones(int(near.sum())), (i[near], j[near])), shape=(n, n))
-    return connected_components(g, directed=False)[1]
+    return grouping.connected_components(n, i[near], j[near])
 
 
 def _nearest_in_time(t: np.ndarray, times: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
