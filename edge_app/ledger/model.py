@@ -65,17 +65,19 @@ class LedgerPhoto:
     stage_by: str | None = None     # who set the stage: 'person' | 'engine' | None
     taken_from: str | None = None   # where the capture time comes from: 'exif' | 'file name' |
                                     # 'file name date' (the day only) | None (see words.photo_time)
-    #: Reads the photo's print preview (JPEG bytes of its 1/8 scale, upright) when the source
-    #: keeps one (the device's store, :func:`edge_app.store.photos.print_preview`), else None.
-    preview: Callable[[], bytes | None] | None = field(default=None, repr=False, compare=False)
+    #: Reads the smallest print preview of the photo whose long side is at least the pixels
+    #: given (JPEG bytes of its 1/8 or 1/4 scale, upright) when the source keeps one (the
+    #: device's store, :func:`edge_app.store.photos.print_preview`), else None.
+    preview: Callable[[int], bytes | None] | None = field(default=None, repr=False, compare=False)
 
-    def load_preview(self) -> bytes | None:
-        """The print preview's bytes, or None (no preview kept, or it could not be read: the
-        original is printed from instead)."""
+    def load_preview(self, least_side: int = 0) -> bytes | None:
+        """The bytes of the smallest print preview at least ``least_side`` pixels long, or
+        None (none kept that large, or it could not be read: the original is printed from
+        instead)."""
         if self.preview is None:
             return None
         try:
-            return self.preview()
+            return self.preview(least_side)
         except Exception:  # noqa: BLE001 - a preview is an optimisation; the original stays the truth
             return None
 
@@ -306,7 +308,8 @@ class LedgerSource(Protocol):
     "name", "phase", "taken_local", "taken_at", "width", "height", "bytes", "lat", "lon",
     "alt", "ext", "taken_from" (optional)}] in capture order}.
     ``original_path(sha256)``: the original file of a photo.
-    ``print_preview(sha256)`` (optional): JPEG bytes of the photo's 1/8 scale, or None.
+    ``print_preview(sha256, least_side)`` (optional): JPEG bytes of the photo's smallest
+    print preview at least ``least_side`` pixels long, or None.
     """
 
     def ledger_site(self, site_id: int) -> Mapping: ...
@@ -354,10 +357,10 @@ class StoreSource:
 
         return photos.original_path(self.st, sha256, ext)
 
-    def print_preview(self, sha256: str) -> bytes | None:
+    def print_preview(self, sha256: str, least_side: int = 0) -> bytes | None:
         from ..store import photos
 
-        return photos.print_preview(self.st, sha256)
+        return photos.print_preview(self.st, sha256, least_side)
 
 
 def site_display_name(site: Mapping, lang: str) -> str:

@@ -12,11 +12,13 @@ folder is fsynced); only then the photo row, its thumbnail and the arrival are c
 one transaction. A crash before the commit leaves at most an original without a row, which
 the next add of the same photo adopts.
 
-A camera original (a JPEG of 2880 px or more on its long side) also keeps a **print
-preview** (thumbnail kind 'print'): its 1/8 scale, the one decode the grid thumbnail is
-shrunk from anyway, so it costs one small JPEG encode at ingest and 30-60 KB. The photo
-ledger prints rows and 4-up pages from it (:func:`print_preview`) instead of decoding a
-12 MP original again for every export (issue 18).
+A camera original (a JPEG of 2880 px or more on its long side) also keeps two **print
+previews** (:data:`PRINT_PREVIEWS`): its 1/4 scale (kind 'print_quarter', 100-250 KB), the
+one decode made at ingest, and its 1/8 scale (kind 'print', 30-60 KB) halved from that, which
+the grid thumbnail is shrunk from. The photo ledger prints from the smallest preview that
+fills its box (:func:`print_preview`: 1/8 for rows and 4-up, 1/4 for 2-up and the PDF's
+cover) instead of decoding a 12 MP original again for every export (issue 18). Photos
+stored before previews were kept get theirs from :func:`add_print_previews`.
 """
 
 from __future__ import annotations
@@ -45,8 +47,11 @@ LARGE_SIDE = 1600
 PRINT_QUALITY = 85
 #: Print previews are made for JPEGs whose 1/8 scale has a long side in this range (pixels):
 #: from 2880 px originals (smaller ones decode fast, and a ledger box wants more than their
-#: 1/8) up to 9600 px (beyond, the preview would weigh more than it saves).
+#: 1/8) up to 9600 px (beyond, the previews would weigh more than they save).
 PRINT_PREVIEW_SIDES = (THUMB_SIDE, 1200)
+#: The print previews a camera original keeps: thumbnail kind -> the scale (1/n) of the
+#: original it holds, upright.
+PRINT_PREVIEWS = {"print": 8, "print_quarter": 4}
 
 _EXT = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "TIFF": ".tif", "HEIF": ".heic", "BMP": ".bmp",
         "GIF": ".gif", "AVIF": ".avif", "MPO": ".jpg"}
@@ -134,15 +139,24 @@ def _jpeg(rgb, quality: int = 80, optimize: bool = True) -> bytes:
     return buf.getvalue()
 
 
-def _print_preview_side(data: bytes) -> int | None:
-    """The long side (pixels) of the print preview to keep for these bytes: the original's
-    1/8 scale when it is a JPEG whose 1/8 falls within :data:`PRINT_PREVIEW_SIDES`, else None
-    (no preview; the header is read without decoding, and anything odd means None)."""
+def _quarter_side(data: bytes) -> int | None:
+    """The long side (pixels) of the original's 1/4 scale when these bytes are a JPEG that
+    keeps print previews (its 1/8 scale within :data:`PRINT_PREVIEW_SIDES`), else None (no
+    previews; the header is read without decoding, and anything odd means None)."""
     if sniff_format(data) != "JPEG":
         return None
-    eighth = -(-max(read_jpeg_header(data).size) // 8)
+    side = max(read_jpeg_header(data).size)
     lo, hi = PRINT_PREVIEW_SIDES
-    return eighth if lo <= eighth <= hi else None
+    return -(-side // 4) if lo <= -(-side // 8) <= hi else None
+
+
+def _print_previews(quarter: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The print previews of an original decoded at its 1/4 scale (uint8 [h, w, 3], upright):
+    ({kind: pixels} of :data:`PRINT_PREVIEWS`, and the 1/8 scale, which the thumbnail is
+    shrunk from). The 1/8 is the 1/4 halved by 2x2 means: the DC terms libjpeg's own 1/8 scale
+    decodes, within rounding ([ceil(h/2), ceil(w/2), 3])."""
+    eighth = np.asarray(Image.fromarray(quarter).reduce(2))
+    return eighth, {"print": eighth, "print_quarter": quarter}
 
 
 def _shrink(rgb, side: int):
@@ -228,9 +242,9 @@ def add_bytes(st: Store, data: bytes, name: str, *, source: str, who: str, batch
             retry_put_off(st, sha)  # one put off by a full disk is tried again now
             _record_arrival(st, a, batch_id, source, who)
         return a
-    preview_side = _print_preview_side(data)
+    quarter_side = _quarter_side(data)
     try:
-        dec = decode_image(data, preview_side or THUMB_SIDE, min_side=1)
+        dec = decode_image(data, quarter_side or THUMB_SIDE, min_side=1)
         if min(dec.full_size) < 8:
             raise ImageError(name, "too small", f"{dec.full_size[0]}x{dec.full_size[1]} pixels")
     except ImageError as e:
@@ -242,9 +256,10 @@ def add_bytes(st: Store, data: bytes, name: str, *, source: str, who: str, batch
     meta = read_meta(dec.exif)
     gps = meta.gps or (None, None, None)
     taken_at, taken_local, taken_from = capture_time(meta.taken_at, _taken_local(dec.exif), name)
-    preview = _jpeg(dec.rgb, PRINT_QUALITY, optimize=False) if preview_side else None
-    small = _shrink(dec.rgb, THUMB_SIDE)
+    eighth, previews = _print_previews(dec.rgb) if quarter_side else (dec.rgb, {})
+    small = _shrink(eighth, THUMB_SIDE)
     thumb = _jpeg(small)
+    preview_rows = [_preview_row(sha, kind, rgb) for kind, rgb in previews.items()]
     _write_original(st, sha, ext, data)
     row = {"sha256": sha, "name": name, "ext": ext, "format": fmt or None, "bytes": len(data),
            "width": dec.full_size[0], "height": dec.full_size[1], "orientation": _orientation(dec.exif),
@@ -260,9 +275,8 @@ def add_bytes(st: Store, data: bytes, name: str, *, source: str, who: str, batch
             st.db["photos"].insert(row)
             st.db["thumbnails"].insert({"photo": sha, "kind": "thumb", "width": small.shape[1],
                                         "height": small.shape[0], "jpeg": thumb})
-            if preview is not None:
-                st.db["thumbnails"].insert({"photo": sha, "kind": "print", "width": dec.rgb.shape[1],
-                                            "height": dec.rgb.shape[0], "jpeg": preview})
+            if preview_rows:
+                st.db["thumbnails"].insert_all(preview_rows)
         _record_arrival(st, a, batch_id, source, who)
     return a
 
@@ -444,11 +458,58 @@ def thumbnail(st: Store, sha256: str, kind: str = "thumb") -> bytes:
     return jpeg
 
 
-def print_preview(st: Store, sha256: str) -> bytes | None:
-    """JPEG bytes of the photo's print preview (the original's 1/8 scale, upright, kept at
-    ingest for camera originals), or None when it has none (a small or non-JPEG original, a
-    photo stored before previews were kept): the ledger then decodes the original."""
-    return st.scalar("SELECT jpeg FROM thumbnails WHERE photo = ? AND kind = 'print'", (sha256,))
+def _preview_row(sha256: str, kind: str, rgb: np.ndarray) -> dict:
+    return {"photo": sha256, "kind": kind, "width": rgb.shape[1], "height": rgb.shape[0],
+            "jpeg": _jpeg(rgb, PRINT_QUALITY, optimize=False)}
+
+
+def print_preview(st: Store, sha256: str, least_side: int = 0) -> bytes | None:
+    """JPEG bytes of the smallest print preview of the photo (:data:`PRINT_PREVIEWS`, upright,
+    kept at ingest for camera originals) whose long side is at least ``least_side`` pixels,
+    or None when it has none that large (a small or non-JPEG original, a photo stored before
+    previews were kept, a box larger than the 1/4 scale): the ledger then decodes the
+    original."""
+    kinds = tuple(PRINT_PREVIEWS)
+    return st.scalar(f"SELECT jpeg FROM thumbnails WHERE photo = ? AND kind IN ({', '.join('?' * len(kinds))}) "
+                     "AND max(width, height) >= ? ORDER BY width * height LIMIT 1", (sha256, *kinds, least_side))
+
+
+def missing_print_previews(st: Store, after: int = 0, limit: int = 100) -> list[tuple[int, str]]:
+    """Photos whose original is a JPEG of a size that keeps print previews but which lack one
+    (stored before previews were kept, or before the 1/4 scale was): [(rowid, sha256)] in
+    the order they were stored, after the photo of rowid ``after`` (a caller's cursor, so an
+    original that cannot be read is passed over, not tried again and again)."""
+    kinds = tuple(PRINT_PREVIEWS)
+    lo, hi = PRINT_PREVIEW_SIDES
+    rows = st.query(f"""SELECT rowid, sha256 FROM photos p WHERE rowid > ? AND format IN ('JPEG', 'MPO')
+        AND max(width, height) BETWEEN ? AND ?
+        AND (SELECT count(*) FROM thumbnails t WHERE t.photo = p.sha256
+             AND t.kind IN ({', '.join('?' * len(kinds))})) < ?
+        ORDER BY rowid LIMIT ?""", (after, 8 * lo - 7, 8 * hi, *kinds, len(kinds), limit))
+    return [(r[0], r[1]) for r in rows]
+
+
+def add_print_previews(st: Store, sha256: str) -> int:
+    """Make the print previews a photo stored before previews were kept lacks, from its
+    original (one decode at 1/4 scale; a preview it already has is kept as it is); returns
+    how many were added (0 for an original too small or too large for previews, or one that
+    cannot be read: it still prints, from the original)."""
+    try:
+        data = read_original(st, sha256)
+        quarter_side = _quarter_side(data)
+        if not quarter_side:
+            return 0
+        _, previews = _print_previews(decode_image(data, quarter_side, min_side=1).rgb)
+    except (ImageError, OSError, StoreError):
+        return 0
+    rows = [_preview_row(sha256, kind, rgb) for kind, rgb in previews.items()]
+    added = 0
+    with st.write():
+        for r in rows:
+            added += st.conn.execute("INSERT OR IGNORE INTO thumbnails (photo, kind, width, height, jpeg) "
+                                     "VALUES (?,?,?,?,?)",
+                                     (r["photo"], r["kind"], r["width"], r["height"], r["jpeg"])).rowcount
+    return added
 
 
 def refusals(st: Store, batch_id: int | None = None, limit: int = 500) -> list[dict]:

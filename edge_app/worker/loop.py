@@ -50,6 +50,8 @@ class StepReport:
     refined_sites: list[int] = field(default_factory=list)
     #: sites regrouped because a person changed their grouping (their edits as constraints)
     edited_sites: list[int] = field(default_factory=list)
+    #: print previews made for photos stored before they were kept (idle work, not "busy")
+    previews: int = 0
 
     @property
     def busy(self) -> bool:
@@ -97,6 +99,8 @@ class Worker:
         self._refine_after = 0.0  # monotonic time before which no thorough pass starts
         self._pending_lock = threading.Lock()  # the heartbeat thread reads both
         self.thorough = thorough
+        #: the print previews' back-fill: the last photo (rowid) gone over; None once done
+        self._previews_after: int | None = 0
 
     # -- the store of the worker's own thread ----------------------------------------
     @property
@@ -185,6 +189,7 @@ class Worker:
             total.regrouped_sites += r.regrouped_sites
             total.refined_sites += r.refined_sites
             total.edited_sites += r.edited_sites
+            total.previews += r.previews
             if not r.busy:
                 break
         self.pipeline.flush_pair_cache()
@@ -244,7 +249,25 @@ class Worker:
                     self._refine_after = time.monotonic() + app_settings.value("thorough.after_edit_s")
             finally:
                 self.refining = None
+        if not rep.busy:
+            self._add_print_previews(rep)
         return rep
+
+    def _add_print_previews(self, rep: StepReport) -> None:
+        """Idle: print previews for a few photos stored before previews were kept (the
+        ledger prints from them instead of decoding the originals), until none is left in
+        this process's run; new photos get theirs at ingest."""
+        if self._previews_after is None:
+            return
+        todo = store_photos.missing_print_previews(self.st, self._previews_after,
+                                                   app_settings.value("worker.step_photos"))
+        if not todo:
+            self._previews_after = None
+        for rowid, sha in todo:
+            if self._photos_waiting():  # new photos first
+                return
+            rep.previews += store_photos.add_print_previews(self.st, sha)
+            self._previews_after = rowid
 
     def _regroup_batch(self, batch_id: int, rep: StepReport) -> bool:
         """Regroup the sites of a batch whose photos are all analysed (a site a person keeps

@@ -410,3 +410,33 @@ def test_an_edit_made_while_a_new_photo_is_placed_wins(tmp_path, models_worker):
     spots_, tray = groups(st, 1)
     assert "spot33_0.jpg" in next(g for g in spots_ if "spot22_0.jpg" in g)  # where the lead put it
     assert "new_1.jpg" in tray  # its partner is a person's now: the engine does not move it
+
+
+def camera_jpeg(seed: int) -> bytes:
+    """A 2880 x 2160 JPEG: the smallest original that keeps print previews."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    rgb = np.random.default_rng(seed).integers(0, 255, (45, 60, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(rgb).resize((2880, 2160), Image.Resampling.BILINEAR).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def test_an_idle_worker_makes_the_print_previews_of_photos_stored_before_they_were_kept(
+        tmp_path, models_worker, monkeypatch):
+    st = open_store(tmp_path)
+    add_batch(st, [(f"IMG_{k}.JPG", camera_jpeg(k)) for k in range(3)])
+    w = worker_for(models_worker, tmp_path)
+    assert w.run_until_idle().previews == 0  # new photos get theirs at ingest
+    with st.write():  # as a store written before print previews were kept
+        st.conn.execute("DELETE FROM thumbnails WHERE kind LIKE 'print%'")
+    assert w.step().previews == 0  # looked once, found none: not again in this run
+    monkeypatch.setenv("EDGE_APP_WORKER_STEP_PHOTOS", "2")
+    w = worker_for(models_worker, tmp_path)  # the app started again over that store
+    assert [w.step().previews for _ in range(3)] == [4, 2, 0]  # two photos a step, two previews each
+    assert photos.missing_print_previews(st) == [] and w._previews_after is None
+    kinds = st.query("SELECT kind, count(*) FROM thumbnails GROUP BY kind ORDER BY kind")
+    assert [tuple(r) for r in kinds] == [("print", 3), ("print_quarter", 3), ("thumb", 3)]

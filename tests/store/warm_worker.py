@@ -18,7 +18,7 @@ def worker_for(models_worker: Worker, root) -> Worker:
     (no feature or pair cache carried over)."""
     w = Worker.__new__(Worker)
     w.__dict__.update(models_worker.__dict__)
-    w.root, w._st, w._analyses, w.refine_pending = root, None, OrderedDict(), set()
+    w.root, w._st, w._analyses, w.refine_pending, w._previews_after = root, None, OrderedDict(), set(), 0
     w.pipeline.analyzer.cache = w._shelf = None
     w.pipeline.pair_cache = {}
     return w
