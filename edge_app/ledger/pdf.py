@@ -24,13 +24,15 @@ from __future__ import annotations
 
 import functools
 import io
+import itertools
 import os
 from datetime import datetime
 from pathlib import Path
 
 from fpdf import FPDF
+from fpdf.output import OutputProducer, PDFXObject
 
-from .images import ImageError, PrintImages, print_image
+from .images import TRIM_EVERY, ImageError, PrintImages, print_image, trim_heap
 from .model import Block, IndexRow, Ledger, index_rows, paginate
 from .sitemap import MAP_INK, MARKER_R, SiteMap, has_gps, layout_map, legend, marker_pt
 from .words import format_date, format_period, photo_time
@@ -663,6 +665,37 @@ def _photo_plan(led: Ledger, blocks: list[Block], rows: list[IndexRow]) -> list[
             if b.photos.get(stage) is not None]
 
 
+class _ReleasedImage(PDFXObject):
+    """An image of the PDF that lets go of its JPEG bytes once they are in the output buffer
+    (and, every :data:`.images.TRIM_EVERY` images, gives the freed heap back to the system:
+    the buffer grows elsewhere, so the freed bytes would otherwise stay resident)."""
+
+    __slots__ = ()
+    _released = itertools.count(1)
+
+    def serialize(self, *args, **kwargs):
+        out = super().serialize(*args, **kwargs)
+        self._contents = b""
+        if next(self._released) % TRIM_EVERY == 0:
+            trim_heap()
+        return out
+
+
+class _Output(OutputProducer):
+    """fpdf2's output, holding each photo once while it writes: fpdf2 keeps every image's
+    bytes in its image cache until the end and builds the whole file in one buffer, so a
+    200-spot 2-up ledger held its photos twice at its peak (about 37 MB of JPEG each time,
+    much more with real photos). Each image's bytes now leave the cache for its PDF object,
+    which lets go of them once they are written into the buffer."""
+
+    def _add_image(self, info):
+        obj = super()._add_image(info)
+        if type(obj) is PDFXObject:
+            obj.__class__ = _ReleasedImage
+            info["data"] = b""
+        return obj
+
+
 def write_pdf(ledger: Ledger, out: str | Path) -> dict:
     """Write the ledger's PDF to ``out`` (atomically: a partial file never has the name), in
     ``ledger.layout``: "row" (a spot a row, its stages side by side), "2up" or "4up" (large
@@ -693,7 +726,7 @@ def write_pdf(ledger: Ledger, out: str | Path) -> dict:
     index_pages = _index(doc, rows, bottom) if rows else []
     tmp = out.with_name(f".{out.name}.part")
     try:
-        doc.output(str(tmp))
+        doc.output(str(tmp), output_producer_class=_Output)
         os.replace(tmp, out)
     finally:
         if tmp.exists():
