@@ -19,6 +19,7 @@ from edge_app.engine.vision.models import (
     find_entry,
     load_manifest,
     load_model,
+    optimized_cache_dir,
     sha256_file,
 )
 
@@ -212,6 +213,64 @@ def test_env_override_models_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("EDGE_APP_MODELS", str(d))
     m = load_model(role="embedding", threads=1)
     assert m.path.parent == d
+
+
+# --------------------------------------------------------------------------- the CPU's optimised graphs, kept
+
+
+def _kept(cache: Path) -> list[Path]:
+    return sorted((cache / "edge_app" / "ort").glob("*.onnx"))
+
+
+def _answers(m: LoadedModel, seed: int = 3) -> list[np.ndarray]:
+    shape = [1 if d == "N" else 480 if d == "H" else 640 if d == "W" else d for d in m.entry["input"]["shape"]]
+    x = np.random.default_rng(seed).random(shape, dtype=np.float32)
+    x *= 255.0 if m.entry["role"] == "segmentation" else 1.0
+    return m.run(x)
+
+
+@pytest.mark.parametrize("role", ["embedding", "segmentation", "local_features"])
+def test_a_kept_optimised_graph_answers_bit_for_bit_as_the_model(tmp_path, monkeypatch, role):
+    """The first load keeps the graph onnxruntime optimised the model into; the next reads
+    it back instead of optimising again, and answers exactly as a model opened afresh."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert optimized_cache_dir() == tmp_path / "edge_app" / "ort"
+    first = load_model(role, threads=1)
+    kept = _kept(tmp_path)
+    assert len(kept) == 1 and Path(f"{kept[0]}.sha256").read_text().strip() == sha256_file(kept[0])
+    again = load_model(role, threads=1)
+    assert _kept(tmp_path) == kept and again.provider == "CPUExecutionProvider"
+    afresh = load_model(role, threads=1, verify=False)  # no verified sha256: nothing kept or read
+    for a, b, c in zip(_answers(first), _answers(again), _answers(afresh)):
+        assert np.array_equal(a, b) and np.array_equal(a, c)
+
+
+def test_a_damaged_kept_graph_is_made_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    want = _answers(load_model("embedding", threads=1))
+    (kept,) = _kept(tmp_path)
+    data = bytearray(kept.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    kept.write_bytes(bytes(data))
+    got = _answers(load_model("embedding", threads=1))
+    assert all(np.array_equal(g, w) for g, w in zip(got, want))
+    assert Path(f"{kept}.sha256").read_text().strip() == sha256_file(kept)  # whole again
+
+
+def test_other_session_settings_keep_a_graph_of_their_own(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    load_model("embedding", threads=1)
+    load_model("embedding", threads=1, arena=False)
+    assert len(_kept(tmp_path)) == 2
+
+
+def test_a_cache_folder_that_cannot_be_made_only_costs_the_keeping(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    m = load_model("embedding", threads=1)
+    assert m.provider == "CPUExecutionProvider"
+    _runs_as_declared(m)
 
 
 # --------------------------------------------------------------------------- failures

@@ -12,14 +12,21 @@ The manifest is the single place that names the model files. Each entry::
 and opens an ``onnxruntime.InferenceSession`` on the first execution provider that
 really runs a test inference (TensorRT, then CUDA, then CPU), so a Jetson build of
 onnxruntime uses its GPU and a laptop falls back to the CPU.
+
+On the CPU, the graph onnxruntime optimises a verified model into (two thirds of what
+opening it costs) is kept on disk for the next start (:func:`optimized_cache_dir`), as
+TensorRT keeps its engines: keyed by the model's sha256, onnxruntime's version, the
+session's settings and the CPU, and checked against its own sha256 when read back.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import os
+import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -62,6 +69,108 @@ def trt_cache_dir() -> Path:
         return Path(env)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "edge_app" / "trt"
+
+
+def optimized_cache_dir() -> Path:
+    """Where the CPU's optimised model graphs are kept between starts (:func:`open_session`):
+    ``$XDG_CACHE_HOME/edge_app/ort`` (``~/.cache/edge_app/ort``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "edge_app" / "ort"
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_identity() -> str:
+    """The CPU as far as onnxruntime's optimised graphs depend on it: the architecture and
+    the model name and instruction-set flags of its first core (``/proc/cpuinfo``)."""
+    keys = ("model name", "flags", "features", "cpu part", "cpu implementer")
+    lines = []
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if not line.strip():
+                    break  # the first core only
+                if line.split(":")[0].strip().lower() in keys:
+                    lines.append(" ".join(line.split()))
+    except OSError:
+        pass
+    return "|".join([platform.machine(), platform.processor()] + lines)
+
+
+def optimized_key(digest: str, threads: int | None, arena: bool) -> str:
+    """Name (hex) of the optimised graph of the model with sha256 ``digest`` opened with
+    :func:`_session_options` ``(threads, arena)`` on this CPU by this onnxruntime."""
+    import onnxruntime as ort
+
+    parts = [digest, ort.__version__, ort.get_device(), cpu_identity(), repr(EXACT_INT8), "ORT_ENABLE_ALL",
+             str(threads), str(arena)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+
+
+def _read_optimized(path: Path) -> bool:
+    """Whether the optimised graph at ``path`` is whole: its sha256 is the one written
+    beside it (``<path>.sha256``) when it was made."""
+    try:
+        want = Path(f"{path}.sha256").read_text().strip()
+    except OSError:
+        return False
+    return path.is_file() and sha256_file(path) == want
+
+
+def _publish_optimized(tmp: Path, path: Path) -> None:
+    """Move the graph onnxruntime wrote to ``tmp`` to ``path``, with its sha256 beside it
+    (written first: a reader sees either no graph or a whole one with its digest)."""
+    side = Path(f"{path}.sha256")
+    side_tmp = Path(f"{tmp}.sha256")
+    side_tmp.write_text(sha256_file(tmp) + "\n")
+    os.replace(side_tmp, side)
+    os.replace(tmp, path)
+
+
+def _remove_quietly(*paths: Path) -> None:
+    """Remove what of ``paths`` there is, ignoring any error."""
+    for p in paths:
+        try:
+            p.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
+def _cpu_session(path: Path, digest: str | None, threads: int | None, arena: bool):
+    """An onnxruntime CPU session of ``path``: from its optimised graph kept by an earlier
+    start when there is a whole one (read as it is, no optimisation again), else optimised
+    here and its graph kept for the next start (when ``digest``, the verified sha256 of
+    ``path``, is known and the cache folder can be written)."""
+    import onnxruntime as ort
+
+    if digest is None:
+        return ort.InferenceSession(str(path), sess_options=_session_options(threads, arena),
+                                    providers=["CPUExecutionProvider"])
+    folder = optimized_cache_dir()
+    kept = folder / f"{optimized_key(digest, threads, arena)}.onnx"
+    if _read_optimized(kept):
+        so = _session_options(threads, arena)
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        try:
+            return ort.InferenceSession(str(kept), sess_options=so, providers=["CPUExecutionProvider"])
+        except Exception as e:  # noqa: BLE001 - made anew below
+            log.info("kept optimised graph %s not usable: %s", kept, e)
+    tmp = folder / f"{kept.stem}.{os.getpid()}.tmp"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        so = _session_options(threads, arena)
+        so.optimized_model_filepath = str(tmp)
+        sess = ort.InferenceSession(str(path), sess_options=so, providers=["CPUExecutionProvider"])
+    except Exception as e:  # noqa: BLE001 - the session without keeping its graph
+        log.info("optimised graph of %s cannot be kept in %s: %s", path.name, folder, e)
+        _remove_quietly(tmp)
+        return ort.InferenceSession(str(path), sess_options=_session_options(threads, arena),
+                                    providers=["CPUExecutionProvider"])
+    try:
+        _publish_optimized(tmp, kept)
+    except OSError as e:
+        log.info("optimised graph of %s not kept in %s: %s", path.name, folder, e)
+        _remove_quietly(tmp, Path(f"{tmp}.sha256"))
+    return sess
 
 
 def provider_options(provider: str) -> dict:
@@ -191,9 +300,11 @@ def _test_feed(session) -> dict[str, np.ndarray]:
 
 
 def open_session(path: Path, providers: Sequence[str] | None = None, threads: int | None = None,
-                 arena: bool = True):
+                 arena: bool = True, digest: str | None = None):
     """Open ``path`` on the first provider in ``providers`` that runs a test inference
-    (``arena``: onnxruntime's CPU memory arena, see :func:`_session_options`).
+    (``arena``: onnxruntime's CPU memory arena, see :func:`_session_options`). On the CPU,
+    with ``digest`` (the sha256 ``path`` was verified to have) its optimised graph is kept
+    between starts (:func:`_cpu_session`).
 
     Returns ``(session, provider)``, the provider the session runs on. A provider that fails to create the session or to run
     a zero input (a missing CUDA library, an op TensorRT rejects) is skipped with a log line.
@@ -208,8 +319,11 @@ def open_session(path: Path, providers: Sequence[str] | None = None, threads: in
     for prov in wanted:
         try:
             opts = provider_options(prov)
-            sess = ort.InferenceSession(str(path), sess_options=_session_options(threads, arena),
-                                        providers=[(prov, opts) if opts else prov])
+            if prov == "CPUExecutionProvider":
+                sess = _cpu_session(path, digest, threads, arena)
+            else:
+                sess = ort.InferenceSession(str(path), sess_options=_session_options(threads, arena),
+                                            providers=[(prov, opts) if opts else prov])
             sess.run(None, _test_feed(sess))
             # the provider the session really runs on: a GPU build of onnxruntime without a
             # working CUDA falls back to the CPU by itself, and the app must say so
@@ -241,6 +355,7 @@ def load_model(
     path = models_dir / entry["file"]
     if not path.is_file():
         raise ModelError(f"model file missing: {path} (listed in {models_dir / 'manifest.json'})")
+    digest = None
     if verify and entry.get("sha256"):
         digest = sha256_file(path)
         if digest != entry["sha256"]:
@@ -248,7 +363,7 @@ def load_model(
                 f"model file {path} does not match the manifest: sha256 {digest[:12]}... "
                 f"!= {entry['sha256'][:12]}... (corrupted or replaced; rebuild with export/)"
             )
-    sess, prov = open_session(path, providers=providers, threads=threads, arena=arena)
+    sess, prov = open_session(path, providers=providers, threads=threads, arena=arena, digest=digest)
     return LoadedModel(entry=entry, session=sess, provider=prov, path=path)
 
 
