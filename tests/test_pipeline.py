@@ -185,7 +185,7 @@ def test_the_feature_version_covers_every_field_not_declared_later():
              "site_radius_m": 100.0, "session_gap_s": 60.0, "pair_model": FAST_PAIR_MODEL, "group_threshold": 0.6,
              "min_group_size": 3, "assign_threshold": 0.6, "threads": 1,
              "features_in_memory_up_to": 10, "check_all_up_to": 10, "mutual_knn": 4, "band_low": 0.2,
-             "band_high": 0.8, "band_look_quantile": 0.8, "cascade_max_pairs": 4, "cascade_p": 0.9,
+             "band_high": 0.8, "band_look_quantile": 0.8, "cascade_max_pairs": 4, "cascade_p": 0.9, "cascade_lone_p": 0.8,
              "machine_min_seen": 5, "machine_max_ratio": 0.5, "machine_max_area": 0.5,
              "thorough_budget_s": 1.0, "cascade_photo_s": 1.0, "cascade_pair_s": 0.1}
     assert set(changed) | set(later) == {f.name for f in dataclasses.fields(Settings)}

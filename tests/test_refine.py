@@ -6,7 +6,8 @@ import numpy as np
 from edge_app.engine.config import Settings
 from edge_app.engine.pairs import SessionPhotos
 from edge_app.engine.group import group_pairs
-from edge_app.engine.thorough import SessionChecks, Support, Thorough, band_pairs, cascade_cost_s, cascade_mode, machine_pairs
+from edge_app.engine.thorough import (SessionChecks, Support, Thorough, band_pairs, cascade_cost_s, cascade_mode,
+                                     lone_links, machine_pairs)
 from edge_app.engine.vision.cascade import CascadeScore
 from edge_app.engine.vision.verify import PairScore
 
@@ -74,6 +75,48 @@ def test_the_cascade_skips_a_session_over_its_budget_and_flags_review_pairs():
     flag = SessionChecks(stronger=FakeCascade(review={(0, 6)}))
     labels, *_ = group_pairs(photos, verify, s, thorough=flag)
     assert labels[6] is None and flag.outcome.review == [(0, 6)]
+
+
+def look_alike_spots():
+    """Spots A = photos 0-2 and B = 3-5 of one look (two facades of one street style): strong
+    geometry inside each, a few inliers on two pairs across them, (2, 3) and (1, 4)."""
+    rng = np.random.default_rng(1)
+    E = rng.normal(size=32) + 0.35 * rng.normal(size=(6, 32))
+    E /= np.linalg.norm(E, axis=1, keepdims=True)
+    photos = SessionPhotos(E, np.full(6, np.nan), np.full(6, np.nan), np.full(6, np.nan), np.zeros(6, bool))
+    strong = PairScore(300, 200, 220, 0.7, 0.6, 0.6)
+    weak = PairScore(40, 14, 12, 0.3, 0.05, 0.05)
+    none = PairScore(30, 5, 8, 0.1, 0.0, 0.0)
+
+    def verify(pairs):
+        return {(i, j): strong if (i < 3) == (j < 3) else weak if (i, j) in ((2, 3), (1, 4)) else none
+                for i, j in pairs}
+
+    return photos, verify
+
+
+def test_a_link_that_would_join_two_groups_on_one_pair_alone_is_flagged_not_linked():
+    s = Settings()
+    photos, verify = look_alike_spots()
+    lone = SessionChecks(stronger=FakeCascade(link={(2, 3)}))
+    labels, known, *_ = group_pairs(photos, verify, s, thorough=lone)
+    assert labels == [0, 0, 0, 1, 1, 1] and lone.outcome.links == [] and lone.outcome.review == [(2, 3)]
+    p = dict(zip(zip(known.i.tolist(), known.j.tolist()), known.p.tolist()))
+    assert p[(2, 3)] < 0.5  # not raised to cascade_p
+    two = SessionChecks(stronger=FakeCascade(link={(2, 3), (1, 4)}))  # two pairs across A and B: both stand
+    group_pairs(photos, verify, s, thorough=two)
+    assert sorted(two.outcome.links) == [(1, 4), (2, 3)] and two.outcome.review == []
+    # a photo of no group joins one on a single link (the test above: photo 6 and spot A)
+
+
+def test_lone_links_are_the_only_link_between_two_groups_with_a_weak_fast_p():
+    labels = [0, 0, 1, 1, 2, 2, 3, 3, None]
+    p = {(0, 2): 0.3, (1, 3): 0.2, (0, 4): 0.3, (2, 6): 0.8, (4, 8): 0.1}
+    links = [(0, 2), (1, 3), (0, 4), (2, 6), (4, 8), (4, 5)]
+    # groups 0 and 1 joined twice: both stand; 0 and 2 on (0, 4) alone; 1 and 3 on (2, 6)
+    # alone too, but the fast path already gave it 0.8; photo 8 is in no group; (4, 5) is
+    # inside one group
+    assert lone_links(labels, links, lambda i, j: p.get((i, j), 0.0), 0.7) == {(0, 4)}
 
 
 def test_band_pairs_order_and_limits():

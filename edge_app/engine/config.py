@@ -161,6 +161,10 @@ class Settings:
     #: p of a pair the cascade links (docs/cascade.md: the measured rule admits 0 of 931
     #: hard negatives on the dev sets).
     cascade_p: float = later(default=0.95)
+    #: ... unless it would join two fast groups on that pair alone (no other cascade link
+    #: between them) while the fast path gave it under this: then it is not linked, only
+    #: listed for review (look-alike facades and identical doors; docs/quality.md, stop 21).
+    cascade_lone_p: float = later(default=0.7)
     #: The machine check needs at least this many keypoints of the partner that its
     #: group-mates also show (else they barely see its spot: a night or an aerial shot).
     machine_min_seen: int = later(default=20)

@@ -20,7 +20,12 @@ stored and shown; in ``edge-app cluster`` when it fits the budget, or with ``--t
    inliers beyond chance *and* the central part
    of both photos (``CascadeScore.links``) is raised to ``cascade_p``; one whose inliers are
    strong but off the subject of either photo (the same building behind two subjects:
-   ``CascadeScore.review``) is flagged for a person. Nothing is lowered.
+   ``CascadeScore.review``) is flagged for a person. Nothing is lowered. A link that would
+   join two fast groups on that one pair alone (no other link of the cascade joins them, and
+   the fast path gave the pair under ``cascade_lone_p``) is not made; the pair goes to the
+   review list (:func:`lone_links`; the two spots stay as they were): between look-alike
+   facades or identical doors the cascade finds one such pair, while two parts of one spot
+   split by day and night or by a wide turn give it several.
 4. **Machines** (:func:`machine_pairs`): a photo that hangs in its group on one strong pair
    is checked against the group's other photos: when that pair's inliers land on a compact
    region of the partner that its other group-mates do not show, while they do show the
@@ -46,7 +51,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -245,6 +250,21 @@ def machine_pairs(labels: Sequence[int | None], known: KnownPairs, threshold: fl
     return out
 
 
+def lone_links(labels: Sequence[int | None], links: Pairs, p_of: Callable[[int, int], float],
+               lone_p: float) -> set[tuple[int, int]]:
+    """The cascade links (i, j) that would join two fast groups (both labelled, different
+    labels) on that pair alone: no other link of ``links`` joins the same two groups, and the
+    fast path gave the pair ``p_of(i, j) < lone_p``. A photo of no group (None) is never
+    part of one: a lone photo joins a group on one good pair."""
+    def groups(ij):
+        a, b = labels[ij[0]], labels[ij[1]]
+        return None if a is None or b is None or a == b else (min(a, b), max(a, b))
+
+    joining = [(ij, groups(ij)) for ij in links]
+    count = Counter(g for _, g in joining if g is not None)
+    return {ij for ij, g in joining if g is not None and count[g] < 2 and p_of(*ij) < lone_p}
+
+
 def refine_session(
     photos: SessionPhotos,
     labels: list[int | None],
@@ -295,11 +315,15 @@ def refine_session(
             out.skipped = "no undecided pair"
         else:
             out.band = band
+            where = _pair_index(known)
+            lone = lone_links(labels, [ij for ij, sc in got.items() if sc.links],
+                              lambda i, j: float(known.p[where[(i, j)]]) if (i, j) in where else 0.0,
+                              s.cascade_lone_p)
             for ij, sc in got.items():
-                if sc.links:
+                if sc.links and ij not in lone:
                     out.links.append(ij)
                     raise_to[ij] = max(raise_to.get(ij, 0.0), s.cascade_p)
-                elif sc.review:
+                elif sc.review or sc.links:
                     out.review.append(ij)
             if out.links:
                 labels, known, _ = link_session(photos, scores, top, verify, s, locked, raise_to, lower_to, cannot)
