@@ -24,6 +24,13 @@ def fsync_dir(path: str | Path) -> None:
         os.close(fd)
 
 
+def user_cache_dir(name: str) -> Path:
+    """The folder ``name`` of the app's per-user cache: ``$XDG_CACHE_HOME/edge_app/<name>``
+    (``~/.cache/edge_app/<name>``); not created here."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "edge_app" / name
+
+
 def sharded_path(root: str | Path, key: str, suffix: str = ".npz") -> Path:
     """Where a cache keeps the file of ``key`` (a hex hash): ``root/<key[:2]>/<key><suffix>``,
     so that no folder holds more than a 256th of the files."""

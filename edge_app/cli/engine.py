@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..fileio import user_cache_dir
 from .common import Progress, engine_options, engine_settings, write_text
 
 
@@ -23,8 +24,7 @@ def _cache_dir(arg: str | None, disabled: bool) -> Path | None:
         return None
     if arg:
         return Path(arg)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "edge_app" / "features"
+    return user_cache_dir("features")
 
 
 def cmd_cluster(args) -> int:

@@ -34,6 +34,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ... import app_settings
+from ...fileio import user_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -67,15 +68,13 @@ def trt_cache_dir() -> Path:
     env = app_settings.value("engine.trt_cache")
     if env:
         return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "edge_app" / "trt"
+    return user_cache_dir("trt")
 
 
 def optimized_cache_dir() -> Path:
     """Where the CPU's optimised model graphs are kept between starts (:func:`open_session`):
     ``$XDG_CACHE_HOME/edge_app/ort`` (``~/.cache/edge_app/ort``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "edge_app" / "ort"
+    return user_cache_dir("ort")
 
 
 @functools.lru_cache(maxsize=1)
