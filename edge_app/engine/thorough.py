@@ -139,6 +139,17 @@ def _pair_index(known: KnownPairs) -> dict[tuple[int, int], int]:
     return {ij: k for k, ij in enumerate(zip(known.i.tolist(), known.j.tolist()))}
 
 
+def _p_of(known: KnownPairs) -> Callable[[int, int], float]:
+    """p of a pair of photos (either order) as ``known`` holds it; 0 for a pair it lacks."""
+    where = _pair_index(known)
+
+    def p(x: int, y: int) -> float:
+        k = where.get((min(x, y), max(x, y)))
+        return 0.0 if k is None else float(known.p[k])
+
+    return p
+
+
 def wider_pairs(photos: SessionPhotos, scores: dict, top: LookTop, settings: Settings) -> Pairs:
     """Pairs (i < j) step 1 verifies: every pair not verified yet of a session of up to
     ``check_all_up_to`` photos, else each photo's mutual nearest by look up to rank
@@ -231,12 +242,7 @@ def machine_pairs(labels: Sequence[int | None], known: KnownPairs, threshold: fl
     for i, lab in enumerate(labels):
         if lab is not None:
             members.setdefault(lab, []).append(i)
-    where = _pair_index(known)
-
-    def p(x, y) -> float:
-        k = where.get((min(x, y), max(x, y)))
-        return 0.0 if k is None else float(known.p[k])
-
+    p = _p_of(known)
     out = []
     for g in members.values():
         if len(g) < 3:
@@ -315,10 +321,7 @@ def refine_session(
             out.skipped = "no undecided pair"
         else:
             out.band = band
-            where = _pair_index(known)
-            lone = lone_links(labels, [ij for ij, sc in got.items() if sc.links],
-                              lambda i, j: float(known.p[where[(i, j)]]) if (i, j) in where else 0.0,
-                              s.cascade_lone_p)
+            lone = lone_links(labels, [ij for ij, sc in got.items() if sc.links], _p_of(known), s.cascade_lone_p)
             for ij, sc in got.items():
                 if sc.links and ij not in lone:
                     out.links.append(ij)
