@@ -75,7 +75,7 @@ def test_cards_two_or_four_a_page_with_the_photos_of_the_row_layout(made, layout
 
 
 @pytest.mark.parametrize("layout", ["2up", "4up"])
-def test_each_card_says_its_number_stage_place_date_and_content_under_its_photo(made, layout):
+def test_each_card_says_its_number_stage_place_date_and_content_under_its_photo(made, layout, poppler):
     out, reps, leds = made
     rep, led = reps[layout], leds[layout]
     spots = {s.id: s for s in led.spots}
@@ -140,7 +140,7 @@ def test_edge_app_export_takes_layout(site_root, tmp_path):
     assert p.returncode == 0 and "15 photos, 8 pages" in p.stdout, p.stderr  # two cards a page
 
 
-def test_the_page_offers_the_layouts_and_the_export_uses_them(site_root, tmp_path):
+def test_the_page_offers_the_layouts_and_the_export_uses_them(site_root, tmp_path, poppler):
     root, info = site_root
     app = create_app({"DATA_DIR": str(root), "TESTING": True})
     c = app.test_client()
