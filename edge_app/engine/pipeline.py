@@ -287,6 +287,17 @@ class Pipeline:
         cache = self.analyzer.cache
         return FeatureShelf(cache, recover) if cache is not None else None
 
+    def shelve(self, shelf: FeatureShelf | None, a: PhotoAnalysis) -> PhotoAnalysis:
+        """``a`` with its features on ``shelf`` (a :meth:`feature_shelf`:
+        :meth:`edge_app.engine.analyze.FeatureShelf.shelve`); ``a`` itself without one."""
+        return shelf.shelve(a) if shelf is not None else a
+
+    def pair_scores_version(self) -> str:
+        """What pair scores depend on (the features' settings, the pair model, coarse
+        keypoints): the version of a pair cache kept across restarts."""
+        s = self.settings
+        return f"{s.feature_version()}-{hash((s.pair_model, s.verify.coarse_keypoints))}"
+
     def use_pair_cache(self, cache: MutableMapping[tuple[str, str], PairScore]) -> None:
         """Keep pair scores in ``cache`` from now on (e.g. a table kept across restarts)."""
         self.pair_cache = cache

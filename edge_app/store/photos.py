@@ -27,7 +27,7 @@ import hashlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 from PIL import Image
@@ -396,6 +396,12 @@ def due_for_analysis(st: Store, limit: int, now: float) -> list:
                     "AND (retry_at IS NULL OR retry_at <= ?) ORDER BY added_at, rowid LIMIT ?", (now, limit))
 
 
+def due_originals(st: Store, limit: int, now: float) -> list[tuple[str, Path]]:
+    """The photos to analyse now (:func:`due_for_analysis`) and where their originals are:
+    [(sha256, path)], oldest first."""
+    return [(r["sha256"], original_path(st, r["sha256"], r["ext"])) for r in due_for_analysis(st, limit, now)]
+
+
 def mark_analysed(st: Store, sha256: str, transient: float) -> None:
     """The photo was analysed (``transient``: its share covered by people)."""
     with st.write():
@@ -512,6 +518,23 @@ def add_print_previews(st: Store, sha256: str) -> int:
     return added
 
 
+def add_missing_print_previews(st: Store, after: int, limit: int, stop: Callable[[], bool]) -> tuple[int, int | None]:
+    """The worker's idle back-fill of print previews: up to ``limit`` photos that lack them
+    (:func:`missing_print_previews` after the photo of rowid ``after``) get them
+    (:func:`add_print_previews`), until a photo waits for analysis or ``stop()`` says so.
+    Returns (previews added, the cursor: the last photo gone over, None when none was left)."""
+    todo = missing_print_previews(st, after, limit)
+    if not todo:
+        return 0, None
+    added = 0
+    for rowid, sha in todo:
+        if stop() or any_waiting(st):  # new photos first
+            break
+        added += add_print_previews(st, sha)
+        after = rowid
+    return added, after
+
+
 def refusals(st: Store, batch_id: int | None = None, limit: int = 500) -> list[dict]:
     """Refused files, newest first: [{"name", "reason", "detail", "at", "source"}]."""
     where, args = ("WHERE outcome = 'refused'", [])
@@ -624,6 +647,20 @@ def mark_regrouped(st: Store, batch_id: int) -> None:
     """The worker regrouped every site of the batch."""
     with st.write():
         st.conn.execute("UPDATE batches SET regrouped_at = ? WHERE id = ?", (now_iso(), batch_id))
+
+
+def regroup_ready_batches(st: Store, idle_s: float, regroup: Callable[[list[int]], bool]) -> list[int]:
+    """The worker's batch round: finish the batches idle for ``idle_s`` seconds
+    (:func:`finish_idle_batches`); for each batch ready to regroup (:func:`batches_to_regroup`),
+    ``regroup(the sites its photos were put in)`` (:func:`sites_of_batch`), and mark it
+    regrouped when that says every site was (:func:`mark_regrouped`). Returns those marked."""
+    finish_idle_batches(st, idle_s)
+    done = []
+    for batch_id in batches_to_regroup(st):
+        if regroup(sites_of_batch(st, batch_id)):
+            mark_regrouped(st, batch_id)
+            done.append(batch_id)
+    return done
 
 
 def by_prefix(st: Store, prefix: str, limit: int = 2) -> list[str]:

@@ -27,11 +27,14 @@ taking a photo out of a spot an earlier answer put it in is only a *suggestion*
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Sequence
 
 from ..engine.phases import phase_changes
 from . import Store, StoreError, now_iso
-from .edits import Changes, record
+from . import photos as store_photos
+from .edits import Changes, add_followers, record
 
 PHASES = ("before", "during", "after")
 NEW = "new"  # move target: a new spot
@@ -365,7 +368,128 @@ def restore_photos(st: Store, shas: Sequence[str], who: str) -> int | None:
         return record(st, "restore", who, site_id, {"photos": [_photo(st, s)["name"] for s in shas]}, ch)
 
 
-# --------------------------------------------------------------------------- the engine's writes
+# --------------------------------------------------------------------------- the engine's reads and writes
+#
+# The worker reads what the engine needs of a site in one call (:func:`engine_view`),
+# computes for a while (an online placement: verifications; a regroup: seconds to
+# minutes), and writes its answer in one call and one transaction (:func:`write_engine_plan`)
+# that first reads the places again: a person who moved a photo in between wins, the
+# answer is not written (:class:`RegroupStale`) and the worker judges again.
+
+
+class RegroupStale(Exception):
+    """A person changed the site while the engine was regrouping it: the engine's answer
+    was computed from an older state and is not written (a person's edit always wins)."""
+
+
+@dataclass
+class EngineView:
+    """What the engine reads of a site (:func:`engine_view`): ``rows``, its analysed photos
+    with their places (:func:`analysed_places`); for a regroup also ``shown`` (photos whose
+    grouping has been shown, :func:`shown_photos`), ``moves`` (photos people took out of a
+    spot, :func:`separated_moves`) and ``paths`` (where each photo's original is, by sha256)."""
+
+    rows: list
+    shown: set[str] = field(default_factory=set)
+    moves: list[tuple[str, int, frozenset[str], int]] = field(default_factory=list)
+    paths: dict[str, Path] = field(default_factory=dict)
+
+
+def engine_view(st: Store, site_id: int, exclude: str | None = None, *, shown: bool = False, moves: bool = False,
+                paths: bool = False) -> EngineView:
+    """What the engine groups or places a photo of a site from (:class:`EngineView`); the
+    rows are what :func:`write_engine_plan` checks against. exclude: a photo left out (the
+    one being placed); shown, moves, paths: read those too (a regroup; the thorough pass
+    reads the originals again)."""
+    rows = analysed_places(st, site_id, exclude)
+    return EngineView(rows, shown_photos(st, site_id) if shown else set(),
+                      separated_moves(st, site_id) if moves else [],
+                      {r["sha256"]: store_photos.original_path(st, r["sha256"]) for r in rows} if paths else {})
+
+
+@dataclass(frozen=True)
+class NewSpot:
+    """A spot an engine answer opens (:attr:`EnginePlan.new_spots`), named by a number of
+    the answer's own until :func:`write_engine_plan` creates it."""
+
+    key: int
+
+
+@dataclass
+class EngineMove:
+    """One photo of an engine answer: to spot ``to`` (a spot id, a :class:`NewSpot`, or None:
+    the tray) with ``score`` and ``suggest`` (a confirmed spot it looks like);
+    ``rescore``: it stays where it is, with the new score and suggestion; ``edit``: it
+    follows the photo a person moved in that edit (issue 20), part of that edit."""
+
+    photo: str
+    to: int | NewSpot | None
+    score: float | None = None
+    suggest: int | None = None
+    rescore: bool = False
+    edit: int | None = None
+
+
+@dataclass
+class EnginePlan:
+    """An engine answer for one site, as :func:`write_engine_plan` writes it.
+
+    seen: the rows of :func:`engine_view` it was computed from (None: written without the
+    check, e.g. a new photo put in the tray); exclude: the photo left out of them. In the
+    order written: ``new_spots`` created; ``moves`` (:class:`EngineMove`); ``suggestions``
+    (:func:`suggest_moves`: (photo, from spot, to spot or :class:`NewSpot` or None, new-spot
+    group or None, score); None: the open suggestions are left as they are); ``retire``:
+    (spot, the edit whose followers left it, or None), each marked removed when no photo is
+    in it any more (:func:`retire_if_unused`; one a follower's edit left is part of that
+    edit); ``phases``: spots whose engine phases are set again; ``flags``: the thorough pass's
+    review flags of the site (:func:`set_review_flags`; None: left as they are)."""
+
+    site_id: int
+    seen: list | None
+    exclude: str | None = None
+    new_spots: list[NewSpot] = field(default_factory=list)
+    moves: list[EngineMove] = field(default_factory=list)
+    suggestions: list[tuple[str, int, int | NewSpot | None, int | None, float | None]] | None = None
+    retire: list[tuple[int, int | None]] = field(default_factory=list)
+    phases: list[int | NewSpot] = field(default_factory=list)
+    flags: dict[int | NewSpot, str] | None = None
+
+
+def write_engine_plan(st: Store, plan: EnginePlan) -> int:
+    """Write an engine answer (:class:`EnginePlan`) in one transaction, unless a person
+    changed the site since ``plan.seen`` (:class:`RegroupStale`, nothing written). Returns
+    how many suggestions are new (0 when it makes none)."""
+    with st.write():
+        if plan.seen is not None and [tuple(r) for r in analysed_places(st, plan.site_id, plan.exclude)] \
+                != [tuple(r) for r in plan.seen]:
+            raise RegroupStale(plan.site_id)
+        made = {n: create_spot(st, plan.site_id, "engine") for n in plan.new_spots}
+
+        def spot_id(to):
+            return made[to] if isinstance(to, NewSpot) else to
+
+        along: dict[int, list[tuple[str, int | None, int | None]]] = {}  # edit: the photos that followed it
+        for m in plan.moves:
+            if m.rescore:
+                rescore(st, m.photo, m.score, m.suggest)
+                continue
+            old, new = place(st, m.photo, spot_id(m.to), "engine", score=m.score, suggest=m.suggest)
+            if m.edit is not None:
+                along.setdefault(m.edit, []).append((m.photo, old, new))
+        suggested = 0
+        if plan.suggestions is not None:
+            suggested = suggest_moves(st, plan.site_id, [(p, f, spot_id(t), g, s) for p, f, t, g, s in plan.suggestions])
+        emptied: dict[int, list[int]] = {e: [] for e in along}
+        for sid, edit in plan.retire:
+            if retire_if_unused(st, sid) and edit is not None:
+                emptied[edit].append(sid)
+        for edit, photos_along in along.items():  # part of the person's edit: its undo brings them back
+            add_followers(st, edit, photos_along, emptied[edit])
+        for sid in {spot_id(s) for s in plan.phases}:
+            set_engine_phases(st, sid)
+        if plan.flags is not None:
+            set_review_flags(st, plan.site_id, {spot_id(s): why for s, why in plan.flags.items()})
+    return suggested
 
 
 def analysed_places(st: Store, site_id: int, exclude: str | None = None) -> list:

@@ -16,13 +16,17 @@ through the store's functions.
                    batches (finished when idle, regrouped when all analysed)
     placing.py     which site new photos go to; one new photo into a spot (online placement)
     regrouping.py  a site regrouped with people's edits kept; the thorough pass's review flags
-    snapshot.py    what the engine read of a site, and RegroupStale when a person changed it
+
+Each job reads the store in one call, asks the engine, and writes its answer in one call
+and one transaction (:func:`edge_app.store.spots.engine_view`, then
+:func:`edge_app.store.spots.write_engine_plan`, which raises :class:`RegroupStale` and writes
+nothing when a person changed the site meanwhile: the worker judges again).
 
 Its knobs (batch idle time, photos a step, heartbeat, analyses kept, ...) are the
 ``worker.*`` settings of :mod:`edge_app.app_settings` (docs/settings.md).
 """
 
 from .loop import StepReport, Worker, worker_alive
-from .snapshot import RegroupStale
+from ..store.spots import RegroupStale
 
 __all__ = ["Worker", "worker_alive", "StepReport", "RegroupStale"]

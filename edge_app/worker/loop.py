@@ -32,9 +32,9 @@ from ..store import spots as store_spots
 from ..store.pair_cache import SqlitePairCache
 from ..store.photos import AnalysisOutcome
 from ..store.sites import resolve
+from ..store.spots import RegroupStale
 from .placing import choose_sites, place_online
 from .regrouping import regroup_site
-from .snapshot import RegroupStale
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,7 @@ class Worker:
         self.settings = self.pipeline.settings
         self._analyses: OrderedDict[str, PhotoAnalysis] = OrderedDict()
         self._shelf = self.pipeline.feature_shelf(self._recover_features)
+        self._pair_version = self.pipeline.pair_scores_version()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -112,9 +113,8 @@ class Worker:
     def pair_cache(self) -> SqlitePairCache:
         """The store's pair scores (kept across restarts) on this thread's store, made the
         pipeline's pair cache."""
-        v = f"{self.settings.feature_version()}-{hash((self.settings.pair_model, self.settings.verify.coarse_keypoints))}"
         if not isinstance(self.pipeline.pair_cache, SqlitePairCache) or self.pipeline.pair_cache.st is not self.st:
-            self.pipeline.use_pair_cache(SqlitePairCache(self.st, v))
+            self.pipeline.use_pair_cache(SqlitePairCache(self.st, self._pair_version))
         return self.pipeline.pair_cache
 
     # -- loop --------------------------------------------------------------------------
@@ -158,6 +158,7 @@ class Worker:
         poll_s = heartbeat_s if poll_s is None else poll_s
         self.pipeline.load_models()
         self._retry_put_off()
+        self.pair_cache()
         self._heartbeat()
         beat = threading.Thread(target=self._beat_forever, name="edge-app-heartbeat", daemon=True)
         beat.start()
@@ -179,6 +180,7 @@ class Worker:
         """Steps until nothing is left to do (finishing open batches first). Photos put off
         by an earlier run are tried again first."""
         self._retry_put_off()
+        self.pair_cache()
         total = StepReport()
         for _ in range(max_steps):
             r = self.step(finish_idle_batches_after=0.0, after_edit_s=0.0)
@@ -217,9 +219,9 @@ class Worker:
             finish_idle_batches_after = app_settings.value("worker.batch_idle_s")
         rep = StepReport()
         st = self.st
-        rows = store_photos.due_for_analysis(st, app_settings.value("worker.step_photos"), time.time())
-        if rows:
-            new = self._analyse(rows, rep)
+        due = store_photos.due_originals(st, app_settings.value("worker.step_photos"), time.time())
+        if due:
+            new = self._analyse(due, rep)
             if new:
                 self.pair_cache()
                 by_site = choose_sites(st, self.pipeline, self.analysis, new)
@@ -227,10 +229,7 @@ class Worker:
                     for sha in shas:
                         place_online(st, self.pipeline, self.analysis, site_id, sha)
                         rep.placed += 1
-        store_photos.finish_idle_batches(st, finish_idle_batches_after)
-        for batch_id in store_photos.batches_to_regroup(st):
-            if self._regroup_batch(batch_id, rep):
-                store_photos.mark_regrouped(st, batch_id)
+        store_photos.regroup_ready_batches(st, finish_idle_batches_after, lambda sites: self._regroup_batch(sites, rep))
         self._regroup_edited(rep, app_settings.value("worker.after_edit_s") if after_edit_s is None else after_edit_s)
         if not rep.busy and self.refine_pending and time.monotonic() >= self._refine_after:
             # idle: the thorough pass, one site a step
@@ -259,23 +258,18 @@ class Worker:
         this process's run; new photos get theirs at ingest."""
         if self._previews_after is None:
             return
-        todo = store_photos.missing_print_previews(self.st, self._previews_after,
-                                                   app_settings.value("worker.step_photos"))
-        if not todo:
-            self._previews_after = None
-        for rowid, sha in todo:
-            if self._photos_waiting():  # new photos first
-                return
-            rep.previews += store_photos.add_print_previews(self.st, sha)
-            self._previews_after = rowid
+        added, self._previews_after = store_photos.add_missing_print_previews(
+            self.st, self._previews_after, app_settings.value("worker.step_photos"), self._stop.is_set)
+        rep.previews += added
 
-    def _regroup_batch(self, batch_id: int, rep: StepReport) -> bool:
-        """Regroup the sites of a batch whose photos are all analysed (a site a person keeps
-        changing is tried again on a later step); the thorough pass goes over them later.
-        Returns whether every site was regrouped."""
+    def _regroup_batch(self, sites: list[int], rep: StepReport) -> bool:
+        """Regroup the sites of a batch whose photos are all analysed (``sites`` as stored:
+        merged ones are followed; a site a person keeps changing is tried again on a later
+        step); the thorough pass goes over them later. Returns whether every site was
+        regrouped (:func:`edge_app.store.photos.regroup_ready_batches` then marks the batch)."""
         st = self.st
         done = True
-        for s in sorted({resolve(st, s) for s in store_photos.sites_of_batch(st, batch_id)}):
+        for s in sorted({resolve(st, s) for s in sites}):
             for attempt in range(3):
                 try:
                     self.regroup(s)
@@ -325,24 +319,23 @@ class Worker:
             store_settings.put(st, "worker.edits_regrouped", done)
 
     # -- analysis, and the analyses kept at hand -------------------------------------------
-    def _analyse(self, rows, rep: StepReport) -> list[str]:
-        """Analyse ``rows`` (waiting photos) and write their outcomes in one store call
+    def _analyse(self, due: list[tuple[str, Path]], rep: StepReport) -> list[str]:
+        """Analyse ``due`` (waiting photos: sha256 and original) and write their outcomes in one store call
         (:func:`edge_app.store.photos.record_analyses`): analysed; failed, when the photo
         itself is bad; put off and tried again later, when the cause passes (disk full, out
         of memory: a photo the user was told was taken is not lost). Returns the sha256 of
         those analysed."""
         st = self.st
-        paths = [store_photos.original_path(st, r["sha256"], r["ext"]) for r in rows]
-        analyses, errors = self.pipeline.analyze_many(paths)
+        analyses, errors = self.pipeline.analyze_many([p for _, p in due])
         failed = {str(e.path): e for e in errors}
         outcomes = []
-        for r, p, a in zip(rows, paths, analyses):
+        for (sha, p), a in zip(due, analyses):
             if a is None:
                 e = failed.get(str(p))
-                outcomes.append(AnalysisOutcome(r["sha256"], e.reason if e else "could not be analysed",
+                outcomes.append(AnalysisOutcome(sha, e.reason if e else "could not be analysed",
                                                 e.detail if e else ""))
-            elif a.key != r["sha256"]:  # the original on disk is not what was stored
-                outcomes.append(AnalysisOutcome(r["sha256"], "original damaged on disk"))
+            elif a.key != sha:  # the original on disk is not what was stored
+                outcomes.append(AnalysisOutcome(sha, "original damaged on disk"))
             else:
                 self._remember(a.key, a)
                 outcomes.append(AnalysisOutcome(a.key, transient=float(a.transient)))
@@ -388,7 +381,7 @@ class Worker:
         :class:`~edge_app.engine.analyze.FeatureShelf` (48 MB of them in memory), so one costs a
         few kB: a 3000-photo site held with its features was about 0.8 GB."""
         if self._shelf is not None:
-            a = self._shelf.shelve(a)
+            a = self.pipeline.shelve(self._shelf, a)
         self._analyses[sha] = a
         self._analyses.move_to_end(sha)
         kept = app_settings.value("worker.analyses_kept")

@@ -14,8 +14,7 @@ from ..engine.pipeline import Pipeline
 from ..engine.site_choice import AnalysisOf
 from ..store import Store
 from ..store.sites import apply_site_choice, site_facts
-from ..store.spots import confirmed_at, create_spot, place, set_engine_phases
-from .snapshot import RegroupStale, check_unchanged, read_site
+from ..store.spots import EngineMove, EnginePlan, NewSpot, RegroupStale, engine_view, write_engine_plan
 
 
 def choose_sites(st: Store, pipeline: Pipeline, analysis: AnalysisOf, shas: list[str]) -> dict[int, list[str]]:
@@ -33,45 +32,48 @@ def choose_sites(st: Store, pipeline: Pipeline, analysis: AnalysisOf, shas: list
 def place_online(st: Store, pipeline: Pipeline, analysis: AnalysisOf, site_id: int, sha: str) -> None:
     """Place one new photo of a site with the engine's online assignment (fast, before
     regrouping): into the spot it joins (the tray with a suggestion when that spot is
-    confirmed), or a new spot with the lone photo it matches, or the tray. When a person
-    changes the site meanwhile it judges again (three tries, then the tray: the batch's
-    regroup places it)."""
+    confirmed), or a new spot with the lone photo it matches, or the tray. One read of the
+    site (:func:`edge_app.store.spots.engine_view`), the engine's answer
+    (:meth:`~edge_app.engine.pipeline.Pipeline.assign`), one write
+    (:func:`edge_app.store.spots.write_engine_plan`). When a person changes the site
+    meanwhile it judges again (three tries, then the tray: the batch's regroup places it)."""
     a = analysis(sha)
     for _ in range(3):
-        seen = read_site(st, site_id, exclude=sha)
+        seen = engine_view(st, site_id, exclude=sha).rows
         found = [(r, analysis(r["sha256"])) for r in seen]
         rows = [r for r, b in found if b is not None]
         analyses = [b for r, b in found if b is not None]
         labels = [r["spot_id"] for r in rows]
         res = pipeline.assign(a, analyses, labels)
         try:
-            _write_place(st, site_id, sha, a, res, rows, seen)
+            write_engine_plan(st, plan_place(site_id, sha, a, res, rows, seen))
             break
         except RegroupStale:  # a person changed the site meanwhile: judge again from the new state
             continue
-    else:
-        with st.write():
-            place(st, sha, None, "engine")  # the tray; the batch's regroup places it
+    else:  # the tray; the batch's regroup places it
+        write_engine_plan(st, EnginePlan(site_id, None, moves=[EngineMove(sha, None)]))
     pipeline.flush_pair_cache()
 
 
-def _write_place(st: Store, site_id: int, sha: str, a, res, rows, seen) -> None:
-    """Write what :func:`place_online` decided, unless the site changed since ``seen``."""
-    with st.write():
-        check_unchanged(st, site_id, seen, exclude=sha)
-        if a is None:
-            place(st, sha, None, "engine")
-            return
-        if res.group is not None:
-            if confirmed_at(st, res.group):
-                place(st, sha, None, "engine", score=res.score, suggest=res.group)
-            else:
-                place(st, sha, res.group, "engine", score=res.score)
-                set_engine_phases(st, res.group)
-        elif res.partner is not None and rows[res.partner]["by"] == "engine":
-            spot_id = create_spot(st, site_id, "engine")
-            place(st, rows[res.partner]["sha256"], spot_id, "engine", score=res.score)
-            place(st, sha, spot_id, "engine", score=res.score)
-            set_engine_phases(st, spot_id)
+def plan_place(site_id: int, sha: str, a, res, rows, seen) -> EnginePlan:
+    """Where :func:`place_online` puts the photo, as the store writes it (checked against
+    ``seen``, the site's places it judged from): into the spot the engine's assignment
+    ``res`` joins it to (the tray with that spot as a suggestion when a person confirmed
+    it), or a new spot with the lone engine-placed photo it matches, or the tray."""
+    plan = EnginePlan(site_id, seen, exclude=sha)
+    if a is None:
+        plan.moves.append(EngineMove(sha, None))
+    elif res.group is not None:
+        if next(r["confirmed_at"] for r in rows if r["spot_id"] == res.group):
+            plan.moves.append(EngineMove(sha, None, res.score, suggest=res.group))
         else:
-            place(st, sha, None, "engine", score=res.score)
+            plan.moves.append(EngineMove(sha, res.group, res.score))
+            plan.phases.append(res.group)
+    elif res.partner is not None and rows[res.partner]["by"] == "engine":
+        new = NewSpot(0)
+        plan.new_spots.append(new)
+        plan.moves += [EngineMove(rows[res.partner]["sha256"], new, res.score), EngineMove(sha, new, res.score)]
+        plan.phases.append(new)
+    else:
+        plan.moves.append(EngineMove(sha, None, res.score))
+    return plan

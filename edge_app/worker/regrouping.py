@@ -20,17 +20,15 @@ import numpy as np
 from .. import app_settings
 from ..engine.pipeline import Pipeline
 from ..store import Store
-from ..store import photos as store_photos
-from ..store.edits import add_followers
-from ..store.spots import (create_spot, place, rescore, retire_if_unused, separated_moves, set_engine_phases,
-                           set_review_flags, shown_photos, suggest_moves)
+from ..store.spots import EngineMove, EnginePlan, NewSpot, engine_view, write_engine_plan
 from .placing import AnalysisOf
-from .snapshot import check_unchanged, read_site
 
 
 def regroup_site(st: Store, pipeline: Pipeline, analysis: AnalysisOf, site_id: int, thorough: bool = False,
                  should_stop: Callable[[], bool] | None = None, learn: bool | None = None) -> dict:
-    """Regroup a site with the full engine, keeping every person's edit.
+    """Regroup a site with the full engine, keeping every person's edit: one read of the
+    store (:func:`edge_app.store.spots.engine_view`), the engine's grouping, the answer
+    planned here (:func:`plan_regroup`), one write (:func:`edge_app.store.spots.write_engine_plan`).
 
     thorough: the thorough pass (:mod:`edge_app.engine.thorough`) by the site app's rules: it only
     raises pair probabilities (a link the cascade finds), never lowers one, and flags an
@@ -38,7 +36,7 @@ def regroup_site(st: Store, pipeline: Pipeline, analysis: AnalysisOf, site_id: i
     something one shot shows, "shared" when two of its photos match only off their
     subjects) instead of splitting it; should_stop: asked between its steps (True: it gives
     way, raising :class:`edge_app.engine.thorough.Interrupted`). Raises
-    :class:`~edge_app.worker.snapshot.RegroupStale` (nothing written) when a person changed
+    :class:`~edge_app.store.spots.RegroupStale` (nothing written) when a person changed
     the site meanwhile. Once the site's grouping has been shown (a photo whose batch was
     regrouped before), the answer may add photos from the tray to a spot, but a photo it
     would take out of the spot an earlier answer put it in stays there and the move is a
@@ -48,9 +46,9 @@ def regroup_site(st: Store, pipeline: Pipeline, analysis: AnalysisOf, site_id: i
     to a photo a person moved to another spot follow it there (:func:`followers`; an engine
     move, not a suggestion: the person's move is what moves them) (issue 20). Returns {"moved": n, "spots": k,
     "links": l, "review": r, "suggested": new suggestions}."""
-    snapshot = read_site(st, site_id)
-    shown = shown_photos(st, site_id)
-    rows = [r for r in snapshot if not (r["by"] == "person" and r["spot_id"] is None)]
+    learn = app_settings.value("worker.learn_from_edits") if learn is None else learn
+    view = engine_view(st, site_id, shown=True, moves=learn, paths=thorough)
+    rows = [r for r in view.rows if not (r["by"] == "person" and r["spot_id"] is None)]
     rows = [r for r in rows if analysis(r["sha256"]) is not None]
     if not rows:
         return {"moved": 0, "spots": 0}
@@ -61,15 +59,15 @@ def regroup_site(st: Store, pipeline: Pipeline, analysis: AnalysisOf, site_id: i
     analyses = [analysis(r["sha256"]) for r in rows]
     cannot = None
     taken_out: list[tuple[int, int, frozenset[str], int]] = []
-    if app_settings.value("worker.learn_from_edits") if learn is None else learn:
+    if learn:
         at = {r["sha256"]: i for i, r in enumerate(rows)}
-        taken_out = [(at[x], left, stayed, e) for x, left, stayed, e in separated_moves(st, site_id) if x in at]
+        taken_out = [(at[x], left, stayed, e) for x, left, stayed, e in view.moves if x in at]
         pairs = sorted({(min(i, at[y]), max(i, at[y])) for i, _, stayed, _ in taken_out for y in stayed if y in at})
         if pairs:
             cannot = (np.array([a for a, _ in pairs], np.intp), np.array([b for _, b in pairs], np.intp))
     th = paths = None
     if thorough:
-        paths = {r["sha256"]: store_photos.original_path(st, r["sha256"]) for r in rows}
+        paths = {r["sha256"]: view.paths[r["sha256"]] for r in rows}
         th = pipeline.thorough("on", add_only=True, should_stop=should_stop)
     res = pipeline.group_analyses(analyses, locked, th, paths, cannot=cannot)
     follow = followers(res, rows, locked, taken_out, pipeline.settings.group_threshold)
@@ -77,12 +75,31 @@ def regroup_site(st: Store, pipeline: Pipeline, analysis: AnalysisOf, site_id: i
         for i, (lab, _) in follow.items():
             locked[i] = lab
         res = pipeline.group_analyses(analyses, locked, th, paths, cannot=cannot)
+    plan, moved = plan_regroup(site_id, view, rows, locked, res, follow, thorough)
+    suggested = write_engine_plan(st, plan)
+    pipeline.flush_pair_cache()
+    return {"moved": moved, "spots": len({lab for lab in res.labels if lab is not None}),
+            "links": len(res.cascade_links), "review": len(plan.flags or {}), "suggested": suggested}
+
+
+def plan_regroup(site_id: int, view, rows, locked, res, follow, thorough: bool) -> tuple[EnginePlan, int]:
+    """The engine's answer for a site, as the store writes it (:class:`~edge_app.store.spots.EnginePlan`),
+    and how many photos it moves. ``view``: what was read of the site; ``rows``: the photos
+    grouped (``res``), ``locked`` their locks, ``follow`` the photos that follow a person's
+    move (:func:`followers`).
+
+    Each cluster of a locked photo goes to that photo's spot (to the tray with a
+    suggestion when that spot is confirmed); a free cluster keeps the id of the engine spot
+    it overlaps most, or gets a new spot. A photo an earlier answer put in a spot the page
+    has shown is not taken out of it: that is a suggestion (issue 17). Spots the answer
+    empties are retired; the engine's phases are set on every spot it changed; with the
+    thorough pass, the review flags (:func:`review_flags`)."""
     clusters: dict[int, list[int]] = defaultdict(list)
     for i, lab in enumerate(res.labels):
         if lab is not None:
             clusters[lab].append(i)
     # which spot each cluster becomes
-    target: dict[int, int | None] = {}
+    target: dict[int, int | NewSpot | None] = {}
     suggest: dict[int, int] = {}
     free_clusters = []
     for lab, idx in clusters.items():
@@ -109,74 +126,59 @@ def regroup_site(st: Store, pipeline: Pipeline, analysis: AnalysisOf, site_id: i
         if lab not in target and sid not in taken:
             target[lab] = sid
             taken.add(sid)
-    moved = 0
-    changed_spots: set[int] = set()
-    along: dict[int, list[tuple[str, int | None, int | None]]] = defaultdict(list)  # edit: photos that followed
-    with st.write():
-        check_unchanged(st, site_id, snapshot)
-        # where each free photo goes; a photo an earlier answer put in a spot the page has
-        # shown is not taken out of it: that is a suggestion (issue 17)
-        plan: list[tuple[int, int | None, int | None, float | None]] = []  # (row, cluster, suggest, score)
-        asked: list[tuple[int, int | None, int | None, float | None]] = []
-        for i, r in enumerate(rows):
-            if i in follow:  # it goes with the photo a person moved, as if moved with it
-                lab, edit = follow[i]
-                dest = int(lab.split(":")[1])
-                old, new = place(st, r["sha256"], dest, "engine",
-                                 score=res.max_p(i, [j for j, x in enumerate(locked) if x == lab and j != i]))
-                along[edit].append((r["sha256"], old, new))
-                moved += 1
-                changed_spots.update((dest, r["spot_id"]))
-                continue
-            if locked[i] is not None:
-                continue
-            lab = res.labels[i]
-            if lab is None:
-                sug = None
-                others = [j for j in range(len(rows)) if j != i]
-                score = res.max_p(i, others) if others else None
-            else:
-                sug = suggest.get(lab)
-                mates = [j for j in clusters[lab] if j != i]
-                score = res.mean_p(i, mates) if mates else None
-            leaves = r["spot_id"] is not None and (lab is None or target.get(lab, -1) != r["spot_id"])
-            if leaves and r["sha256"] in shown:
-                asked.append((i, lab, sug, score))
-            else:
-                plan.append((i, lab, sug, score))
-        for _, lab, _, _ in plan:
-            if lab is not None and lab in free_clusters and lab not in target:
-                target[lab] = create_spot(st, site_id, "engine")
-        for i, lab, sug, score in plan:
-            r = rows[i]
-            dest = None if lab is None else target[lab]
-            if r["spot_id"] == dest and r["by"] == "engine":
-                rescore(st, r["sha256"], score, sug)
-                continue
-            place(st, r["sha256"], dest, "engine", score=score, suggest=sug)
-            moved += 1
-            changed_spots.update(x for x in (dest, r["spot_id"]) if x is not None)
-        moves = []
-        for i, lab, sug, score in asked:  # to a spot, to a new spot (its cluster's number) or to the tray
-            to_spot = sug if sug is not None else (target.get(lab) if lab is not None else None)
-            group = lab if lab is not None and to_spot is None else None
-            moves.append((rows[i]["sha256"], rows[i]["spot_id"], to_spot, group, score))
-        suggested = suggest_moves(st, site_id, moves)
-        left = {rows[i]["spot_id"]: follow[i][1] for i in follow}  # spot the followers left: their edit
-        emptied = {e: [] for e in along}
-        for sid in (reusable - taken) | set(left):  # spots the regroup emptied
-            if retire_if_unused(st, sid) and sid in left:
-                emptied[left[sid]].append(sid)
-        for edit, photos_along in along.items():  # part of the person's edit: its undo brings them back
-            add_followers(st, edit, photos_along, emptied[edit])
-        for sid in {t for t in target.values() if t is not None} | changed_spots:
-            set_engine_phases(st, sid)
-        flagged = review_flags(res, free_clusters, target) if thorough else {}
-        if thorough:
-            set_review_flags(st, site_id, flagged)
-    pipeline.flush_pair_cache()
-    return {"moved": moved, "spots": len(clusters), "links": len(res.cascade_links), "review": len(flagged),
-            "suggested": suggested}
+    plan = EnginePlan(site_id, view.rows, suggestions=[], flags={} if thorough else None)
+    changed_spots: set[int | NewSpot] = set()
+    # where each free photo goes; a photo an earlier answer put in a spot the page has
+    # shown is not taken out of it: that is a suggestion (issue 17)
+    going: list[tuple[int, int | None, int | None, float | None]] = []  # (row, cluster, suggest, score)
+    asked: list[tuple[int, int | None, int | None, float | None]] = []
+    for i, r in enumerate(rows):
+        if i in follow:  # it goes with the photo a person moved, as if moved with it
+            lab, edit = follow[i]
+            dest = int(lab.split(":")[1])
+            plan.moves.append(EngineMove(r["sha256"], dest, res.max_p(i, [j for j, x in enumerate(locked)
+                                                                        if x == lab and j != i]), edit=edit))
+            changed_spots.update((dest, r["spot_id"]))
+            continue
+        if locked[i] is not None:
+            continue
+        lab = res.labels[i]
+        if lab is None:
+            sug = None
+            others = [j for j in range(len(rows)) if j != i]
+            score = res.max_p(i, others) if others else None
+        else:
+            sug = suggest.get(lab)
+            mates = [j for j in clusters[lab] if j != i]
+            score = res.mean_p(i, mates) if mates else None
+        leaves = r["spot_id"] is not None and (lab is None or target.get(lab, -1) != r["spot_id"])
+        if leaves and r["sha256"] in view.shown:
+            asked.append((i, lab, sug, score))
+        else:
+            going.append((i, lab, sug, score))
+    for _, lab, _, _ in going:
+        if lab is not None and lab in free_clusters and lab not in target:
+            target[lab] = NewSpot(len(plan.new_spots))
+            plan.new_spots.append(target[lab])
+    for i, lab, sug, score in going:
+        r = rows[i]
+        dest = None if lab is None else target[lab]
+        if r["spot_id"] == dest and r["by"] == "engine":
+            plan.moves.append(EngineMove(r["sha256"], dest, score, sug, rescore=True))
+            continue
+        plan.moves.append(EngineMove(r["sha256"], dest, score, sug))
+        changed_spots.update(x for x in (dest, r["spot_id"]) if x is not None)
+    for i, lab, sug, score in asked:  # to a spot, to a new spot (its cluster's number) or to the tray
+        to_spot = sug if sug is not None else (target.get(lab) if lab is not None else None)
+        group = lab if lab is not None and to_spot is None else None
+        plan.suggestions.append((rows[i]["sha256"], rows[i]["spot_id"], to_spot, group, score))
+    left = {rows[i]["spot_id"]: follow[i][1] for i in follow}  # spot the followers left: their edit
+    plan.retire = [(sid, left.get(sid)) for sid in (reusable - taken) | set(left)]  # spots the answer may empty
+    plan.phases = list({t for t in target.values() if t is not None} | changed_spots)
+    if thorough:
+        plan.flags = review_flags(res, free_clusters, target)
+    moved = sum(not m.rescore for m in plan.moves)
+    return plan, moved
 
 
 def followers(res, rows, locked, taken_out, threshold: float) -> dict[int, tuple[str, int]]:
