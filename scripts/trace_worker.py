@@ -7,8 +7,10 @@ runs the worker until it is idle (analysis, placement, the regroup, the thorough
 with a profiler on the worker's thread. Each time the innermost frame of ``edge_app`` code
 changes file, that is a new *stay*; a stay in a file already left earlier is a *return*.
 Prints the stays, the files, the returns and the files entered most often, for the whole
-walk and for each ``Worker.step`` on its own: the measure of issue 16 ("the worker's step
-entering each file at most a few times").
+walk and for each ``Worker.step`` on its own. Then, for each step, the *direct* measure of
+issue 16 ("the worker's step entering each file at most a few times"): the distinct
+functions of each other ``edge_app`` file that the worker's own code (``edge_app/worker/``)
+calls, e.g. ``store/spots.py 3 (engine_view, last_grouping_edits, write_engine_plan)``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from edge_app.store import open_store, photos  # noqa: E402
 from edge_app.worker import Worker  # noqa: E402
 
 PACKAGE = str(REPO / "edge_app")
+WORKER = str(REPO / "edge_app" / "worker") + "/"
 
 
 class FileTrail:
@@ -44,6 +47,8 @@ class FileTrail:
         self.seen: set = set()
         self.step_code = step_code  # Worker.step's code: where each step's walk starts
         self.step_starts: list[int] = []
+        #: per step: {file: names of its functions the worker's own code called}
+        self.direct: list[dict[str, set[str]]] = []
 
     def __call__(self, frame, event, arg):
         code = frame.f_code
@@ -58,6 +63,8 @@ class FileTrail:
             self.step_starts.append(len(self.stays))
             self.seen = set()
             self.stays.append("")  # no file: the next file is a new stay
+            self.direct.append({})
+        self._direct(frame, code)
         if not self.every_call:
             if code in self.seen:
                 return
@@ -65,6 +72,22 @@ class FileTrail:
         name = code.co_filename[len(PACKAGE) + 1:]
         if not self.stays or self.stays[-1] != name:
             self.stays.append(name)
+
+    def _direct(self, frame, code) -> None:
+        """A call from the worker's own code into another file of ``edge_app`` (during a step)."""
+        caller = frame.f_back
+        if not self.direct or caller is None or not caller.f_code.co_filename.startswith(WORKER):
+            return
+        name = code.co_filename[len(PACKAGE) + 1:]
+        if name.startswith("worker/") or code.co_name.startswith("<"):
+            return
+        self.direct[-1].setdefault(name, set()).add(code.co_name)
+
+    @staticmethod
+    def direct_line(calls: dict[str, set[str]]) -> str:
+        """``file n (names)``, the file whose functions are called most first."""
+        return "; ".join(f"{name} {len(fs)} ({', '.join(sorted(fs))})"
+                         for name, fs in sorted(calls.items(), key=lambda x: (-len(x[1]), x[0])))
 
     @staticmethod
     def rooms(stays: list[str]) -> list[str]:
@@ -124,6 +147,7 @@ def main() -> int:
             sys.setprofile(None)
         s = trail.summary()
         steps = [p for p in trail.per_step() if p["stays"]]
+        direct = [d for d, p in zip(trail.direct, trail.per_step()) if p["stays"]]
     print(f"{len(rows)} photos of {Path(args.set).name}, one batch, worker until idle, "
           + ("every call:" if args.every_call else "each function once:"))
     print(f"  {s['stays']} stays in {s['files']} files, {s['returns']} returns to a file already left")
@@ -136,6 +160,9 @@ def main() -> int:
         rooms = Counter(r for r in p["rooms"] if r in ("worker", "engine", "store"))
         print(f"          by room: {len(p['rooms'])} stays (" + ", ".join(f"{r} {n}" for r, n in rooms.items())
               + "): " + " > ".join(p["rooms"]))
+    print("each Worker.step, the files the worker's own code calls into (distinct functions of each):")
+    for k, d in enumerate(direct, 1):
+        print(f"  step {k}: {FileTrail.direct_line(d)}")
     return 0
 
 
