@@ -253,3 +253,50 @@ def test_separated_moves_reads_the_store_once_whatever_the_number_of_moves(st):
         (a[3], ids["A"], frozenset(a[5:])), (a[4], ids["A"], frozenset(a[5:]))]
     assert [e for _, _, _, e in moves] == sorted(e for _, _, _, e in moves)
     assert len([s for s in sql if s.lstrip().upper().startswith("SELECT")]) == 2, sql
+
+
+def test_an_engine_answer_is_written_in_one_call_unless_a_person_changed_the_site_since_it_was_read(st):
+    """The worker's one read of a site (spots.engine_view) and one write of the engine's answer
+    (spots.write_engine_plan, issue 16): new spots by the answer's own numbers, moves, phases,
+    suggestions; a person's edit in between wins (RegroupStale, nothing written)."""
+    a = [x.sha256 for x in add_all(st, spot_photos(11, 3, DAY))]
+    b = [x.sha256 for x in add_all(st, spot_photos(22, 2, DAY))]
+    site_id, ids = _site_with_spots(st, {"A": a[:1], "tray": a[1:] + b})
+    with st.write():
+        for sha in a + b:
+            photos.mark_analysed(st, sha, 0.0)
+    view = spots.engine_view(st, site_id, shown=True, moves=True, paths=True)
+    assert [r["sha256"] for r in view.rows] == [r["sha256"] for r in spots.analysed_places(st, site_id)]
+    assert view.paths == {sha: photos.original_path(st, sha) for sha in a + b} and view.moves == []
+    new = spots.NewSpot(0)
+    plan = spots.EnginePlan(site_id, view.rows, new_spots=[new],
+                            moves=[spots.EngineMove(a[1], ids["A"], 0.8), spots.EngineMove(b[0], new, 0.7),
+                                   spots.EngineMove(b[1], new, 0.7), spots.EngineMove(a[2], None, 0.2, rescore=True)],
+                            suggestions=[], phases=[ids["A"], new])
+    assert spots.write_engine_plan(st, plan) == 0
+    made = st.scalar("SELECT max(id) FROM spots WHERE site_id = ?", (site_id,))
+    assert made != ids["A"] and set(spots.members(st, made)) == set(b)
+    assert set(spots.members(st, ids["A"])) == set(a[:2])
+    assert spots.current(st, a[2])["score"] == 0.2 and spots.current(st, a[2])["spot_id"] is None
+    stale = spots.engine_view(st, site_id).rows
+    spots.move(st, [a[2]], ids["A"], who="kim")
+    before = st.scalar("SELECT count(*) FROM memberships")
+    with pytest.raises(spots.RegroupStale):
+        spots.write_engine_plan(st, spots.EnginePlan(site_id, stale, moves=[spots.EngineMove(a[0], None)]))
+    assert st.scalar("SELECT count(*) FROM memberships") == before and a[0] in spots.members(st, ids["A"])
+
+
+def test_the_worker_s_batch_round_marks_a_batch_regrouped_only_when_each_of_its_sites_was(st):
+    batch = photos.start_batch(st, "cli", "test")
+    shas = [x.sha256 for x in add_all(st, spot_photos(11, 2, DAY), batch=batch)]
+    site_id, _ = _site_with_spots(st, {"A": shas})
+    with st.write():
+        for sha in shas:
+            photos.mark_analysed(st, sha, 0.0)
+    asked = []
+    assert photos.regroup_ready_batches(st, 3600.0, lambda s: asked.append(s) or False) == []  # still arriving
+    assert asked == []
+    assert photos.regroup_ready_batches(st, 0.0, lambda s: asked.append(s) or False) == []  # idle: finished
+    assert asked == [[site_id]] and photos.batches_to_regroup(st) == [batch]  # a site kept changing: later
+    assert photos.regroup_ready_batches(st, 0.0, lambda s: True) == [batch]
+    assert photos.batches_to_regroup(st) == []
