@@ -698,11 +698,15 @@ def separated_moves(st: Store, site_id: int) -> list[tuple[str, int, frozenset[s
     import json  # noqa: PLC0415
 
     moves: list[tuple[str, int, set[str], int]] = []  # (photo, the membership it ended, the edit's photos, edit)
+    ended_in: dict[int, int] = {}  # membership -> the edit that ended it, made_in: that opened it
+    made_in: dict[int, int] = {}
     for e in st.query("""SELECT id, changes FROM edits WHERE site_id = ? AND undone_at IS NULL
                          AND action IN ('move', 'split', 'each_new', 'accept_suggestion') ORDER BY id""", (site_id,)):
         changes = [c for c in json.loads(e["changes"]) if c["k"] == "m"]
         taken = {c["photo"] for c in changes}  # the person's and the photos that followed them (issue 20)
         moves += [(c["photo"], c["old"], taken, e["id"]) for c in changes if c["old"] is not None and not c.get("followed")]
+        ended_in.update((c["old"], e["id"]) for c in changes if c["old"] is not None)
+        made_in.update((c["new"], e["id"]) for c in changes if c["new"] is not None)
     if not moves:
         return []
     # the memberships of every spot a move left, in one query (issue 16; it was two a move): the one
@@ -720,8 +724,12 @@ def separated_moves(st: Store, site_id: int) -> list[tuple[str, int, frozenset[s
         if o is None or o["ended_at"] is None:
             continue
         at = o["ended_at"]
+        # in the spot when the move took the photo out: opened before and ended after it; times
+        # are to the millisecond, so two edits in one millisecond are told apart by their order
         stayed = frozenset(m["photo"] for m in in_spot[o["spot_id"]]
-                           if m["created_at"] <= at and (m["ended_at"] is None or m["ended_at"] > at))
+                           if (m["created_at"] < at or (m["created_at"] == at and made_in.get(m["id"], 0) <= edit))
+                           and (m["ended_at"] is None or m["ended_at"] > at
+                                or (m["ended_at"] == at and ended_in.get(m["id"], 0) > edit)))
         out.append((photo, o["spot_id"], stayed - taken, edit))
     return out
 

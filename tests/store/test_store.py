@@ -255,6 +255,23 @@ def test_separated_moves_reads_the_store_once_whatever_the_number_of_moves(st):
     assert len([s for s in sql if s.lstrip().upper().startswith("SELECT")]) == 2, sql
 
 
+def test_separated_moves_tells_apart_edits_made_in_the_same_millisecond(st, monkeypatch):
+    """The store's times are to the millisecond; a fast hand (or a fast machine) makes several
+    edits in one. What stayed in the spot when a photo was taken out is then told by the
+    edits' order: a photo another, later edit took out was still there."""
+    a = [x.sha256 for x in add_all(st, spot_photos(11, 4, DAY))]
+    b = [x.sha256 for x in add_all(st, spot_photos(22, 2, DAY))]
+    site_id, ids = _site_with_spots(st, {"A": a, "B": b, "tray": []})
+    stopped = spots.now_iso()  # every edit below in this millisecond
+    monkeypatch.setattr(spots, "now_iso", lambda: stopped)
+    monkeypatch.setattr(edits, "now_iso", lambda: stopped)
+    spots.move(st, [a[0]], ids["B"], who="kim")
+    spots.move(st, [a[1]], None, who="kim")
+    spots.split(st, ids["A"], [a[2]], who="kim")
+    assert [(photo, spot, stayed) for photo, spot, stayed, _ in spots.separated_moves(st, site_id)] == [
+        (a[0], ids["A"], frozenset(a[1:])), (a[1], ids["A"], frozenset(a[2:])), (a[2], ids["A"], frozenset(a[3:]))]
+
+
 def test_an_engine_answer_is_written_in_one_call_unless_a_person_changed_the_site_since_it_was_read(st):
     """The worker's one read of a site (spots.engine_view) and one write of the engine's answer
     (spots.write_engine_plan, issue 16): new spots by the answer's own numbers, moves, phases,
