@@ -218,3 +218,34 @@ def test_real_pairs(ms):
     for fa, fb in (("entry-P10_0000.jpg", "fountain-P11_0008.jpg"), ("entry-P10_0001.jpg", "fountain-P11_0010.jpg")):
         sc = _eval_pair(ms, "strecha", fa, fb)
         assert not sc.links, (fa, fb, sc.as_dict())
+
+
+def test_the_child_works_on_two_photos_at_once_where_that_is_faster():
+    """The thorough pass's ALIKED child (edge_app.engine.cascade_child) runs two photos at
+    once, each on one thread, on a CPU with two threads or more and memory for a second
+    photo's activations; one at a time on a GPU, on one thread, or when memory is short."""
+    from edge_app.engine.cascade_child import SECOND_PHOTO_MEMORY, photos_at_once
+
+    cpu = ["CPUExecutionProvider"]
+    assert photos_at_once(2, cpu, 4 << 30) == 2
+    assert photos_at_once(1, cpu, 4 << 30) == 1
+    assert photos_at_once(2, cpu, SECOND_PHOTO_MEMORY - 1) == 1 and photos_at_once(2, cpu, None) == 1
+    assert photos_at_once(4, ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"],
+                          8 << 30) == 1
+
+
+@pytest.mark.skipif(not cascade.cascade_available(), reason="the cascade's optional models are not in models/ "
+                    "(export/lightglue.py --install)")
+def test_aliked_opened_as_needed_gives_the_same_features():
+    """lazy=True opens an input size when a photo first needs it (a landscape batch never
+    opens the portrait graph) and without the matcher (load_matcher=False); the features
+    are those of the models opened up front."""
+    eager = cascade.AlikedLightGlue.from_manifest(keypoints=512, threads=2)
+    lazy = cascade.AlikedLightGlue.from_manifest(keypoints=512, threads=2, load_matcher=False, lazy=True)
+    assert lazy.fingerprint == eager.fingerprint and all(s is None for s in lazy.aliked.values())
+    rgb = scene(3, (640, 480))
+    a, b = eager.features(rgb), lazy.features(rgb)
+    assert np.array_equal(a.views[0].xy, b.views[0].xy) and np.array_equal(a.views[0].desc, b.views[0].desc)
+    assert sum(s is not None for s in lazy.aliked.values()) == 1  # the landscape graph only
+    with pytest.raises(RuntimeError):
+        lazy.match(a, b)

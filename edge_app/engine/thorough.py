@@ -45,7 +45,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-import select
+import queue
 import subprocess
 import sys
 import tempfile
@@ -407,6 +407,16 @@ def load_features(path: Path, kind: str):
         return None
 
 
+def _read_lines(stream, out: "queue.Queue[str]") -> None:
+    """Put each line of ``stream`` into ``out``, then "" at its end (or when it breaks)."""
+    try:
+        for line in stream:
+            out.put(line)
+    except (OSError, ValueError):
+        pass
+    out.put("")
+
+
 class Cascade:
     """ALIKED + LightGlue on photos of the engine (:class:`edge_app.engine.vision.cascade.AlikedLightGlue`),
     with each photo's features kept in memory and, given ``cache_dir``, on disk (keyed by the
@@ -437,6 +447,9 @@ class Cascade:
     STOP_EVERY = 6
     #: A child process that has not answered for a photo within this long is ended.
     CHILD_TIMEOUT_S = 120.0
+    #: Photos handed to the child before its answer for the first of them: it may work on
+    #: two at once (:func:`edge_app.engine.cascade_child.photos_at_once`).
+    CHILD_AHEAD = 2
 
     def __init__(self, matcher, image_of: Callable[[PhotoAnalysis], np.ndarray | None],
                  cache_dir: str | Path | None = None, workers: int = 1, photo_workers: int | None = None,
@@ -505,36 +518,54 @@ class Cascade:
             except OSError as e:
                 log.warning("cascade features: the child process did not start: %s", e)
                 return 0
+            # its output lines, read on a thread: two answers may come at once, and a line read
+            # ahead is in no pipe that select() could see
+            answers: queue.Queue[str] = queue.Queue()
+            reader = threading.Thread(target=_read_lines, args=(proc.stdout, answers), daemon=True)
+            reader.start()
             try:
                 proc.stdin.write(json.dumps(head) + "\n")
-                for key, path in todo:
-                    give_way(should_stop)
-                    proc.stdin.write(json.dumps([key, path]) + "\n")
-                    proc.stdin.flush()
-                    ready, _, _ = select.select([proc.stdout], [], [], self.CHILD_TIMEOUT_S)
-                    line = proc.stdout.readline() if ready else ""
-                    if not line:  # it died on this photo (memory?) or hangs: never hand it over again
-                        log.warning("cascade features: the child process stopped answering on %s", key[:12])
-                        self._child_bad.add(key)
+                waiting = list(todo)
+                handed: dict[str, str] = {}  # photos the child has and has not answered for
+                while waiting or handed:
+                    while waiting and len(handed) < self.CHILD_AHEAD:
+                        give_way(should_stop)
+                        key, path = waiting.pop(0)
+                        proc.stdin.write(json.dumps([key, path]) + "\n")
+                        proc.stdin.flush()
+                        handed[key] = path
+                    try:
+                        line = answers.get(timeout=self.CHILD_TIMEOUT_S)
+                    except queue.Empty:
+                        line = ""
+                    if not line:  # it died on one of these (memory?) or hangs: never hand them over again
+                        log.warning("cascade features: the child process stopped answering on %s",
+                                    ", ".join(k[:12] for k in handed))
+                        self._child_bad.update(handed)
                         break
                     r = json.loads(line)
+                    handed.pop(r.get("key"), None)
                     if r.get("seconds") is not None:
                         done += 1
                     elif r.get("error"):
-                        log.info("cascade features of %s: %s", key[:12], r["error"])
+                        log.info("cascade features of %s: %s", str(r.get("key"))[:12], r["error"])
             except (OSError, ValueError) as e:
                 log.warning("cascade features: the child process failed: %s", e)
             finally:
-                for pipe in (proc.stdin, proc.stdout):
-                    try:
-                        pipe.close()
-                    except OSError:
-                        pass
+                try:  # the end of its input: it finishes the photo in hand and exits
+                    proc.stdin.close()
+                except OSError:
+                    pass
                 try:
                     proc.wait(5)
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
+                reader.join(5)  # its output ended with it
+                try:
+                    proc.stdout.close()
+                except OSError:
+                    pass
                 if proc.returncode:
                     err.seek(0)
                     log.warning("cascade features: the child process exited with %s: %s", proc.returncode,

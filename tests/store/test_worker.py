@@ -3,12 +3,14 @@ that never undoes a person's edit."""
 
 from datetime import datetime, timedelta
 
+import numpy as np
 import pytest
 
 from edge_app.store import StoreError, edits, open_store, photos, spots, views
 from edge_app.engine.analyze import SpilledFeatures
 from edge_app.engine.phases import engine_phases
-from edge_app.engine.thorough import Interrupted
+from edge_app.engine.thorough import Interrupted, cascade_image
+from edge_app.engine.vision.cascade import AlikedLightGlue
 from edge_app.worker import Worker
 from photo_files import spot_photos
 from warm_worker import worker_for
@@ -120,6 +122,13 @@ def test_the_cascades_features_are_computed_in_a_child_process(tmp_path):
     assert len(list((tmp_path / "cache" / "cascade").glob("*/*/*.npz"))) == 1  # kept for the next try
     assert c.features_in_child(analyses) == 2
     assert len(list((tmp_path / "cache" / "cascade").glob("*/*/*.npz"))) == 3
+    # the child works on two photos at once, each on one thread, ALIKED's sizes opened as
+    # needed: the features are exactly those of ALIKED here, on two threads
+    here = AlikedLightGlue.from_manifest(threads=2, load_matcher=False)
+    for a, r in zip(analyses, rows):
+        kept, made = c.features(a, compute=False), here.features(cascade_image(photos.original_path(st, r["sha256"])))
+        assert np.array_equal(kept.views[0].xy, made.views[0].xy) and np.array_equal(kept.views[0].desc,
+                                                                                    made.views[0].desc)
     scores = c.check(analyses, [(0, 1), (1, 2)])
     assert set(scores) == {(0, 1), (1, 2)} and all(sc.geometry.inliers > 0 for sc in scores.values())
     assert c.features_in_child(analyses) == 0  # already on disk
@@ -416,7 +425,6 @@ def camera_jpeg(seed: int) -> bytes:
     """A 2880 x 2160 JPEG: the smallest original that keeps print previews."""
     import io
 
-    import numpy as np
     from PIL import Image
 
     rgb = np.random.default_rng(seed).integers(0, 255, (45, 60, 3), dtype=np.uint8)

@@ -38,6 +38,7 @@ Everything here needs numpy, OpenCV and onnxruntime only.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -252,7 +253,8 @@ class AlikedLightGlue:
     @classmethod
     def from_manifest(cls, models_dir: str | Path | None = None, keypoints: int = 512, threads: int | None = None,
                       providers=None, matcher_threads: int | None = None,
-                      load_features: bool = True) -> "AlikedLightGlue":
+                      load_features: bool = True, load_matcher: bool = True,
+                      lazy: bool = False) -> "AlikedLightGlue":
         """The shipped models (``models/manifest.json`` roles ``cascade_features``, one entry per
         input size, and ``cascade_matcher``), each checked against its sha256 and opened on the
         first execution provider that runs it (:func:`edge_app.engine.vision.models.load_model`).
@@ -260,7 +262,11 @@ class AlikedLightGlue:
         0.6 GB, and without a memory arena they are given back after each photo);
         matcher_threads: LightGlue's (small; pairs may run side by side), default ``threads``.
         load_features: False opens the matcher only (features come from elsewhere, e.g. a
-        child process: :mod:`edge_app.engine.cascade_child`); :meth:`features` then raises."""
+        child process: :mod:`edge_app.engine.cascade_child`); :meth:`features` then raises.
+        load_matcher: False opens ALIKED only (that child: the parent matches); :meth:`match`
+        then raises. lazy: each ALIKED input size is opened when a photo first needs it, and
+        on the CPU without a test inference (a batch of landscape photos never opens the
+        portrait graph; opening one costs 0.75 s on 2 cores, two thirds of it that test)."""
         import hashlib
 
         from .models import ModelError, default_models_dir, load_model
@@ -274,27 +280,55 @@ class AlikedLightGlue:
         if not feats or not match:
             raise ModelError(f"no cascade models ({FEATURES_ROLE}, {MATCHER_ROLE}) in {d / 'manifest.json'}")
         self = cls.__new__(cls)
-        aliked = {}
+        aliked: dict = {}
+        later: dict = {}  # lazy: input size (w, h) -> its manifest entry, opened on first use
         provider = "CPUExecutionProvider"
         for e in feats if load_features else []:
+            shape = (e.get("input") or {}).get("shape")
+            if lazy and shape and len(shape) == 4:
+                aliked[(int(shape[3]), int(shape[2]))] = None
+                later[(int(shape[3]), int(shape[2]))] = e
+                continue
             m = load_model(name=e["name"], models_dir=d, providers=providers, threads=threads, arena=False)
             hh, ww = (int(v) for v in m.session.get_inputs()[0].shape[2:])
             aliked[(ww, hh)] = m.session
             provider = m.provider
-        lg = load_model(name=([e for e in match if e.get("default")] or match)[0]["name"], models_dir=d,
-                        providers=providers, threads=matcher_threads or threads)
-        if not load_features:
-            provider = lg.provider
-        stamp = hashlib.sha256("|".join(sorted(e.get("sha256", "") for e in feats + [lg.entry])).encode()).hexdigest()
-        self._setup(aliked, lg.session, "int8" in lg.entry["name"], keypoints, provider, stamp)
+        lg_entry = ([e for e in match if e.get("default")] or match)[0]
+        lg = None
+        if load_matcher or not load_features:
+            lg = load_model(name=lg_entry["name"], models_dir=d, providers=providers, threads=matcher_threads or threads)
+            if not load_features:
+                provider = lg.provider
+        stamp = hashlib.sha256("|".join(sorted(e.get("sha256", "") for e in feats + [lg_entry])).encode()).hexdigest()
+        self._setup(aliked, lg.session if lg is not None else None, "int8" in lg_entry["name"], keypoints, provider,
+                    stamp)
+        self._later = {size: (e, d, providers, threads) for size, e in later.items()}
         self.models_dir = d
         return self
+
+    def _aliked_session(self, size: tuple[int, int]):
+        """ALIKED's session for input ``size`` (w, h), opened now when it was left for later."""
+        sess = self.aliked[size]
+        if sess is None:
+            from .models import load_model
+
+            with self._open_lock:
+                sess = self.aliked[size]
+                if sess is None:
+                    e, d, providers, threads = self._later[size]
+                    m = load_model(name=e["name"], models_dir=d, providers=providers, threads=threads, arena=False,
+                                   cpu_test=False)
+                    sess = self.aliked[size] = m.session
+                    self.provider = m.provider
+        return sess
 
     def _setup(self, aliked: dict, lightglue, int8: bool, keypoints: int, provider: str, stamp: str) -> None:
         import hashlib
 
         self.aliked = aliked
         self.lightglue = lightglue
+        self._later: dict = {}
+        self._open_lock = threading.Lock()
         #: the rule and the chance line differ a little between the fp32 and int8 matcher
         self.kind = "aliked-lightglue-int8" if int8 else "aliked-lightglue"
         self.keypoints = keypoints
@@ -323,7 +357,7 @@ class AlikedLightGlue:
         W, H = self._input_size(w, h)
         img = cv2.resize(rgb, (W, H), interpolation=cv2.INTER_AREA if W < w else cv2.INTER_LINEAR)
         x = (img.astype(np.float32) / 255.0).transpose(2, 0, 1)[None]
-        kp, sc, de = self.aliked[(W, H)].run(None, {"image": np.ascontiguousarray(x)})
+        kp, sc, de = self._aliked_session((W, H)).run(None, {"image": np.ascontiguousarray(x)})
         xy = kp[0] * np.float32([w / W, h / H])
         order = np.argsort(-sc[0], kind="stable")[: self.keypoints]
         xy, desc, score = xy[order], de[0][order], sc[0][order]
@@ -331,6 +365,8 @@ class AlikedLightGlue:
         return PhotoFeatures((w, h), [ScaleFeatures(xy[keep], desc[keep], 1.0)], self.kind, score[keep])
 
     def match(self, a: PhotoFeatures, b: PhotoFeatures, threshold: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+        if self.lightglue is None:
+            raise RuntimeError("LightGlue not loaded here (load_matcher=False): pairs are matched elsewhere")
         va, vb = a.views[0], b.views[0]
         if len(va.xy) < 8 or len(vb.xy) < 8:
             return np.zeros((0, 2)), np.zeros((0, 2))
