@@ -281,13 +281,13 @@ class AlikedLightGlue:
             raise ModelError(f"no cascade models ({FEATURES_ROLE}, {MATCHER_ROLE}) in {d / 'manifest.json'}")
         self = cls.__new__(cls)
         aliked: dict = {}
-        later: dict = {}  # lazy: input size (w, h) -> its manifest entry, opened on first use
+        later: dict = {}  # lazy: input size (w, h) -> what opens it (:meth:`_aliked_session`)
         provider = "CPUExecutionProvider"
         for e in feats if load_features else []:
             shape = (e.get("input") or {}).get("shape")
             if lazy and shape and len(shape) == 4:
-                aliked[(int(shape[3]), int(shape[2]))] = None
-                later[(int(shape[3]), int(shape[2]))] = e
+                size = (int(shape[3]), int(shape[2]))
+                aliked[size], later[size] = None, (e, d, providers, threads)
                 continue
             m = load_model(name=e["name"], models_dir=d, providers=providers, threads=threads, arena=False)
             hh, ww = (int(v) for v in m.session.get_inputs()[0].shape[2:])
@@ -302,7 +302,7 @@ class AlikedLightGlue:
         stamp = hashlib.sha256("|".join(sorted(e.get("sha256", "") for e in feats + [lg_entry])).encode()).hexdigest()
         self._setup(aliked, lg.session if lg is not None else None, "int8" in lg_entry["name"], keypoints, provider,
                     stamp)
-        self._later = {size: (e, d, providers, threads) for size, e in later.items()}
+        self._later = later
         self.models_dir = d
         return self
 
